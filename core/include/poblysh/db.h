@@ -1,0 +1,58 @@
+/* db.h: an open database connection, chosen by URL scheme.
+ *
+ * pm_db_open() parses the URL with the one parser, finds the driver that
+ * claims its scheme, and connects. The handle remembers the redacted URL for
+ * every message that needs to name the database. */
+#ifndef POBLYSH_DB_H
+#define POBLYSH_DB_H
+
+#include "errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pm_db pm_db;
+
+#define PM_DB_OPTIONS_VERSION 1
+
+typedef struct pm_db_options {
+    unsigned int version; /* PM_DB_OPTIONS_VERSION */
+    /* Keep retrying for this many seconds while the server refuses
+     * connections or is starting up (drivers that know the difference). */
+    int wait_seconds;
+} pm_db_options;
+
+#define PM_DB_OPTIONS_INIT {PM_DB_OPTIONS_VERSION, 0}
+
+/* Connects to url. opts may be NULL. On an unknown scheme returns
+ * PM_ENODRIVER with a message listing the schemes this build knows. The
+ * caller frees *out with pm_db_close(). */
+int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err);
+
+/* Closes the connection. pm_db_close(NULL) does nothing. */
+void pm_db_close(pm_db *db);
+
+/* The URL with its password replaced; borrowed, lives as long as db. */
+const char *pm_db_url(const pm_db *db);
+
+/* The driver's name ("sqlite"); static. */
+const char *pm_db_driver_name(const pm_db *db);
+
+/* The driver's own handle (sqlite3 *, PGconn *), so a service can keep using
+ * the connection poblysh migrated, e.g. an in-memory SQLite database in
+ * tests. Borrowed; do not close it. */
+void *pm_db_native_handle(pm_db *db);
+
+/* Runs SQL (one or more statements) on the connection, outside any
+ * migration. */
+int pm_db_exec(pm_db *db, const char *sql, pm_error *err);
+
+/* The URL schemes this build knows, as "sqlite:, postgres:, ..."; a malloc'd
+ * string the caller frees, or NULL when out of memory. */
+char *pm_db_known_schemes(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

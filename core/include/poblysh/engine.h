@@ -1,0 +1,103 @@
+/* engine.h: the migration engine. It orders, applies, rolls back and reports
+ * the migrations of one set against one open database.
+ *
+ * History lives in seaql_migrations (version, applied_at in unix seconds),
+ * compatible with SeaORM, plus nullable columns of our own (checksum,
+ * execution_ms) that SeaORM ignores. */
+#ifndef POBLYSH_ENGINE_H
+#define POBLYSH_ENGINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "db.h"
+#include "errors.h"
+#include "migration.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pm_engine pm_engine;
+
+/* "No limit" for pm_engine_up() and pm_engine_down(). */
+#define PM_ALL ((size_t)-1)
+
+typedef enum pm_event_kind {
+    PM_EVENT_APPLYING,  /* up() of event->migration is about to run */
+    PM_EVENT_APPLIED,   /* it committed; elapsed_ms is set */
+    PM_EVENT_REVERTING, /* down() is about to run */
+    PM_EVENT_REVERTED,  /* it committed; elapsed_ms is set */
+    PM_EVENT_SKIPPED,   /* another runner applied or reverted it first */
+    PM_EVENT_FAILED     /* it was rolled back; the error follows */
+} pm_event_kind;
+
+typedef struct pm_event {
+    pm_event_kind kind;
+    const char *migration;
+    int64_t elapsed_ms;
+} pm_event;
+
+typedef void (*pm_progress_fn)(const pm_event *event, void *ctx);
+
+#define PM_ENGINE_OPTIONS_VERSION 1
+
+typedef struct pm_engine_options {
+    unsigned int version;     /* PM_ENGINE_OPTIONS_VERSION */
+    int lock_timeout_seconds; /* waiting for another runner; 0 means 60 */
+    pm_progress_fn progress;  /* may be NULL */
+    void *progress_ctx;
+} pm_engine_options;
+
+#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL}
+
+/* Validates the set (pm_migration_set_check) and binds it to db. Both db and
+ * set are borrowed and must outlive the engine. opts may be NULL. */
+int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, size_t count,
+                  const pm_engine_options *opts, pm_error *err);
+
+void pm_engine_free(pm_engine *engine);
+
+/* Applies pending migrations in set order, at most max (PM_ALL: every one).
+ * Each migration and its history row commit in one transaction; a failure
+ * rolls both back, stops, and names the migration and statement in err.
+ * *applied (may be NULL) receives how many were applied. */
+int pm_engine_up(pm_engine *engine, size_t max, size_t *applied, pm_error *err);
+
+/* Reverts the last n applied migrations, newest first. An applied version the
+ * set does not know cannot be reverted: that is an error naming it. */
+int pm_engine_down(pm_engine *engine, size_t n, size_t *reverted, pm_error *err);
+
+typedef enum pm_state {
+    PM_STATE_APPLIED,
+    PM_STATE_PENDING,
+    PM_STATE_UNKNOWN /* recorded as applied, but not in this set */
+} pm_state;
+
+/* "applied", "pending", "unknown"; static. */
+const char *pm_state_name(pm_state state);
+
+typedef struct pm_status_entry {
+    const char *name;
+    pm_state state;
+    int64_t applied_at;   /* unix seconds; 0 when pending */
+    const char *checksum; /* stored checksum, or NULL */
+    int64_t execution_ms; /* -1 when unknown */
+} pm_status_entry;
+
+typedef struct pm_status pm_status;
+
+/* Every migration of the set and every unknown applied version, ordered by
+ * version. The caller frees *out with pm_status_free(). */
+int pm_engine_status(pm_engine *engine, pm_status **out, pm_error *err);
+
+size_t pm_status_count(const pm_status *status);
+/* Borrowed; lives as long as status. */
+const pm_status_entry *pm_status_entry_at(const pm_status *status, size_t i);
+size_t pm_status_count_state(const pm_status *status, pm_state state);
+void pm_status_free(pm_status *status);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,57 @@
+/* migration.h: what a migration is, and the validation every migration set
+ * passes before anything runs.
+ *
+ * A migration set is an ordered array of pointers to migrations, handed to the
+ * engine: tests and benchmarks build their own, migrations/ provides the
+ * compiled-in one. */
+#ifndef POBLYSH_MIGRATION_H
+#define POBLYSH_MIGRATION_H
+
+#include <stddef.h>
+
+#include "errors.h"
+#include "schema.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* up() and down() return 0, or a negative PM_E* code (usually the one a
+ * pm_schema_* call returned). data is the migration's own data pointer. */
+typedef int (*pm_migration_fn)(pm_schema *schema, const void *data);
+
+/* Migration options. Reserved for "runs without a transaction" and others;
+ * 0 today. */
+#define PM_MIGRATION_DEFAULT 0u
+
+typedef struct pm_migration {
+    /* mYYYY_MM_DD_HHMMSS_description, description in [a-z0-9_] */
+    const char *name;
+    pm_migration_fn up;
+    pm_migration_fn down;
+    unsigned int options;
+    /* Recorded in the history table's checksum column when not NULL. */
+    const char *checksum;
+    /* Passed to up() and down(); may be NULL. */
+    const void *data;
+} pm_migration;
+
+/* A file defines its migration with this, e.g.
+ *   PM_MIGRATION(m2024_01_01_000001_create_tenants, up, down, PM_MIGRATION_DEFAULT);
+ * which defines the const object the registry refers to. */
+#define PM_MIGRATION(ident, up_fn, down_fn, opts)                              \
+    const pm_migration ident = {#ident, up_fn, down_fn, opts, NULL, NULL}
+
+/* Checks one name: 'm', YYYY_MM_DD_HHMMSS with a plausible date and time,
+ * '_', a non-empty description of [a-z0-9_]. Returns 0 or PM_ESET. */
+int pm_migration_name_check(const char *name, pm_error *err);
+
+/* Checks a whole set: every name valid, strictly increasing (so unique),
+ * every migration with an up and a down. The error names the migration at
+ * fault (err->migration). Returns 0 or PM_ESET. */
+int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,159 @@
+/* sys/driver.h: the interface between the core engine and a database driver,
+ * for driver authors only (services include poblysh/poblysh.h).
+ *
+ * A driver is a const struct pm_driver of function pointers, versioned like
+ * libgit2's git_odb_backend and SQLite's sqlite3_vfs: `version` comes first,
+ * new members are only ever appended and marked with the version that added
+ * them, and optional members may be NULL. Adding a driver is one folder under
+ * drivers/ and one pm_add_driver() line in drivers/CMakeLists.txt. */
+#ifndef POBLYSH_SYS_DRIVER_H
+#define POBLYSH_SYS_DRIVER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../errors.h"
+#include "../schema.h"
+#include "../url.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pm_driver pm_driver;
+typedef struct pm_dialect pm_dialect;
+
+/* ==== Dialect ==== */
+
+#define PM_DIALECT_VERSION 1
+
+/* How a backend spells portable DDL. Plain data: the core's renderer
+ * (core/src/render.c) does the rest, so dialects are reused between drivers
+ * that reach the same backend (libdbi's sqlite3 reuses SQLite's). */
+struct pm_dialect {
+    unsigned int version; /* PM_DIALECT_VERSION */
+    const char *name;     /* "sqlite", "postgres", "mysql" */
+    char quote;           /* identifier quote: '"' or '`' */
+    /* Type names by pm_type. PM_TYPE_STRING's entry holds one "%u" for the
+     * length; string_default is used when the length is 0. */
+    const char *types[PM_TYPE__COUNT];
+    const char *string_default;
+    const char *now;     /* expression for PM_DEFAULT_NOW, parenthesised if needed */
+    const char *bool_true;
+    const char *bool_false;
+    bool drop_index_on_table; /* DROP INDEX i ON t (MySQL) instead of DROP INDEX i */
+};
+
+/* ==== Connection ==== */
+
+/* The core's part of every connection. A driver's connection struct embeds it
+ * first: struct sqlite_conn { pm_conn base; sqlite3 *db; }; */
+typedef struct pm_conn {
+    const pm_driver *driver;
+    const pm_dialect *dialect; /* set by open(); may depend on the URL */
+} pm_conn;
+
+/* Called once per result row. values[i] is the column's text, NULL for SQL
+ * NULL; borrowed for the call only. Return 0 to continue, or a negative
+ * PM_E* code to stop the query, which then returns that code. */
+typedef int (*pm_row_fn)(void *ctx, size_t ncolumns, const char *const *values);
+
+/* Options the core passes to open(). */
+typedef struct pm_connect_options {
+    int wait_seconds; /* retry while the server is unreachable or starting */
+} pm_connect_options;
+
+/* ==== Driver ==== */
+
+#define PM_DRIVER_VERSION 1
+
+/* Driver capability flags. */
+/* DDL is transactional: a migration and its history row commit together. */
+#define PM_DRIVER_TRANSACTIONAL_DDL (1u << 0)
+/* begin() takes a write lock that excludes every other migrator until
+ * commit/rollback, so the engine re-reads history inside each migration's
+ * transaction (SQLite's BEGIN IMMEDIATE). */
+#define PM_DRIVER_BEGIN_EXCLUDES (1u << 1)
+
+struct pm_driver {
+    /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
+     * whose version it does not know. */
+    unsigned int version;
+
+    /* Short name for messages: "sqlite". */
+    const char *name;
+
+    /* NULL-terminated list of URL schemes this driver claims, lower case,
+     * without the colon: { "sqlite", NULL }. */
+    const char *const *schemes;
+
+    /* PM_DRIVER_* capability flags. */
+    unsigned int flags;
+
+    /* Connects to url (already parsed; url->scheme is one of schemes). On
+     * success stores a connection whose first member is a pm_conn with its
+     * dialect set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
+     * or PM_EURL with err filled; the core scrubs the password from err. */
+    int (*open)(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err);
+
+    /* Closes and frees conn. Called once per successful open(). */
+    void (*close)(pm_conn *conn);
+
+    /* Runs sql, which may hold several statements separated by ';', and
+     * discards any result. Returns 0 or PM_EDB with err's message, db_code and
+     * statement set. */
+    int (*exec)(pm_conn *conn, const char *sql, pm_error *err);
+
+    /* Runs one statement with text parameters written $1..$n in sql (a NULL
+     * parameter is SQL NULL), calling row for each result row; row may be
+     * NULL to discard rows. nparams may be 0 (params NULL). */
+    int (*query)(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                 pm_row_fn row, void *ctx, pm_error *err);
+
+    /* Transaction control around one migration and its history row. With
+     * PM_DRIVER_BEGIN_EXCLUDES, begin() must not return before it holds a
+     * write lock that excludes other migrators (waiting up to the lock
+     * timeout given to lock()). */
+    int (*begin)(pm_conn *conn, pm_error *err);
+    int (*commit)(pm_conn *conn, pm_error *err);
+    int (*rollback)(pm_conn *conn, pm_error *err);
+
+    /* Takes the migration lock for the session, waiting at most timeout_ms,
+     * on a connection with no open transaction. Returns PM_ELOCKED when it
+     * could not, with a message naming the holder when known. unlock() is
+     * called on every path after a successful lock(). */
+    int (*lock)(pm_conn *conn, int timeout_ms, pm_error *err);
+    int (*unlock)(pm_conn *conn, pm_error *err);
+
+    /* Whether a table (in the connection's current schema) or a column of it
+     * exists. */
+    int (*has_table)(pm_conn *conn, const char *table, bool *out, pm_error *err);
+    int (*has_column)(pm_conn *conn, const char *table, const char *column, bool *out,
+                      pm_error *err);
+
+    /* The library's own handle (sqlite3 *, PGconn *), or NULL. Optional. */
+    void *(*native_handle)(pm_conn *conn);
+};
+
+/* ==== Helpers for drivers (implemented in core/src/error.c) ==== */
+
+/* Replaces err's contents: code, a printf-style message, and optionally the
+ * database's code and the statement. Any argument may be NULL except fmt.
+ * Returns code, so a driver can write `return pm_error_set(...)`. */
+int pm_error_set(pm_error *err, int code, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* Sets the database's own code and the statement on err (copied). */
+void pm_error_set_db(pm_error *err, const char *db_code, const char *statement);
+
+/* Sets detail and hint (copied; NULL leaves the field unchanged). */
+void pm_error_set_detail(pm_error *err, const char *detail, const char *hint);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

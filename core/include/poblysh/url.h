@@ -1,0 +1,59 @@
+/* url.h: the one database URL parser every driver uses, and the redaction
+ * that turns any URL into a form safe to print.
+ *
+ * Accepted shapes:
+ *   scheme://[user[:password]@]host[:port][/path][?k=v&...]   (host may be [IPv6])
+ *   scheme:opaque-path[?k=v&...]                            (sqlite:file.db, sqlite::memory:)
+ *   dbi:<driver>://...  and  dbi:<driver>:opaque            (scheme "dbi", subscheme "<driver>")
+ * User, password, host, path and query parts are percent-decoded. */
+#ifndef POBLYSH_URL_H
+#define POBLYSH_URL_H
+
+#include <stddef.h>
+
+#include "errors.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pm_url_param {
+    char *key;
+    char *value; /* "" when the parameter had no '=' */
+} pm_url_param;
+
+/* A parsed URL. Plain data: every string is owned by the struct and released
+ * by pm_url_free(). Absent parts are NULL (port is 0). */
+typedef struct pm_url {
+    char *scheme;    /* lower-cased: "sqlite", "postgres", "dbi" */
+    char *subscheme; /* the libdbi driver of "dbi:<driver>:", else NULL */
+    int has_authority; /* 1 when "//" followed the scheme */
+    char *user;
+    char *password;
+    char *host;      /* without the brackets of an IPv6 literal */
+    int port;        /* 1..65535, or 0 when absent */
+    char *path;      /* "/db" after an authority; the opaque part otherwise */
+    pm_url_param *params;
+    size_t nparams;
+} pm_url;
+
+/* Parses text into *out (caller frees with pm_url_free). On bad input returns
+ * PM_EURL and names the fault in err; the message never contains the
+ * password. */
+int pm_url_parse(pm_url **out, const char *text, pm_error *err);
+
+void pm_url_free(pm_url *url);
+
+/* The value of query parameter key, or NULL. Borrowed from url. */
+const char *pm_url_param_get(const pm_url *url, const char *key);
+
+/* A printable copy of any text that may be a URL: the password of the user
+ * info and the values of password-like query parameters (password, pass,
+ * pwd, sslpassword) are replaced by "***". Works on text that does not parse.
+ * Returns a malloc'd string the caller frees, or NULL when out of memory. */
+char *pm_url_redact(const char *text);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

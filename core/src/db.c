@@ -1,0 +1,255 @@
+/* db.c: opening a database by URL through the driver registry, and the thin
+ * wrappers through which the core calls a driver. The wrappers scrub the
+ * password from every error a driver reports, because database libraries
+ * echo connection details in their messages. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* ==== Registry ==== */
+
+static const pm_driver *find_driver(const pm_driver *const *drivers, const char *scheme)
+{
+    for (size_t i = 0; drivers[i]; i++)
+        for (const char *const *s = drivers[i]->schemes; *s; s++)
+            if (strcmp(*s, scheme) == 0)
+                return drivers[i];
+    return NULL;
+}
+
+static char *schemes_of(const pm_driver *const *drivers)
+{
+    pm_buf b = PM_BUF_INIT;
+    for (size_t i = 0; drivers[i]; i++)
+        for (const char *const *s = drivers[i]->schemes; *s; s++)
+            pm_buf_printf(&b, "%s%s:", b.len ? ", " : "", *s);
+    return pm_buf_detach(&b);
+}
+
+char *pm_db_known_schemes(void)
+{
+    return schemes_of(pm__builtin_drivers());
+}
+
+/* ==== Scrubbing ==== */
+
+/* Replaces every occurrence of secret in *field with "***". */
+static void scrub_field(char **field, const char *secret)
+{
+    if (!*field || !secret || !*secret || !strstr(*field, secret))
+        return;
+    pm_buf b = PM_BUF_INIT;
+    size_t n = strlen(secret);
+    const char *p = *field, *hit;
+    while ((hit = strstr(p, secret))) {
+        pm_buf_appendn(&b, p, (size_t)(hit - p));
+        pm_buf_append(&b, "***");
+        p = hit + n;
+    }
+    pm_buf_append(&b, p);
+    char *clean = pm_buf_detach(&b);
+    if (clean) {
+        free(*field);
+        *field = clean;
+    } else {
+        free(*field); /* out of memory: better no message than a leaked one */
+        *field = NULL;
+    }
+}
+
+static int scrub(const pm_db *db, int rc, pm_error *err)
+{
+    if (rc >= 0 || !err)
+        return rc;
+    const char *secrets[] = {db->password, db->password_enc};
+    for (size_t i = 0; i < PM_ARRAY_LEN(secrets); i++) {
+        scrub_field(&err->message, secrets[i]);
+        scrub_field(&err->db_code, secrets[i]);
+        scrub_field(&err->detail, secrets[i]);
+        scrub_field(&err->hint, secrets[i]);
+        scrub_field(&err->statement, secrets[i]);
+    }
+    return rc;
+}
+
+/* The password as written in the URL text (percent-encoded), or NULL. */
+static char *encoded_password(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return NULL;
+    auth += 3;
+    size_t len = strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < len; i++)
+        if (auth[i] == '@')
+            at = auth + i;
+    if (!at)
+        return NULL;
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    return colon && colon + 1 < at ? pm__strndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
+}
+
+/* ==== Open and close ==== */
+
+int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
+                     const pm_db_options *opts, pm_error *err)
+{
+    *out = NULL;
+    pm_url *parsed = NULL;
+    int rc = pm_url_parse(&parsed, url, err);
+    if (rc < 0)
+        return rc;
+    const pm_driver *driver = find_driver(drivers, parsed->scheme);
+    if (!driver) {
+        char *known = schemes_of(drivers);
+        char *shown = pm_url_redact(url);
+        rc = pm_error_set(err, PM_ENODRIVER,
+                          "no driver for URL scheme \"%s:\" in %s; this build knows: %s",
+                          parsed->scheme, shown ? shown : "the URL", known ? known : "(none)");
+        free(known);
+        free(shown);
+        pm_url_free(parsed);
+        return rc;
+    }
+    if (driver->version < 1 || driver->version > PM_DRIVER_VERSION) {
+        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 1..%d",
+                          driver->name, driver->version, PM_DRIVER_VERSION);
+        pm_url_free(parsed);
+        return rc;
+    }
+    pm_db *db = calloc(1, sizeof(*db));
+    if (!db) {
+        pm_url_free(parsed);
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    db->driver = driver;
+    db->url = pm_url_redact(url);
+    db->password = pm__strdup(parsed->password);
+    db->password_enc = encoded_password(url);
+    if (!db->url || (parsed->password && !db->password)) {
+        pm_url_free(parsed);
+        pm_db_close(db);
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    pm_connect_options copts = {opts ? opts->wait_seconds : 0};
+    rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
+    pm_url_free(parsed);
+    if (rc < 0) {
+        db->conn = NULL;
+        pm_db_close(db);
+        return rc;
+    }
+    db->conn->driver = driver;
+    *out = db;
+    return 0;
+}
+
+int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
+{
+    if (!out)
+        return pm_error_set(err, PM_EINVAL, "pm_db_open: out is NULL");
+    return pm__db_open_with(out, pm__builtin_drivers(), url, opts, err);
+}
+
+void pm_db_close(pm_db *db)
+{
+    if (!db)
+        return;
+    if (db->conn)
+        db->driver->close(db->conn);
+    free(db->url);
+    free(db->password);
+    free(db->password_enc);
+    free(db);
+}
+
+const char *pm_db_url(const pm_db *db)
+{
+    return db->url;
+}
+
+const char *pm_db_driver_name(const pm_db *db)
+{
+    return db->driver->name;
+}
+
+void *pm_db_native_handle(pm_db *db)
+{
+    return db->driver->native_handle ? db->driver->native_handle(db->conn) : NULL;
+}
+
+int pm_db_exec(pm_db *db, const char *sql, pm_error *err)
+{
+    return pm__db_exec(db, sql, err);
+}
+
+/* ==== Driver calls ==== */
+
+const pm_dialect *pm__db_dialect(const pm_db *db)
+{
+    return db->conn->dialect;
+}
+
+unsigned int pm__db_flags(const pm_db *db)
+{
+    return db->driver->flags;
+}
+
+int pm__db_exec(pm_db *db, const char *sql, pm_error *err)
+{
+    return scrub(db, db->driver->exec(db->conn, sql, err), err);
+}
+
+int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t nparams,
+                 pm_row_fn row, void *ctx, pm_error *err)
+{
+    return scrub(db, db->driver->query(db->conn, sql, params, nparams, row, ctx, err), err);
+}
+
+int pm__db_begin(pm_db *db, pm_error *err)
+{
+    return scrub(db, db->driver->begin(db->conn, err), err);
+}
+
+int pm__db_commit(pm_db *db, pm_error *err)
+{
+    return scrub(db, db->driver->commit(db->conn, err), err);
+}
+
+void pm__db_rollback(pm_db *db, pm_error *err)
+{
+    pm_error ignored = PM_ERROR_INIT;
+    if (db->driver->rollback(db->conn, err && err->code ? &ignored : err) < 0)
+        scrub(db, -1, err);
+    pm_error_clear(&ignored);
+}
+
+int pm__db_lock(pm_db *db, int timeout_ms, pm_error *err)
+{
+    if (!db->driver->lock)
+        return 0;
+    return scrub(db, db->driver->lock(db->conn, timeout_ms, err), err);
+}
+
+int pm__db_unlock(pm_db *db, pm_error *err)
+{
+    if (!db->driver->unlock)
+        return 0;
+    bool had_error = err && err->code;
+    pm_error ignored = PM_ERROR_INIT;
+    int rc = db->driver->unlock(db->conn, had_error ? &ignored : err);
+    pm_error_clear(&ignored);
+    return had_error ? 0 : scrub(db, rc, err);
+}
+
+int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err)
+{
+    return scrub(db, db->driver->has_table(db->conn, table, out, err), err);
+}
+
+int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *out, pm_error *err)
+{
+    return scrub(db, db->driver->has_column(db->conn, table, column, out, err), err);
+}

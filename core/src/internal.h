@@ -1,0 +1,99 @@
+/* internal.h: the core's private structures (pm_db, pm_schema) and the
+ * functions its files share. Not installed. */
+#ifndef PM_INTERNAL_H
+#define PM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "poblysh/poblysh.h"
+#include "poblysh/sys/driver.h"
+#include "util.h"
+
+struct pm_db {
+    pm_conn *conn;
+    const pm_driver *driver;
+    char *url;           /* redacted */
+    char *password;      /* decoded, for scrubbing driver messages; may be NULL */
+    char *password_enc;  /* as written in the URL, percent-encoded; may be NULL */
+};
+
+struct pm_schema {
+    pm_db *db;
+    pm_error *err; /* the engine's error object: failures are recorded here */
+};
+
+/* ==== db.c: driver calls that scrub the password from every error ==== */
+
+int pm__db_exec(pm_db *db, const char *sql, pm_error *err);
+int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t nparams,
+                 pm_row_fn row, void *ctx, pm_error *err);
+int pm__db_begin(pm_db *db, pm_error *err);
+int pm__db_commit(pm_db *db, pm_error *err);
+/* Rolls back, keeping err's first error when the rollback fails too. */
+void pm__db_rollback(pm_db *db, pm_error *err);
+int pm__db_lock(pm_db *db, int timeout_ms, pm_error *err);
+/* Unlocks; when err already holds an error it is kept and 0 returned. */
+int pm__db_unlock(pm_db *db, pm_error *err);
+int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err);
+int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *out, pm_error *err);
+const pm_dialect *pm__db_dialect(const pm_db *db);
+unsigned int pm__db_flags(const pm_db *db);
+
+/* Opens url with one of the given drivers (NULL-terminated list). */
+int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
+                     const pm_db_options *opts, pm_error *err);
+
+/* Defined by the generated drivers/builtin.c: the drivers of this build. */
+const pm_driver *const *pm__builtin_drivers(void);
+
+/* ==== render.c: portable DDL to SQL text (malloc'd *out) ==== */
+
+int pm__render_create_table(char **out, const pm_dialect *d, const pm_table *t, unsigned int flags,
+                            pm_error *err);
+int pm__render_drop_table(char **out, const pm_dialect *d, const char *table, unsigned int flags,
+                          pm_error *err);
+int pm__render_add_column(char **out, const pm_dialect *d, const char *table, const pm_column *c,
+                          pm_error *err);
+int pm__render_drop_column(char **out, const pm_dialect *d, const char *table, const char *column,
+                           pm_error *err);
+int pm__render_rename_column(char **out, const pm_dialect *d, const char *table, const char *from,
+                             const char *to, pm_error *err);
+int pm__render_create_index(char **out, const pm_dialect *d, const pm_index *idx,
+                            unsigned int flags, pm_error *err);
+int pm__render_drop_index(char **out, const pm_dialect *d, const char *table, const char *index,
+                          unsigned int flags, pm_error *err);
+/* Appends an identifier, quoted for the dialect. */
+void pm__render_ident(pm_buf *b, const pm_dialect *d, const char *ident);
+
+/* ==== history.c: the seaql_migrations table ==== */
+
+#define PM_HISTORY_TABLE "seaql_migrations"
+
+typedef struct pm_history_row {
+    char *version;
+    int64_t applied_at;
+    char *checksum;       /* NULL when not recorded */
+    int64_t execution_ms; /* -1 when not recorded */
+} pm_history_row;
+
+typedef struct pm_history {
+    pm_history_row *rows; /* ordered by version */
+    size_t count;
+} pm_history;
+
+/* Creates the table when absent, adds our columns to a SeaORM two-column
+ * table. Runs in its own transaction. */
+int pm__history_ensure(pm_db *db, pm_error *err);
+/* Reads every row; an absent table reads as empty. */
+int pm__history_read(pm_db *db, pm_history *out, pm_error *err);
+void pm__history_free(pm_history *h);
+/* The row for version, or NULL (binary search). */
+const pm_history_row *pm__history_find(const pm_history *h, const char *version);
+int pm__history_insert(pm_db *db, const char *version, int64_t applied_at, const char *checksum,
+                       int64_t execution_ms, pm_error *err);
+int pm__history_delete(pm_db *db, const char *version, pm_error *err);
+/* Whether version has a row, read inside the current transaction. */
+int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err);
+
+#endif

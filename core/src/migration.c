@@ -1,0 +1,102 @@
+/* migration.c: validation of migration names and sets, done before anything
+ * runs so a bad set never touches the database. */
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+/* Digits of "YYYY_MM_DD_HHMMSS" after the leading 'm'. */
+#define PM_VERSION_LEN 17
+
+static int digits(const char *s, size_t n, int *value)
+{
+    int v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        v = v * 10 + (s[i] - '0');
+    }
+    *value = v;
+    return 1;
+}
+
+/* YYYY_MM_DD_HHMMSS with a month, day, hour, minute and second in range. */
+static int version_ok(const char *v)
+{
+    int year, month, day, hour, minute, second;
+    return digits(v, 4, &year) && v[4] == '_' && digits(v + 5, 2, &month) && v[7] == '_' &&
+           digits(v + 8, 2, &day) && v[10] == '_' && digits(v + 11, 2, &hour) &&
+           digits(v + 13, 2, &minute) && digits(v + 15, 2, &second) && year >= 1970 &&
+           month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
+           second <= 59;
+}
+
+static int description_ok(const char *d)
+{
+    if (!*d)
+        return 0;
+    for (; *d; d++)
+        if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') || *d == '_'))
+            return 0;
+    return 1;
+}
+
+int pm_migration_name_check(const char *name, pm_error *err)
+{
+    if (!name || !*name)
+        return pm_error_set(err, PM_ESET, "a migration has no name");
+    size_t len = strlen(name);
+    if (name[0] != 'm' || len < 1 + PM_VERSION_LEN + 2 || !version_ok(name + 1) ||
+        name[1 + PM_VERSION_LEN] != '_' || !description_ok(name + 2 + PM_VERSION_LEN)) {
+        pm_error_set(err, PM_ESET,
+                     "migration name \"%s\" is invalid: expected mYYYY_MM_DD_HHMMSS_description "
+                     "with a valid date and time and a description of [a-z0-9_]",
+                     name);
+        pm__error_set_migration(err, name);
+        return PM_ESET;
+    }
+    return 0;
+}
+
+static int fail(pm_error *err, const char *migration, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *message = pm__vformat(fmt, ap);
+    va_end(ap);
+    pm_error_set(err, PM_ESET, "%s", message ? message : "invalid migration set");
+    free(message);
+    pm__error_set_migration(err, migration);
+    return PM_ESET;
+}
+
+int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_error *err)
+{
+    if (count && !set)
+        return pm_error_set(err, PM_EINVAL, "migration set is NULL");
+    for (size_t i = 0; i < count; i++) {
+        const pm_migration *m = set[i];
+        if (!m)
+            return pm_error_set(err, PM_ESET, "migration set entry %zu is NULL", i);
+        int rc = pm_migration_name_check(m->name, err);
+        if (rc < 0)
+            return rc;
+        if (!m->up)
+            return fail(err, m->name, "migration %s has no up()", m->name);
+        if (!m->down)
+            return fail(err, m->name,
+                        "migration %s has no down(): every migration must be reversible",
+                        m->name);
+        if (i > 0) {
+            int cmp = strcmp(set[i - 1]->name, m->name);
+            if (cmp == 0)
+                return fail(err, m->name, "migration %s appears twice in the set", m->name);
+            if (cmp > 0)
+                return fail(err, m->name,
+                            "migration %s is listed after %s: the set must be in increasing order",
+                            m->name, set[i - 1]->name);
+        }
+    }
+    return 0;
+}

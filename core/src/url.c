@@ -1,0 +1,551 @@
+/* url.c: the one database URL parser every driver shares (pm_url_parse) and
+ * the redaction that makes any URL safe to print (pm_url_redact). Error
+ * messages name the fault and its offset but never quote a password. */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poblysh/sys/driver.h"
+#include "poblysh/url.h"
+#include "util.h"
+
+#define PM_URL_EXAMPLE "(expected e.g. sqlite://file.db or postgres://host/db)"
+#define PM_URL_ENCODE_HINT                                                                         \
+    "percent-encode '/', '?' and '@' in a user name or password as %%2F, %%3F and %%40"
+
+/* Longest port text quoted in a message. */
+#define PM_URL_QUOTE_MAX 20
+
+/* ==== Small helpers ==== */
+
+static int hex_value(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int is_scheme_char(char c, int first)
+{
+    if (isalpha((unsigned char)c))
+        return 1;
+    return !first && (isdigit((unsigned char)c) || c == '+' || c == '-' || c == '.');
+}
+
+/* Length of the run of scheme characters ([A-Za-z][A-Za-z0-9+.-]*) at s. */
+static size_t scheme_span(const char *s)
+{
+    size_t n = 0;
+    while (is_scheme_char(s[n], n == 0))
+        n++;
+    return n;
+}
+
+static void lower_in_place(char *s)
+{
+    for (; *s; s++)
+        *s = (char)tolower((unsigned char)*s);
+}
+
+static const char *last_char(const char *s, size_t n, char c)
+{
+    while (n > 0) {
+        if (s[--n] == c)
+            return s + n;
+    }
+    return NULL;
+}
+
+/* Whether a query key names a secret (password, pass, pwd, sslpassword), in
+ * any case and even when spelled with percent-escapes ("p%61ssword"). */
+static int is_secret_key(const char *key, size_t n)
+{
+    static const char *const names[] = {"password", "pass", "pwd", "sslpassword"};
+    char name[16];
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = key[i];
+        if (c == '%' && i + 2 < n && hex_value(key[i + 1]) >= 0 && hex_value(key[i + 2]) >= 0) {
+            c = (char)(hex_value(key[i + 1]) * 16 + hex_value(key[i + 2]));
+            i += 2;
+        }
+        if (len == sizeof(name) - 1)
+            return 0;
+        name[len++] = (char)tolower((unsigned char)c);
+    }
+    name[len] = '\0';
+    for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+        if (strcmp(name, names[i]) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* ==== Errors ==== */
+
+static int url_oom(pm_error *err)
+{
+    return pm_error_set(err, PM_ENOMEM, "out of memory");
+}
+
+static int url_error(pm_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+
+/* Sets PM_EURL with "invalid database URL: " and the fault. Callers pass only
+ * text that cannot hold the password. */
+static int url_error(pm_error *err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *fault = pm__vformat(fmt, ap);
+    va_end(ap);
+    if (!fault)
+        return url_oom(err);
+    pm_error_set(err, PM_EURL, "invalid database URL: %s", fault);
+    free(fault);
+    return PM_EURL;
+}
+
+/* ==== Parsing ==== */
+
+typedef struct url_parser {
+    const char *text; /* the whole URL, for offsets in messages */
+    pm_url *url;      /* being filled */
+    pm_error *err;
+} url_parser;
+
+static size_t offset_of(const url_parser *p, const char *at)
+{
+    return (size_t)(at - p->text);
+}
+
+/* Control characters are usually a stray newline from a file, and a raw '#'
+ * would start a fragment: both are refused rather than silently kept. */
+static int check_characters(url_parser *p)
+{
+    for (const char *c = p->text; *c; c++) {
+        unsigned char u = (unsigned char)*c;
+        if (u < 0x20 || u == 0x7f)
+            return url_error(p->err, "control character at offset %zu (a stray newline or tab?)",
+                             offset_of(p, c));
+        if (u == '#')
+            return url_error(p->err,
+                             "'#' at offset %zu: fragments are not supported "
+                             "(write '#' in a password as %%23)",
+                             offset_of(p, c));
+    }
+    return 0;
+}
+
+static int bad_escape(url_parser *p, const char *at, size_t left, const char *secret)
+{
+    int nul = left >= 3 && at[1] == '0' && at[2] == '0';
+    if (secret && nul)
+        return url_error(p->err, "%%00 (a NUL byte) in the %s is not allowed", secret);
+    if (secret)
+        return url_error(p->err, "bad percent-escape in the %s (write a literal '%%' as %%25)",
+                         secret);
+    if (nul)
+        return url_error(p->err, "%%00 (a NUL byte) at offset %zu is not allowed",
+                         offset_of(p, at));
+    return url_error(p->err, "bad percent-escape \"%.*s\" at offset %zu", left < 3 ? (int)left : 3,
+                     at, offset_of(p, at));
+}
+
+/* Percent-decodes s[0..n) into a new string ('+' stays '+'). When secret is
+ * set it names the part in messages instead of quoting it. */
+static int decode(url_parser *p, const char *s, size_t n, const char *secret, char **out)
+{
+    *out = NULL;
+    char *d = malloc(n + 1);
+    if (!d)
+        return url_oom(p->err);
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] != '%') {
+            d[len++] = s[i];
+            continue;
+        }
+        int hi = i + 1 < n ? hex_value(s[i + 1]) : -1;
+        int lo = i + 2 < n ? hex_value(s[i + 2]) : -1;
+        if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
+            free(d);
+            return bad_escape(p, s + i, n - i, secret);
+        }
+        d[len++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    d[len] = '\0';
+    *out = d;
+    return 0;
+}
+
+/* Like decode(), but an empty part is absent (NULL). */
+static int decode_part(url_parser *p, const char *s, size_t n, const char *secret, char **out)
+{
+    *out = NULL;
+    return n ? decode(p, s, n, secret, out) : 0;
+}
+
+static int scheme_error(url_parser *p, size_t n)
+{
+    const char *s = p->text;
+    /* "post_gres://": a colon ends the word, so it was meant as a scheme. */
+    if (n > 0 && s[n] && s[strcspn(s, ":/?@")] == ':') {
+        if (isprint((unsigned char)s[n]))
+            return url_error(p->err,
+                             "'%c' at offset %zu is not allowed in a scheme "
+                             "(letters, digits, '+', '-' and '.' only)",
+                             s[n], n);
+        return url_error(p->err, "character at offset %zu is not allowed in a scheme", n);
+    }
+    return url_error(p->err, "missing scheme " PM_URL_EXAMPLE);
+}
+
+/* Reads "scheme:" and, for libdbi, "dbi:<driver>:"; *rest points past them. */
+static int parse_scheme(url_parser *p, const char **rest)
+{
+    const char *s = p->text;
+    size_t n = scheme_span(s);
+    if (n == 0 || s[n] != ':')
+        return scheme_error(p, n);
+    if (!(p->url->scheme = pm__strndup(s, n)))
+        return url_oom(p->err);
+    lower_in_place(p->url->scheme);
+    s += n + 1;
+    if (strcmp(p->url->scheme, "dbi") == 0) {
+        n = scheme_span(s);
+        if (n == 0 || s[n] != ':')
+            return url_error(p->err, "expected a libdbi driver after \"dbi:\" "
+                                     "(e.g. dbi:pgsql://host/db or dbi:sqlite3:file.db)");
+        if (!(p->url->subscheme = pm__strndup(s, n)))
+            return url_oom(p->err);
+        lower_in_place(p->url->subscheme);
+        s += n + 1;
+    }
+    *rest = s;
+    return 0;
+}
+
+/* Splits user[:password] at the first ':'. */
+static int parse_userinfo(url_parser *p, const char *s, size_t n)
+{
+    const char *colon = memchr(s, ':', n);
+    size_t ulen = colon ? (size_t)(colon - s) : n;
+    int rc = decode_part(p, s, ulen, NULL, &p->url->user);
+    if (rc == 0 && colon)
+        rc = decode_part(p, colon + 1, n - ulen - 1, "password", &p->url->password);
+    return rc;
+}
+
+/* A port is 1..65535 in decimal. suspect is set when an '@' follows the
+ * authority: then the "port" is likely part of a password whose '/' or '?'
+ * was not encoded, and it is not quoted. */
+static int parse_port(url_parser *p, const char *s, size_t n, int suspect)
+{
+    if (n == 0)
+        return url_error(p->err,
+                         "empty port after ':' at offset %zu (give a port, e.g. :5432, "
+                         "or remove the ':')",
+                         offset_of(p, s) - 1);
+    unsigned long value = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)s[i])) {
+            if (suspect)
+                return url_error(p->err, "port is not a number; " PM_URL_ENCODE_HINT);
+            return url_error(p->err, "port \"%.*s%s\" is not a number",
+                             n > PM_URL_QUOTE_MAX ? PM_URL_QUOTE_MAX : (int)n, s,
+                             n > PM_URL_QUOTE_MAX ? "..." : "");
+        }
+        if (value <= 65535)
+            value = value * 10 + (unsigned long)(s[i] - '0');
+    }
+    if (value < 1 || value > 65535)
+        return url_error(p->err, "port \"%.*s%s\" is not between 1 and 65535",
+                         n > PM_URL_QUOTE_MAX ? PM_URL_QUOTE_MAX : (int)n, s,
+                         n > PM_URL_QUOTE_MAX ? "..." : "");
+    p->url->port = (int)value;
+    return 0;
+}
+
+/* The inside of "[...]": hex digits, ':' and '.' (for an embedded IPv4),
+ * then an optional zone written "%25eth0" (RFC 6874). */
+static int parse_ipv6(url_parser *p, const char *s, size_t n)
+{
+    if (n == 0)
+        return url_error(p->err, "empty IPv6 literal \"[]\"");
+    const char *zone = memchr(s, '%', n);
+    size_t alen = zone ? (size_t)(zone - s) : n;
+    if (!memchr(s, ':', alen) || strspn(s, "0123456789abcdefABCDEF:.") < alen)
+        return url_error(p->err, "the host in brackets at offset %zu is not an IPv6 address",
+                         offset_of(p, s) - 1);
+    return decode(p, s, n, NULL, &p->url->host);
+}
+
+static int parse_hostport(url_parser *p, const char *s, size_t n, int suspect)
+{
+    if (memchr(s, ',', n))
+        return url_error(p->err, "several hosts (separated by ',') are not supported");
+    const char *port = NULL;
+    size_t plen = 0;
+    int rc;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close)
+            return url_error(p->err, "unterminated IPv6 literal (no ']' after '[' at offset %zu)",
+                             offset_of(p, s));
+        if ((rc = parse_ipv6(p, s + 1, (size_t)(close - s) - 1)) != 0)
+            return rc;
+        const char *after = close + 1;
+        size_t left = n - (size_t)(after - s);
+        if (left > 0 && *after != ':')
+            return url_error(p->err,
+                             "unexpected '%c' at offset %zu after the IPv6 literal "
+                             "(expected ':port')",
+                             *after, offset_of(p, after));
+        if (left > 0) {
+            port = after + 1;
+            plen = left - 1;
+        }
+    } else {
+        const char *colon = memchr(s, ':', n);
+        size_t hlen = colon ? (size_t)(colon - s) : n;
+        if (memchr(s, '[', hlen) || memchr(s, ']', hlen))
+            return url_error(p->err,
+                             "unexpected '[' or ']' in the host at offset %zu "
+                             "(only a whole IPv6 literal goes in brackets)",
+                             offset_of(p, s));
+        if ((rc = decode_part(p, s, hlen, NULL, &p->url->host)) != 0)
+            return rc;
+        if (colon) {
+            port = colon + 1;
+            plen = n - hlen - 1;
+        }
+    }
+    return port ? parse_port(p, port, plen, suspect) : 0;
+}
+
+/* "//[userinfo@]host[:port][/path]" up to end (the '?' or the end of text);
+ * auth points past the "//". The authority ends at the first '/' or '?' and
+ * the user info at its last '@', so a raw '@' in a password still parses. */
+static int parse_hierarchical(url_parser *p, const char *auth, const char *end)
+{
+    size_t alen = strcspn(auth, "/?");
+    const char *auth_end = auth + alen;
+    p->url->has_authority = 1;
+    /* An '@' after the authority means a '/' or '?' inside the user info was
+     * not encoded: the parts would land in the wrong fields, so refuse. */
+    const char *stray = memchr(auth_end, '@', (size_t)(end - auth_end));
+    if (stray)
+        return url_error(p->err,
+                         "'@' after the host at offset %zu; " PM_URL_ENCODE_HINT
+                         ", and '@' in a path as %%40",
+                         offset_of(p, stray));
+    const char *at = last_char(auth, alen, '@');
+    int rc = 0;
+    if (at)
+        rc = parse_userinfo(p, auth, (size_t)(at - auth));
+    const char *host = at ? at + 1 : auth;
+    if (rc == 0)
+        rc = parse_hostport(p, host, (size_t)(auth_end - host), strchr(auth_end, '@') != NULL);
+    if (rc == 0 && *auth_end == '/')
+        rc = decode(p, auth_end, (size_t)(end - auth_end), NULL, &p->url->path);
+    return rc;
+}
+
+static int add_param(pm_url *url, char *key, char *value)
+{
+    pm_url_param *params = realloc(url->params, (url->nparams + 1) * sizeof(*params));
+    if (!params)
+        return -1;
+    params[url->nparams].key = key;
+    params[url->nparams].value = value;
+    url->params = params;
+    url->nparams++;
+    return 0;
+}
+
+/* One "key[=value]" of the query; a key without '=' has the value "". */
+static int parse_param(url_parser *p, const char *s, size_t n)
+{
+    const char *eq = memchr(s, '=', n);
+    size_t klen = eq ? (size_t)(eq - s) : n;
+    if (klen == 0)
+        return url_error(p->err, "query parameter without a name at offset %zu", offset_of(p, s));
+    char *key = NULL, *value = NULL;
+    int rc = decode(p, s, klen, NULL, &key);
+    if (rc)
+        return rc;
+    const char *secret = is_secret_key(key, strlen(key)) ? "password query parameter" : NULL;
+    if (eq)
+        rc = decode(p, eq + 1, n - klen - 1, secret, &value);
+    else if (!(value = pm__strdup("")))
+        rc = url_oom(p->err);
+    if (rc == 0 && add_param(p->url, key, value) < 0)
+        rc = url_oom(p->err);
+    if (rc) {
+        free(key);
+        free(value);
+    }
+    return rc;
+}
+
+/* Splits the query on '&', skipping empty segments ("a=1&&b=2"). */
+static int parse_query(url_parser *p, const char *q)
+{
+    for (;;) {
+        size_t len = strcspn(q, "&");
+        if (len > 0) {
+            int rc = parse_param(p, q, len);
+            if (rc)
+                return rc;
+        }
+        if (!q[len])
+            return 0;
+        q += len + 1;
+    }
+}
+
+static int parse_url(url_parser *p)
+{
+    const char *rest = NULL;
+    int rc = parse_scheme(p, &rest);
+    if (rc)
+        return rc;
+    const char *query = strchr(rest, '?');
+    const char *end = query ? query : rest + strlen(rest);
+    if (rest[0] == '/' && rest[1] == '/')
+        rc = parse_hierarchical(p, rest + 2, end);
+    else
+        rc = decode_part(p, rest, (size_t)(end - rest), NULL, &p->url->path);
+    if (rc == 0 && query)
+        rc = parse_query(p, query + 1);
+    return rc;
+}
+
+int pm_url_parse(pm_url **out, const char *text, pm_error *err)
+{
+    if (!out)
+        return pm_error_set(err, PM_EINVAL, "pm_url_parse: out is NULL");
+    *out = NULL;
+    if (!text || !*text)
+        return url_error(err, "empty " PM_URL_EXAMPLE);
+    url_parser p = {text, NULL, err};
+    int rc = check_characters(&p);
+    if (rc)
+        return rc;
+    if (!(p.url = calloc(1, sizeof(*p.url))))
+        return url_oom(err);
+    if ((rc = parse_url(&p)) != 0) {
+        pm_url_free(p.url);
+        return rc;
+    }
+    *out = p.url;
+    return 0;
+}
+
+void pm_url_free(pm_url *url)
+{
+    if (!url)
+        return;
+    free(url->scheme);
+    free(url->subscheme);
+    free(url->user);
+    free(url->password);
+    free(url->host);
+    free(url->path);
+    for (size_t i = 0; i < url->nparams; i++) {
+        free(url->params[i].key);
+        free(url->params[i].value);
+    }
+    free(url->params);
+    free(url);
+}
+
+/* The first parameter named key, as in most URL libraries. */
+const char *pm_url_param_get(const pm_url *url, const char *key)
+{
+    if (!url || !key)
+        return NULL;
+    for (size_t i = 0; i < url->nparams; i++) {
+        if (strcmp(url->params[i].key, key) == 0)
+            return url->params[i].value;
+    }
+    return NULL;
+}
+
+/* ==== Redaction ==== */
+
+/* Finds the password of "scheme://user:password@host..." lexically: the
+ * authority runs to the first '/', '?' or '#' and the user info to its last
+ * '@'. When the authority has a ':' but no '@', a raw '/', '?' or '#' in the
+ * password may have cut it short, so the '@' is looked for up to the first
+ * '=' (query values such as user=a@b come after one). */
+static int find_password(const char *text, size_t *start, size_t *end)
+{
+    const char *sep = strstr(text, "://");
+    if (!sep)
+        return 0;
+    const char *auth = sep + 3;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = last_char(auth, alen, '@');
+    if (!at && memchr(auth, ':', alen))
+        at = last_char(auth, alen + strcspn(auth + alen, "="), '@');
+    if (!at)
+        return 0;
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    if (!colon || colon + 1 == at)
+        return 0;
+    *start = (size_t)(colon + 1 - text);
+    *end = (size_t)(at - text);
+    return 1;
+}
+
+/* Appends query (the text after '?') with the values of secret keys
+ * replaced. */
+static void redact_query(pm_buf *out, const char *query)
+{
+    for (;;) {
+        size_t len = strcspn(query, "&");
+        const char *eq = memchr(query, '=', len);
+        if (eq && eq + 1 < query + len && is_secret_key(query, (size_t)(eq - query))) {
+            pm_buf_appendn(out, query, (size_t)(eq + 1 - query));
+            pm_buf_append(out, "***");
+        } else {
+            pm_buf_appendn(out, query, len);
+        }
+        if (!query[len])
+            return;
+        pm_buf_appendc(out, '&');
+        query += len + 1;
+    }
+}
+
+char *pm_url_redact(const char *text)
+{
+    if (!text)
+        return pm__strdup("");
+    pm_buf out = PM_BUF_INIT;
+    size_t pos = 0, start, end;
+    if (find_password(text, &start, &end)) {
+        pm_buf_appendn(&out, text, start);
+        pm_buf_append(&out, "***");
+        pos = end;
+    }
+    const char *query = strchr(text + pos, '?');
+    if (query) {
+        pm_buf_appendn(&out, text + pos, (size_t)(query + 1 - (text + pos)));
+        redact_query(&out, query + 1);
+    } else {
+        pm_buf_append(&out, text + pos);
+    }
+    return pm_buf_detach(&out);
+}

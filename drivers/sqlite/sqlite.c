@@ -1,0 +1,389 @@
+/* sqlite.c: the SQLite driver, the embedded default. URLs: sqlite::memory:,
+ * sqlite:path.db, sqlite://relative/path.db, sqlite:///absolute/path.db, with
+ * ?mode=ro|rw|rwc (default rwc). Foreign keys are on; BEGIN IMMEDIATE around
+ * each migration is the lock that excludes other processes on the file. */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "poblysh/sys/driver.h"
+
+#define SQLITE_DEFAULT_BUSY_MS 5000
+
+typedef struct sqlite_conn {
+    pm_conn base;
+    sqlite3 *db;
+    char *filename;
+    int lock_timeout_ms; /* busy timeout while the migration lock is held */
+} sqlite_conn;
+
+/* Storage choices are documented in docs/migrations.md: uuid, timestamptz,
+ * date and json are TEXT (timestamps as RFC 3339 UTC with milliseconds),
+ * booleans 0/1. */
+static const pm_dialect sqlite_dialect = {
+    .version = PM_DIALECT_VERSION,
+    .name = "sqlite",
+    .quote = '"',
+    .types =
+        {
+            [PM_TYPE_UUID] = "TEXT",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INTEGER",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "REAL",
+            [PM_TYPE_TIMESTAMPTZ] = "TEXT",
+            [PM_TYPE_DATE] = "TEXT",
+            [PM_TYPE_JSON] = "TEXT",
+            [PM_TYPE_BINARY] = "BLOB",
+        },
+    .string_default = "VARCHAR",
+    .now = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    .bool_true = "1",
+    .bool_false = "0",
+    .drop_index_on_table = false,
+};
+
+/* ==== Errors ==== */
+
+static const char *result_name(int code)
+{
+    switch (code & 0xff) {
+    case SQLITE_ERROR: return "SQLITE_ERROR";
+    case SQLITE_INTERNAL: return "SQLITE_INTERNAL";
+    case SQLITE_PERM: return "SQLITE_PERM";
+    case SQLITE_ABORT: return "SQLITE_ABORT";
+    case SQLITE_BUSY: return "SQLITE_BUSY";
+    case SQLITE_LOCKED: return "SQLITE_LOCKED";
+    case SQLITE_NOMEM: return "SQLITE_NOMEM";
+    case SQLITE_READONLY: return "SQLITE_READONLY";
+    case SQLITE_INTERRUPT: return "SQLITE_INTERRUPT";
+    case SQLITE_IOERR: return "SQLITE_IOERR";
+    case SQLITE_CORRUPT: return "SQLITE_CORRUPT";
+    case SQLITE_FULL: return "SQLITE_FULL";
+    case SQLITE_CANTOPEN: return "SQLITE_CANTOPEN";
+    case SQLITE_CONSTRAINT: return "SQLITE_CONSTRAINT";
+    case SQLITE_MISMATCH: return "SQLITE_MISMATCH";
+    case SQLITE_TOOBIG: return "SQLITE_TOOBIG";
+    case SQLITE_RANGE: return "SQLITE_RANGE";
+    case SQLITE_NOTADB: return "SQLITE_NOTADB";
+    case SQLITE_AUTH: return "SQLITE_AUTH";
+    default: return "SQLITE_UNKNOWN";
+    }
+}
+
+/* Fills err from the connection's last error; returns the PM_E* code. */
+static int fail(sqlite_conn *c, int code, const char *statement, pm_error *err)
+{
+    int pm_code = (code & 0xff) == SQLITE_BUSY ? PM_ELOCKED : PM_EDB;
+    const char *message = c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(code);
+    if (pm_code == PM_ELOCKED)
+        pm_error_set(err, pm_code,
+                     "%s: another process is writing to %s and did not finish within %d ms",
+                     message, c->filename, c->lock_timeout_ms);
+    else
+        pm_error_set(err, pm_code, "%s", message);
+    char db_code[48];
+    snprintf(db_code, sizeof(db_code), "%s (%d)", result_name(code), code);
+    pm_error_set_db(err, db_code, statement);
+    return pm_code;
+}
+
+/* ==== Opening ==== */
+
+/* The file a URL names: sqlite:path and sqlite::memory: use the opaque path;
+ * sqlite://relative/path and sqlite:///absolute/path join host and path. */
+static char *url_filename(const pm_url *url)
+{
+    const char *host = url->host ? url->host : "";
+    const char *path = url->path ? url->path : "";
+    if (!url->has_authority)
+        return strdup(path);
+    size_t n = strlen(host) + strlen(path) + 1;
+    char *name = malloc(n);
+    if (name)
+        snprintf(name, n, "%s%s", host, path);
+    return name;
+}
+
+static int url_flags(const pm_url *url, int *flags, pm_error *err)
+{
+    *flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    for (size_t i = 0; i < url->nparams; i++) {
+        const char *key = url->params[i].key, *value = url->params[i].value;
+        if (strcmp(key, "mode") != 0)
+            return pm_error_set(err, PM_EURL,
+                                "sqlite URL: unknown parameter \"%s\" (known: mode=ro|rw|rwc)", key);
+        if (strcmp(value, "ro") == 0)
+            *flags = SQLITE_OPEN_READONLY;
+        else if (strcmp(value, "rw") == 0)
+            *flags = SQLITE_OPEN_READWRITE;
+        else if (strcmp(value, "rwc") == 0)
+            *flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+        else
+            return pm_error_set(err, PM_EURL, "sqlite URL: mode \"%s\" is not one of ro, rw, rwc",
+                                value);
+    }
+    return 0;
+}
+
+static int check_url(const pm_url *url, pm_error *err)
+{
+    if (url->user || url->password || url->port)
+        return pm_error_set(err, PM_EURL,
+                            "sqlite URL takes no user, password or port: use sqlite:path.db, "
+                            "sqlite://relative/path.db or sqlite:///absolute/path.db");
+    return 0;
+}
+
+static void sqlite_close(pm_conn *conn)
+{
+    sqlite_conn *c = (sqlite_conn *)conn;
+    sqlite3_close(c->db);
+    free(c->filename);
+    free(c);
+}
+
+static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
+                       pm_error *err)
+{
+    (void)opts; /* a local file has nothing to wait for */
+    int flags = 0;
+    int rc = check_url(url, err);
+    if (rc == 0)
+        rc = url_flags(url, &flags, err);
+    if (rc < 0)
+        return rc;
+    sqlite_conn *c = calloc(1, sizeof(*c));
+    if (!c || !(c->filename = url_filename(url))) {
+        free(c);
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    if (!*c->filename) {
+        sqlite_close(&c->base);
+        return pm_error_set(err, PM_EURL, "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
+    }
+    c->base.dialect = &sqlite_dialect;
+    c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
+    int src = sqlite3_open_v2(c->filename, &c->db, flags, NULL);
+    /* Touch the schema so a file that is not a database fails here, not in
+     * the middle of a migration. */
+    if (src == SQLITE_OK)
+        src = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_master",
+                           NULL, NULL, NULL);
+    if (src != SQLITE_OK) {
+        pm_error_set(err, PM_ECONNECT, "cannot open SQLite database \"%s\": %s", c->filename,
+                     c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
+        char db_code[48];
+        snprintf(db_code, sizeof(db_code), "%s (%d)", result_name(src), src);
+        pm_error_set_db(err, db_code, NULL);
+        sqlite_close(&c->base);
+        return PM_ECONNECT;
+    }
+    sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
+    *out = &c->base;
+    return 0;
+}
+
+/* ==== Statements ==== */
+
+/* The statement text in [start, end), without surrounding blanks. */
+static char *statement_text(const char *start, const char *end)
+{
+    while (start < end && (*start == ' ' || *start == '\n' || *start == '\t' || *start == '\r'))
+        start++;
+    while (end > start && (end[-1] == ' ' || end[-1] == '\n' || end[-1] == '\t' || end[-1] == '\r'))
+        end--;
+    size_t n = (size_t)(end - start);
+    char *s = malloc(n + 1);
+    if (s) {
+        memcpy(s, start, n);
+        s[n] = '\0';
+    }
+    return s;
+}
+
+static int fail_at(sqlite_conn *c, int code, const char *start, const char *end, pm_error *err)
+{
+    char *text = statement_text(start, end ? end : start + strlen(start));
+    int rc = fail(c, code, text, err);
+    free(text);
+    return rc;
+}
+
+/* Binds text parameters named $1..$n wherever they appear. */
+static int bind_params(sqlite3_stmt *stmt, const char *const *params, size_t nparams)
+{
+    int count = sqlite3_bind_parameter_count(stmt);
+    for (int i = 1; i <= count; i++) {
+        const char *name = sqlite3_bind_parameter_name(stmt, i);
+        long k = name && name[0] == '$' ? strtol(name + 1, NULL, 10) : 0;
+        if (k < 1 || (size_t)k > nparams)
+            return SQLITE_RANGE;
+        const char *value = params[k - 1];
+        int rc = value ? sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
+        if (rc != SQLITE_OK)
+            return rc;
+    }
+    return SQLITE_OK;
+}
+
+/* Steps stmt to the end, handing rows to row (which may be NULL). */
+static int step_rows(sqlite3_stmt *stmt, pm_row_fn row, void *ctx, int *stopped)
+{
+    int ncols = sqlite3_column_count(stmt);
+    const char *stack_values[16];
+    const char **values = ncols <= 16 ? stack_values : malloc((size_t)ncols * sizeof(*values));
+    if (!values)
+        return SQLITE_NOMEM;
+    int rc;
+    *stopped = 0;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        if (!row)
+            continue;
+        for (int i = 0; i < ncols; i++)
+            values[i] = (const char *)sqlite3_column_text(stmt, i);
+        int user = row(ctx, (size_t)ncols, values);
+        if (user < 0) {
+            *stopped = user;
+            rc = SQLITE_DONE;
+            break;
+        }
+    }
+    if (values != stack_values)
+        free(values);
+    return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int run(sqlite_conn *c, const char *sql, const char *const *params, size_t nparams,
+               pm_row_fn row, void *ctx, pm_error *err)
+{
+    const char *next = sql;
+    while (next && *next) {
+        const char *start = next;
+        sqlite3_stmt *stmt = NULL;
+        int rc = sqlite3_prepare_v2(c->db, start, -1, &stmt, &next);
+        if (rc != SQLITE_OK)
+            return fail_at(c, rc, start, NULL, err);
+        if (!stmt)
+            continue; /* only blanks or a comment */
+        int stopped = 0;
+        rc = bind_params(stmt, params, nparams);
+        if (rc == SQLITE_OK)
+            rc = step_rows(stmt, row, ctx, &stopped);
+        sqlite3_finalize(stmt);
+        if (rc != SQLITE_OK)
+            return fail_at(c, rc, start, next, err);
+        if (stopped)
+            return stopped;
+    }
+    return 0;
+}
+
+static int sqlite_exec(pm_conn *conn, const char *sql, pm_error *err)
+{
+    return run((sqlite_conn *)conn, sql, NULL, 0, NULL, NULL, err);
+}
+
+static int sqlite_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                        pm_row_fn row, void *ctx, pm_error *err)
+{
+    return run((sqlite_conn *)conn, sql, params, nparams, row, ctx, err);
+}
+
+/* ==== Transactions and the lock ==== */
+
+static int sqlite_begin(pm_conn *conn, pm_error *err)
+{
+    /* IMMEDIATE takes the write lock now, waiting up to the busy timeout,
+     * so two migrators on one file take turns. */
+    return sqlite_exec(conn, "BEGIN IMMEDIATE", err);
+}
+
+static int sqlite_commit(pm_conn *conn, pm_error *err)
+{
+    return sqlite_exec(conn, "COMMIT", err);
+}
+
+static int sqlite_rollback(pm_conn *conn, pm_error *err)
+{
+    sqlite_conn *c = (sqlite_conn *)conn;
+    if (sqlite3_get_autocommit(c->db))
+        return 0; /* SQLite already rolled back (e.g. after SQLITE_FULL) */
+    return sqlite_exec(conn, "ROLLBACK", err);
+}
+
+/* The lock is BEGIN IMMEDIATE per migration (PM_DRIVER_BEGIN_EXCLUDES);
+ * here we only make begin() wait as long as the caller allows. */
+static int sqlite_lock(pm_conn *conn, int timeout_ms, pm_error *err)
+{
+    (void)err;
+    sqlite_conn *c = (sqlite_conn *)conn;
+    c->lock_timeout_ms = timeout_ms;
+    sqlite3_busy_timeout(c->db, timeout_ms);
+    return 0;
+}
+
+static int sqlite_unlock(pm_conn *conn, pm_error *err)
+{
+    (void)err;
+    sqlite_conn *c = (sqlite_conn *)conn;
+    c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
+    sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
+    return 0;
+}
+
+/* ==== Catalog ==== */
+
+static int note_row(void *ctx, size_t ncolumns, const char *const *values)
+{
+    (void)ncolumns;
+    (void)values;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+static int sqlite_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
+{
+    const char *params[] = {table};
+    *out = false;
+    return sqlite_query(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
+                        params, 1, note_row, out, err);
+}
+
+static int sqlite_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
+                             pm_error *err)
+{
+    const char *params[] = {table, column};
+    *out = false;
+    return sqlite_query(conn, "SELECT 1 FROM pragma_table_info($1) WHERE name = $2", params, 2,
+                        note_row, out, err);
+}
+
+static void *sqlite_native_handle(pm_conn *conn)
+{
+    return ((sqlite_conn *)conn)->db;
+}
+
+static const char *const sqlite_schemes[] = {"sqlite", NULL};
+
+const pm_driver pm_driver_sqlite = {
+    .version = PM_DRIVER_VERSION,
+    .name = "sqlite",
+    .schemes = sqlite_schemes,
+    .flags = PM_DRIVER_TRANSACTIONAL_DDL | PM_DRIVER_BEGIN_EXCLUDES,
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .exec = sqlite_exec,
+    .query = sqlite_query,
+    .begin = sqlite_begin,
+    .commit = sqlite_commit,
+    .rollback = sqlite_rollback,
+    .lock = sqlite_lock,
+    .unlock = sqlite_unlock,
+    .has_table = sqlite_has_table,
+    .has_column = sqlite_has_column,
+    .native_handle = sqlite_native_handle,
+};
