@@ -1,0 +1,393 @@
+/* test_url.c: pins down the database URL parser (every shape a driver sees,
+ * every fault it must name) and the redaction that keeps passwords out of
+ * logs and error messages. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "poblysh/poblysh.h"
+
+/* ==== Helpers ==== */
+
+static pm_url *parse_ok(const char *text)
+{
+    pm_url *url = NULL;
+    pm_error err = PM_ERROR_INIT;
+    int rc = pm_url_parse(&url, text, &err);
+    if (rc != 0)
+        fail_msg("parsing \"%s\" failed (%d): %s", text, rc, err.message ? err.message : "?");
+    assert_int_equal(err.code, PM_OK);
+    assert_non_null(url);
+    pm_error_clear(&err);
+    return url;
+}
+
+static void assert_redacts(const char *text, const char *expected)
+{
+    char *got = pm_url_redact(text);
+    assert_non_null(got);
+    if (strcmp(got, expected) != 0)
+        fail_msg("redacting \"%s\": got \"%s\", expected \"%s\"", text, got, expected);
+    free(got);
+}
+
+/* ==== Parsing ==== */
+
+static void test_url__parses_postgres_url_with_all_parts(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("PostgreSQL://alice:s3cret@db.example.com:5433/app"
+                           "?sslmode=require&application_name=poblysh");
+    assert_string_equal(url->scheme, "postgresql");
+    assert_null(url->subscheme);
+    assert_int_equal(url->has_authority, 1);
+    assert_string_equal(url->user, "alice");
+    assert_string_equal(url->password, "s3cret");
+    assert_string_equal(url->host, "db.example.com");
+    assert_int_equal(url->port, 5433);
+    assert_string_equal(url->path, "/app");
+    assert_int_equal(url->nparams, 2);
+    assert_string_equal(url->params[0].key, "sslmode");
+    assert_string_equal(url->params[0].value, "require");
+    assert_string_equal(url->params[1].key, "application_name");
+    assert_string_equal(url->params[1].value, "poblysh");
+    pm_url_free(url);
+}
+
+static void test_url__absent_parts_are_null(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("postgres://db.example.com");
+    assert_string_equal(url->host, "db.example.com");
+    assert_null(url->user);
+    assert_null(url->password);
+    assert_int_equal(url->port, 0);
+    assert_null(url->path);
+    assert_null(url->params);
+    assert_int_equal(url->nparams, 0);
+    pm_url_free(url);
+
+    url = parse_ok("mysql://root@:3306/");
+    assert_string_equal(url->user, "root");
+    assert_null(url->password);
+    assert_null(url->host);
+    assert_int_equal(url->port, 3306);
+    assert_string_equal(url->path, "/");
+    pm_url_free(url);
+
+    pm_url_free(NULL);
+}
+
+static void test_url__percent_decodes_password_with_special_characters(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("postgres://b%40b:p%40ss%3Aw%2Frd%3F%23%25@h/my%20db");
+    assert_string_equal(url->user, "b@b");
+    assert_string_equal(url->password, "p@ss:w/rd?#%");
+    assert_string_equal(url->host, "h");
+    assert_string_equal(url->path, "/my db");
+    pm_url_free(url);
+
+    /* '+' is not a space outside form encoding, and a raw '@' in the password
+     * is kept because the user info ends at the last '@'. */
+    url = parse_ok("postgres://u:a+b@c@h:5432/d");
+    assert_string_equal(url->user, "u");
+    assert_string_equal(url->password, "a+b@c");
+    assert_string_equal(url->host, "h");
+    assert_int_equal(url->port, 5432);
+    pm_url_free(url);
+
+    /* The user and password split at the first ':'; later ones belong to the password. */
+    url = parse_ok("postgres://u:x:y@h/d");
+    assert_string_equal(url->user, "u");
+    assert_string_equal(url->password, "x:y");
+    pm_url_free(url);
+}
+
+static void test_url__parses_ipv6_host_and_port(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("postgres://u:pw@[::1]:5432/db");
+    assert_string_equal(url->host, "::1");
+    assert_int_equal(url->port, 5432);
+    assert_string_equal(url->path, "/db");
+    pm_url_free(url);
+
+    url = parse_ok("mysql://[2001:DB8::7]/app");
+    assert_string_equal(url->host, "2001:DB8::7");
+    assert_int_equal(url->port, 0);
+    pm_url_free(url);
+
+    url = parse_ok("postgres://[fe80::1%25eth0]:6543");
+    assert_string_equal(url->host, "fe80::1%eth0");
+    assert_int_equal(url->port, 6543);
+    assert_null(url->path);
+    pm_url_free(url);
+}
+
+static void test_url__sqlite_memory_is_opaque_path(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("sqlite::memory:");
+    assert_string_equal(url->scheme, "sqlite");
+    assert_int_equal(url->has_authority, 0);
+    assert_string_equal(url->path, ":memory:");
+    assert_null(url->host);
+    assert_int_equal(url->nparams, 0);
+    pm_url_free(url);
+
+    url = parse_ok("sqlite:path.db?mode=ro");
+    assert_int_equal(url->has_authority, 0);
+    assert_string_equal(url->path, "path.db");
+    assert_string_equal(pm_url_param_get(url, "mode"), "ro");
+    pm_url_free(url);
+}
+
+static void test_url__sqlite_relative_and_absolute_paths(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("sqlite:///abs/path.db");
+    assert_int_equal(url->has_authority, 1);
+    assert_null(url->host);
+    assert_string_equal(url->path, "/abs/path.db");
+    pm_url_free(url);
+
+    /* Not special-cased: the sqlite driver joins host and path back together. */
+    url = parse_ok("sqlite://relative/path.db");
+    assert_int_equal(url->has_authority, 1);
+    assert_string_equal(url->host, "relative");
+    assert_string_equal(url->path, "/path.db");
+    pm_url_free(url);
+
+    url = parse_ok("sqlite:/abs/opaque.db");
+    assert_int_equal(url->has_authority, 0);
+    assert_string_equal(url->path, "/abs/opaque.db");
+    pm_url_free(url);
+}
+
+static void test_url__dbi_scheme_has_subscheme(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("dbi:PgSQL://u:pw@h:5432/db");
+    assert_string_equal(url->scheme, "dbi");
+    assert_string_equal(url->subscheme, "pgsql");
+    assert_int_equal(url->has_authority, 1);
+    assert_string_equal(url->user, "u");
+    assert_string_equal(url->password, "pw");
+    assert_string_equal(url->host, "h");
+    assert_int_equal(url->port, 5432);
+    assert_string_equal(url->path, "/db");
+    pm_url_free(url);
+
+    url = parse_ok("DBI:sqlite3:/tmp/x.db");
+    assert_string_equal(url->scheme, "dbi");
+    assert_string_equal(url->subscheme, "sqlite3");
+    assert_int_equal(url->has_authority, 0);
+    assert_string_equal(url->path, "/tmp/x.db");
+    pm_url_free(url);
+
+    url = parse_ok("postgres://h/db");
+    assert_null(url->subscheme);
+    pm_url_free(url);
+}
+
+static void test_url__query_params_decoded(void **state)
+{
+    (void)state;
+    pm_url *url = parse_ok("postgres://h/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem"
+                           "&flag&&opt%3Dkey=a%26b+c&empty=&sslmode=disable");
+    assert_int_equal(url->nparams, 6);
+    assert_string_equal(url->params[0].key, "sslmode");
+    assert_string_equal(url->params[0].value, "verify-full");
+    assert_string_equal(url->params[1].key, "sslrootcert");
+    assert_string_equal(url->params[1].value, "/etc/ca.pem");
+    assert_string_equal(url->params[2].key, "flag");
+    assert_string_equal(url->params[2].value, "");
+    assert_string_equal(url->params[3].key, "opt=key");
+    assert_string_equal(url->params[3].value, "a&b+c");
+    assert_string_equal(url->params[4].key, "empty");
+    assert_string_equal(url->params[4].value, "");
+    assert_string_equal(url->params[5].key, "sslmode");
+    assert_string_equal(url->params[5].value, "disable");
+
+    /* Lookup is exact and returns the first of repeated keys. */
+    assert_string_equal(pm_url_param_get(url, "sslmode"), "verify-full");
+    assert_string_equal(pm_url_param_get(url, "opt=key"), "a&b+c");
+    assert_string_equal(pm_url_param_get(url, "flag"), "");
+    assert_null(pm_url_param_get(url, "SSLMODE"));
+    assert_null(pm_url_param_get(url, "missing"));
+    assert_null(pm_url_param_get(url, NULL));
+    assert_null(pm_url_param_get(NULL, "sslmode"));
+    pm_url_free(url);
+
+    /* A query value may hold '@' and '?' (Azure-style user names). */
+    url = parse_ok("postgres://h/db?user=alice@server&q=a?b");
+    assert_string_equal(pm_url_param_get(url, "user"), "alice@server");
+    assert_string_equal(pm_url_param_get(url, "q"), "a?b");
+    assert_string_equal(url->path, "/db");
+    pm_url_free(url);
+}
+
+/* ==== Faults ==== */
+
+static void test_url__rejects_bad_input_with_named_fault(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *fault;
+    } cases[] = {
+        {"", "empty"},
+        {"nocolon", "missing scheme"},
+        {"://x", "missing scheme"},
+        {"secret@h:5432/d", "missing scheme"},
+        {"post_gres://h/d", "'_' at offset 4 is not allowed in a scheme"},
+        {"dbi:pgsql", "libdbi driver"},
+        {"postgres://h:99999/d", "port \"99999\" is not between 1 and 65535"},
+        {"postgres://h:0/d", "port \"0\" is not between 1 and 65535"},
+        {"postgres://h:/d", "empty port"},
+        {"postgres://u:secret@h:abc/d", "port \"abc\" is not a number"},
+        {"postgres://[::1/d", "unterminated IPv6 literal"},
+        {"postgres://[]/d", "empty IPv6 literal"},
+        {"postgres://[localhost]/d", "not an IPv6 address"},
+        {"postgres://[::1]x/d", "after the IPv6 literal"},
+        {"postgres://h]/d", "unexpected '[' or ']'"},
+        {"postgres://h1,h2:5433/d", "several hosts"},
+        {"postgres://h/d%zz", "bad percent-escape \"%zz\" at offset 14"},
+        {"postgres://h/d%4", "bad percent-escape \"%4\" at offset 14"},
+        {"postgres://h/d%00", "%00 (a NUL byte) at offset 14"},
+        {"postgres://u:sec%zzret@h/d", "bad percent-escape in the password"},
+        {"postgres://h/d?password=secret%zz", "bad percent-escape in the password query parameter"},
+        {"postgres://u:secret@h/d#frag", "fragments are not supported"},
+        {"postgres://u:secret/x@h/d", "'@' after the host"},
+        {"postgres://u:secret?x@h/d", "port is not a number; percent-encode"},
+        {"postgres://h/d?=secret", "query parameter without a name at offset 15"},
+        {"postgres://u:secret@h/d\n", "control character at offset 23"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        pm_url sentinel;
+        pm_url *url = &sentinel; /* must be reset to NULL */
+        pm_error err = PM_ERROR_INIT;
+        int rc = pm_url_parse(&url, cases[i].text, &err);
+        if (rc != PM_EURL)
+            fail_msg("\"%s\": expected PM_EURL, got %d", cases[i].text, rc);
+        assert_int_equal(err.code, PM_EURL);
+        assert_null(url);
+        assert_non_null(err.message);
+        if (strncmp(err.message, "invalid database URL: ", 22) != 0 ||
+            !strstr(err.message, cases[i].fault))
+            fail_msg("\"%s\": message \"%s\" does not name \"%s\"", cases[i].text, err.message,
+                     cases[i].fault);
+        if (strstr(err.message, "secret"))
+            fail_msg("\"%s\": message \"%s\" leaks the password", cases[i].text, err.message);
+        pm_error_clear(&err);
+    }
+}
+
+static void test_url__rejects_null_arguments(void **state)
+{
+    (void)state;
+    pm_error err = PM_ERROR_INIT;
+    pm_url *url = NULL;
+    assert_int_equal(pm_url_parse(&url, NULL, &err), PM_EURL);
+    assert_null(url);
+    assert_non_null(strstr(err.message, "empty"));
+    pm_error_clear(&err);
+
+    assert_int_equal(pm_url_parse(NULL, "sqlite::memory:", &err), PM_EINVAL);
+    assert_int_equal(err.code, PM_EINVAL);
+    pm_error_clear(&err);
+
+    /* A NULL error object is allowed. */
+    assert_int_equal(pm_url_parse(&url, "nocolon", NULL), PM_EURL);
+    assert_null(url);
+}
+
+/* ==== Redaction ==== */
+
+static void test_url__redacts_password_in_userinfo(void **state)
+{
+    (void)state;
+    assert_redacts("postgres://alice:s3cret@h:5432/db", "postgres://alice:***@h:5432/db");
+    assert_redacts("postgres://u:p%40ss%3Aw%2Frd@h/db", "postgres://u:***@h/db");
+    assert_redacts("postgres://u:p@ss@h/db?sslmode=require",
+                   "postgres://u:***@h/db?sslmode=require");
+    assert_redacts("dbi:pgsql://u:pw@h/db", "dbi:pgsql://u:***@h/db");
+    assert_redacts("mysql://root:x:y@[::1]:3306/app", "mysql://root:***@[::1]:3306/app");
+    /* A raw '/' or '?' in the password cuts the authority short; still hidden. */
+    assert_redacts("postgres://u:pa/ss@h/db", "postgres://u:***@h/db");
+    assert_redacts("postgres://u:pa?ss@h/db?password=x", "postgres://u:***@h/db?password=***");
+}
+
+static void test_url__redacts_password_query_params(void **state)
+{
+    (void)state;
+    assert_redacts(
+        "postgres://h/db?user=a&password=s3cret&PWD=x&pass=y&sslpassword=z&sslmode=require",
+        "postgres://h/db?user=a&password=***&PWD=***&pass=***&sslpassword=***"
+        "&sslmode=require");
+    assert_redacts("postgres://u:pw@h/db?Password=s3cret", "postgres://u:***@h/db?Password=***");
+    /* Keys are matched after percent-decoding, exactly, like the parser sees them. */
+    assert_redacts("sqlite:x.db?p%61ssword=s3cret&passwords=kept&mypass=kept",
+                   "sqlite:x.db?p%61ssword=***&passwords=kept&mypass=kept");
+}
+
+static void test_url__redacts_unparseable_text(void **state)
+{
+    (void)state;
+    assert_redacts("postgres://u:secret@h:abc/d", "postgres://u:***@h:abc/d");
+    assert_redacts("weird://u:secret@[::1/x", "weird://u:***@[::1/x");
+    assert_redacts("postgres://u:secret@h/d#frag", "postgres://u:***@h/d#frag");
+    assert_redacts("not a url ?password=secret&x", "not a url ?password=***&x");
+    assert_redacts("postgres://u:sec%zzret@h/d?pwd=sec%zz", "postgres://u:***@h/d?pwd=***");
+
+    char *empty = pm_url_redact(NULL);
+    assert_non_null(empty);
+    assert_string_equal(empty, "");
+    free(empty);
+}
+
+static void test_url__redact_leaves_urls_without_password_unchanged(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "",
+        "sqlite::memory:",
+        "sqlite:///abs/path.db",
+        "sqlite:///tmp/a:b@c.db",
+        "sqlite://relative/path.db?mode=ro",
+        "postgres://alice@h/db",
+        "postgres://h:5432/db?sslmode=require&user=a@b.example",
+        "postgres://u:@h/db?password=",
+        "dbi:sqlite3:/tmp/x.db",
+        "just some text",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+        assert_redacts(texts[i], texts[i]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_url__parses_postgres_url_with_all_parts),
+        cmocka_unit_test(test_url__absent_parts_are_null),
+        cmocka_unit_test(test_url__percent_decodes_password_with_special_characters),
+        cmocka_unit_test(test_url__parses_ipv6_host_and_port),
+        cmocka_unit_test(test_url__sqlite_memory_is_opaque_path),
+        cmocka_unit_test(test_url__sqlite_relative_and_absolute_paths),
+        cmocka_unit_test(test_url__dbi_scheme_has_subscheme),
+        cmocka_unit_test(test_url__query_params_decoded),
+        cmocka_unit_test(test_url__rejects_bad_input_with_named_fault),
+        cmocka_unit_test(test_url__rejects_null_arguments),
+        cmocka_unit_test(test_url__redacts_password_in_userinfo),
+        cmocka_unit_test(test_url__redacts_password_query_params),
+        cmocka_unit_test(test_url__redacts_unparseable_text),
+        cmocka_unit_test(test_url__redact_leaves_urls_without_password_unchanged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
