@@ -168,6 +168,8 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
     c->base.dialect = &sqlite_dialect;
     c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
     int src = sqlite3_open_v2(c->filename, &c->db, flags, NULL);
+    if (src == SQLITE_OK) /* before the first read: another process may be writing */
+        sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
     /* Touch the schema so a file that is not a database fails here, not in
      * the middle of a migration. */
     if (src == SQLITE_OK)
@@ -182,7 +184,6 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         sqlite_close(&c->base);
         return PM_ECONNECT;
     }
-    sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
     *out = &c->base;
     return 0;
 }

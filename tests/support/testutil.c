@@ -1,0 +1,124 @@
+/* testutil.c: fixture migrations and database helpers for the tests. The
+ * helpers go through the core's driver wrappers, so they behave the same on
+ * every backend. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../core/src/internal.h"
+#include "testutil.h"
+
+int pm_test_up_create(pm_schema *s, const void *data)
+{
+    static const pm_column columns[] = {
+        {.name = "id", .type = PM_TYPE_INTEGER, .flags = PM_PRIMARY_KEY},
+        {.name = "name", .type = PM_TYPE_TEXT},
+    };
+    pm_table t = {.name = data, .columns = columns, .ncolumns = PM_ARRAY_LEN(columns)};
+    return pm_schema_create_table(s, &t, 0);
+}
+
+int pm_test_down_drop(pm_schema *s, const void *data)
+{
+    return pm_schema_drop_table(s, data, 0);
+}
+
+int pm_test_up_create_then_fail(pm_schema *s, const void *data)
+{
+    int rc = pm_test_up_create(s, data);
+    if (rc == 0)
+        rc = pm_schema_exec(s, PM_TEST_BAD_STATEMENT);
+    return rc;
+}
+
+void pm_test__ok(int rc, const pm_error *err, const char *file, int line)
+{
+    if (rc == 0)
+        return;
+    print_error("%s:%d: call failed with %d (%s): %s [migration %s, statement %s, code %s]\n", file,
+                line, rc, pm_strerror(rc), err && err->message ? err->message : "(no message)",
+                err && err->migration ? err->migration : "-",
+                err && err->statement ? err->statement : "-", err && err->db_code ? err->db_code : "-");
+    _fail(file, line);
+}
+
+pm_db *pm_test_open(const char *url)
+{
+    pm_db *db = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_db_open(&db, url, NULL, &err), &err);
+    pm_error_clear(&err);
+    return db;
+}
+
+void pm_test_exec(pm_db *db, const char *sql)
+{
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_db_exec(db, sql, &err), &err);
+    pm_error_clear(&err);
+}
+
+typedef struct {
+    int rows;
+    char *first;
+    bool first_null;
+} first_value;
+
+static int take_first(void *ctx, size_t ncolumns, const char *const *values)
+{
+    first_value *fv = ctx;
+    if (fv->rows++ == 0 && ncolumns > 0) {
+        fv->first = values[0] ? strdup(values[0]) : NULL;
+        fv->first_null = values[0] == NULL;
+    }
+    return 0;
+}
+
+static first_value query_first(pm_db *db, const char *sql)
+{
+    first_value fv = {0, NULL, false};
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm__db_query(db, sql, NULL, 0, take_first, &fv, &err), &err);
+    pm_error_clear(&err);
+    return fv;
+}
+
+int64_t pm_test_int(pm_db *db, const char *sql)
+{
+    first_value fv = query_first(db, sql);
+    if (fv.rows == 0 || !fv.first)
+        fail_msg("query returned no value: %s", sql);
+    int64_t v = strtoll(fv.first, NULL, 10);
+    free(fv.first);
+    return v;
+}
+
+char *pm_test_text(pm_db *db, const char *sql)
+{
+    return query_first(db, sql).first;
+}
+
+bool pm_test_has_table(pm_db *db, const char *table)
+{
+    bool out = false;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm__db_has_table(db, table, &out, &err), &err);
+    pm_error_clear(&err);
+    return out;
+}
+
+bool pm_test_has_column(pm_db *db, const char *table, const char *column)
+{
+    bool out = false;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm__db_has_column(db, table, column, &out, &err), &err);
+    pm_error_clear(&err);
+    return out;
+}
+
+int64_t pm_test_history_count(pm_db *db)
+{
+    if (!pm_test_has_table(db, "seaql_migrations"))
+        return 0;
+    return pm_test_int(db, "SELECT count(*) FROM seaql_migrations");
+}

@@ -1,0 +1,56 @@
+/* testutil.h: what the test files share: fixture migrations that create and
+ * drop a table named by their data pointer, one that fails half way, and
+ * small helpers that read the database through the driver (so the same
+ * helpers work on every backend). */
+#ifndef PM_TESTUTIL_H
+#define PM_TESTUTIL_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "poblysh/poblysh.h"
+
+/* up: CREATE TABLE <data> (id INTEGER PRIMARY KEY, name TEXT); down: DROP it. */
+int pm_test_up_create(pm_schema *s, const void *data);
+int pm_test_down_drop(pm_schema *s, const void *data);
+/* up: creates table <data>, then runs an invalid statement. */
+int pm_test_up_create_then_fail(pm_schema *s, const void *data);
+
+#define PM_TEST_MIGRATION(name, table)                                                             \
+    {name, pm_test_up_create, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table}
+#define PM_TEST_FAILING_MIGRATION(name, table)                                                     \
+    {name, pm_test_up_create_then_fail, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table}
+
+/* The statement pm_test_up_create_then_fail() fails on. */
+#define PM_TEST_BAD_STATEMENT "INSERT INTO no_such_table_xyz VALUES (1)"
+
+/* Opens url or fails the test, printing the error. */
+pm_db *pm_test_open(const char *url);
+
+/* Runs sql on db or fails the test. */
+void pm_test_exec(pm_db *db, const char *sql);
+
+/* The first column of the first row of sql as an integer; fails the test on
+ * error or when there is no row. */
+int64_t pm_test_int(pm_db *db, const char *sql);
+
+/* The first column of the first row as a malloc'd string (NULL for SQL NULL
+ * or no row). */
+char *pm_test_text(pm_db *db, const char *sql);
+
+bool pm_test_has_table(pm_db *db, const char *table);
+bool pm_test_has_column(pm_db *db, const char *table, const char *column);
+
+/* Number of history rows, 0 when the table is absent. */
+int64_t pm_test_history_count(pm_db *db);
+
+/* Fails the test, printing err, unless rc is 0. */
+#define pm_test_ok(rc, err) pm_test__ok((rc), (err), __FILE__, __LINE__)
+void pm_test__ok(int rc, const pm_error *err, const char *file, int line);
+
+#endif

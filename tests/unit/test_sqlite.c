@@ -1,0 +1,222 @@
+/* test_sqlite.c: what is particular to the SQLite driver: the URL forms,
+ * ?mode=, foreign keys, clear errors for bad files, and two processes
+ * migrating one file at once. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+static char dir[64];
+
+static int make_dir(void **state)
+{
+    (void)state;
+    snprintf(dir, sizeof(dir), "/tmp/pm-sqlite-XXXXXX");
+    return mkdtemp(dir) ? 0 : -1;
+}
+
+static int remove_dir(void **state)
+{
+    (void)state;
+    char cmd[128];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static int open_url(pm_db **db, const char *url, pm_error *err)
+{
+    *db = NULL;
+    return pm_db_open(db, url, NULL, err);
+}
+
+static void test_sqlite__absolute_relative_and_opaque_paths_name_the_same_file(void **state)
+{
+    (void)state;
+    char url[160];
+    snprintf(url, sizeof(url), "sqlite://%s/a.db", dir); /* dir starts with '/': absolute */
+    pm_db *db = pm_test_open(url);
+    pm_test_exec(db, "CREATE TABLE marker (x INTEGER)");
+    pm_db_close(db);
+
+    char cwd[256];
+    assert_non_null(getcwd(cwd, sizeof(cwd)));
+    assert_int_equal(chdir("/tmp"), 0);
+    snprintf(url, sizeof(url), "sqlite://%s/a.db", dir + strlen("/tmp/")); /* relative */
+    db = pm_test_open(url);
+    assert_true(pm_test_has_table(db, "marker"));
+    pm_db_close(db);
+    snprintf(url, sizeof(url), "sqlite:%s/a.db", dir + strlen("/tmp/")); /* opaque, relative */
+    db = pm_test_open(url);
+    assert_true(pm_test_has_table(db, "marker"));
+    pm_db_close(db);
+    assert_int_equal(chdir(cwd), 0);
+}
+
+static void test_sqlite__memory_databases_are_private_to_their_connection(void **state)
+{
+    (void)state;
+    pm_db *a = pm_test_open("sqlite::memory:");
+    pm_db *b = pm_test_open("sqlite::memory:");
+    pm_test_exec(a, "CREATE TABLE only_in_a (x INTEGER)");
+    assert_true(pm_test_has_table(a, "only_in_a"));
+    assert_false(pm_test_has_table(b, "only_in_a"));
+    assert_string_equal(pm_db_driver_name(a), "sqlite");
+    pm_db_close(a);
+    pm_db_close(b);
+}
+
+static void test_sqlite__mode_ro_refuses_writes_and_rw_refuses_missing_file(void **state)
+{
+    (void)state;
+    char url[160];
+    pm_error err = PM_ERROR_INIT;
+    pm_db *db = NULL;
+    snprintf(url, sizeof(url), "sqlite://%s/missing.db?mode=rw", dir);
+    assert_int_equal(open_url(&db, url, &err), PM_ECONNECT);
+    assert_null(db);
+    assert_non_null(strstr(err.message, "missing.db"));
+
+    snprintf(url, sizeof(url), "sqlite://%s/ro.db", dir);
+    db = pm_test_open(url);
+    pm_db_close(db);
+    snprintf(url, sizeof(url), "sqlite://%s/ro.db?mode=ro", dir);
+    db = pm_test_open(url);
+    int rc = pm_db_exec(db, "CREATE TABLE nope (x INTEGER)", &err);
+    assert_int_equal(rc, PM_EDB);
+    assert_non_null(strstr(err.db_code, "SQLITE_READONLY"));
+    assert_string_equal(err.statement, "CREATE TABLE nope (x INTEGER)");
+    pm_db_close(db);
+    pm_error_clear(&err);
+}
+
+static void test_sqlite__bad_url_parameters_are_named(void **state)
+{
+    (void)state;
+    pm_error err = PM_ERROR_INIT;
+    pm_db *db = NULL;
+    assert_int_equal(open_url(&db, "sqlite::memory:?mode=banana", &err), PM_EURL);
+    assert_non_null(strstr(err.message, "banana"));
+    assert_int_equal(open_url(&db, "sqlite::memory:?journal=wal", &err), PM_EURL);
+    assert_non_null(strstr(err.message, "journal"));
+    assert_int_equal(open_url(&db, "sqlite://user:hunter2@x.db", &err), PM_EURL);
+    assert_null(strstr(err.message, "hunter2"));
+    assert_null(db);
+    pm_error_clear(&err);
+}
+
+static void test_sqlite__a_file_that_is_not_a_database_fails_at_open(void **state)
+{
+    (void)state;
+    char path[160], url[180];
+    snprintf(path, sizeof(path), "%s/text.db", dir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs("this is not a database, just some text long enough to have a header\n", f);
+    fclose(f);
+    snprintf(url, sizeof(url), "sqlite://%s", path);
+    pm_db *db = NULL;
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(open_url(&db, url, &err), PM_ECONNECT);
+    assert_non_null(strstr(err.message, "text.db"));
+    assert_non_null(strstr(err.db_code, "SQLITE_NOTADB"));
+    pm_error_clear(&err);
+}
+
+static void test_sqlite__foreign_keys_are_enforced(void **state)
+{
+    (void)state;
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_test_exec(db, "CREATE TABLE parent (id INTEGER PRIMARY KEY);"
+                     "CREATE TABLE child (pid INTEGER REFERENCES parent (id))");
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_db_exec(db, "INSERT INTO child VALUES (42)", &err), PM_EDB);
+    assert_non_null(strstr(err.db_code, "SQLITE_CONSTRAINT"));
+    pm_error_clear(&err);
+    pm_db_close(db);
+}
+
+/* ==== Two processes, one file ==== */
+
+#define RACE_MIGRATIONS 20
+#define RACE_PROCESSES 4
+
+static char race_names[RACE_MIGRATIONS][48];
+static char race_tables[RACE_MIGRATIONS][16];
+static pm_migration race_migrations[RACE_MIGRATIONS];
+static const pm_migration *race_set[RACE_MIGRATIONS];
+
+static void build_race_set(void)
+{
+    for (int i = 0; i < RACE_MIGRATIONS; i++) {
+        snprintf(race_names[i], sizeof(race_names[i]), "m2024_02_01_%06d_race", i);
+        snprintf(race_tables[i], sizeof(race_tables[i]), "race_%d", i);
+        race_migrations[i] = (pm_migration){race_names[i], pm_test_up_create, pm_test_down_drop,
+                                            0, NULL, race_tables[i]};
+        race_set[i] = &race_migrations[i];
+    }
+}
+
+/* A child process: migrate the file, exit 0 on success. */
+static int race_child(const char *url)
+{
+    pm_db *db = NULL;
+    pm_engine *engine = NULL;
+    pm_error err = PM_ERROR_INIT;
+    int rc = pm_db_open(&db, url, NULL, &err);
+    if (rc == 0)
+        rc = pm_engine_new(&engine, db, race_set, RACE_MIGRATIONS, NULL, &err);
+    if (rc == 0)
+        rc = pm_engine_up(engine, PM_ALL, NULL, &err);
+    if (rc < 0)
+        fprintf(stderr, "child %d: %s\n", (int)getpid(), err.message ? err.message : "?");
+    pm_error_clear(&err);
+    pm_engine_free(engine);
+    pm_db_close(db);
+    return rc == 0 ? 0 : 1;
+}
+
+static void test_sqlite__concurrent_processes_on_one_file_apply_each_migration_once(void **state)
+{
+    (void)state;
+    build_race_set();
+    char url[160];
+    snprintf(url, sizeof(url), "sqlite://%s/race.db", dir);
+    pid_t pids[RACE_PROCESSES];
+    for (int i = 0; i < RACE_PROCESSES; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0)
+            _exit(race_child(url));
+    }
+    for (int i = 0; i < RACE_PROCESSES; i++) {
+        int status = 0;
+        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
+        assert_true(WIFEXITED(status));
+        assert_int_equal(WEXITSTATUS(status), 0);
+    }
+    pm_db *db = pm_test_open(url);
+    assert_int_equal(pm_test_history_count(db), RACE_MIGRATIONS);
+    assert_int_equal(pm_test_int(db, "SELECT count(DISTINCT version) FROM seaql_migrations"),
+                     RACE_MIGRATIONS);
+    assert_int_equal(pm_test_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+                                     "AND name LIKE 'race_%'"),
+                     RACE_MIGRATIONS);
+    pm_db_close(db);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sqlite__absolute_relative_and_opaque_paths_name_the_same_file),
+        cmocka_unit_test(test_sqlite__memory_databases_are_private_to_their_connection),
+        cmocka_unit_test(test_sqlite__mode_ro_refuses_writes_and_rw_refuses_missing_file),
+        cmocka_unit_test(test_sqlite__bad_url_parameters_are_named),
+        cmocka_unit_test(test_sqlite__a_file_that_is_not_a_database_fails_at_open),
+        cmocka_unit_test(test_sqlite__foreign_keys_are_enforced),
+        cmocka_unit_test(test_sqlite__concurrent_processes_on_one_file_apply_each_migration_once),
+    };
+    return cmocka_run_group_tests(tests, make_dir, remove_dir);
+}
