@@ -203,8 +203,11 @@ static int status_body(session *s, const cli_options *opts, pm_error *err)
         char when[32] = "";
         if (e->state != PM_STATE_PENDING)
             format_time(e->applied_at, when, sizeof(when));
-        printf("%-*s  %-8s  %s%s\n", (int)width, e->name, pm_state_name(e->state), when,
-               e->state == PM_STATE_UNKNOWN ? "  (applied, but not in this build)" : "");
+        if (e->state == PM_STATE_PENDING)
+            printf("%-*s  %s\n", (int)width, e->name, pm_state_name(e->state));
+        else
+            printf("%-*s  %-8s  %s%s\n", (int)width, e->name, pm_state_name(e->state), when,
+                   e->state == PM_STATE_UNKNOWN ? "  (applied, but not in this build)" : "");
     }
     size_t unknown = pm_status_count_state(st, PM_STATE_UNKNOWN);
     printf("%zu applied, %zu pending", pm_status_count_state(st, PM_STATE_APPLIED),

@@ -136,6 +136,10 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
     pm_connect_options copts = {opts ? opts->wait_seconds : 0};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
+    if (rc == 0 && (rc = pm__dialect_check(db->conn->dialect, err)) < 0) {
+        pm_db_close(db);
+        return rc;
+    }
     if (rc < 0) {
         db->conn = NULL;
         pm_db_close(db);

@@ -63,6 +63,8 @@ int pm__render_create_index(char **out, const pm_dialect *d, const pm_index *idx
                             unsigned int flags, pm_error *err);
 int pm__render_drop_index(char **out, const pm_dialect *d, const char *table, const char *index,
                           unsigned int flags, pm_error *err);
+/* Checks that a driver's dialect has every member the renderer needs. */
+int pm__dialect_check(const pm_dialect *d, pm_error *err);
 /* Appends an identifier, quoted for the dialect. */
 void pm__render_ident(pm_buf *b, const pm_dialect *d, const char *ident);
 

@@ -74,7 +74,7 @@ static int fail(pm_error *err, const char *migration, const char *fmt, ...)
 int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_error *err)
 {
     if (count && !set)
-        return pm_error_set(err, PM_EINVAL, "migration set is NULL");
+        return pm_error_set(err, PM_ESET, "migration set is NULL but its count is %zu", count);
     for (size_t i = 0; i < count; i++) {
         const pm_migration *m = set[i];
         if (!m)

@@ -30,6 +30,18 @@ static void render_string_literal(pm_buf *b, const char *s)
     pm_buf_appendc(b, '\'');
 }
 
+/* Checks a list of column names (index columns, composite primary key). */
+static int check_names(const char *what, const char *owner, const char *const *names, size_t n,
+                       pm_error *err)
+{
+    if (n && !names)
+        return pm_error_set(err, PM_EINVAL, "%s \"%s\": its column list is NULL", what, owner);
+    for (size_t i = 0; i < n; i++)
+        if (!names[i] || !*names[i])
+            return pm_error_set(err, PM_EINVAL, "%s \"%s\": column %zu has no name", what, owner, i + 1);
+    return 0;
+}
+
 static void render_ident_list(pm_buf *b, const pm_dialect *d, const char *const *names, size_t n)
 {
     pm_buf_appendc(b, '(');
@@ -178,6 +190,23 @@ static int need_name(const char *what, const char *name, pm_error *err)
     return 0;
 }
 
+/* ==== Dialects ==== */
+
+int pm__dialect_check(const pm_dialect *d, pm_error *err)
+{
+    if (!d)
+        return pm_error_set(err, PM_EINVAL, "the driver gave no dialect");
+    if (d->version < 1 || d->version > PM_DIALECT_VERSION)
+        return pm_error_set(err, PM_EINVAL, "dialect %s has version %u; this build knows 1..%d",
+                            d->name ? d->name : "?", d->version, PM_DIALECT_VERSION);
+    const char *missing = !d->name ? "name" : !d->quote ? "quote" : !d->string_default ? "string_default"
+                        : !d->now ? "now" : !d->bool_true ? "bool_true" : !d->bool_false ? "bool_false"
+                        : NULL;
+    if (missing)
+        return pm_error_set(err, PM_EINVAL, "dialect %s has no %s", d->name ? d->name : "?", missing);
+    return 0;
+}
+
 /* ==== Statements ==== */
 
 int pm__render_create_table(char **out, const pm_dialect *d, const pm_table *t, unsigned int flags,
@@ -186,8 +215,17 @@ int pm__render_create_table(char **out, const pm_dialect *d, const pm_table *t, 
     int rc = need_name("table", t->name, err);
     if (rc < 0)
         return rc;
-    if (t->ncolumns == 0)
+    if (t->ncolumns == 0 || !t->columns)
         return pm_error_set(err, PM_EINVAL, "table \"%s\" has no columns", t->name);
+    rc = check_names("primary key of table", t->name, t->primary_key, t->nprimary_key, err);
+    for (size_t i = 0; rc == 0 && t->nprimary_key && i < t->ncolumns; i++)
+        if (t->columns[i].flags & PM_PRIMARY_KEY)
+            rc = pm_error_set(err, PM_EINVAL,
+                              "table \"%s\" has a composite primary key and column \"%s\" is "
+                              "also marked PM_PRIMARY_KEY: use one or the other",
+                              t->name, t->columns[i].name ? t->columns[i].name : "?");
+    if (rc < 0)
+        return rc;
     pm_buf b = PM_BUF_INIT;
     pm_buf_append(&b, "CREATE TABLE ");
     if (flags & PM_IF_NOT_EXISTS)
@@ -279,6 +317,9 @@ int pm__render_create_index(char **out, const pm_dialect *d, const pm_index *idx
         return rc;
     if (idx->ncolumns == 0)
         return pm_error_set(err, PM_EINVAL, "index \"%s\" has no columns", idx->name);
+    rc = check_names("index", idx->name, idx->columns, idx->ncolumns, err);
+    if (rc < 0)
+        return rc;
     pm_buf b = PM_BUF_INIT;
     pm_buf_append(&b, idx->unique ? "CREATE UNIQUE INDEX " : "CREATE INDEX ");
     if (flags & PM_IF_NOT_EXISTS)

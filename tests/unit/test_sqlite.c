@@ -1,10 +1,9 @@
 /* test_sqlite.c: what is particular to the SQLite driver: the URL forms,
- * ?mode=, foreign keys, clear errors for bad files, and two processes
- * migrating one file at once. */
+ * ?mode=, foreign keys, clear errors for bad files. (Several processes
+ * migrating one file at once is in the conformance suite, run on a file.) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -138,75 +137,6 @@ static void test_sqlite__foreign_keys_are_enforced(void **state)
     pm_db_close(db);
 }
 
-/* ==== Two processes, one file ==== */
-
-#define RACE_MIGRATIONS 20
-#define RACE_PROCESSES 4
-
-static char race_names[RACE_MIGRATIONS][48];
-static char race_tables[RACE_MIGRATIONS][16];
-static pm_migration race_migrations[RACE_MIGRATIONS];
-static const pm_migration *race_set[RACE_MIGRATIONS];
-
-static void build_race_set(void)
-{
-    for (int i = 0; i < RACE_MIGRATIONS; i++) {
-        snprintf(race_names[i], sizeof(race_names[i]), "m2024_02_01_%06d_race", i);
-        snprintf(race_tables[i], sizeof(race_tables[i]), "race_%d", i);
-        race_migrations[i] = (pm_migration){race_names[i], pm_test_up_create, pm_test_down_drop,
-                                            0, NULL, race_tables[i]};
-        race_set[i] = &race_migrations[i];
-    }
-}
-
-/* A child process: migrate the file, exit 0 on success. */
-static int race_child(const char *url)
-{
-    pm_db *db = NULL;
-    pm_engine *engine = NULL;
-    pm_error err = PM_ERROR_INIT;
-    int rc = pm_db_open(&db, url, NULL, &err);
-    if (rc == 0)
-        rc = pm_engine_new(&engine, db, race_set, RACE_MIGRATIONS, NULL, &err);
-    if (rc == 0)
-        rc = pm_engine_up(engine, PM_ALL, NULL, &err);
-    if (rc < 0)
-        fprintf(stderr, "child %d: %s\n", (int)getpid(), err.message ? err.message : "?");
-    pm_error_clear(&err);
-    pm_engine_free(engine);
-    pm_db_close(db);
-    return rc == 0 ? 0 : 1;
-}
-
-static void test_sqlite__concurrent_processes_on_one_file_apply_each_migration_once(void **state)
-{
-    (void)state;
-    build_race_set();
-    char url[160];
-    snprintf(url, sizeof(url), "sqlite://%s/race.db", dir);
-    pid_t pids[RACE_PROCESSES];
-    for (int i = 0; i < RACE_PROCESSES; i++) {
-        pids[i] = fork();
-        assert_true(pids[i] >= 0);
-        if (pids[i] == 0)
-            _exit(race_child(url));
-    }
-    for (int i = 0; i < RACE_PROCESSES; i++) {
-        int status = 0;
-        assert_int_equal(waitpid(pids[i], &status, 0), pids[i]);
-        assert_true(WIFEXITED(status));
-        assert_int_equal(WEXITSTATUS(status), 0);
-    }
-    pm_db *db = pm_test_open(url);
-    assert_int_equal(pm_test_history_count(db), RACE_MIGRATIONS);
-    assert_int_equal(pm_test_int(db, "SELECT count(DISTINCT version) FROM seaql_migrations"),
-                     RACE_MIGRATIONS);
-    assert_int_equal(pm_test_int(db, "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
-                                     "AND name LIKE 'race_%'"),
-                     RACE_MIGRATIONS);
-    pm_db_close(db);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,7 +146,6 @@ int main(void)
         cmocka_unit_test(test_sqlite__bad_url_parameters_are_named),
         cmocka_unit_test(test_sqlite__a_file_that_is_not_a_database_fails_at_open),
         cmocka_unit_test(test_sqlite__foreign_keys_are_enforced),
-        cmocka_unit_test(test_sqlite__concurrent_processes_on_one_file_apply_each_migration_once),
     };
     return cmocka_run_group_tests(tests, make_dir, remove_dir);
 }

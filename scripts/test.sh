@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# test.sh: README command 2. Installs what is missing, builds with warnings as
+# errors, and runs every test with ctest; exits non-zero if any fails.
+# --sanitize builds into build-asan with AddressSanitizer and
+# UndefinedBehaviorSanitizer instead.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+build_dir=build
+cmake_args=(-DPOBLYSH_WERROR=ON -DBUILD_TESTING=ON)
+case "${1:-}" in
+  "") ;;
+  --sanitize)
+    build_dir=build-asan
+    cmake_args+=(-DPOBLYSH_SANITIZE=address,undefined -DCMAKE_BUILD_TYPE=Debug) ;;
+  *) echo "usage: $0 [--sanitize]" >&2; exit 2 ;;
+esac
+
+bash scripts/deps.sh test
+cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
+cmake --build "$build_dir" -j"$(nproc)"
+ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
