@@ -90,6 +90,8 @@ static int session_open(session *s, const cli_options *opts, pm_error *err)
     free(url);
     if (rc < 0)
         return rc;
+    if (opts->verbose)
+        fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
     size_t count = 0;
     const pm_migration *const *set = pm_builtin_migrations(&count);

@@ -97,6 +97,8 @@ int main(int argc, char **argv)
     while ((opt = getopt_long(argc, argv, ":n:vh", long_options, NULL)) != -1) {
         switch (opt) {
         case OPT_DATABASE_URL:
+            if (!*optarg)
+                return usage_error("--database-url is empty%s", "");
             opts.database_url = optarg;
             break;
         case OPT_LOCK_TIMEOUT:
@@ -127,12 +129,12 @@ int main(int argc, char **argv)
     }
     const char *group = optind < argc ? argv[optind] : NULL;
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (group && strcmp(group, "migrate") != 0)
+        return usage_error("unknown command \"%s\" (expected: migrate)", group);
     if (!group || (help && !name)) {
         print_program_usage(help ? stdout : stderr);
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
     }
-    if (strcmp(group, "migrate") != 0)
-        return usage_error("unknown command \"%s\" (expected: migrate)", group);
     if (!name)
         return usage_error("%s needs a command: up, down or status", "migrate");
     const cli_command *command = find_command(name);

@@ -246,10 +246,10 @@ static int parse_userinfo(url_parser *p, const char *s, size_t n)
     return rc;
 }
 
-/* A port is 1..65535 in decimal. suspect is set when an '@' follows the
- * authority: then the "port" is likely part of a password whose '/' or '?'
- * was not encoded, and it is not quoted. */
-static int parse_port(url_parser *p, const char *s, size_t n, int suspect)
+/* A port is 1..65535 in decimal. Its text is quoted in a message only when
+ * quotable: in "user:secret" without "@host" the password sits where the
+ * port goes. */
+static int parse_port(url_parser *p, const char *s, size_t n, int quotable)
 {
     if (n == 0)
         return url_error(p->err,
@@ -259,15 +259,18 @@ static int parse_port(url_parser *p, const char *s, size_t n, int suspect)
     unsigned long value = 0;
     for (size_t i = 0; i < n; i++) {
         if (!isdigit((unsigned char)s[i])) {
-            if (suspect)
-                return url_error(p->err, "port is not a number; " PM_URL_ENCODE_HINT);
-            return url_error(p->err, "port \"%.*s%s\" is not a number",
-                             n > PM_URL_QUOTE_MAX ? PM_URL_QUOTE_MAX : (int)n, s,
-                             n > PM_URL_QUOTE_MAX ? "..." : "");
+            if (quotable)
+                return url_error(p->err, "port \"%.*s%s\" is not a number",
+                                 n > PM_URL_QUOTE_MAX ? PM_URL_QUOTE_MAX : (int)n, s,
+                                 n > PM_URL_QUOTE_MAX ? "..." : "");
+            return url_error(p->err, "the port after ':' is not a number (if that is a "
+                                     "password, the URL lacks '@host'; " PM_URL_ENCODE_HINT ")");
         }
         if (value <= 65535)
             value = value * 10 + (unsigned long)(s[i] - '0');
     }
+    if ((value < 1 || value > 65535) && !quotable)
+        return url_error(p->err, "the port after ':' is not between 1 and 65535");
     if (value < 1 || value > 65535)
         return url_error(p->err, "port \"%.*s%s\" is not between 1 and 65535",
                          n > PM_URL_QUOTE_MAX ? PM_URL_QUOTE_MAX : (int)n, s,
@@ -290,7 +293,9 @@ static int parse_ipv6(url_parser *p, const char *s, size_t n)
     return decode(p, s, n, NULL, &p->url->host);
 }
 
-static int parse_hostport(url_parser *p, const char *s, size_t n, int suspect)
+/* after_userinfo: an '@' came before the host, so the port text cannot be
+ * a password and may be quoted. */
+static int parse_hostport(url_parser *p, const char *s, size_t n, int after_userinfo)
 {
     if (memchr(s, ',', n))
         return url_error(p->err, "several hosts (separated by ',') are not supported");
@@ -330,7 +335,7 @@ static int parse_hostport(url_parser *p, const char *s, size_t n, int suspect)
             plen = n - hlen - 1;
         }
     }
-    return port ? parse_port(p, port, plen, suspect) : 0;
+    return port ? parse_port(p, port, plen, after_userinfo) : 0;
 }
 
 /* "//[userinfo@]host[:port][/path]" up to end (the '?' or the end of text);
@@ -355,7 +360,7 @@ static int parse_hierarchical(url_parser *p, const char *auth, const char *end)
         rc = parse_userinfo(p, auth, (size_t)(at - auth));
     const char *host = at ? at + 1 : auth;
     if (rc == 0)
-        rc = parse_hostport(p, host, (size_t)(auth_end - host), strchr(auth_end, '@') != NULL);
+        rc = parse_hostport(p, host, (size_t)(auth_end - host), at != NULL);
     if (rc == 0 && *auth_end == '/')
         rc = decode(p, auth_end, (size_t)(end - auth_end), NULL, &p->url->path);
     return rc;
@@ -499,8 +504,19 @@ static int find_password(const char *text, size_t *start, size_t *end)
     const char *at = last_char(auth, alen, '@');
     if (!at && memchr(auth, ':', alen))
         at = last_char(auth, alen + strcspn(auth + alen, "="), '@');
-    if (!at)
-        return 0;
+    if (!at) {
+        /* "user:secret" with no '@host': a port is digits, anything else
+         * after the ':' may be a password and is hidden. */
+        const char *colon = memchr(auth, ':', alen);
+        if (!colon || auth[0] == '[')
+            return 0;
+        size_t plen = alen - (size_t)(colon + 1 - auth);
+        if (plen == 0 || strspn(colon + 1, "0123456789") >= plen)
+            return 0;
+        *start = (size_t)(colon + 1 - text);
+        *end = (size_t)(auth + alen - text);
+        return 1;
+    }
     const char *colon = memchr(auth, ':', (size_t)(at - auth));
     if (!colon || colon + 1 == at)
         return 0;

@@ -176,13 +176,15 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         src = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_master",
                            NULL, NULL, NULL);
     if (src != SQLITE_OK) {
-        pm_error_set(err, PM_ECONNECT, "cannot open SQLite database \"%s\": %s", c->filename,
+        /* Busy past the timeout: another process holds the file. */
+        int code = (src & 0xff) == SQLITE_BUSY ? PM_ELOCKED : PM_ECONNECT;
+        pm_error_set(err, code, "cannot open SQLite database \"%s\": %s", c->filename,
                      c->db ? sqlite3_errmsg(c->db) : sqlite3_errstr(src));
         char db_code[48];
         snprintf(db_code, sizeof(db_code), "%s (%d)", result_name(src), src);
         pm_error_set_db(err, db_code, NULL);
         sqlite_close(&c->base);
-        return PM_ECONNECT;
+        return code;
     }
     *out = &c->base;
     return 0;
