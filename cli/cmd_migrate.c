@@ -14,6 +14,7 @@
 
 int cli_report_error(const pm_error *err)
 {
+    fflush(stdout); /* keep the order of what was printed when both go to one log */
     const char *message = err->message ? err->message : pm_strerror(err->code);
     if (err->migration && !strstr(message, err->migration))
         fprintf(stderr, "poblysh: error: migration %s failed: %s\n", err->migration, message);

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bash scripts/deps.sh build
-cmake -S . -B build -DPOBLYSH_WERROR=ON >/dev/null
+cmake -S . -B build -DPOBLYSH_WERROR=ON -DBUILD_TESTING=OFF >/dev/null
 cmake --build build --target poblysh -j"$(nproc)" >/dev/null
 
 # The embedded default: profile local, no URL, so sqlite://poblysh.db here.

@@ -21,6 +21,13 @@ static int digits(const char *s, size_t n, int *value)
     return 1;
 }
 
+static int days_in_month(int year, int month)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+    return days[month - 1] + (month == 2 && leap);
+}
+
 /* YYYY_MM_DD_HHMMSS with a month, day, hour, minute and second in range. */
 static int version_ok(const char *v)
 {
@@ -28,8 +35,8 @@ static int version_ok(const char *v)
     return digits(v, 4, &year) && v[4] == '_' && digits(v + 5, 2, &month) && v[7] == '_' &&
            digits(v + 8, 2, &day) && v[10] == '_' && digits(v + 11, 2, &hour) &&
            digits(v + 13, 2, &minute) && digits(v + 15, 2, &second) && year >= 1970 &&
-           month >= 1 && month <= 12 && day >= 1 && day <= 31 && hour <= 23 && minute <= 59 &&
-           second <= 59;
+           month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month) &&
+           hour <= 23 && minute <= 59 && second <= 59;
 }
 
 static int description_ok(const char *d)

@@ -98,6 +98,9 @@ static void test_migration_set__name_with_bad_day_is_refused(void **state)
 {
     (void)state;
     assert_name_refused("m2024_01_00_000001_create_tenants");
+    assert_name_refused("m2023_02_29_000001_create_tenants"); /* 2023 is not a leap year */
+    assert_name_refused("m2024_04_31_000001_create_tenants");
+    assert_int_equal(pm_migration_name_check("m2024_02_29_000001_leap_day", NULL), 0);
     assert_name_refused("m2024_01_32_000001_create_tenants");
 }
 

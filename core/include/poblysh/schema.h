@@ -27,7 +27,7 @@ typedef enum pm_type {
     PM_TYPE_STRING,      /* VARCHAR(length); length 0 means the backend's default */
     PM_TYPE_INTEGER,     /* 32-bit */
     PM_TYPE_BIGINT,      /* 64-bit */
-    PM_TYPE_BOOLEAN,     /* SQLite INTEGER 0/1 */
+    PM_TYPE_BOOLEAN,     /* SQLite BOOLEAN, stored 0/1 */
     PM_TYPE_DOUBLE,
     PM_TYPE_TIMESTAMPTZ, /* SQLite TEXT, RFC 3339 UTC: 2024-01-01T00:00:00.000Z */
     PM_TYPE_DATE,
