@@ -12,7 +12,9 @@ enum {
     PM_EXIT_OK = 0,
     PM_EXIT_FAILURE = 1, /* a migration or database error */
     PM_EXIT_USAGE = 2,   /* bad arguments, an invalid URL, a profile with no database */
-    PM_EXIT_LOCKED = 3   /* another runner held the migration lock past the timeout */
+    PM_EXIT_LOCKED = 3,  /* another runner held the migration lock past the timeout */
+    PM_EXIT_CONNECT = 4, /* could not connect: unreachable, refused, authentication, no database */
+    PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was rolled back */
 };
 
 typedef struct cli_options {
@@ -20,6 +22,7 @@ typedef struct cli_options {
     size_t count;             /* -n; 0 when not given */
     int count_given;
     int lock_timeout;         /* --lock-timeout seconds; 0 = default */
+    int wait;                 /* --wait seconds for the server to come up; 0 = no retry */
     int verbose;
 } cli_options;
 

@@ -2,6 +2,7 @@
  * database the profile and flags name, runs one engine call on the
  * compiled-in migration set, and prints what it did. No SQL here. */
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,9 +29,14 @@ int cli_report_error(const pm_error *err)
         fprintf(stderr, "  statement: %s\n", err->statement);
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
-    if (err->migration && err->code != PM_ESET && err->code != PM_ENOTFOUND)
+    if (err->migration && err->code != PM_ESET && err->code != PM_ENOTFOUND &&
+        err->code != PM_EINTERRUPTED)
         fprintf(stderr, "  the migration was rolled back; nothing of it was applied\n");
     switch (err->code) {
+    case PM_ECONNECT:
+        return PM_EXIT_CONNECT;
+    case PM_EINTERRUPTED:
+        return PM_EXIT_INTERRUPTED;
     case PM_EURL:
     case PM_ENODRIVER:
     case PM_EPROFILE:
@@ -40,6 +46,36 @@ int cli_report_error(const pm_error *err)
     default:
         return PM_EXIT_FAILURE;
     }
+}
+
+/* ==== Ctrl-C ==== */
+
+/* The database a signal interrupts. The first SIGINT/SIGTERM cancels the
+ * running statement; the engine rolls back, unlocks and reports. A second
+ * one ends the process at once (SA_RESETHAND). */
+static pm_db *volatile interrupt_target;
+
+static void on_signal(int sig)
+{
+    pm_db *db = interrupt_target;
+    if (!db) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+        return;
+    }
+    pm_db_interrupt(db);
+}
+
+static void watch_signals(pm_db *db)
+{
+    interrupt_target = db;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sigemptyset(&sa.sa_mask);
+    sa.sa_handler = db ? on_signal : SIG_DFL;
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
 }
 
 /* ==== Opening ==== */
@@ -87,10 +123,13 @@ static int session_open(session *s, const cli_options *opts, pm_error *err)
         fprintf(stderr, "poblysh: profile %s, database URL %s\n", s->profile, shown ? shown : "?");
         free(shown);
     }
-    rc = pm_db_open(&s->db, url, NULL, err);
+    pm_db_options dopts = PM_DB_OPTIONS_INIT;
+    dopts.wait_seconds = opts->wait;
+    rc = pm_db_open(&s->db, url, &dopts, err);
     free(url);
     if (rc < 0)
         return rc;
+    watch_signals(s->db);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
@@ -106,6 +145,7 @@ static int session_open(session *s, const cli_options *opts, pm_error *err)
 
 static void session_close(session *s)
 {
+    watch_signals(NULL);
     pm_engine_free(s->engine);
     pm_db_close(s->db);
 }

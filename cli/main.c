@@ -17,6 +17,7 @@ static const char *program_usage =
     "Options:\n"
     "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
+    "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
     "  --version            print the version\n"
@@ -24,6 +25,10 @@ static const char *program_usage =
     "Database URLs (the scheme picks the driver; this build knows: %s):\n"
     "  sqlite::memory:  sqlite:path.db  sqlite://relative/path.db  sqlite:///absolute/path.db\n"
     "  append ?mode=ro|rw|rwc to choose how a SQLite file is opened (default rwc)\n"
+    "  postgres://user:password@host:port/db?sslmode=require&... (postgresql:// too; every libpq\n"
+    "  parameter passes through; connect_timeout defaults to 10 s)\n"
+    "  Percent-encode special characters in the password (@ %%40, : %%3A, / %%2F, ? %%3F, # %%23).\n"
+    "  Passwords are never printed.\n"
     "\n"
     "Environment:\n"
     "  POBLYSH_DATABASE_URL  the database, when --database-url is not given\n"
@@ -35,7 +40,9 @@ static const char *program_usage =
     "  0  success\n"
     "  1  a migration or database error (nothing half-applied: see the message)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database\n"
-    "  3  the migration lock was not acquired within --lock-timeout\n";
+    "  3  the migration lock was not acquired within --lock-timeout\n"
+    "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
+    "  130  interrupted (SIGINT/SIGTERM): the running migration was rolled back\n";
 
 static void print_program_usage(FILE *out)
 {
@@ -77,13 +84,14 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
-enum { OPT_DATABASE_URL = 256, OPT_VERSION, OPT_LOCK_TIMEOUT };
+enum { OPT_DATABASE_URL = 256, OPT_VERSION, OPT_LOCK_TIMEOUT, OPT_WAIT };
 
 int main(int argc, char **argv)
 {
     static const struct option long_options[] = {
         {"database-url", required_argument, NULL, OPT_DATABASE_URL},
         {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
+        {"wait", required_argument, NULL, OPT_WAIT},
         {"num", required_argument, NULL, 'n'},
         {"verbose", no_argument, NULL, 'v'},
         {"help", no_argument, NULL, 'h'},
@@ -105,6 +113,11 @@ int main(int argc, char **argv)
             if (parse_positive(optarg, 86400, &value) < 0)
                 return usage_error("--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
             opts.lock_timeout = (int)value;
+            break;
+        case OPT_WAIT:
+            if (parse_positive(optarg, 86400, &value) < 0)
+                return usage_error("--wait must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
+            opts.wait = (int)value;
             break;
         case 'n':
             if (parse_positive(optarg, 1000000000L, &value) < 0)

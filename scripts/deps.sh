@@ -3,8 +3,8 @@
 # else. `deps.sh build` for building the CLI, `deps.sh test` for the tests too.
 set -euo pipefail
 
-build_pkgs=(cmake gcc make pkg-config libsqlite3-dev)
-test_pkgs=(libcmocka-dev)
+build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev)
+test_pkgs=(libcmocka-dev postgresql)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;

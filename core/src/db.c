@@ -184,6 +184,18 @@ void *pm_db_native_handle(pm_db *db)
     return db->driver->native_handle ? db->driver->native_handle(db->conn) : NULL;
 }
 
+void pm_db_interrupt(pm_db *db)
+{
+    db->interrupted = 1;
+    if (db->driver->version >= 2 && db->driver->cancel && db->conn)
+        db->driver->cancel(db->conn);
+}
+
+bool pm_db_interrupted(const pm_db *db)
+{
+    return db->interrupted != 0;
+}
+
 int pm_db_exec(pm_db *db, const char *sql, pm_error *err)
 {
     return pm__db_exec(db, sql, err);

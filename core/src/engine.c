@@ -61,6 +61,28 @@ static void report(const pm_engine *e, pm_event_kind kind, const char *migration
 
 /* ==== Running one migration ==== */
 
+/* Turns the failure of a cancelled statement into PM_EINTERRUPTED, keeping
+ * the statement that was running. */
+static int interrupted(pm_error *err, const char *migration, const char *direction)
+{
+    char *statement = err && err->statement ? pm__strdup(err->statement) : NULL;
+    pm_error_set(err, PM_EINTERRUPTED,
+                 "interrupted during %s() of %s: it was rolled back and nothing of it was applied",
+                 direction, migration);
+    pm_error_set_db(err, NULL, statement);
+    pm__error_set_migration(err, migration);
+    free(statement);
+    return PM_EINTERRUPTED;
+}
+
+/* Stops a run between migrations once pm_db_interrupt() was called. */
+static int check_interrupt(pm_engine *e, pm_error *err)
+{
+    if (!pm_db_interrupted(e->db))
+        return 0;
+    return pm_error_set(err, PM_EINTERRUPTED, "interrupted: no further migration was started");
+}
+
 /* Runs one direction of m and its history change in one transaction.
  * *skipped is set when, with a driver whose begin() excludes others, another
  * runner got there first. On failure everything is rolled back and err names
@@ -103,6 +125,7 @@ static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *ski
                   : pm__history_delete(db, m->name, err);
     if (rc == 0)
         rc = pm__db_commit(db, err);
+    elapsed = pm__now_ms() - started; /* a batching driver did the work at commit */
     if (rc < 0)
         goto fail;
     report(e, applying ? PM_EVENT_APPLIED : PM_EVENT_REVERTED, m->name, elapsed);
@@ -111,7 +134,7 @@ fail:
     pm__error_set_migration(err, m->name);
     pm__db_rollback(db, err);
     report(e, PM_EVENT_FAILED, m->name, elapsed);
-    return rc;
+    return pm_db_interrupted(db) ? interrupted(err, m->name, direction) : rc;
 }
 
 /* ==== Sessions: lock, history, work, unlock ==== */
@@ -155,7 +178,9 @@ int pm_engine_up(pm_engine *e, size_t max, size_t *applied, pm_error *err)
             bool skipped = false;
             if (pm__history_find(&h, m->name))
                 continue;
-            rc = run_one(e, m, true, &skipped, err);
+            rc = check_interrupt(e, err);
+            if (rc == 0)
+                rc = run_one(e, m, true, &skipped, err);
             if (rc == 0 && skipped)
                 report(e, PM_EVENT_SKIPPED, m->name, 0);
             else if (rc == 0)
@@ -250,7 +275,9 @@ int pm_engine_down(pm_engine *e, size_t n, size_t *reverted, pm_error *err)
         rc = plan_down(e, &h, n, &plan, &count, err);
         for (size_t i = 0; rc == 0 && i < count; i++) {
             bool skipped = false;
-            rc = run_one(e, plan[i], false, &skipped, err);
+            rc = check_interrupt(e, err);
+            if (rc == 0)
+                rc = run_one(e, plan[i], false, &skipped, err);
             if (rc == 0 && skipped)
                 report(e, PM_EVENT_SKIPPED, plan[i]->name, 0);
             else if (rc == 0)

@@ -3,6 +3,7 @@
 #ifndef PM_INTERNAL_H
 #define PM_INTERNAL_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,6 +17,7 @@ struct pm_db {
     char *url;           /* redacted */
     char *password;      /* decoded, for scrubbing driver messages; may be NULL */
     char *password_enc;  /* as written in the URL, percent-encoded; may be NULL */
+    volatile sig_atomic_t interrupted; /* set by pm_db_interrupt() */
 };
 
 struct pm_schema {

@@ -370,6 +370,12 @@ static void *sqlite_native_handle(pm_conn *conn)
     return ((sqlite_conn *)conn)->db;
 }
 
+/* From a signal handler: sqlite3_interrupt only sets a flag. */
+static void sqlite_cancel(pm_conn *conn)
+{
+    sqlite3_interrupt(((sqlite_conn *)conn)->db);
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", NULL};
 
 const pm_driver pm_driver_sqlite = {
@@ -389,4 +395,5 @@ const pm_driver pm_driver_sqlite = {
     .has_table = sqlite_has_table,
     .has_column = sqlite_has_column,
     .native_handle = sqlite_native_handle,
+    .cancel = sqlite_cancel,
 };

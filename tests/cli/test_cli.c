@@ -734,8 +734,11 @@ static void test_cli__help_documents_commands_and_exit_codes(void **state)
         assert_contains(r->out, "POBLYSH_PROFILE");
         assert_contains(r->out, "sqlite:");
         assert_contains(r->out, "Exit status");
-        for (int code = 0; code <= 3; code++)
+        for (int code = 0; code <= 4; code++)
             assert_contains(r->out, fmt(f, "\n  %d  ", code));
+        assert_contains(r->out, "\n  130  interrupted");
+        assert_contains(r->out, "--wait");
+        assert_contains(r->out, "postgres://");
     }
 
     static const char *const commands[] = {"up", "down", "status"};
@@ -917,14 +920,14 @@ static void test_cli__password_of_url_without_host_never_printed(void **state)
 
 /* ==== Database failures ==== */
 
-static void test_cli__unwritable_database_path_fails_with_exit_1_and_names_file(void **state)
+static void test_cli__unwritable_database_path_fails_with_exit_4_and_names_file(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "unwritable");
     char *missing = path_in_dir(f, "no-such-dir/x.db");
     const run_result *r =
         run_cli(f, LOCAL, ARGS("--database-url", fmt(f, "sqlite://%s", missing), "migrate", "up"));
-    assert_exit(r, 1);
+    assert_exit(r, 4); /* cannot connect (open) */
     assert_contains(r->err, "poblysh: error: ");
     assert_contains(r->err, fmt(f, "\"%s\"", missing));
     assert_lacks(r->out, "Applying");
@@ -932,14 +935,14 @@ static void test_cli__unwritable_database_path_fails_with_exit_1_and_names_file(
 
     /* mode=rw does not create the file. */
     r = run_cli(f, LOCAL, ARGS("--database-url", "sqlite:missing.db?mode=rw", "migrate", "up"));
-    assert_exit(r, 1);
+    assert_exit(r, 4); /* cannot connect (open) */
     assert_contains(r->err, "\"missing.db\"");
     assert_lacks(r->out, "Applying");
     assert_false(file_exists(f, "missing.db"));
     assert_int_equal(dir_entry_count(f), 0);
 }
 
-static void test_cli__file_that_is_not_a_database_fails_with_exit_1(void **state)
+static void test_cli__file_that_is_not_a_database_fails_with_exit_4(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "not_a_database");
@@ -948,7 +951,7 @@ static void test_cli__file_that_is_not_a_database_fails_with_exit_1(void **state
                "They are long enough to fill a database header.\n");
     const run_result *r =
         run_cli(f, LOCAL, ARGS("--database-url", "sqlite:notes.db", "migrate", "up"));
-    assert_exit(r, 1);
+    assert_exit(r, 4); /* cannot connect (open) */
     assert_contains(r->err, "\"notes.db\"");
     assert_contains(r->err, "not a database");
     assert_lacks(r->out, "Applying");
@@ -1086,8 +1089,8 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__unknown_scheme_lists_known_schemes),
         CLI_TEST(test_cli__password_never_printed),
         CLI_TEST(test_cli__password_of_url_without_host_never_printed),
-        CLI_TEST(test_cli__unwritable_database_path_fails_with_exit_1_and_names_file),
-        CLI_TEST(test_cli__file_that_is_not_a_database_fails_with_exit_1),
+        CLI_TEST(test_cli__unwritable_database_path_fails_with_exit_4_and_names_file),
+        CLI_TEST(test_cli__file_that_is_not_a_database_fails_with_exit_4),
         CLI_TEST(test_cli__concurrent_up_processes_apply_once),
         CLI_TEST(test_cli__held_lock_times_out_with_exit_3),
     };

@@ -392,6 +392,16 @@ int main(int argc, char **argv)
         return 2;
     }
     url = argv[1];
+    if (strncmp(url, "env:", 4) == 0) { /* a server URL the test command exported */
+        url = getenv(url + 4);
+        if (!url || !*url) {
+            fprintf(stderr,
+                    "test_conformance: %s is not set. This suite needs the database server that "
+                    "scripts/test.sh starts (scripts/with-postgres.sh); it is never skipped.\n",
+                    argv[1] + 4);
+            return 1;
+        }
+    }
     build_race_set();
     char *shown = pm_url_redact(url);
     printf("driver conformance suite on %s\n", shown);

@@ -6,6 +6,8 @@
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 
+#include <stdbool.h>
+
 #include "errors.h"
 
 #ifdef __cplusplus
@@ -43,6 +45,15 @@ const char *pm_db_driver_name(const pm_db *db);
  * the connection poblysh migrated, e.g. an in-memory SQLite database in
  * tests. Borrowed; do not close it. */
 void *pm_db_native_handle(pm_db *db);
+
+/* Interrupts db from a signal handler (SIGINT, SIGTERM) or another thread:
+ * the running statement or lock wait is cancelled, the engine rolls back the
+ * migration it was running, releases the lock and returns PM_EINTERRUPTED,
+ * and starts nothing new on db. Async-signal-safe. */
+void pm_db_interrupt(pm_db *db);
+
+/* Whether pm_db_interrupt() was called on db. */
+bool pm_db_interrupted(const pm_db *db);
 
 /* Runs SQL (one or more statements) on the connection, outside any
  * migration. */

@@ -43,6 +43,10 @@ struct pm_dialect {
     const char *bool_true;
     const char *bool_false;
     bool drop_index_on_table; /* DROP INDEX i ON t (MySQL) instead of DROP INDEX i */
+    /* An expression for the milliseconds the current migration's statements
+     * took, measured by the server, for drivers that send a migration as one
+     * batch (PostgreSQL); NULL to use the client's measurement. */
+    const char *elapsed_ms;
 };
 
 /* ==== Connection ==== */
@@ -66,7 +70,8 @@ typedef struct pm_connect_options {
 
 /* ==== Driver ==== */
 
-#define PM_DRIVER_VERSION 1
+/* 1: the first interface. 2: cancel(). */
+#define PM_DRIVER_VERSION 2
 
 /* Driver capability flags. */
 /* DDL is transactional: a migration and its history row commit together. */
@@ -134,9 +139,31 @@ struct pm_driver {
 
     /* The library's own handle (sqlite3 *, PGconn *), or NULL. Optional. */
     void *(*native_handle)(pm_conn *conn);
+
+    /* ---- Added in version 2 ---- */
+
+    /* Stops whatever the connection is running (a statement, a lock wait),
+     * called from a signal handler or another thread: it must be
+     * async-signal-safe (PQcancel, sqlite3_interrupt) and allocate nothing.
+     * What was running then fails and the engine rolls back. Optional. */
+    void (*cancel)(pm_conn *conn);
 };
 
-/* ==== Helpers for drivers (implemented in core/src/error.c) ==== */
+/* ==== Helpers for drivers ==== */
+
+/* Called by pm_sql_split() for each statement: its text (without the ';',
+ * trimmed, not NUL-terminated), length, and byte offset in the input. Return
+ * 0 to go on or a negative PM_E* code to stop. */
+typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t length,
+                                   size_t offset);
+
+/* Splits sql into statements at top-level ';' (core/src/sqlsplit.c),
+ * skipping ones that hold only blanks and comments. An unterminated string,
+ * quoted identifier, comment or dollar quote is PM_EINVAL naming its line
+ * and column. */
+int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *err);
+
+/* Error helpers (core/src/error.c). */
 
 /* Replaces err's contents: code, a printf-style message, and optionally the
  * database's code and the statement. Any argument may be NULL except fmt.

@@ -1,0 +1,629 @@
+/* postgres.c: the PostgreSQL driver on libpq, for production. URLs:
+ * postgres:// and postgresql://, every libpq parameter passed through.
+ *
+ * A migration's statements are not sent one by one: inside a transaction
+ * they are queued and sent with BEGIN and COMMIT as one simple-query string,
+ * one round trip per migration; libpq returns a result per statement, so a
+ * failure is still pinned to its statement. The migration lock is a
+ * session-level advisory lock, polled with pg_try_advisory_lock. */
+#include <libpq-fe.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "poblysh/sys/driver.h"
+
+#define PG_DEFAULT_CONNECT_TIMEOUT "10"
+#define PG_LOCK_POLL_MS 100
+#define PG_WAIT_POLL_MS 500
+
+typedef struct pg_conn {
+    pm_conn base;
+    PGconn *pg;
+    PGcancel *cancel;    /* made at open, so cancel() allocates nothing */
+    volatile sig_atomic_t cancelled;
+    bool in_transaction; /* between begin() and commit()/rollback() */
+    char **queue;        /* statements not yet sent; the first is BEGIN */
+    size_t nqueue, capqueue;
+    char lock_key[64];   /* the advisory lock key as text, "" before lock() */
+} pg_conn;
+
+static const pm_dialect postgres_dialect = {
+    .version = PM_DIALECT_VERSION,
+    .name = "postgres",
+    .quote = '"',
+    .types =
+        {
+            [PM_TYPE_UUID] = "UUID",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INTEGER",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "DOUBLE PRECISION",
+            [PM_TYPE_TIMESTAMPTZ] = "TIMESTAMPTZ",
+            [PM_TYPE_DATE] = "DATE",
+            [PM_TYPE_JSON] = "JSONB",
+            [PM_TYPE_BINARY] = "BYTEA",
+        },
+    .string_default = "VARCHAR",
+    .now = "now()",
+    .bool_true = "TRUE",
+    .bool_false = "FALSE",
+    .drop_index_on_table = false,
+    /* The batch arrives as one message: statement_timestamp() is when it
+     * did, clock_timestamp() is now. */
+    .elapsed_ms = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
+};
+
+/* ==== Errors ==== */
+
+/* libpq's messages end in a newline and continue on tab-indented lines:
+ * one line reads better in ours. */
+static char *one_line(const char *text)
+{
+    size_t n = strlen(text);
+    char *s = malloc(n + 1), *out = s;
+    if (!s)
+        return NULL;
+    int space = 0;
+    for (const char *p = text; *p; p++) {
+        if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
+            space = out > s;
+            continue;
+        }
+        if (space)
+            *out++ = ' ';
+        space = 0;
+        *out++ = *p;
+    }
+    *out = '\0';
+    return s;
+}
+
+/* Fills err from a failed result: SQLSTATE, message, detail, hint,
+ * position, and the statement. */
+static int fail_result(const PGresult *res, const char *statement, pm_error *err)
+{
+    const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
+    const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    char *fallback = one_line(PQresultErrorMessage(res));
+    const char *message = primary ? primary : fallback && *fallback ? fallback : "unknown error";
+    if (position)
+        pm_error_set(err, PM_EDB, "%s (at character %s of the statement)", message, position);
+    else
+        pm_error_set(err, PM_EDB, "%s", message);
+    free(fallback);
+    pm_error_set_db(err, PQresultErrorField(res, PG_DIAG_SQLSTATE), statement);
+    pm_error_set_detail(err, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
+                        PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+    return PM_EDB;
+}
+
+static int fail_connection(pg_conn *c, const char *statement, pm_error *err)
+{
+    char *message = one_line(PQerrorMessage(c->pg));
+    pm_error_set(err, PM_EDB, "%s", message && *message ? message : "connection failed");
+    free(message);
+    pm_error_set_db(err, NULL, statement);
+    return PM_EDB;
+}
+
+static int oom(pm_error *err)
+{
+    return pm_error_set(err, PM_ENOMEM, "out of memory");
+}
+
+/* ==== Connecting ==== */
+
+typedef struct conninfo {
+    const char *keywords[64];
+    const char *values[64];
+    size_t n;
+    char *dbname;
+    char port[8];
+} conninfo;
+
+static void conninfo_add(conninfo *ci, const char *key, const char *value)
+{
+    if (value && ci->n < PM_ARRAY_LEN(ci->keywords) - 1) {
+        ci->keywords[ci->n] = key;
+        ci->values[ci->n] = value;
+        ci->n++;
+    }
+}
+
+/* The URL's parts, then its query parameters (which libpq lets override
+ * them), then our defaults for what the URL left out. */
+static int conninfo_build(conninfo *ci, const pm_url *url, pm_error *err)
+{
+    memset(ci, 0, sizeof(*ci));
+    if (url->nparams > 48)
+        return pm_error_set(err, PM_EURL, "postgres URL has too many parameters (%zu)", url->nparams);
+    conninfo_add(ci, "host", url->host);
+    if (url->port) {
+        snprintf(ci->port, sizeof(ci->port), "%d", url->port);
+        conninfo_add(ci, "port", ci->port);
+    }
+    conninfo_add(ci, "user", url->user);
+    conninfo_add(ci, "password", url->password);
+    if (url->path && url->path[0] == '/' && url->path[1]) {
+        ci->dbname = strdup(url->path + 1);
+        if (!ci->dbname)
+            return oom(err);
+        conninfo_add(ci, "dbname", ci->dbname);
+    }
+    for (size_t i = 0; i < url->nparams; i++)
+        conninfo_add(ci, url->params[i].key, url->params[i].value);
+    if (!pm_url_param_get(url, "connect_timeout"))
+        conninfo_add(ci, "connect_timeout", PG_DEFAULT_CONNECT_TIMEOUT);
+    conninfo_add(ci, "fallback_application_name", "poblysh");
+    ci->keywords[ci->n] = NULL;
+    ci->values[ci->n] = NULL;
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+/* Connects, retrying for up to wait_seconds while the server does not
+ * answer or is starting up. A server that answers and refuses (password,
+ * unknown database) fails at once. */
+static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds, int *waited)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    *waited = 0;
+    for (;;) {
+        PGconn *pg = PQconnectdbParams(ci->keywords, ci->values, 0);
+        if (!pg || PQstatus(pg) == CONNECTION_OK || wait_seconds <= 0)
+            return pg;
+        PGPing ping = PQpingParams(ci->keywords, ci->values, 0);
+        if ((ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT) ||
+            seconds_since(&start) >= wait_seconds)
+            return pg;
+        PQfinish(pg);
+        *waited = 1;
+        sleep_ms(PG_WAIT_POLL_MS);
+    }
+}
+
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* NOTICEs such as "table does not exist, skipping" are not ours to print */
+}
+
+static void pg_close(pm_conn *conn)
+{
+    pg_conn *c = (pg_conn *)conn;
+    for (size_t i = 0; i < c->nqueue; i++)
+        free(c->queue[i]);
+    free(c->queue);
+    if (c->cancel)
+        PQfreeCancel(c->cancel);
+    PQfinish(c->pg);
+    free(c);
+}
+
+static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err)
+{
+    conninfo ci;
+    int rc = conninfo_build(&ci, url, err);
+    if (rc < 0)
+        return rc;
+    pg_conn *c = calloc(1, sizeof(*c));
+    if (!c) {
+        free(ci.dbname);
+        return oom(err);
+    }
+    c->base.dialect = &postgres_dialect;
+    int waited = 0;
+    c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, &waited);
+    free(ci.dbname);
+    if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
+        char *message = c->pg ? one_line(PQerrorMessage(c->pg)) : NULL;
+        pm_error_set(err, PM_ECONNECT, "cannot connect to PostgreSQL: %s%s",
+                     message && *message ? message : "out of memory",
+                     waited ? " (gave up after --wait)" : "");
+        free(message);
+        pg_close(&c->base);
+        return PM_ECONNECT;
+    }
+    PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
+    c->cancel = PQgetCancel(c->pg);
+    *out = &c->base;
+    return 0;
+}
+
+/* ==== Sending statements ==== */
+
+/* Runs one statement now and checks its result; rows go to row. */
+static int run_params(pg_conn *c, const char *sql, const char *const *params, size_t nparams,
+                      pm_row_fn row, void *ctx, pm_error *err)
+{
+    PGresult *res = PQexecParams(c->pg, sql, (int)nparams, NULL, params, NULL, NULL, 0);
+    if (!res)
+        return fail_connection(c, sql, err);
+    ExecStatusType status = PQresultStatus(res);
+    int rc = 0;
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+        rc = fail_result(res, sql, err);
+    } else if (row && status == PGRES_TUPLES_OK) {
+        int ncols = PQnfields(res);
+        const char *stack_values[16];
+        const char **values = ncols <= 16 ? stack_values : malloc((size_t)ncols * sizeof(*values));
+        if (!values)
+            rc = oom(err);
+        for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+            for (int i = 0; i < ncols; i++)
+                values[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+            rc = row(ctx, (size_t)ncols, values);
+        }
+        if (values != stack_values)
+            free(values);
+    }
+    PQclear(res);
+    return rc;
+}
+
+static void clear_queue(pg_conn *c)
+{
+    for (size_t i = 0; i < c->nqueue; i++)
+        free(c->queue[i]);
+    c->nqueue = 0;
+}
+
+static int enqueue_copy(pg_conn *c, const char *sql, size_t len)
+{
+    if (c->nqueue == c->capqueue) {
+        size_t cap = c->capqueue ? c->capqueue * 2 : 16;
+        char **q = realloc(c->queue, cap * sizeof(*q));
+        if (!q)
+            return PM_ENOMEM;
+        c->queue = q;
+        c->capqueue = cap;
+    }
+    char *copy = malloc(len + 1);
+    if (!copy)
+        return PM_ENOMEM;
+    memcpy(copy, sql, len);
+    copy[len] = '\0';
+    c->queue[c->nqueue++] = copy;
+    return 0;
+}
+
+static int enqueue_statement(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)offset;
+    return enqueue_copy(ctx, statement, length);
+}
+
+/* Sends the queued statements as one simple-query string. libpq returns one
+ * result per statement, so the first failed result names its statement. */
+static int flush(pg_conn *c, pm_error *err)
+{
+    if (c->nqueue == 0)
+        return 0;
+    size_t total = 1;
+    for (size_t i = 0; i < c->nqueue; i++)
+        total += strlen(c->queue[i]) + 2;
+    char *batch = malloc(total), *p = batch;
+    if (!batch)
+        return oom(err);
+    for (size_t i = 0; i < c->nqueue; i++) {
+        size_t n = strlen(c->queue[i]);
+        memcpy(p, c->queue[i], n);
+        p += n;
+        memcpy(p, ";\n", 2);
+        p += 2;
+    }
+    *p = '\0';
+    int rc = 0;
+    if (!PQsendQuery(c->pg, batch)) {
+        rc = fail_connection(c, c->queue[0], err);
+    } else {
+        size_t i = 0;
+        PGresult *res;
+        while ((res = PQgetResult(c->pg))) {
+            ExecStatusType status = PQresultStatus(res);
+            if (rc == 0 && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
+                status != PGRES_EMPTY_QUERY)
+                rc = fail_result(res, i < c->nqueue ? c->queue[i] : NULL, err);
+            PQclear(res);
+            i++;
+        }
+    }
+    free(batch);
+    clear_queue(c);
+    return rc;
+}
+
+static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    size_t before = c->nqueue;
+    int rc = pm_sql_split(sql, enqueue_statement, c, err);
+    if (rc == PM_ENOMEM)
+        rc = oom(err);
+    if (rc < 0) {
+        while (c->nqueue > before)
+            free(c->queue[--c->nqueue]);
+        return rc;
+    }
+    return c->in_transaction ? 0 : flush(c, err);
+}
+
+/* The statement with $1..$n replaced by quoted literals, for the queue.
+ * Only the core's own statements take parameters, and they hold no '$'
+ * inside strings. */
+static char *inline_params(pg_conn *c, const char *sql, const char *const *params, size_t nparams)
+{
+    size_t cap = strlen(sql) + 1, len = 0;
+    for (size_t i = 0; i < nparams; i++)
+        cap += params[i] ? 2 * strlen(params[i]) + 4 : 5;
+    char *out = malloc(cap);
+    if (!out)
+        return NULL;
+    for (const char *p = sql; *p;) {
+        if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
+            char *end;
+            long k = strtol(p + 1, &end, 10);
+            if (k >= 1 && (size_t)k <= nparams) {
+                const char *v = params[k - 1];
+                char *literal = v ? PQescapeLiteral(c->pg, v, strlen(v)) : NULL;
+                if (v && !literal) {
+                    free(out);
+                    return NULL;
+                }
+                const char *text = literal ? literal : "NULL";
+                size_t n = strlen(text);
+                if (len + n + 1 > cap) { /* E'' escapes can be longer */
+                    cap = len + n + strlen(p) + 1;
+                    char *grown = realloc(out, cap);
+                    if (!grown) {
+                        PQfreemem(literal);
+                        free(out);
+                        return NULL;
+                    }
+                    out = grown;
+                }
+                memcpy(out + len, text, n);
+                len += n;
+                PQfreemem(literal);
+                p = end;
+                continue;
+            }
+        }
+        if (len + 2 > cap) {
+            char *grown = realloc(out, cap *= 2);
+            if (!grown) {
+                free(out);
+                return NULL;
+            }
+            out = grown;
+        }
+        out[len++] = *p++;
+    }
+    out[len] = '\0';
+    return out;
+}
+
+static int pg_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                    pm_row_fn row, void *ctx, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    if (c->in_transaction && !row) { /* e.g. the history row: joins the batch */
+        char *inlined = inline_params(c, sql, params, nparams);
+        int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
+        free(inlined);
+        return rc < 0 ? oom(err) : 0;
+    }
+    int rc = flush(c, err);
+    return rc < 0 ? rc : run_params(c, sql, params, nparams, row, ctx, err);
+}
+
+/* ==== Transactions ==== */
+
+static int pg_begin(pm_conn *conn, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    int rc = flush(c, err);
+    if (rc < 0)
+        return rc;
+    if (enqueue_copy(c, "BEGIN", 5) < 0)
+        return oom(err);
+    c->in_transaction = true;
+    return 0;
+}
+
+static int pg_commit(pm_conn *conn, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    if (enqueue_copy(c, "COMMIT", 6) < 0)
+        return oom(err);
+    c->in_transaction = false;
+    return flush(c, err);
+}
+
+static int pg_rollback(pm_conn *conn, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    clear_queue(c); /* never sent: nothing to undo */
+    c->in_transaction = false;
+    if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
+        return 0;
+    return run_params(c, "ROLLBACK", NULL, 0, NULL, NULL, err);
+}
+
+/* ==== The migration lock ==== */
+
+static int take_text(void *ctx, size_t ncolumns, const char *const *values)
+{
+    char *buf = ctx;
+    snprintf(buf, 64, "%s", ncolumns && values[0] ? values[0] : "");
+    return 0;
+}
+
+/* The key: a hash of the schema the history table lives in and its name,
+ * so runners on different schemas of one database do not block each other. */
+static int lock_key(pg_conn *c, pm_error *err)
+{
+    char schema[64] = "";
+    int rc = run_params(c, "SELECT current_schema()", NULL, 0, take_text, schema, err);
+    if (rc == 0 && !*schema)
+        return pm_error_set(err, PM_EDB,
+                            "no schema to keep the migration history in: the search_path names no "
+                            "existing schema (check ?options=-csearch_path%%3D...)");
+    char key[64] = "";
+    const char *params[] = {schema};
+    if (rc == 0)
+        rc = run_params(c,
+                        "SELECT hashtextextended('poblysh:' || $1 || '.seaql_migrations', 0)::text",
+                        params, 1, take_text, key, err);
+    if (rc == 0)
+        snprintf(c->lock_key, sizeof(c->lock_key), "%s", key);
+    return rc;
+}
+
+/* Names the backend holding the lock, for the timeout message. */
+static void describe_holder(pg_conn *c, char *buf, size_t size)
+{
+    char text[64] = "";
+    const char *params[] = {c->lock_key};
+    pm_error ignored = PM_ERROR_INIT;
+    run_params(c,
+               "SELECT l.pid::text || coalesce(' (application \"' || nullif(a.application_name, '') "
+               "|| '\")', '') FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+               "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+               "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1",
+               params, 1, take_text, text, &ignored);
+    pm_error_clear(&ignored);
+    snprintf(buf, size, "%s", *text ? text : "unknown (it may just have been released)");
+}
+
+static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    int rc = lock_key(c, err);
+    if (rc < 0)
+        return rc;
+    const char *params[] = {c->lock_key};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        char got[64] = "";
+        rc = run_params(c, "SELECT pg_try_advisory_lock($1::bigint)", params, 1, take_text, got, err);
+        if (rc < 0)
+            return rc;
+        if (strcmp(got, "t") == 0)
+            return 0;
+        if (c->cancelled)
+            return pm_error_set(err, PM_EINTERRUPTED, "interrupted while waiting for the migration lock");
+        if (seconds_since(&start) * 1000 >= timeout_ms)
+            break;
+        sleep_ms(PG_LOCK_POLL_MS);
+    }
+    char holder[128];
+    describe_holder(c, holder, sizeof(holder));
+    return pm_error_set(err, PM_ELOCKED,
+                        "migration lock not acquired within %d s: another runner holds it, "
+                        "PostgreSQL backend PID %s; see SELECT * FROM pg_stat_activity WHERE pid = "
+                        "<that PID>",
+                        timeout_ms / 1000, holder);
+}
+
+static int pg_unlock(pm_conn *conn, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    if (!*c->lock_key)
+        return 0;
+    const char *params[] = {c->lock_key};
+    int rc = pg_rollback(conn, err); /* never unlock inside an open transaction */
+    if (rc == 0)
+        rc = run_params(c, "SELECT pg_advisory_unlock($1::bigint)", params, 1, NULL, NULL, err);
+    c->lock_key[0] = '\0';
+    return rc;
+}
+
+/* ==== Catalog ==== */
+
+static int note_row(void *ctx, size_t ncolumns, const char *const *values)
+{
+    (void)ncolumns;
+    (void)values;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+static int pg_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
+{
+    const char *params[] = {table};
+    *out = false;
+    return pg_query(conn,
+                    "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname = current_schema() AND c.relname = $1 AND "
+                    "c.relkind IN ('r', 'p')",
+                    params, 1, note_row, out, err);
+}
+
+static int pg_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
+                         pm_error *err)
+{
+    const char *params[] = {table, column};
+    *out = false;
+    return pg_query(conn,
+                    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
+                    "AND table_name = $1 AND column_name = $2",
+                    params, 2, note_row, out, err);
+}
+
+static void *pg_native_handle(pm_conn *conn)
+{
+    return ((pg_conn *)conn)->pg;
+}
+
+/* From a signal handler: PQcancel is async-signal-safe with a PGcancel made
+ * beforehand. */
+static void pg_cancel(pm_conn *conn)
+{
+    pg_conn *c = (pg_conn *)conn;
+    char errbuf[256];
+    c->cancelled = 1;
+    if (c->cancel)
+        PQcancel(c->cancel, errbuf, sizeof(errbuf));
+}
+
+static const char *const postgres_schemes[] = {"postgres", "postgresql", NULL};
+
+const pm_driver pm_driver_postgres = {
+    .version = PM_DRIVER_VERSION,
+    .name = "postgres",
+    .schemes = postgres_schemes,
+    .flags = PM_DRIVER_TRANSACTIONAL_DDL,
+    .open = pg_open,
+    .close = pg_close,
+    .exec = pg_exec,
+    .query = pg_query,
+    .begin = pg_begin,
+    .commit = pg_commit,
+    .rollback = pg_rollback,
+    .lock = pg_lock,
+    .unlock = pg_unlock,
+    .has_table = pg_has_table,
+    .has_column = pg_has_column,
+    .native_handle = pg_native_handle,
+    .cancel = pg_cancel,
+};
