@@ -177,8 +177,8 @@ static int up_body(session *s, const cli_options *opts, pm_error *err)
     int rc = pm_engine_up(s->engine, opts->count_given ? opts->count : PM_ALL, &applied, err);
     if (rc < 0) {
         if (applied)
-            printf("Applied %zu migration%s before the failure; they stay applied.\n", applied,
-                   plural(applied));
+            printf("Applied %zu migration%s before the failure; %s applied.\n", applied,
+                   plural(applied), applied == 1 ? "it stays" : "they stay");
         return rc;
     }
     if (applied)

@@ -498,20 +498,33 @@ static int lock_key(pg_conn *c, pm_error *err)
     return rc;
 }
 
-/* Names the backend holding the lock, for the timeout message. */
-static void describe_holder(pg_conn *c, char *buf, size_t size)
+/* The timeout error, naming the backend that holds the lock when it can. */
+static int lock_timeout_error(pg_conn *c, int timeout_ms, pm_error *err)
 {
-    char text[64] = "";
+    char pid[64] = "", app[64] = "";
     const char *params[] = {c->lock_key};
+    static const char *const holder_sql =
+        "SELECT %s FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
+        "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1";
+    char sql[512];
     pm_error ignored = PM_ERROR_INIT;
-    run_params(c,
-               "SELECT l.pid::text || coalesce(' (application \"' || nullif(a.application_name, '') "
-               "|| '\")', '') FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-               "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-               "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1",
-               params, 1, take_text, text, &ignored);
+    snprintf(sql, sizeof(sql), holder_sql, "l.pid::text");
+    run_params(c, sql, params, 1, take_text, pid, &ignored);
+    snprintf(sql, sizeof(sql), holder_sql, "coalesce(a.application_name, '')");
+    run_params(c, sql, params, 1, take_text, app, &ignored);
     pm_error_clear(&ignored);
-    snprintf(buf, size, "%s", *text ? text : "unknown (it may just have been released)");
+    if (!*pid)
+        return pm_error_set(err, PM_ELOCKED,
+                            "migration lock not acquired within %d s: another runner held it "
+                            "(it has just been released; run the command again)",
+                            timeout_ms / 1000);
+    return pm_error_set(err, PM_ELOCKED,
+                        "migration lock not acquired within %d s: another runner holds it, "
+                        "PostgreSQL backend PID %s%s%s%s; see it with SELECT * FROM "
+                        "pg_stat_activity WHERE pid = %s",
+                        timeout_ms / 1000, pid, *app ? " (application \"" : "", app,
+                        *app ? "\")" : "", pid);
 }
 
 static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
@@ -536,13 +549,7 @@ static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
             break;
         sleep_ms(PG_LOCK_POLL_MS);
     }
-    char holder[128];
-    describe_holder(c, holder, sizeof(holder));
-    return pm_error_set(err, PM_ELOCKED,
-                        "migration lock not acquired within %d s: another runner holds it, "
-                        "PostgreSQL backend PID %s; see SELECT * FROM pg_stat_activity WHERE pid = "
-                        "<that PID>",
-                        timeout_ms / 1000, holder);
+    return lock_timeout_error(c, timeout_ms, err);
 }
 
 static int pg_unlock(pm_conn *conn, pm_error *err)
