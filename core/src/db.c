@@ -210,7 +210,7 @@ const pm_dialect *pm__db_dialect(const pm_db *db)
 
 unsigned int pm__db_flags(const pm_db *db)
 {
-    return db->driver->flags;
+    return db->conn->flags;
 }
 
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err)

@@ -98,7 +98,7 @@ static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *ski
         pm__error_set_migration(err, m->name);
         return rc;
     }
-    if (pm__db_flags(db) & PM_DRIVER_BEGIN_EXCLUDES) {
+    if (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) {
         bool present = false;
         rc = pm__history_contains(db, m->name, &present, err);
         if (rc < 0)

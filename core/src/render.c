@@ -19,12 +19,12 @@ void pm__render_ident(pm_buf *b, const pm_dialect *d, const char *ident)
     pm_buf_appendc(b, d->quote);
 }
 
-static void render_string_literal(pm_buf *b, const char *s)
+static void render_string_literal(pm_buf *b, const pm_dialect *d, const char *s)
 {
     pm_buf_appendc(b, '\'');
     for (const char *p = s; *p; p++) {
-        if (*p == '\'')
-            pm_buf_appendc(b, '\'');
+        if (*p == '\'' || (*p == '\\' && d->backslash_escapes))
+            pm_buf_appendc(b, *p);
         pm_buf_appendc(b, *p);
     }
     pm_buf_appendc(b, '\'');
@@ -97,7 +97,7 @@ static int render_default(pm_buf *b, const pm_dialect *d, const pm_column *c, pm
         pm_buf_append(b, d->now);
         return 0;
     case PM_DEFAULT_STRING:
-        render_string_literal(b, v);
+        render_string_literal(b, d, v);
         return 0;
     case PM_DEFAULT_NUMBER:
         if (!is_number_literal(v))

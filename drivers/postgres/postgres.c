@@ -30,33 +30,6 @@ typedef struct pg_conn {
     char lock_key[64];   /* the advisory lock key as text, "" before lock() */
 } pg_conn;
 
-static const pm_dialect postgres_dialect = {
-    .version = PM_DIALECT_VERSION,
-    .name = "postgres",
-    .quote = '"',
-    .types =
-        {
-            [PM_TYPE_UUID] = "UUID",
-            [PM_TYPE_TEXT] = "TEXT",
-            [PM_TYPE_STRING] = "VARCHAR(%u)",
-            [PM_TYPE_INTEGER] = "INTEGER",
-            [PM_TYPE_BIGINT] = "BIGINT",
-            [PM_TYPE_BOOLEAN] = "BOOLEAN",
-            [PM_TYPE_DOUBLE] = "DOUBLE PRECISION",
-            [PM_TYPE_TIMESTAMPTZ] = "TIMESTAMPTZ",
-            [PM_TYPE_DATE] = "DATE",
-            [PM_TYPE_JSON] = "JSONB",
-            [PM_TYPE_BINARY] = "BYTEA",
-        },
-    .string_default = "VARCHAR",
-    .now = "now()",
-    .bool_true = "TRUE",
-    .bool_false = "FALSE",
-    .drop_index_on_table = false,
-    /* The batch arrives as one message: statement_timestamp() is when it
-     * did, clock_timestamp() is now. */
-    .elapsed_ms = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
-};
 
 /* ==== Errors ==== */
 
@@ -229,7 +202,8 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
         free(ci.dbname);
         return oom(err);
     }
-    c->base.dialect = &postgres_dialect;
+    c->base.dialect = &pm_dialect_postgres;
+    c->base.flags = PM_CONN_TRANSACTIONAL_DDL;
     int waited = 0;
     c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, &waited);
     free(ci.dbname);
@@ -619,7 +593,6 @@ const pm_driver pm_driver_postgres = {
     .version = PM_DRIVER_VERSION,
     .name = "postgres",
     .schemes = postgres_schemes,
-    .flags = PM_DRIVER_TRANSACTIONAL_DDL,
     .open = pg_open,
     .close = pg_close,
     .exec = pg_exec,

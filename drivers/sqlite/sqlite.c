@@ -18,33 +18,6 @@ typedef struct sqlite_conn {
     int lock_timeout_ms; /* busy timeout while the migration lock is held */
 } sqlite_conn;
 
-/* Storage choices are documented in docs/migrations.md: uuid, timestamptz,
- * date and json are TEXT (timestamps as RFC 3339 UTC with milliseconds),
- * booleans 0/1. */
-static const pm_dialect sqlite_dialect = {
-    .version = PM_DIALECT_VERSION,
-    .name = "sqlite",
-    .quote = '"',
-    .types =
-        {
-            [PM_TYPE_UUID] = "TEXT",
-            [PM_TYPE_TEXT] = "TEXT",
-            [PM_TYPE_STRING] = "VARCHAR(%u)",
-            [PM_TYPE_INTEGER] = "INTEGER",
-            [PM_TYPE_BIGINT] = "BIGINT",
-            [PM_TYPE_BOOLEAN] = "BOOLEAN",
-            [PM_TYPE_DOUBLE] = "REAL",
-            [PM_TYPE_TIMESTAMPTZ] = "TEXT",
-            [PM_TYPE_DATE] = "TEXT",
-            [PM_TYPE_JSON] = "TEXT",
-            [PM_TYPE_BINARY] = "BLOB",
-        },
-    .string_default = "VARCHAR",
-    .now = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
-    .bool_true = "1",
-    .bool_false = "0",
-    .drop_index_on_table = false,
-};
 
 /* ==== Errors ==== */
 
@@ -165,7 +138,8 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         sqlite_close(&c->base);
         return pm_error_set(err, PM_EURL, "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
     }
-    c->base.dialect = &sqlite_dialect;
+    c->base.dialect = &pm_dialect_sqlite;
+    c->base.flags = PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES;
     c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
     int src = sqlite3_open_v2(c->filename, &c->db, flags, NULL);
     if (src == SQLITE_OK) /* before the first read: another process may be writing */
@@ -318,7 +292,7 @@ static int sqlite_rollback(pm_conn *conn, pm_error *err)
     return sqlite_exec(conn, "ROLLBACK", err);
 }
 
-/* The lock is BEGIN IMMEDIATE per migration (PM_DRIVER_BEGIN_EXCLUDES);
+/* The lock is BEGIN IMMEDIATE per migration (PM_CONN_BEGIN_EXCLUDES);
  * here we only make begin() wait as long as the caller allows. */
 static int sqlite_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
@@ -382,7 +356,6 @@ const pm_driver pm_driver_sqlite = {
     .version = PM_DRIVER_VERSION,
     .name = "sqlite",
     .schemes = sqlite_schemes,
-    .flags = PM_DRIVER_TRANSACTIONAL_DDL | PM_DRIVER_BEGIN_EXCLUDES,
     .open = sqlite_open,
     .close = sqlite_close,
     .exec = sqlite_exec,

@@ -144,7 +144,7 @@ static void test_conformance__failing_migration_leaves_no_history_row(void **sta
     assert_non_null(f->err.db_code);
     assert_int_equal(pm_test_history_count(f->db), 1);
     assert_false(pm_test_has_table(f->db, "conf_c"));
-    if (pm__db_flags(f->db) & PM_DRIVER_TRANSACTIONAL_DDL)
+    if (pm__db_flags(f->db) & PM_CONN_TRANSACTIONAL_DDL)
         assert_false(pm_test_has_table(f->db, "conf_bad"));
     pm_engine_free(engine);
 }

@@ -43,11 +43,20 @@ struct pm_dialect {
     const char *bool_true;
     const char *bool_false;
     bool drop_index_on_table; /* DROP INDEX i ON t (MySQL) instead of DROP INDEX i */
+    /* String literals treat '\\' as an escape (MySQL's default), so the
+     * renderer doubles backslashes in them. */
+    bool backslash_escapes;
     /* An expression for the milliseconds the current migration's statements
      * took, measured by the server, for drivers that send a migration as one
      * batch (PostgreSQL); NULL to use the client's measurement. */
     const char *elapsed_ms;
 };
+
+/* The dialects the core knows, for drivers to point their connections at
+ * (core/src/dialects.c). */
+extern const pm_dialect pm_dialect_sqlite;
+extern const pm_dialect pm_dialect_postgres;
+extern const pm_dialect pm_dialect_mysql;
 
 /* ==== Connection ==== */
 
@@ -56,6 +65,7 @@ struct pm_dialect {
 typedef struct pm_conn {
     const pm_driver *driver;
     const pm_dialect *dialect; /* set by open(); may depend on the URL */
+    unsigned int flags;        /* PM_CONN_* capabilities, set by open() */
 } pm_conn;
 
 /* Called once per result row. values[i] is the column's text, NULL for SQL
@@ -73,13 +83,14 @@ typedef struct pm_connect_options {
 /* 1: the first interface. 2: cancel(). */
 #define PM_DRIVER_VERSION 2
 
-/* Driver capability flags. */
+/* Connection capability flags (pm_conn.flags): they depend on the backend
+ * reached, which for libdbi is only known from the URL. */
 /* DDL is transactional: a migration and its history row commit together. */
-#define PM_DRIVER_TRANSACTIONAL_DDL (1u << 0)
+#define PM_CONN_TRANSACTIONAL_DDL (1u << 0)
 /* begin() takes a write lock that excludes every other migrator until
  * commit/rollback, so the engine re-reads history inside each migration's
  * transaction (SQLite's BEGIN IMMEDIATE). */
-#define PM_DRIVER_BEGIN_EXCLUDES (1u << 1)
+#define PM_CONN_BEGIN_EXCLUDES (1u << 1)
 
 struct pm_driver {
     /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
@@ -93,12 +104,9 @@ struct pm_driver {
      * without the colon: { "sqlite", NULL }. */
     const char *const *schemes;
 
-    /* PM_DRIVER_* capability flags. */
-    unsigned int flags;
-
     /* Connects to url (already parsed; url->scheme is one of schemes). On
      * success stores a connection whose first member is a pm_conn with its
-     * dialect set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
+     * dialect and flags set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
      * or PM_EURL with err filled; the core scrubs the password from err. */
     int (*open)(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err);
 
@@ -117,7 +125,7 @@ struct pm_driver {
                  pm_row_fn row, void *ctx, pm_error *err);
 
     /* Transaction control around one migration and its history row. With
-     * PM_DRIVER_BEGIN_EXCLUDES, begin() must not return before it holds a
+     * PM_CONN_BEGIN_EXCLUDES, begin() must not return before it holds a
      * write lock that excludes other migrators (waiting up to the lock
      * timeout given to lock()). */
     int (*begin)(pm_conn *conn, pm_error *err);

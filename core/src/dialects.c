@@ -1,0 +1,89 @@
+/* dialects.c: how each backend spells portable DDL, as data. They live in
+ * the core, not in their drivers, because one backend can be reached by
+ * several drivers (libdbi reaches SQLite, PostgreSQL and MySQL) and each
+ * dialect is written once. */
+#include "poblysh/sys/driver.h"
+
+/* Storage choices are documented in docs/migrations.md: uuid, timestamptz,
+ * date and json are TEXT (timestamps as RFC 3339 UTC with milliseconds),
+ * booleans 0/1. */
+const pm_dialect pm_dialect_sqlite = {
+    .version = PM_DIALECT_VERSION,
+    .name = "sqlite",
+    .quote = '"',
+    .types =
+        {
+            [PM_TYPE_UUID] = "TEXT",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INTEGER",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "REAL",
+            [PM_TYPE_TIMESTAMPTZ] = "TEXT",
+            [PM_TYPE_DATE] = "TEXT",
+            [PM_TYPE_JSON] = "TEXT",
+            [PM_TYPE_BINARY] = "BLOB",
+        },
+    .string_default = "VARCHAR",
+    .now = "(strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))",
+    .bool_true = "1",
+    .bool_false = "0",
+    .drop_index_on_table = false,
+};
+
+const pm_dialect pm_dialect_postgres = {
+    .version = PM_DIALECT_VERSION,
+    .name = "postgres",
+    .quote = '"',
+    .types =
+        {
+            [PM_TYPE_UUID] = "UUID",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INTEGER",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "DOUBLE PRECISION",
+            [PM_TYPE_TIMESTAMPTZ] = "TIMESTAMPTZ",
+            [PM_TYPE_DATE] = "DATE",
+            [PM_TYPE_JSON] = "JSONB",
+            [PM_TYPE_BINARY] = "BYTEA",
+        },
+    .string_default = "VARCHAR",
+    .now = "now()",
+    .bool_true = "TRUE",
+    .bool_false = "FALSE",
+    .drop_index_on_table = false,
+    /* The batch arrives as one message: statement_timestamp() is when it
+     * did, clock_timestamp() is now. */
+    .elapsed_ms = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
+};
+
+/* MySQL and MariaDB. TIMESTAMP(6) stores UTC and converts from the session
+ * time zone, which the driver sets to UTC, so values read back as UTC. */
+const pm_dialect pm_dialect_mysql = {
+    .version = PM_DIALECT_VERSION,
+    .name = "mysql",
+    .quote = '`',
+    .types =
+        {
+            [PM_TYPE_UUID] = "CHAR(36)",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INT",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "DOUBLE",
+            [PM_TYPE_TIMESTAMPTZ] = "TIMESTAMP(6)",
+            [PM_TYPE_DATE] = "DATE",
+            [PM_TYPE_JSON] = "JSON",
+            [PM_TYPE_BINARY] = "LONGBLOB",
+        },
+    .string_default = "VARCHAR(255)",
+    .now = "CURRENT_TIMESTAMP(6)",
+    .bool_true = "TRUE",
+    .bool_false = "FALSE",
+    .drop_index_on_table = true,
+    .backslash_escapes = true,
+};
