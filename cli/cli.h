@@ -39,7 +39,8 @@ typedef struct cli_command {
 /* The migrate subcommands (cmd_migrate.c). */
 extern const cli_command cli_migrate_commands[];
 
-/* Prints err to stderr in full and returns the exit code it maps to. */
-int cli_report_error(const pm_error *err);
+/* Prints err to stderr in full and returns the exit code it maps to. db
+ * (may be NULL) tells whether a failed migration was wholly rolled back. */
+int cli_report_error(const pm_error *err, const pm_db *db);
 
 #endif

@@ -13,7 +13,7 @@
 
 /* ==== Errors ==== */
 
-int cli_report_error(const pm_error *err)
+int cli_report_error(const pm_error *err, const pm_db *db)
 {
     fflush(stdout); /* keep the order of what was printed when both go to one log */
     const char *message = err->message ? err->message : pm_strerror(err->code);
@@ -30,7 +30,7 @@ int cli_report_error(const pm_error *err)
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
     if (err->migration && err->code != PM_ESET && err->code != PM_ENOTFOUND &&
-        err->code != PM_EINTERRUPTED)
+        err->code != PM_EINTERRUPTED && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  the migration was rolled back; nothing of it was applied\n");
     switch (err->code) {
     case PM_ECONNECT:
@@ -158,8 +158,8 @@ static int with_session(const cli_options *opts, int (*body)(session *, const cl
     int rc = session_open(&s, opts, &err);
     if (rc == 0)
         rc = body(&s, opts, &err);
+    int code = rc < 0 ? cli_report_error(&err, s.db) : PM_EXIT_OK;
     session_close(&s);
-    int code = rc < 0 ? cli_report_error(&err) : PM_EXIT_OK;
     pm_error_clear(&err);
     return code;
 }

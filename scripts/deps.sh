@@ -4,7 +4,7 @@
 set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev)
-test_pkgs=(libcmocka-dev postgresql)
+test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test.sh: README command 2. Installs what is missing, builds with warnings as
-# errors, starts a throwaway PostgreSQL on 127.0.0.1, and runs every test with
+# errors, starts a throwaway PostgreSQL and MariaDB on 127.0.0.1, and runs every test with
 # ctest; exits non-zero if any fails.
 # --sanitize builds into build-asan with AddressSanitizer and
 # UndefinedBehaviorSanitizer instead.
@@ -20,5 +20,7 @@ esac
 bash scripts/deps.sh test
 cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
-# The PostgreSQL tests run against a throwaway cluster started for this run.
-bash scripts/with-postgres.sh ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
+# The server tests run against a throwaway PostgreSQL cluster and MariaDB
+# server started for this run, and stopped after it.
+bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
+  ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"

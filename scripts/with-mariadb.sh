@@ -61,7 +61,8 @@ trap 'exit 130' INT TERM
 mariadb-install-db "${as_user[@]}" --datadir="$dir/data" --auth-root-authentication-method=socket \
   --skip-test-db >"$dir/install.log" 2>&1 || { cat "$dir/install.log" >&2; exit 1; }
 "$mariadbd" --no-defaults "${as_user[@]}" --datadir="$dir/data" --socket="$socket" --port="$port" \
-  --bind-address=127.0.0.1 --pid-file="$dir/mariadb.pid" --log-error="$dir/error.log" \
+  --bind-address=127.0.0.1 --character-set-server=utf8mb4 --collation-server=utf8mb4_unicode_ci \
+  --skip-name-resolve --pid-file="$dir/mariadb.pid" --log-error="$dir/error.log" \
   --skip-log-bin --innodb-buffer-pool-size=64M --innodb-flush-log-at-trx-commit=2 \
   --max-connections=300 >"$dir/mariadbd.out" 2>&1 &
 pid=$!

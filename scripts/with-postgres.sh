@@ -8,7 +8,8 @@
 #   scripts/with-postgres.sh ctest --test-dir build
 #
 # Exports: POBLYSH_TEST_PG_URL (superuser role "poblysh", database
-# "poblysh_test", over TCP), POBLYSH_TEST_PG_PASSWORD (the raw password, so
+# "poblysh_test", over TCP), POBLYSH_TEST_DBI_PGSQL_URL (the same through
+# libdbi's pgsql driver), POBLYSH_TEST_PG_PASSWORD (the raw password, so
 # tests can check it is never printed), POBLYSH_TEST_PG_PORT,
 # POBLYSH_TEST_PG_SOCKET_DIR, POBLYSH_TEST_PG_BIN.
 set -euo pipefail
@@ -70,6 +71,7 @@ run_as_postgres "${psql[@]}" -c "CREATE ROLE poblysh LOGIN SUPERUSER PASSWORD '$
   -c "CREATE DATABASE poblysh_test OWNER poblysh"
 
 export POBLYSH_TEST_PG_URL="postgresql://poblysh:${encoded}@127.0.0.1:${port}/poblysh_test"
+export POBLYSH_TEST_DBI_PGSQL_URL="dbi:pgsql://poblysh:${encoded}@127.0.0.1:${port}/poblysh_test"
 export POBLYSH_TEST_PG_PASSWORD="$password"
 export POBLYSH_TEST_PG_PORT="$port"
 export POBLYSH_TEST_PG_SOCKET_DIR="$dir"

@@ -179,6 +179,11 @@ const char *pm_db_driver_name(const pm_db *db)
     return db->driver->name;
 }
 
+bool pm_db_transactional_ddl(const pm_db *db)
+{
+    return (db->conn->flags & PM_CONN_TRANSACTIONAL_DDL) != 0;
+}
+
 void *pm_db_native_handle(pm_db *db)
 {
     return db->driver->native_handle ? db->driver->native_handle(db->conn) : NULL;

@@ -133,6 +133,12 @@ static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *ski
 fail:
     pm__error_set_migration(err, m->name);
     pm__db_rollback(db, err);
+    if (!(pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL) && err && !err->hint)
+        pm_error_set_detail(err, NULL,
+                            "this database commits DDL implicitly, so statements of this migration "
+                            "before the failing one may have been applied and were not rolled "
+                            "back; no history row was written. Check them, undo them by hand, "
+                            "then run up again");
     report(e, PM_EVENT_FAILED, m->name, elapsed);
     return pm_db_interrupted(db) ? interrupted(err, m->name, direction) : rc;
 }

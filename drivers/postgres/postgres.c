@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pg_sql.h"
 #include "poblysh/sys/driver.h"
 
 #define PG_DEFAULT_CONNECT_TIMEOUT "10"
@@ -451,12 +452,11 @@ static int take_text(void *ctx, size_t ncolumns, const char *const *values)
     return 0;
 }
 
-/* The key: a hash of the schema the history table lives in and its name,
- * so runners on different schemas of one database do not block each other. */
+/* The lock key (see pg_sql.h), computed once per lock(). */
 static int lock_key(pg_conn *c, pm_error *err)
 {
     char schema[64] = "";
-    int rc = run_params(c, "SELECT current_schema()", NULL, 0, take_text, schema, err);
+    int rc = run_params(c, PG_SQL_SCHEMA, NULL, 0, take_text, schema, err);
     if (rc == 0 && !*schema)
         return pm_error_set(err, PM_EDB,
                             "no schema to keep the migration history in: the search_path names no "
@@ -464,9 +464,7 @@ static int lock_key(pg_conn *c, pm_error *err)
     char key[64] = "";
     const char *params[] = {schema};
     if (rc == 0)
-        rc = run_params(c,
-                        "SELECT hashtextextended('poblysh:' || $1 || '.seaql_migrations', 0)::text",
-                        params, 1, take_text, key, err);
+        rc = run_params(c, PG_SQL_LOCK_KEY, params, 1, take_text, key, err);
     if (rc == 0)
         snprintf(c->lock_key, sizeof(c->lock_key), "%s", key);
     return rc;
@@ -477,16 +475,10 @@ static int lock_timeout_error(pg_conn *c, int timeout_ms, pm_error *err)
 {
     char pid[64] = "", app[64] = "";
     const char *params[] = {c->lock_key};
-    static const char *const holder_sql =
-        "SELECT %s FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
-        "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "
-        "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1";
-    char sql[512];
     pm_error ignored = PM_ERROR_INIT;
-    snprintf(sql, sizeof(sql), holder_sql, "l.pid::text");
-    run_params(c, sql, params, 1, take_text, pid, &ignored);
-    snprintf(sql, sizeof(sql), holder_sql, "coalesce(a.application_name, '')");
-    run_params(c, sql, params, 1, take_text, app, &ignored);
+    run_params(c, PG_SQL_LOCK_HOLDER("l.pid::text"), params, 1, take_text, pid, &ignored);
+    run_params(c, PG_SQL_LOCK_HOLDER("coalesce(a.application_name, '')"), params, 1, take_text, app,
+               &ignored);
     pm_error_clear(&ignored);
     if (!*pid)
         return pm_error_set(err, PM_ELOCKED,
@@ -512,7 +504,7 @@ static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (;;) {
         char got[64] = "";
-        rc = run_params(c, "SELECT pg_try_advisory_lock($1::bigint)", params, 1, take_text, got, err);
+        rc = run_params(c, PG_SQL_TRY_LOCK, params, 1, take_text, got, err);
         if (rc < 0)
             return rc;
         if (strcmp(got, "t") == 0)
@@ -534,7 +526,7 @@ static int pg_unlock(pm_conn *conn, pm_error *err)
     const char *params[] = {c->lock_key};
     int rc = pg_rollback(conn, err); /* never unlock inside an open transaction */
     if (rc == 0)
-        rc = run_params(c, "SELECT pg_advisory_unlock($1::bigint)", params, 1, NULL, NULL, err);
+        rc = run_params(c, PG_SQL_UNLOCK, params, 1, NULL, NULL, err);
     c->lock_key[0] = '\0';
     return rc;
 }
@@ -553,11 +545,7 @@ static int pg_has_table(pm_conn *conn, const char *table, bool *out, pm_error *e
 {
     const char *params[] = {table};
     *out = false;
-    return pg_query(conn,
-                    "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
-                    "c.relnamespace WHERE n.nspname = current_schema() AND c.relname = $1 AND "
-                    "c.relkind IN ('r', 'p')",
-                    params, 1, note_row, out, err);
+    return pg_query(conn, PG_SQL_HAS_TABLE, params, 1, note_row, out, err);
 }
 
 static int pg_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
@@ -565,10 +553,7 @@ static int pg_has_column(pm_conn *conn, const char *table, const char *column, b
 {
     const char *params[] = {table, column};
     *out = false;
-    return pg_query(conn,
-                    "SELECT 1 FROM information_schema.columns WHERE table_schema = current_schema() "
-                    "AND table_name = $1 AND column_name = $2",
-                    params, 2, note_row, out, err);
+    return pg_query(conn, PG_SQL_HAS_COLUMN, params, 2, note_row, out, err);
 }
 
 static void *pg_native_handle(pm_conn *conn)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "poblysh/sys/driver.h"
+#include "sqlite_sql.h"
 
 #define SQLITE_DEFAULT_BUSY_MS 5000
 
@@ -326,8 +327,7 @@ static int sqlite_has_table(pm_conn *conn, const char *table, bool *out, pm_erro
 {
     const char *params[] = {table};
     *out = false;
-    return sqlite_query(conn, "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = $1",
-                        params, 1, note_row, out, err);
+    return sqlite_query(conn, SQLITE_SQL_HAS_TABLE, params, 1, note_row, out, err);
 }
 
 static int sqlite_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
@@ -335,8 +335,7 @@ static int sqlite_has_column(pm_conn *conn, const char *table, const char *colum
 {
     const char *params[] = {table, column};
     *out = false;
-    return sqlite_query(conn, "SELECT 1 FROM pragma_table_info($1) WHERE name = $2", params, 2,
-                        note_row, out, err);
+    return sqlite_query(conn, SQLITE_SQL_HAS_COLUMN, params, 2, note_row, out, err);
 }
 
 static void *sqlite_native_handle(pm_conn *conn)

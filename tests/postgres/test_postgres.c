@@ -1,1 +1,1092 @@
-int main(void){return 1;}
+/* test_postgres.c: poblysh against a real PostgreSQL server, through the
+ * library and through the built binaries (poblysh and poblysh_fixture, whose
+ * second migration sleeps on the server). Every test that migrates gets a
+ * fresh database of its own, dropped in teardown with the children it started.
+ * Run as: test_postgres <poblysh> <poblysh_fixture>, with the environment that
+ * scripts/with-postgres.sh exports (POBLYSH_TEST_PG_URL, ..._PASSWORD). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#define TENANTS "m2024_01_01_000001_create_tenants"
+#define SLEEP "m2024_06_01_000000_sleep"
+
+/* How long one run of a binary may take before it is killed. */
+#define RUN_TIMEOUT_MS 30000
+/* How long a test waits for a child's migration to reach pg_sleep. */
+#define SLEEP_WAIT_MS 10000
+#define MAX_CHILDREN 16
+
+static const char *cli_path;     /* the poblysh binary */
+static const char *fixture_path; /* poblysh_fixture: tenants, then a sleeping migration */
+static const char *admin_url;    /* POBLYSH_TEST_PG_URL: a superuser on poblysh_test */
+static const char *raw_password; /* POBLYSH_TEST_PG_PASSWORD: must never be printed */
+
+/* The parts of the admin URL, as written (so still percent-encoded), from
+ * which every other URL of the suite is built. */
+static struct {
+    char *prefix;       /* "postgresql://poblysh" */
+    char *password_enc; /* NULL when the URL has none */
+    char *host;
+    char *port;         /* NULL when the URL has none */
+    char *query;        /* without the '?'; NULL when none */
+} admin;
+
+/* ==== Fixture ==== */
+
+typedef struct run_result {
+    int status;     /* the exit code, or 128 + signal */
+    char *out;
+    char *err;
+    double seconds; /* from spawn to exit */
+} run_result;
+
+typedef struct child {
+    pid_t pid;
+    int out_fd, err_fd;
+    struct timespec started;
+    bool exited; /* reaped; wait_status holds how */
+    int wait_status;
+} child;
+
+/* What one test owns; teardown releases all of it, even after a failure. */
+typedef struct fixture {
+    pm_db *admin;  /* on poblysh_test, for CREATE and DROP DATABASE */
+    char *dbname;  /* this test's fresh database, or NULL */
+    char *url;     /* its URL */
+    pm_db *db;     /* open on it */
+    pm_engine *engine;
+    pm_error err;
+    child children[MAX_CHILDREN];
+    size_t nchildren;
+    run_result **runs;
+    size_t nruns;
+    void **kept;   /* other allocations, freed by teardown */
+    size_t nkept;
+} fixture;
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+static void *keep(fixture *f, void *p)
+{
+    void **kept = realloc(f->kept, (f->nkept + 1) * sizeof(*kept));
+    if (!kept) {
+        free(p);
+        fail_msg("out of memory");
+    }
+    f->kept = kept;
+    f->kept[f->nkept++] = p;
+    return p;
+}
+
+static char *vfmt(const char *format, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, format, copy);
+    va_end(copy);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (s)
+        vsnprintf(s, (size_t)n + 1, format, ap);
+    return s;
+}
+
+/* A formatted string that lives until teardown. */
+static char *fmt(fixture *f, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    char *s = vfmt(format, ap);
+    va_end(ap);
+    assert_non_null(s);
+    return keep(f, s);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    if (!f)
+        return -1;
+    *state = f;
+    pm_error err = PM_ERROR_INIT;
+    if (pm_db_open(&f->admin, admin_url, NULL, &err) < 0) {
+        print_error("cannot connect to the test server: %s\n", err.message ? err.message : "?");
+        pm_error_clear(&err);
+        return -1;
+    }
+    return 0;
+}
+
+static void free_run(run_result *r)
+{
+    if (r) {
+        free(r->out);
+        free(r->err);
+        free(r);
+    }
+}
+
+/* Kills what a failed test left running, so nothing outlives the test. */
+static void kill_children(fixture *f)
+{
+    for (size_t i = 0; i < f->nchildren; i++) {
+        child *c = &f->children[i];
+        if (c->out_fd >= 0)
+            close(c->out_fd);
+        if (c->err_fd >= 0)
+            close(c->err_fd);
+        c->out_fd = c->err_fd = -1;
+        if (!c->exited) {
+            kill(c->pid, SIGKILL);
+            while (waitpid(c->pid, &c->wait_status, 0) < 0 && errno == EINTR)
+                ;
+            c->exited = true;
+        }
+    }
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    int rc = 0;
+    kill_children(f);
+    pm_engine_free(f->engine);
+    pm_error_clear(&f->err);
+    pm_db_close(f->db);
+    if (f->dbname && f->admin) {
+        char sql[160];
+        snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname);
+        pm_error err = PM_ERROR_INIT;
+        if (pm_db_exec(f->admin, sql, &err) < 0) {
+            print_error("teardown: %s: %s\n", sql, err.message ? err.message : "?");
+            rc = -1;
+        }
+        pm_error_clear(&err);
+    }
+    pm_db_close(f->admin);
+    for (size_t i = 0; i < f->nruns; i++)
+        free_run(f->runs[i]);
+    free(f->runs);
+    for (size_t i = 0; i < f->nkept; i++)
+        free(f->kept[i]);
+    free(f->kept);
+    free(f);
+    return rc;
+}
+
+/* ==== URLs and databases ==== */
+
+static char *strndup_or_null(const char *s, size_t n)
+{
+    char *copy = malloc(n + 1);
+    if (copy) {
+        memcpy(copy, s, n);
+        copy[n] = '\0';
+    }
+    return copy;
+}
+
+/* Splits scheme://user[:password]@host[:port]/db[?query] into admin. */
+static int parse_admin_url(const char *url)
+{
+    const char *auth = strstr(url, "://");
+    if (!auth)
+        return -1;
+    auth += 3;
+    const char *auth_end = auth + strcspn(auth, "/?#");
+    const char *at = NULL;
+    for (const char *p = auth; p < auth_end; p++)
+        if (*p == '@')
+            at = p;
+    if (!at)
+        return -1;
+    const char *colon = memchr(auth, ':', (size_t)(at - auth));
+    const char *user_end = colon ? colon : at;
+    admin.prefix = strndup_or_null(url, (size_t)(user_end - url));
+    admin.password_enc = colon ? strndup_or_null(colon + 1, (size_t)(at - colon - 1)) : NULL;
+    const char *host = at + 1;
+    const char *host_end = host;
+    if (*host == '[')
+        host_end = memchr(host, ']', (size_t)(auth_end - host));
+    if (!host_end)
+        return -1;
+    const char *port = memchr(host_end, ':', (size_t)(auth_end - host_end));
+    admin.host = strndup_or_null(host, (size_t)((port ? port : auth_end) - host));
+    admin.port = port ? strndup_or_null(port + 1, (size_t)(auth_end - port - 1)) : NULL;
+    const char *query = strchr(auth_end, '?');
+    admin.query = query ? strdup(query + 1) : NULL;
+    return admin.prefix && admin.host ? 0 : -1;
+}
+
+static void free_admin_url(void)
+{
+    free(admin.prefix);
+    free(admin.password_enc);
+    free(admin.host);
+    free(admin.port);
+    free(admin.query);
+}
+
+/* The admin URL with another password (percent-encoded), port, database
+ * and extra query parameters; NULL keeps the admin URL's own. */
+static char *make_url(fixture *f, const char *password_enc, const char *port, const char *dbname,
+                      const char *extra_query)
+{
+    const char *pw = password_enc ? password_enc : admin.password_enc;
+    const char *p = port ? port : admin.port;
+    const char *q1 = admin.query ? admin.query : "";
+    const char *q2 = extra_query ? extra_query : "";
+    return fmt(f, "%s%s%s@%s%s%s/%s%s%s%s%s", admin.prefix, pw ? ":" : "", pw ? pw : "", admin.host,
+               p ? ":" : "", p ? p : "", dbname, *q1 || *q2 ? "?" : "", q1, *q1 && *q2 ? "&" : "",
+               q2);
+}
+
+/* Creates pmt_<name>_<pid>, makes it this test's database and opens it. */
+static void fresh_database(fixture *f, const char *name)
+{
+    f->dbname = fmt(f, "pmt_%s_%ld", name, (long)getpid());
+    pm_test_exec(f->admin, fmt(f, "DROP DATABASE IF EXISTS %s WITH (FORCE)", f->dbname));
+    pm_test_exec(f->admin, fmt(f, "CREATE DATABASE %s", f->dbname));
+    f->url = make_url(f, NULL, NULL, f->dbname, NULL);
+    f->db = pm_test_open(f->url);
+}
+
+/* The first value of the first row of a formatted query on db, kept until
+ * teardown; NULL for no row or SQL NULL. */
+static char *query_text(fixture *f, pm_db *db, const char *format, ...)
+{
+    va_list ap;
+    va_start(ap, format);
+    char *sql = vfmt(format, ap);
+    va_end(ap);
+    assert_non_null(sql);
+    keep(f, sql);
+    char *value = pm_test_text(db, sql);
+    return value ? keep(f, value) : NULL;
+}
+
+/* The value of a query that must return one; text so failures show it. */
+#define assert_query(f, expected, ...)                                                             \
+    assert_query_((f), (expected), fmt((f), __VA_ARGS__), __FILE__, __LINE__)
+
+static void assert_query_(fixture *f, const char *expected, const char *sql, const char *file,
+                          int line)
+{
+    char *value = query_text(f, f->db, "%s", sql);
+    if (value && strcmp(value, expected) == 0)
+        return;
+    print_error("query returned %s%s%s, expected \"%s\":\n  %s\n", value ? "\"" : "",
+                value ? value : "no value", value ? "\"" : "", expected, sql);
+    _fail(file, line);
+}
+
+static int64_t advisory_locks_held(fixture *f)
+{
+    return pm_test_int(f->db, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND "
+                              "database = (SELECT oid FROM pg_database WHERE datname = "
+                              "current_database())");
+}
+
+/* A TCP port on 127.0.0.1 with nothing listening: bound, read, released. */
+static char *closed_port(fixture *f)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(fd >= 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;
+    socklen_t len = sizeof(addr);
+    int ok = bind(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0 &&
+             getsockname(fd, (struct sockaddr *)&addr, &len) == 0;
+    close(fd);
+    assert_true(ok);
+    return fmt(f, "%d", (int)ntohs(addr.sin_port));
+}
+
+/* ==== Running the binaries ==== */
+
+static void set_cloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+    assert_true(flags >= 0);
+    assert_int_equal(fcntl(fd, F_SETFD, flags | FD_CLOEXEC), 0);
+}
+
+/* The child's environment: PATH, the fixture's sleep when given, and the
+ * sanitizer settings of this process. Nothing else: no POBLYSH_DATABASE_URL,
+ * no PG* variables. */
+static char **child_environment(fixture *f, const char *sleep_seconds)
+{
+    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    char **envp = keep(f, calloc(8, sizeof(*envp)));
+    assert_non_null(envp);
+    size_t n = 0;
+    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    if (sleep_seconds)
+        envp[n++] = fmt(f, "POBLYSH_FIXTURE_SLEEP=%s", sleep_seconds);
+    for (size_t i = 0; i < PM_ARRAY_LEN(passed); i++) {
+        const char *value = getenv(passed[i]);
+        if (value)
+            envp[n++] = fmt(f, "%s=%s", passed[i], value);
+    }
+    envp[n] = NULL;
+    return envp;
+}
+
+/* Starts `binary args...`; the child is the fixture's until reaped. */
+static child *spawn(fixture *f, const char *binary, const char *sleep_seconds,
+                    const char *const *args)
+{
+    assert_true(f->nchildren < MAX_CHILDREN);
+    size_t nargs = 0;
+    while (args[nargs])
+        nargs++;
+    char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
+    assert_non_null(argv);
+    argv[0] = (char *)binary;
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 1] = (char *)args[i];
+    char **envp = child_environment(f, sleep_seconds);
+
+    int out[2], err[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    /* Close-on-exec, so children started together do not hold each other's
+     * pipes open and every reader sees end-of-file when its child exits. */
+    set_cloexec(out[0]);
+    set_cloexec(out[1]);
+    set_cloexec(err[0]);
+    set_cloexec(err[1]);
+    fflush(NULL);
+    child *c = &f->children[f->nchildren];
+    memset(c, 0, sizeof(*c));
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        static const char exec_failed[] = "test_postgres: execve failed\n";
+        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
+            _exit(125);
+        execve(binary, argv, envp);
+        (void)!write(STDERR_FILENO, exec_failed, sizeof(exec_failed) - 1);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    c->pid = pid;
+    c->out_fd = out[0];
+    c->err_fd = err[0];
+    f->nchildren++;
+    return c;
+}
+
+typedef struct buffer {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+/* Reads what is available on fd into b; returns 0 at end of file. */
+static int read_some(int fd, buffer *b)
+{
+    if (b->cap - b->len < 4096) {
+        size_t cap = b->cap ? b->cap * 2 : 8192;
+        char *data = realloc(b->data, cap);
+        assert_non_null(data);
+        b->data = data;
+        b->cap = cap;
+    }
+    ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+    if (n < 0 && errno == EINTR)
+        return 1;
+    assert_true(n >= 0);
+    b->len += (size_t)n;
+    b->data[b->len] = '\0';
+    return n > 0;
+}
+
+static char *take_buffer(buffer *b)
+{
+    char *s = b->data ? b->data : calloc(1, 1);
+    assert_non_null(s);
+    return s;
+}
+
+/* Reads the child's output to its end, waits for it (killing it after
+ * timeout_ms), and returns the outcome, owned by the fixture. */
+static const run_result *collect(fixture *f, child *c, int timeout_ms)
+{
+    run_result *r = calloc(1, sizeof(*r));
+    assert_non_null(r);
+    run_result **runs = realloc(f->runs, (f->nruns + 1) * sizeof(*runs));
+    if (!runs) {
+        free(r);
+        fail_msg("out of memory");
+    }
+    f->runs = runs;
+    f->runs[f->nruns++] = r;
+
+    buffer out = {NULL, 0, 0}, err = {NULL, 0, 0};
+    struct pollfd fds[2] = {{c->out_fd, POLLIN, 0}, {c->err_fd, POLLIN, 0}};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int open_fds = 2, timed_out = 0;
+    while (open_fds > 0) {
+        int left = timeout_ms - (int)(seconds_since(&start) * 1000);
+        int n = left > 0 ? poll(fds, 2, left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            timed_out = 1;
+            if (!c->exited)
+                kill(c->pid, SIGKILL);
+            break;
+        }
+        for (int i = 0; i < 2; i++) {
+            if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR)))
+                continue;
+            if (!read_some(fds[i].fd, i == 0 ? &out : &err)) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+        }
+    }
+    for (int i = 0; i < 2; i++)
+        if (fds[i].fd >= 0)
+            close(fds[i].fd);
+    c->out_fd = c->err_fd = -1;
+    r->out = take_buffer(&out);
+    r->err = take_buffer(&err);
+    if (!c->exited) {
+        while (waitpid(c->pid, &c->wait_status, 0) < 0)
+            assert_int_equal(errno, EINTR);
+        c->exited = true;
+    }
+    r->seconds = seconds_since(&c->started);
+    int ws = c->wait_status;
+    r->status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    if (timed_out)
+        fail_msg("the child did not finish within %d ms\n--- stdout\n%s--- stderr\n%s---",
+                 timeout_ms, r->out, r->err);
+    return r;
+}
+
+static const run_result *run(fixture *f, const char *binary, const char *sleep_seconds,
+                             const char *const *args)
+{
+    return collect(f, spawn(f, binary, sleep_seconds, args), RUN_TIMEOUT_MS);
+}
+
+/* Waits until a backend on this test's database sleeps in pg_sleep and
+ * returns its PID; fails at once, showing its output, if c exits first. */
+static int64_t wait_for_pg_sleep(fixture *f, child *c)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (seconds_since(&start) * 1000 < SLEEP_WAIT_MS) {
+        char *pid = query_text(f, f->db,
+                               "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                               "AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'");
+        if (pid)
+            return strtoll(pid, NULL, 10);
+        if (waitpid(c->pid, &c->wait_status, WNOHANG) == c->pid) {
+            c->exited = true;
+            const run_result *r = collect(f, c, RUN_TIMEOUT_MS);
+            fail_msg("the child exited (%d) before running pg_sleep\n--- stdout\n%s--- stderr\n%s---",
+                     r->status, r->out, r->err);
+        }
+        sleep_ms(50);
+    }
+    fail_msg("no backend ran pg_sleep within %d ms", SLEEP_WAIT_MS);
+    return -1;
+}
+
+/* ==== Assertions that show the run ==== */
+
+#define assert_exit(r, code) assert_exit_((r), (code), __FILE__, __LINE__)
+#define assert_contains(text, needle) assert_contains_((text), (needle), #text, __FILE__, __LINE__)
+#define assert_lacks(text, needle) assert_lacks_((text), (needle), #text, __FILE__, __LINE__)
+
+static void assert_exit_(const run_result *r, int code, const char *file, int line)
+{
+    if (r->status == code)
+        return;
+    print_error("exit status %d, expected %d\n--- stdout\n%s--- stderr\n%s---\n", r->status, code,
+                r->out, r->err);
+    _fail(file, line);
+}
+
+static void assert_contains_(const char *text, const char *needle, const char *what,
+                             const char *file, int line)
+{
+    if (strstr(text, needle))
+        return;
+    print_error("%s does not contain \"%s\":\n---\n%s---\n", what, needle, text);
+    _fail(file, line);
+}
+
+static void assert_lacks_(const char *text, const char *needle, const char *what, const char *file,
+                          int line)
+{
+    if (!strstr(text, needle))
+        return;
+    print_error("%s contains \"%s\" but must not:\n---\n%s---\n", what, needle, text);
+    _fail(file, line);
+}
+
+static size_t count_occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}
+
+/* The number printed right after prefix in text; fails when absent. */
+static int64_t number_after(const char *text, const char *prefix)
+{
+    const char *p = strstr(text, prefix);
+    if (!p)
+        fail_msg("\"%s\" not found in:\n---\n%s---", prefix, text);
+    char *end;
+    long long v = strtoll(p + strlen(prefix), &end, 10);
+    if (end == p + strlen(prefix))
+        fail_msg("no number after \"%s\" in:\n---\n%s---", prefix, text);
+    return v;
+}
+
+/* Neither the password nor its URL form may appear in what a run printed. */
+static void assert_no_secret(const run_result *r, const char *raw, const char *encoded)
+{
+    assert_lacks(r->out, raw);
+    assert_lacks(r->err, raw);
+    if (encoded) {
+        assert_lacks(r->out, encoded);
+        assert_lacks(r->err, encoded);
+    }
+}
+
+/* ==== The tenants baseline ==== */
+
+static void test_postgres__tenants_table_matches_the_seed(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "tenants");
+    time_t before = time(NULL);
+    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "up"));
+    time_t after = time(NULL);
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Database: %s (postgres, profile local)\n",
+                                make_url(f, "***", NULL, f->dbname, NULL)));
+    assert_contains(r->out, "Applying " TENANTS " ... done (");
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_no_secret(r, raw_password, admin.password_enc);
+
+    const char *column = "SELECT data_type || '|' || is_nullable || '|' || "
+                         "coalesce(column_default, '<none>') FROM information_schema.columns "
+                         "WHERE table_schema = 'public' AND table_name = 'tenants' AND "
+                         "column_name = '%s'";
+    assert_query(f, "uuid|NO|<none>", column, "id");
+    assert_query(f, "text|YES|<none>", column, "name");
+    assert_query(f, "timestamp with time zone|NO|now()", column, "created_at");
+    assert_query(f, "id,name,created_at",
+                 "SELECT string_agg(column_name::text, ',' ORDER BY ordinal_position) FROM "
+                 "information_schema.columns WHERE table_schema = 'public' AND table_name = "
+                 "'tenants'");
+    assert_query(f, "id",
+                 "SELECT string_agg(k.column_name::text, ',') FROM "
+                 "information_schema.table_constraints c JOIN information_schema.key_column_usage "
+                 "k ON k.constraint_schema = c.constraint_schema AND k.constraint_name = "
+                 "c.constraint_name AND k.table_name = c.table_name WHERE c.table_schema = "
+                 "'public' AND c.table_name = 'tenants' AND c.constraint_type = 'PRIMARY KEY'");
+
+    assert_int_equal(pm_test_history_count(f->db), 1);
+    assert_query(f, TENANTS, "SELECT version FROM seaql_migrations");
+    int64_t applied_at = pm_test_int(f->db, "SELECT applied_at FROM seaql_migrations");
+    assert_in_range(applied_at, (int64_t)before, (int64_t)after);
+    assert_query(f, "t", "SELECT execution_ms >= 0 AND checksum IS NULL FROM seaql_migrations");
+    assert_int_equal(advisory_locks_held(f), 0);
+}
+
+/* ==== A failing statement inside a batch ==== */
+
+#define BAD_TABLE_INSERT "INSERT INTO no_such_table_xyz VALUES (1)"
+
+static int up_third_fails(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_items (id INTEGER PRIMARY KEY)");
+    if (rc == 0)
+        rc = pm_schema_exec(s, "INSERT INTO pmt_items VALUES (1)");
+    if (rc == 0)
+        rc = pm_schema_exec(s, BAD_TABLE_INSERT);
+    return rc;
+}
+
+static int up_second_fails(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_items (id INTEGER PRIMARY KEY)");
+    if (rc == 0)
+        rc = pm_schema_exec(s, BAD_TABLE_INSERT);
+    if (rc == 0)
+        rc = pm_schema_exec(s, "SELECT 1 / 0"); /* never reached: a different error if it were */
+    return rc;
+}
+
+/* One pm_schema_exec() holding two statements; the second fails. */
+static int up_split_statement_fails(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_items (id INTEGER PRIMARY KEY)");
+    if (rc == 0)
+        rc = pm_schema_exec(s, "INSERT INTO pmt_items VALUES (10);\n"
+                               "  INSERT INTO pmt_items (id) VALUES (10) ;");
+    return rc;
+}
+
+static int down_drop_items(pm_schema *s, const void *data)
+{
+    (void)data;
+    return pm_schema_drop_table(s, "pmt_items", PM_IF_EXISTS);
+}
+
+static const pm_migration good_first = PM_TEST_MIGRATION("m2024_01_15_000000_good", "pmt_good");
+static const pm_migration third_fails = {"m2024_02_01_000000_third_fails", up_third_fails,
+                                         down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
+static const pm_migration second_fails = {"m2024_02_01_000000_second_fails", up_second_fails,
+                                          down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
+static const pm_migration split_fails = {"m2024_02_01_000000_split_fails", up_split_statement_fails,
+                                         down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
+
+/* Runs up on set and checks the failure: migration at fault, statement,
+ * SQLSTATE, and that nothing of the failed migration remains. */
+static void assert_up_fails(fixture *f, const pm_migration *const *set, size_t count,
+                            size_t expect_applied, const pm_migration *failing,
+                            const char *statement, const char *sqlstate, const char *message)
+{
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, count, NULL, &f->err), &f->err);
+    size_t applied = 99;
+    int rc = pm_engine_up(f->engine, PM_ALL, &applied, &f->err);
+    assert_int_equal(rc, PM_EDB);
+    assert_int_equal(f->err.code, PM_EDB);
+    assert_int_equal(applied, expect_applied);
+    assert_non_null(f->err.migration);
+    assert_string_equal(f->err.migration, failing->name);
+    assert_non_null(f->err.statement);
+    assert_string_equal(f->err.statement, statement);
+    assert_non_null(f->err.db_code);
+    assert_string_equal(f->err.db_code, sqlstate);
+    assert_non_null(f->err.message);
+    assert_contains(f->err.message, message);
+
+    assert_false(pm_test_has_table(f->db, "pmt_items"));
+    assert_int_equal(pm_test_history_count(f->db), (int64_t)expect_applied);
+    assert_query(f, "0", "SELECT count(*) FROM seaql_migrations WHERE version = '%s'",
+                 failing->name);
+    assert_int_equal(advisory_locks_held(f), 0);
+    /* The connection is usable afterwards: no transaction was left open. */
+    assert_int_equal(pm_test_int(f->db, "SELECT 41 + 1"), 42);
+}
+
+static void test_postgres__failing_third_statement_rolls_back_and_is_named(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "third_fails");
+    const pm_migration *set[] = {&third_fails};
+    assert_up_fails(f, set, 1, 0, &third_fails, BAD_TABLE_INSERT, "42P01",
+                    "relation \"no_such_table_xyz\" does not exist");
+}
+
+static void test_postgres__failing_second_statement_is_named_not_a_neighbour(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "second_fails");
+    const pm_migration *set[] = {&good_first, &second_fails};
+    assert_up_fails(f, set, 2, 1, &second_fails, BAD_TABLE_INSERT, "42P01",
+                    "relation \"no_such_table_xyz\" does not exist");
+    /* The migration before it committed in its own batch and stays. */
+    assert_true(pm_test_has_table(f->db, "pmt_good"));
+    assert_query(f, good_first.name, "SELECT version FROM seaql_migrations");
+}
+
+static void test_postgres__failing_statement_of_a_multi_statement_exec_is_named(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "split_fails");
+    const pm_migration *set[] = {&split_fails};
+    assert_up_fails(f, set, 1, 0, &split_fails, "INSERT INTO pmt_items (id) VALUES (10)", "23505",
+                    "duplicate key");
+}
+
+/* ==== Concurrent runners ==== */
+
+#define RUNNERS 8
+
+/* Starts RUNNERS `migrate up` at once and checks exactly one applied
+ * everything and the others found nothing to do. */
+static void run_concurrent_ups(fixture *f, const char *binary, const char *sleep_seconds,
+                               const char *applied_all)
+{
+    child *children[RUNNERS];
+    for (int i = 0; i < RUNNERS; i++)
+        children[i] = spawn(f, binary, sleep_seconds, ARGS("--database-url", f->url, "migrate", "up"));
+    size_t applied = 0, nothing = 0;
+    for (int i = 0; i < RUNNERS; i++) {
+        const run_result *r = collect(f, children[i], RUN_TIMEOUT_MS);
+        assert_exit(r, 0);
+        assert_lacks(r->out, "Skipping");
+        applied += count_occurrences(r->out, applied_all);
+        nothing += count_occurrences(r->out, "Nothing to apply: the database is up to date.\n");
+    }
+    assert_int_equal(applied, 1);
+    assert_int_equal(nothing, RUNNERS - 1);
+    assert_int_equal(advisory_locks_held(f), 0);
+}
+
+static void test_postgres__eight_concurrent_fixture_ups_apply_each_migration_once(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "concurrent_fixture");
+    run_concurrent_ups(f, fixture_path, "1", "Applied 2 migrations.\n");
+    assert_query(f, "2", "SELECT count(*) FROM seaql_migrations");
+    assert_query(f, TENANTS "," SLEEP,
+                 "SELECT string_agg(version, ',' ORDER BY version) FROM seaql_migrations");
+    assert_true(pm_test_has_table(f->db, "tenants"));
+    assert_true(pm_test_has_table(f->db, "fixture_slept"));
+}
+
+static void test_postgres__eight_concurrent_ups_apply_tenants_once(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "concurrent_cli");
+    run_concurrent_ups(f, cli_path, NULL, "Applied 1 migration.\n");
+    assert_query(f, "1", "SELECT count(*) FROM seaql_migrations");
+    assert_query(f, TENANTS, "SELECT version FROM seaql_migrations");
+}
+
+/* ==== The migration lock ==== */
+
+static void test_postgres__lock_timeout_exits_3_naming_the_holder_pid(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "lock_timeout");
+    child *holder = spawn(f, fixture_path, "20", ARGS("--database-url", f->url, "migrate", "up"));
+    int64_t sleeper = wait_for_pg_sleep(f, holder);
+
+    /* The advisory lock is held by the sleeping runner, under the key the
+     * driver documents. */
+    int64_t holder_pid = pm_test_int(
+        f->db, "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+               "(SELECT oid FROM pg_database WHERE datname = current_database())");
+    assert_int_equal(holder_pid, sleeper);
+    assert_query(f, "t",
+                 "SELECT ((classid::bigint << 32) | objid::bigint) = "
+                 "hashtextextended('poblysh:public.seaql_migrations', 0) FROM pg_locks WHERE "
+                 "locktype = 'advisory' AND granted AND pid = %lld",
+                 (long long)holder_pid);
+
+    const run_result *r =
+        run(f, cli_path, NULL, ARGS("--database-url", f->url, "--lock-timeout", "1", "migrate", "up"));
+    assert_exit(r, 3);
+    if (r->seconds < 0.9 || r->seconds > 5.0)
+        fail_msg("the lock wait took %.2f s, expected about 1 s", r->seconds);
+    assert_contains(r->err, "migration lock not acquired within 1 s");
+    assert_int_equal(number_after(r->err, "PID "), holder_pid);
+    assert_lacks(r->out, "Applying");
+    assert_no_secret(r, raw_password, admin.password_enc);
+
+    struct timespec sent;
+    clock_gettime(CLOCK_MONOTONIC, &sent);
+    assert_int_equal(kill(holder->pid, SIGINT), 0);
+    const run_result *h = collect(f, holder, 10000);
+    assert_exit(h, 130);
+    if (seconds_since(&sent) > 2.0)
+        fail_msg("the lock holder took %.2f s to stop after SIGINT", seconds_since(&sent));
+    assert_query(f, TENANTS, "SELECT string_agg(version, ',') FROM seaql_migrations");
+    assert_int_equal(advisory_locks_held(f), 0);
+}
+
+/* ==== Connection failures ==== */
+
+/* Runs up against url with and without -v: exit 4, the reason on stderr,
+ * nothing on stdout, and neither form of the password anywhere. */
+static void assert_cannot_connect(fixture *f, const char *url, const char *reason,
+                                  const char *password, const char *password_enc)
+{
+    for (int verbose = 0; verbose <= 1; verbose++) {
+        const run_result *r =
+            verbose ? run(f, cli_path, NULL, ARGS("-v", "--database-url", url, "migrate", "up"))
+                    : run(f, cli_path, NULL, ARGS("--database-url", url, "migrate", "up"));
+        assert_exit(r, 4);
+        assert_contains(r->err, "poblysh: error: cannot connect to PostgreSQL: ");
+        assert_contains(r->err, reason);
+        assert_int_equal(strlen(r->out), 0);
+        assert_no_secret(r, password, password_enc);
+        if (password_enc != admin.password_enc)
+            assert_no_secret(r, raw_password, admin.password_enc);
+        if (verbose)
+            assert_contains(r->err, "database URL postgresql://poblysh:***@");
+        if (r->seconds > 5.0)
+            fail_msg("failing to connect took %.2f s", r->seconds);
+    }
+}
+
+#define WRONG_PASSWORD "Wr0ng@pw:x"
+#define WRONG_PASSWORD_ENC "Wr0ng%40pw%3Ax"
+
+static void test_postgres__wrong_password_exits_4_without_printing_it(void **state)
+{
+    fixture *f = *state;
+    char *url = make_url(f, WRONG_PASSWORD_ENC, NULL, "poblysh_test", NULL);
+    assert_cannot_connect(f, url, "password authentication failed for user \"poblysh\"",
+                          WRONG_PASSWORD, WRONG_PASSWORD_ENC);
+}
+
+static void test_postgres__unknown_database_exits_4_without_printing_the_password(void **state)
+{
+    fixture *f = *state;
+    char *dbname = fmt(f, "pmt_missing_%ld", (long)getpid());
+    assert_cannot_connect(f, make_url(f, NULL, NULL, dbname, NULL),
+                          fmt(f, "database \"%s\" does not exist", dbname), raw_password,
+                          admin.password_enc);
+}
+
+static void test_postgres__closed_port_exits_4_without_printing_the_password(void **state)
+{
+    fixture *f = *state;
+    assert_cannot_connect(f, make_url(f, NULL, closed_port(f), "poblysh_test", NULL),
+                          "Connection refused", raw_password, admin.password_enc);
+}
+
+static void test_postgres__wait_retries_a_closed_port_then_exits_4(void **state)
+{
+    fixture *f = *state;
+    char *url = make_url(f, NULL, closed_port(f), "poblysh_test", NULL);
+    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "2", "migrate", "up"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "Connection refused");
+    assert_contains(r->err, "(gave up after --wait)");
+    assert_no_secret(r, raw_password, admin.password_enc);
+    if (r->seconds < 1.9 || r->seconds > 8.0)
+        fail_msg("--wait 2 on a closed port took %.2f s, expected a little over 2 s", r->seconds);
+}
+
+static void test_postgres__wait_does_not_retry_a_wrong_password(void **state)
+{
+    fixture *f = *state;
+    char *url = make_url(f, WRONG_PASSWORD_ENC, NULL, "poblysh_test", NULL);
+    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "10", "migrate", "up"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "password authentication failed");
+    assert_lacks(r->err, "gave up after --wait");
+    assert_no_secret(r, WRONG_PASSWORD, WRONG_PASSWORD_ENC);
+    if (r->seconds > 1.5)
+        fail_msg("a refused password was retried: %.2f s with --wait 10", r->seconds);
+}
+
+/* ==== Interrupting a running migration ==== */
+
+static void interrupt_sleeping_migration(fixture *f, const char *name, int sig)
+{
+    fresh_database(f, name);
+    child *c = spawn(f, fixture_path, "30", ARGS("--database-url", f->url, "migrate", "up"));
+    wait_for_pg_sleep(f, c);
+    struct timespec sent;
+    clock_gettime(CLOCK_MONOTONIC, &sent);
+    assert_int_equal(kill(c->pid, sig), 0);
+    const run_result *r = collect(f, c, 10000);
+    double took = seconds_since(&sent);
+    assert_exit(r, 130);
+    if (took > 2.0)
+        fail_msg("the runner took %.2f s to stop after signal %d", took, sig);
+    assert_contains(r->out, "Applying " TENANTS " ... done (");
+    assert_contains(r->out, "Applying " SLEEP " ... FAILED\n");
+    assert_contains(r->err, SLEEP);
+    assert_contains(r->err, "interrupted");
+    assert_contains(r->err, "rolled back");
+    assert_no_secret(r, raw_password, admin.password_enc);
+
+    assert_true(pm_test_has_table(f->db, "tenants"));
+    assert_false(pm_test_has_table(f->db, "fixture_slept"));
+    assert_query(f, TENANTS, "SELECT string_agg(version, ',') FROM seaql_migrations");
+    assert_int_equal(advisory_locks_held(f), 0);
+    assert_query(f, "0",
+                 "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND "
+                 "pid <> pg_backend_pid() AND state <> 'idle'");
+}
+
+static void test_postgres__sigint_during_pg_sleep_rolls_back_and_exits_130(void **state)
+{
+    interrupt_sleeping_migration(*state, "sigint", SIGINT);
+}
+
+static void test_postgres__sigterm_during_pg_sleep_rolls_back_and_exits_130(void **state)
+{
+    interrupt_sleeping_migration(*state, "sigterm", SIGTERM);
+}
+
+/* ==== A database SeaORM migrated ==== */
+
+static void test_postgres__seaorm_history_table_is_adopted_without_reapplying(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "seaorm");
+    pm_test_exec(f->db, "CREATE TABLE \"seaql_migrations\" (\"version\" varchar NOT NULL PRIMARY "
+                        "KEY, \"applied_at\" bigint NOT NULL)");
+    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000)");
+    pm_test_exec(f->db, "CREATE TABLE tenants (id uuid PRIMARY KEY NOT NULL, name text NULL, "
+                        "created_at timestamptz NOT NULL DEFAULT now())");
+    pm_test_exec(f->db, "INSERT INTO tenants (id, name) VALUES "
+                        "('00000000-0000-0000-0000-000000000001', 'kept')");
+
+    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Nothing to apply: the database is up to date.\n");
+    assert_lacks(r->out, "Applying");
+
+    const char *column = "SELECT data_type || '|' || is_nullable FROM information_schema.columns "
+                         "WHERE table_schema = 'public' AND table_name = 'seaql_migrations' AND "
+                         "column_name = '%s'";
+    assert_query(f, "character varying|YES", column, "checksum");
+    assert_query(f, "bigint|YES", column, "execution_ms");
+    assert_query(f, "character varying|NO", column, "version");
+    assert_query(f, "bigint|NO", column, "applied_at");
+    assert_query(f, TENANTS "|1700000000|t",
+                 "SELECT version || '|' || applied_at || '|' || CASE WHEN checksum IS NULL AND "
+                 "execution_ms IS NULL THEN 't' ELSE 'f' END FROM seaql_migrations");
+    assert_query(f, "kept", "SELECT string_agg(name, ',') FROM tenants");
+
+    r = run(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(r->out, TENANTS "  applied   2023-11-14 22:13:20\n");
+    assert_contains(r->out, "1 applied, 0 pending.\n");
+}
+
+/* ==== search_path ==== */
+
+static void test_postgres__search_path_option_puts_tables_in_that_schema(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "search_path");
+    pm_test_exec(f->db, "CREATE SCHEMA app");
+    char *app_url = make_url(f, NULL, NULL, f->dbname, "options=-csearch_path%3Dapp");
+
+    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", app_url, "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_query(f, "app.seaql_migrations,app.tenants",
+                 "SELECT string_agg(table_schema || '.' || table_name, ',' ORDER BY table_schema, "
+                 "table_name) FROM information_schema.tables WHERE table_schema NOT IN "
+                 "('pg_catalog', 'information_schema')");
+    assert_query(f, TENANTS, "SELECT version FROM app.seaql_migrations");
+
+    r = run(f, cli_path, NULL, ARGS("--database-url", app_url, "migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(r->out, TENANTS "  applied ");
+    assert_contains(r->out, "1 applied, 0 pending.\n");
+
+    r = run(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(r->out, TENANTS "  pending\n");
+    assert_contains(r->out, "0 applied, 1 pending.\n");
+}
+
+/* ==== Timing ==== */
+
+static void test_postgres__execution_ms_covers_the_server_side_sleep(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "execution_ms");
+    const run_result *r = run(f, fixture_path, "1", ARGS("--database-url", f->url, "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Applied 2 migrations.\n");
+    int64_t shown = number_after(r->out, "Applying " SLEEP " ... done (");
+    if (shown < 900 || shown > 10000)
+        fail_msg("the CLI reported %lld ms for a 1 s sleep", (long long)shown);
+    int64_t recorded =
+        pm_test_int(f->db, "SELECT execution_ms FROM seaql_migrations WHERE version = '" SLEEP "'");
+    if (recorded < 900 || recorded > 10000)
+        fail_msg("execution_ms is %lld for a 1 s sleep", (long long)recorded);
+    int64_t tenants_ms =
+        pm_test_int(f->db, "SELECT execution_ms FROM seaql_migrations WHERE version = '" TENANTS "'");
+    if (tenants_ms < 0 || tenants_ms >= 900)
+        fail_msg("execution_ms of the tenants migration is %lld", (long long)tenants_ms);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_postgres <poblysh binary> <poblysh_fixture binary>\n");
+        return 2;
+    }
+    cli_path = argv[1];
+    fixture_path = argv[2];
+    admin_url = getenv("POBLYSH_TEST_PG_URL");
+    raw_password = getenv("POBLYSH_TEST_PG_PASSWORD");
+    if (!admin_url || !*admin_url || !raw_password || !*raw_password) {
+        fprintf(stderr,
+                "test_postgres: POBLYSH_TEST_PG_URL and POBLYSH_TEST_PG_PASSWORD are not set. This "
+                "suite needs the PostgreSQL server that scripts/test.sh starts (run it through "
+                "scripts/with-postgres.sh); it is never skipped.\n");
+        return 1;
+    }
+    if (parse_admin_url(admin_url) < 0) {
+        fprintf(stderr, "test_postgres: cannot take POBLYSH_TEST_PG_URL apart\n");
+        free_admin_url();
+        return 1;
+    }
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_postgres__tenants_table_matches_the_seed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__failing_third_statement_rolls_back_and_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__failing_second_statement_is_named_not_a_neighbour, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__failing_statement_of_a_multi_statement_exec_is_named, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__eight_concurrent_fixture_ups_apply_each_migration_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__eight_concurrent_ups_apply_tenants_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__lock_timeout_exits_3_naming_the_holder_pid, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__wrong_password_exits_4_without_printing_it, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__unknown_database_exits_4_without_printing_the_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__closed_port_exits_4_without_printing_the_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__wait_retries_a_closed_port_then_exits_4, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__wait_does_not_retry_a_wrong_password, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__sigint_during_pg_sleep_rolls_back_and_exits_130, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__sigterm_during_pg_sleep_rolls_back_and_exits_130, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__seaorm_history_table_is_adopted_without_reapplying, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__search_path_option_puts_tables_in_that_schema, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_postgres__execution_ms_covers_the_server_side_sleep, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    free_admin_url();
+    return failed;
+}

@@ -41,6 +41,10 @@ const char *pm_db_url(const pm_db *db);
 /* The driver's name ("sqlite"); static. */
 const char *pm_db_driver_name(const pm_db *db);
 
+/* Whether DDL on db is transactional (SQLite, PostgreSQL): a failed
+ * migration then leaves nothing behind. MySQL/MariaDB commit DDL implicitly. */
+bool pm_db_transactional_ddl(const pm_db *db);
+
 /* The driver's own handle (sqlite3 *, PGconn *), so a service can keep using
  * the connection poblysh migrated, e.g. an in-memory SQLite database in
  * tests. Borrowed; do not close it. */

@@ -1,0 +1,640 @@
+/* dbi.c: the libdbi driver. mysql:// and mariadb:// reach MySQL/MariaDB
+ * through libdbi's mysql driver; dbi:<driver>://... reaches any installed
+ * libdbi driver, with query parameters passed to dbi_conn_set_option. What
+ * differs per backend (dialect, transactions, lock, catalog) is one row of
+ * the backends table below; dialects and catalog SQL are shared with the
+ * native SQLite and PostgreSQL drivers, not copied.
+ *
+ * libdbi's drivers print to stdout and stderr on their own (the sqlite3 one
+ * prints "No tables in statement !"), so every libdbi call runs with both
+ * file descriptors pointed at /dev/null. */
+#include <dbi/dbi.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../postgres/pg_sql.h"
+#include "../sqlite/sqlite_sql.h"
+#include "poblysh/sys/driver.h"
+
+#define DBI_LOCK_POLL_MS 100
+
+typedef struct dbi_pm_conn dbi_pm_conn;
+
+/* ==== Backends ==== */
+
+typedef struct backend {
+    const char *name;       /* libdbi driver name */
+    const pm_dialect *dialect;
+    unsigned int flags;     /* PM_CONN_* */
+    const char *setup_sql;  /* run after connecting, or NULL */
+    const char *begin_sql;
+    const char *has_table_sql;
+    const char *has_column_sql;
+    int (*lock)(dbi_pm_conn *c, int timeout_ms, pm_error *err);
+    int (*unlock)(dbi_pm_conn *c, pm_error *err);
+} backend;
+
+struct dbi_pm_conn {
+    pm_conn base;
+    dbi_inst inst;
+    dbi_conn conn;
+    const backend *backend;
+    bool in_transaction;
+    volatile sig_atomic_t cancelled;
+    char lock_key[96]; /* "" when not locked */
+};
+
+/* ==== Quiet calls ==== */
+
+/* Points stdout and stderr at /dev/null for the length of a libdbi call. */
+typedef struct quiet {
+    int saved_out, saved_err;
+} quiet;
+
+static void quiet_begin(quiet *q)
+{
+    fflush(stdout);
+    fflush(stderr);
+    q->saved_out = dup(STDOUT_FILENO);
+    q->saved_err = dup(STDERR_FILENO);
+    int devnull = open("/dev/null", O_WRONLY);
+    if (devnull >= 0) {
+        dup2(devnull, STDOUT_FILENO);
+        dup2(devnull, STDERR_FILENO);
+        close(devnull);
+    }
+}
+
+static void quiet_end(quiet *q)
+{
+    fflush(stdout);
+    fflush(stderr);
+    if (q->saved_out >= 0) {
+        dup2(q->saved_out, STDOUT_FILENO);
+        close(q->saved_out);
+    }
+    if (q->saved_err >= 0) {
+        dup2(q->saved_err, STDERR_FILENO);
+        close(q->saved_err);
+    }
+}
+
+/* ==== Errors ==== */
+
+static int fail(dbi_pm_conn *c, int code, const char *statement, pm_error *err)
+{
+    const char *message = NULL;
+    int number = c->conn ? dbi_conn_error(c->conn, &message) : 0;
+    pm_error_set(err, code, "%s", message && *message ? message : "libdbi error");
+    char db_code[32];
+    snprintf(db_code, sizeof(db_code), "%d", number);
+    pm_error_set_db(err, number ? db_code : NULL, statement);
+    return code;
+}
+
+/* ==== Statements ==== */
+
+/* Runs one statement; rows (every value as text) go to row, which may be
+ * NULL. */
+static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_error *err)
+{
+    quiet q;
+    quiet_begin(&q);
+    dbi_result res = dbi_conn_query(c->conn, sql);
+    quiet_end(&q);
+    if (!res)
+        return fail(c, PM_EDB, sql, err);
+    int rc = 0;
+    unsigned int ncols = dbi_result_get_numfields(res);
+    if (row && ncols != DBI_FIELD_ERROR && ncols > 0) {
+        char **values = calloc(ncols, sizeof(*values));
+        if (!values)
+            rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+        while (rc == 0 && dbi_result_next_row(res)) {
+            for (unsigned int i = 0; i < ncols && rc == 0; i++) {
+                values[i] = dbi_result_field_is_null_idx(res, i + 1)
+                                ? NULL
+                                : dbi_result_get_as_string_copy_idx(res, i + 1);
+            }
+            rc = row(ctx, ncols, (const char *const *)values);
+            for (unsigned int i = 0; i < ncols; i++) {
+                free(values[i]);
+                values[i] = NULL;
+            }
+        }
+        free(values);
+    }
+    quiet_begin(&q);
+    dbi_result_free(res);
+    quiet_end(&q);
+    return rc;
+}
+
+/* sql with $1..$n replaced by literals quoted by the libdbi driver. Only the
+ * core's own statements take parameters; they hold no '$' inside strings. */
+static char *inline_params(dbi_pm_conn *c, const char *sql, const char *const *params,
+                           size_t nparams)
+{
+    size_t cap = strlen(sql) + 64, len = 0;
+    char *out = malloc(cap);
+    for (const char *p = sql; out && *p;) {
+        char *quoted = NULL;
+        const char *piece = p;
+        size_t n = 1;
+        char *end = NULL;
+        long k = p[0] == '$' ? strtol(p + 1, &end, 10) : 0;
+        if (k >= 1 && (size_t)k <= nparams) {
+            if (params[k - 1])
+                dbi_conn_quote_string_copy(c->conn, params[k - 1], &quoted);
+            piece = quoted ? quoted : "NULL";
+            n = strlen(piece);
+            p = end;
+        } else {
+            p++;
+        }
+        if (len + n + 1 > cap) {
+            cap = (len + n + 1) * 2;
+            char *grown = realloc(out, cap);
+            if (!grown) {
+                free(out);
+                free(quoted);
+                return NULL;
+            }
+            out = grown;
+        }
+        memcpy(out + len, piece, n);
+        len += n;
+        free(quoted);
+    }
+    if (out)
+        out[len] = '\0';
+    return out;
+}
+
+static int dbi_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                     pm_row_fn row, void *ctx, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    char *text = inline_params(c, sql, params, nparams);
+    if (!text)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = run(c, text, row, ctx, err);
+    free(text);
+    return rc;
+}
+
+typedef struct exec_ctx {
+    dbi_pm_conn *c;
+    pm_error *err;
+} exec_ctx;
+
+static int exec_statement(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)offset;
+    exec_ctx *x = ctx;
+    char *text = malloc(length + 1);
+    if (!text)
+        return pm_error_set(x->err, PM_ENOMEM, "out of memory");
+    memcpy(text, statement, length);
+    text[length] = '\0';
+    int rc = run(x->c, text, NULL, NULL, x->err);
+    free(text);
+    return rc;
+}
+
+/* libdbi sends one statement per call: split, then send each. */
+static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
+{
+    exec_ctx x = {(dbi_pm_conn *)conn, err};
+    return pm_sql_split(sql, exec_statement, &x, err);
+}
+
+/* ==== Transactions ==== */
+
+static int dbi_begin(pm_conn *conn, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    int rc = run(c, c->backend->begin_sql, NULL, NULL, err);
+    c->in_transaction = rc == 0;
+    return rc;
+}
+
+static int dbi_commit(pm_conn *conn, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    int rc = run(c, "COMMIT", NULL, NULL, err);
+    if (rc == 0)
+        c->in_transaction = false;
+    return rc;
+}
+
+static int dbi_rollback(pm_conn *conn, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    if (!c->in_transaction)
+        return 0;
+    c->in_transaction = false;
+    return run(c, "ROLLBACK", NULL, NULL, err);
+}
+
+/* ==== Locks ==== */
+
+static int take_text(void *ctx, size_t ncolumns, const char *const *values)
+{
+    snprintf(ctx, 96, "%s", ncolumns && values[0] ? values[0] : "");
+    return 0;
+}
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+static double ms_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+/* Polls try_sql (which takes the key as $1 and returns granted) until it
+ * answers granted or timeout_ms passes. Returns 0, PM_ELOCKED (err not yet
+ * set: the caller names the holder), PM_EINTERRUPTED or an error. */
+static int poll_lock(dbi_pm_conn *c, const char *try_sql, const char *granted, int timeout_ms,
+                     pm_error *err)
+{
+    const char *params[] = {c->lock_key};
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        char got[96] = "";
+        int rc = dbi_query(&c->base, try_sql, params, 1, take_text, got, err);
+        if (rc < 0)
+            return rc;
+        if (strcmp(got, granted) == 0)
+            return 0;
+        if (c->cancelled)
+            return pm_error_set(err, PM_EINTERRUPTED, "interrupted while waiting for the migration lock");
+        if (ms_since(&start) >= timeout_ms)
+            return PM_ELOCKED;
+        sleep_ms(DBI_LOCK_POLL_MS);
+    }
+}
+
+/* MySQL/MariaDB: a named lock per database, GET_LOCK polled with timeout 0. */
+static int mysql_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
+{
+    char db[96] = "";
+    int rc = run(c, "SELECT DATABASE()", take_text, db, err);
+    if (rc == 0 && !*db)
+        return pm_error_set(err, PM_EDB, "no database selected: name it in the URL, e.g. mysql://user@host/app");
+    if (rc == 0)
+        rc = run(c, "SELECT CONCAT('poblysh:', SHA1(CONCAT(DATABASE(), '.seaql_migrations')))",
+                 take_text, c->lock_key, err);
+    if (rc == 0)
+        rc = poll_lock(c, "SELECT GET_LOCK($1, 0)", "1", timeout_ms, err);
+    if (rc != PM_ELOCKED) {
+        if (rc < 0)
+            c->lock_key[0] = '\0';
+        return rc;
+    }
+    char holder[96] = "";
+    const char *params[] = {c->lock_key};
+    pm_error ignored = PM_ERROR_INIT;
+    dbi_query(&c->base, "SELECT IS_USED_LOCK($1)", params, 1, take_text, holder, &ignored);
+    pm_error_clear(&ignored);
+    c->lock_key[0] = '\0';
+    if (!*holder)
+        return pm_error_set(err, PM_ELOCKED,
+                            "migration lock not acquired within %d s: another runner held it "
+                            "(it has just been released; run the command again)",
+                            timeout_ms / 1000);
+    return pm_error_set(err, PM_ELOCKED,
+                        "migration lock not acquired within %d s: another runner holds it, "
+                        "MySQL/MariaDB connection ID %s; see it with SELECT * FROM "
+                        "information_schema.PROCESSLIST WHERE ID = %s",
+                        timeout_ms / 1000, holder, holder);
+}
+
+static int mysql_unlock(dbi_pm_conn *c, pm_error *err)
+{
+    const char *params[] = {c->lock_key};
+    int rc = dbi_query(&c->base, "SELECT RELEASE_LOCK($1)", params, 1, NULL, NULL, err);
+    c->lock_key[0] = '\0';
+    return rc;
+}
+
+/* PostgreSQL through libdbi: the same advisory lock as drivers/postgres. */
+static int pgsql_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
+{
+    char schema[96] = "";
+    int rc = run(c, PG_SQL_SCHEMA, take_text, schema, err);
+    if (rc == 0 && !*schema)
+        return pm_error_set(err, PM_EDB, "no schema to keep the migration history in: the "
+                                         "search_path names no existing schema");
+    const char *params[] = {schema};
+    if (rc == 0)
+        rc = dbi_query(&c->base, PG_SQL_LOCK_KEY, params, 1, take_text, c->lock_key, err);
+    if (rc == 0)
+        rc = poll_lock(c, PG_SQL_TRY_LOCK, "t", timeout_ms, err);
+    if (rc != PM_ELOCKED) {
+        if (rc < 0)
+            c->lock_key[0] = '\0';
+        return rc;
+    }
+    char pid[96] = "";
+    const char *key[] = {c->lock_key};
+    pm_error ignored = PM_ERROR_INIT;
+    dbi_query(&c->base, PG_SQL_LOCK_HOLDER("l.pid::text"), key, 1, take_text, pid, &ignored);
+    pm_error_clear(&ignored);
+    c->lock_key[0] = '\0';
+    return pm_error_set(err, PM_ELOCKED,
+                        "migration lock not acquired within %d s: another runner holds it, "
+                        "PostgreSQL backend PID %s",
+                        timeout_ms / 1000, *pid ? pid : "unknown");
+}
+
+static int pgsql_unlock(dbi_pm_conn *c, pm_error *err)
+{
+    const char *params[] = {c->lock_key};
+    int rc = dbi_query(&c->base, PG_SQL_UNLOCK, params, 1, NULL, NULL, err);
+    c->lock_key[0] = '\0';
+    return rc;
+}
+
+/* SQLite through libdbi: BEGIN IMMEDIATE per migration is the lock, as in
+ * drivers/sqlite; lock() only sets how long it waits. */
+static int sqlite3_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
+{
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %d", timeout_ms);
+    return run(c, sql, NULL, NULL, err);
+}
+
+static int sqlite3_unlock(dbi_pm_conn *c, pm_error *err)
+{
+    (void)c;
+    (void)err;
+    return 0;
+}
+
+static const backend backends[] = {
+    {"mysql", &pm_dialect_mysql, 0, "SET time_zone = '+00:00'", "START TRANSACTION",
+     "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND "
+     "table_name = $1 AND table_type = 'BASE TABLE'",
+     "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND "
+     "table_name = $1 AND column_name = $2",
+     mysql_lock, mysql_unlock},
+    {"pgsql", &pm_dialect_postgres, PM_CONN_TRANSACTIONAL_DDL, "SET client_min_messages = warning",
+     "BEGIN", PG_SQL_HAS_TABLE, PG_SQL_HAS_COLUMN, pgsql_lock, pgsql_unlock},
+    {"sqlite3", &pm_dialect_sqlite, PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES,
+     "PRAGMA foreign_keys = ON", "BEGIN IMMEDIATE", SQLITE_SQL_HAS_TABLE, SQLITE_SQL_HAS_COLUMN,
+     sqlite3_lock, sqlite3_unlock},
+};
+
+/* ==== Opening ==== */
+
+/* "mysql, pgsql, sqlite3": the libdbi drivers installed here. */
+static void installed_drivers(dbi_inst inst, char *buf, size_t size)
+{
+    buf[0] = '\0';
+    for (dbi_driver d = dbi_driver_list_r(NULL, inst); d; d = dbi_driver_list_r(d, inst)) {
+        size_t len = strlen(buf);
+        snprintf(buf + len, size - len, "%s%s", len ? ", " : "", dbi_driver_get_name(d));
+    }
+    if (!*buf)
+        snprintf(buf, size, "none (install libdbd-mysql, libdbd-pgsql or libdbd-sqlite3)");
+}
+
+static const char *libdbi_driver_of(const pm_url *url)
+{
+    if (strcmp(url->scheme, "mysql") == 0 || strcmp(url->scheme, "mariadb") == 0)
+        return "mysql";
+    return url->subscheme;
+}
+
+static int set_option(dbi_pm_conn *c, const char *key, const char *value, pm_error *err)
+{
+    if (!value)
+        return 0;
+    size_t n = strlen(value);
+    int rc = n && strspn(value, "0123456789") == n && n < 10
+                 ? dbi_conn_set_option_numeric(c->conn, key, atoi(value))
+                 : dbi_conn_set_option(c->conn, key, value);
+    return rc < 0 ? pm_error_set(err, PM_EURL, "libdbi refused the option \"%s\"", key) : 0;
+}
+
+/* SQLite files: libdbi's sqlite3 driver takes a directory and a file name. */
+static int set_sqlite3_file(dbi_pm_conn *c, const pm_url *url, pm_error *err)
+{
+    const char *host = url->host ? url->host : "";
+    const char *path = url->path ? url->path : "";
+    char file[4096];
+    snprintf(file, sizeof(file), "%s%s", url->has_authority ? host : "", path);
+    if (!*file)
+        return pm_error_set(err, PM_EURL, "dbi:sqlite3 URL names no file: use dbi:sqlite3:///abs/path.db");
+    char *slash = strrchr(file, '/');
+    const char *dir = ".", *name = file;
+    if (slash == file) {
+        dir = "/";
+        name = file + 1;
+    } else if (slash) {
+        *slash = '\0';
+        dir = file;
+        name = slash + 1;
+    }
+    int rc = set_option(c, "sqlite3_dbdir", dir, err);
+    return rc == 0 ? set_option(c, "dbname", name, err) : rc;
+}
+
+static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
+{
+    int rc = 0;
+    if (strcmp(c->backend->name, "sqlite3") == 0) {
+        rc = set_sqlite3_file(c, url, err);
+    } else {
+        char port[8] = "";
+        if (url->port)
+            snprintf(port, sizeof(port), "%d", url->port);
+        rc = set_option(c, "host", url->host, err);
+        if (rc == 0 && *port)
+            rc = set_option(c, "port", port, err);
+        if (rc == 0)
+            rc = set_option(c, "username", url->user, err);
+        if (rc == 0)
+            rc = set_option(c, "password", url->password, err);
+        if (rc == 0 && url->path && url->path[0] == '/' && url->path[1])
+            rc = set_option(c, "dbname", url->path + 1, err);
+        if (rc == 0 && strcmp(c->backend->name, "mysql") == 0 && !pm_url_param_get(url, "encoding"))
+            rc = set_option(c, "encoding", "UTF-8", err);
+        if (rc == 0 && !pm_url_param_get(url, "timeout"))
+            rc = set_option(c, "timeout", "10", err);
+    }
+    for (size_t i = 0; rc == 0 && i < url->nparams; i++)
+        rc = set_option(c, url->params[i].key, url->params[i].value, err);
+    return rc;
+}
+
+static void dbi_close(pm_conn *conn)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    quiet q;
+    quiet_begin(&q);
+    if (c->conn)
+        dbi_conn_close(c->conn);
+    if (c->inst)
+        dbi_shutdown_r(c->inst);
+    quiet_end(&q);
+    free(c);
+}
+
+static const backend *find_backend(const char *name)
+{
+    for (size_t i = 0; i < PM_ARRAY_LEN(backends); i++)
+        if (strcmp(backends[i].name, name) == 0)
+            return &backends[i];
+    return NULL;
+}
+
+/* Creates the libdbi connection for driver_name, or explains why not. */
+static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err)
+{
+    quiet q;
+    quiet_begin(&q);
+    int ndrivers = dbi_initialize_r(NULL, &c->inst);
+    c->conn = ndrivers > 0 ? dbi_conn_new_r(driver_name, c->inst) : NULL;
+    quiet_end(&q);
+    if (c->conn)
+        return 0;
+    if (ndrivers <= 0)
+        return pm_error_set(err, PM_ENODRIVER,
+                            "libdbi found no drivers: install libdbd-mysql, libdbd-pgsql or "
+                            "libdbd-sqlite3");
+    char installed[256];
+    installed_drivers(c->inst, installed, sizeof(installed));
+    return pm_error_set(err, PM_ENODRIVER,
+                        "libdbi has no driver \"%s\"; installed libdbi drivers: %s", driver_name,
+                        installed);
+}
+
+static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err)
+{
+    (void)opts;
+    const char *driver_name = libdbi_driver_of(url);
+    if (!driver_name || !*driver_name)
+        return pm_error_set(err, PM_EURL, "dbi URL names no libdbi driver: use dbi:<driver>://...");
+    dbi_pm_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = new_connection(c, driver_name, err);
+    if (rc == 0 && !(c->backend = find_backend(driver_name)))
+        rc = pm_error_set(err, PM_ENODRIVER,
+                          "libdbi driver \"%s\" is installed, but poblysh has no dialect for it "
+                          "(it knows mysql, pgsql and sqlite3)",
+                          driver_name);
+    if (rc == 0)
+        rc = set_url_options(c, url, err);
+    if (rc == 0) {
+        quiet q;
+        quiet_begin(&q);
+        int connected = dbi_conn_connect(c->conn);
+        quiet_end(&q);
+        if (connected < 0) {
+            const char *message = NULL;
+            dbi_conn_error(c->conn, &message);
+            rc = pm_error_set(err, PM_ECONNECT, "cannot connect through libdbi's %s driver: %s",
+                              driver_name, message && *message ? message : "unknown error");
+        }
+    }
+    if (rc == 0 && c->backend->setup_sql)
+        rc = run(c, c->backend->setup_sql, NULL, NULL, err);
+    if (rc < 0) {
+        dbi_close(&c->base);
+        return rc;
+    }
+    c->base.dialect = c->backend->dialect;
+    c->base.flags = c->backend->flags;
+    *out = &c->base;
+    return 0;
+}
+
+/* ==== The vtable ==== */
+
+static int dbi_lock(pm_conn *conn, int timeout_ms, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    return c->backend->lock(c, timeout_ms, err);
+}
+
+static int dbi_unlock(pm_conn *conn, pm_error *err)
+{
+    dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    int rc = dbi_rollback(conn, err); /* never unlock inside an open transaction */
+    if (rc == 0 && (*c->lock_key || strcmp(c->backend->name, "sqlite3") == 0))
+        rc = c->backend->unlock(c, err);
+    return rc;
+}
+
+static int note_row(void *ctx, size_t ncolumns, const char *const *values)
+{
+    (void)ncolumns;
+    (void)values;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+static int dbi_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
+{
+    const char *params[] = {table};
+    *out = false;
+    return dbi_query(conn, ((dbi_pm_conn *)conn)->backend->has_table_sql, params, 1, note_row, out,
+                     err);
+}
+
+static int dbi_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
+                          pm_error *err)
+{
+    const char *params[] = {table, column};
+    *out = false;
+    return dbi_query(conn, ((dbi_pm_conn *)conn)->backend->has_column_sql, params, 2, note_row, out,
+                     err);
+}
+
+static void *dbi_native_handle(pm_conn *conn)
+{
+    return ((dbi_pm_conn *)conn)->conn;
+}
+
+/* libdbi cannot cancel a running statement; a signal stops lock waits and
+ * keeps the engine from starting the next migration. */
+static void dbi_cancel(pm_conn *conn)
+{
+    ((dbi_pm_conn *)conn)->cancelled = 1;
+}
+
+static const char *const dbi_schemes[] = {"mysql", "mariadb", "dbi", NULL};
+
+const pm_driver pm_driver_dbi = {
+    .version = PM_DRIVER_VERSION,
+    .name = "dbi",
+    .schemes = dbi_schemes,
+    .open = dbi_open,
+    .close = dbi_close,
+    .exec = dbi_exec,
+    .query = dbi_query,
+    .begin = dbi_begin,
+    .commit = dbi_commit,
+    .rollback = dbi_rollback,
+    .lock = dbi_lock,
+    .unlock = dbi_unlock,
+    .has_table = dbi_has_table,
+    .has_column = dbi_has_column,
+    .native_handle = dbi_native_handle,
+    .cancel = dbi_cancel,
+};
