@@ -1,5 +1,5 @@
 /* cli.h: what the CLI's files share: exit codes, parsed options, the command
- * table's entry type, and error printing. */
+ * table's entry type, opening a session, and error printing. */
 #ifndef PM_CLI_H
 #define PM_CLI_H
 
@@ -10,20 +10,36 @@
 /* Exit codes, documented in --help and README.md. */
 enum {
     PM_EXIT_OK = 0,
-    PM_EXIT_FAILURE = 1, /* a migration or database error */
-    PM_EXIT_USAGE = 2,   /* bad arguments, an invalid URL, a profile with no database */
-    PM_EXIT_LOCKED = 3,  /* another runner held the migration lock past the timeout */
-    PM_EXIT_CONNECT = 4, /* could not connect: unreachable, refused, authentication, no database */
-    PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was rolled back */
+    PM_EXIT_FAILURE = 1,   /* a migration or database error */
+    PM_EXIT_USAGE = 2,     /* bad arguments, an invalid URL, a profile with no database, no --yes */
+    PM_EXIT_LOCKED = 3,    /* another runner held the migration lock past the timeout */
+    PM_EXIT_CONNECT = 4,   /* could not connect: unreachable, refused, authentication, no database */
+    PM_EXIT_ATTENTION = 5, /* the history needs attention: up refused, or status --exit-code */
+    PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was stopped */
+};
+
+/* Options, each allowed only by the commands whose mask has its bit. */
+enum {
+    OPT_NUM = 1 << 0,
+    OPT_IGNORE_MODIFIED = 1 << 1,
+    OPT_ALLOW_MISSING = 1 << 2,
+    OPT_ALLOW_OUT_OF_ORDER = 1 << 3,
+    OPT_YES = 1 << 4,
+    OPT_FORMAT = 1 << 5,
+    OPT_EXIT_CODE = 1 << 6,
+    OPT_REPAIR = 1 << 7
 };
 
 typedef struct cli_options {
     const char *database_url; /* --database-url, or NULL */
-    size_t count;             /* -n; 0 when not given */
-    int count_given;
+    size_t count;             /* -n */
     int lock_timeout;         /* --lock-timeout seconds; 0 = default */
     int wait;                 /* --wait seconds for the server to come up; 0 = no retry */
     int verbose;
+    int json;                 /* --format json */
+    pm_repair repair;         /* --accept / --applied / --rollback */
+    const char *repair_name;
+    unsigned int given;       /* OPT_* bits the user gave */
 } cli_options;
 
 typedef int (*cli_command_fn)(const cli_options *opts);
@@ -32,15 +48,30 @@ typedef struct cli_command {
     const char *name;
     cli_command_fn run;
     const char *summary;
-    const char *usage; /* the text of `poblysh migrate NAME --help` */
-    int takes_count;   /* accepts -n */
+    const char *usage;   /* the text of `poblysh migrate NAME --help` */
+    unsigned int allows; /* OPT_* bits this command accepts */
 } cli_command;
 
 /* The migrate subcommands (cmd_migrate.c). */
 extern const cli_command cli_migrate_commands[];
 
+/* An open database with the compiled-in set bound to an engine. */
+typedef struct cli_session {
+    pm_db *db;
+    pm_engine *engine;
+    const char *profile;
+} cli_session;
+
+/* Opens the database the flags and profile name (printing which, unless
+ * quiet) and binds the compiled-in migration set. */
+int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err);
+void cli_session_close(cli_session *s);
+
 /* Prints err to stderr in full and returns the exit code it maps to. db
  * (may be NULL) tells whether a failed migration was wholly rolled back. */
 int cli_report_error(const pm_error *err, const pm_db *db);
+
+/* `migrate status` (cmd_status.c). */
+int cli_status(const cli_options *opts);
 
 #endif

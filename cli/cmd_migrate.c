@@ -1,8 +1,10 @@
-/* cmd_migrate.c: `poblysh migrate up|down|status`. Each command opens the
- * database the profile and flags name, runs one engine call on the
- * compiled-in migration set, and prints what it did. No SQL here. */
+/* cmd_migrate.c: `poblysh migrate up|down|repair`, the command table, and
+ * what every command shares: opening a session, Ctrl-C, reporting errors.
+ * Each command is one engine call on the compiled-in migration set. No SQL
+ * here. */
 #include <inttypes.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,12 +31,16 @@ int cli_report_error(const pm_error *err, const pm_db *db)
         fprintf(stderr, "  statement: %s\n", err->statement);
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
-    if (err->migration && err->code != PM_ESET && err->code != PM_ENOTFOUND &&
-        err->code != PM_EINTERRUPTED && (!db || pm_db_transactional_ddl(db)))
+    bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
+    if (err->migration && rolled_back && !err->hint && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  the migration was rolled back; nothing of it was applied\n");
     switch (err->code) {
     case PM_ECONNECT:
         return PM_EXIT_CONNECT;
+    case PM_ECHECKSUM:
+    case PM_EDRIFT:
+    case PM_EFAILED:
+        return PM_EXIT_ATTENTION;
     case PM_EINTERRUPTED:
         return PM_EXIT_INTERRUPTED;
     case PM_EURL:
@@ -78,13 +84,7 @@ static void watch_signals(pm_db *db)
     sigaction(SIGTERM, &sa, NULL);
 }
 
-/* ==== Opening ==== */
-
-typedef struct session {
-    pm_db *db;
-    pm_engine *engine;
-    const char *profile;
-} session;
+/* ==== Sessions ==== */
 
 static void on_progress(const pm_event *ev, void *ctx)
 {
@@ -110,7 +110,7 @@ static void on_progress(const pm_event *ev, void *ctx)
     fflush(stdout);
 }
 
-static int session_open(session *s, const cli_options *opts, pm_error *err)
+int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
 {
     memset(s, 0, sizeof(*s));
     s->profile = pm_profile_current();
@@ -132,7 +132,9 @@ static int session_open(session *s, const cli_options *opts, pm_error *err)
     watch_signals(s->db);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
-    printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
+    if (!quiet)
+        printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db),
+               s->profile);
     size_t count = 0;
     const pm_migration *const *set = pm_builtin_migrations(&count);
     if (opts->verbose)
@@ -140,26 +142,35 @@ static int session_open(session *s, const cli_options *opts, pm_error *err)
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
     eopts.progress = on_progress;
+    if (opts->given & OPT_IGNORE_MODIFIED)
+        eopts.flags |= PM_ENGINE_IGNORE_MODIFIED;
+    if (opts->given & OPT_ALLOW_MISSING)
+        eopts.flags |= PM_ENGINE_ALLOW_MISSING;
+    if (opts->given & OPT_ALLOW_OUT_OF_ORDER)
+        eopts.flags |= PM_ENGINE_ALLOW_OUT_OF_ORDER;
     return pm_engine_new(&s->engine, s->db, set, count, &eopts, err);
 }
 
-static void session_close(session *s)
+void cli_session_close(cli_session *s)
 {
     watch_signals(NULL);
     pm_engine_free(s->engine);
     pm_db_close(s->db);
+    s->engine = NULL;
+    s->db = NULL;
 }
 
 /* Runs body on an open session and turns the outcome into an exit code. */
-static int with_session(const cli_options *opts, int (*body)(session *, const cli_options *, pm_error *))
+static int with_session(const cli_options *opts,
+                        int (*body)(cli_session *, const cli_options *, pm_error *))
 {
-    session s;
+    cli_session s;
     pm_error err = PM_ERROR_INIT;
-    int rc = session_open(&s, opts, &err);
+    int rc = cli_session_open(&s, opts, 0, &err);
     if (rc == 0)
         rc = body(&s, opts, &err);
     int code = rc < 0 ? cli_report_error(&err, s.db) : PM_EXIT_OK;
-    session_close(&s);
+    cli_session_close(&s);
     pm_error_clear(&err);
     return code;
 }
@@ -171,10 +182,10 @@ static const char *plural(size_t n)
 
 /* ==== up ==== */
 
-static int up_body(session *s, const cli_options *opts, pm_error *err)
+static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
     size_t applied = 0;
-    int rc = pm_engine_up(s->engine, opts->count_given ? opts->count : PM_ALL, &applied, err);
+    int rc = pm_engine_up(s->engine, (opts->given & OPT_NUM) ? opts->count : PM_ALL, &applied, err);
     if (rc < 0) {
         if (applied)
             printf("Applied %zu migration%s before the failure; %s applied.\n", applied,
@@ -195,10 +206,24 @@ static int cmd_up(const cli_options *opts)
 
 /* ==== down ==== */
 
-static int down_body(session *s, const cli_options *opts, pm_error *err)
+/* Reverting can drop tables and their data: outside local and test it
+ * needs --yes. */
+static int production_guard(const char *command, const cli_options *opts)
+{
+    const char *profile = pm_profile_current();
+    if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
+        return 0;
+    fprintf(stderr,
+            "poblysh: refusing to run migrate %s under profile \"%s\": it reverts migrations and "
+            "can drop tables and data. Pass --yes to confirm.\n",
+            command, profile);
+    return PM_EXIT_USAGE;
+}
+
+static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
     size_t reverted = 0;
-    int rc = pm_engine_down(s->engine, opts->count_given ? opts->count : 1, &reverted, err);
+    int rc = pm_engine_down(s->engine, (opts->given & OPT_NUM) ? opts->count : 1, &reverted, err);
     if (rc < 0) {
         if (reverted)
             printf("Reverted %zu migration%s before the failure.\n", reverted, plural(reverted));
@@ -213,83 +238,85 @@ static int down_body(session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_down(const cli_options *opts)
 {
-    return with_session(opts, down_body);
+    int rc = production_guard("down", opts);
+    return rc ? rc : with_session(opts, down_body);
 }
 
-/* ==== status ==== */
+/* ==== repair ==== */
 
-static void format_time(int64_t unix_seconds, char *buf, size_t size)
+static int repair_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    time_t t = (time_t)unix_seconds;
-    struct tm tm;
-    if (gmtime_r(&t, &tm))
-        strftime(buf, size, "%Y-%m-%d %H:%M:%S", &tm);
-    else
-        snprintf(buf, size, "%" PRId64, unix_seconds);
-}
-
-static int status_body(session *s, const cli_options *opts, pm_error *err)
-{
-    (void)opts;
-    pm_status *st = NULL;
-    int rc = pm_engine_status(s->engine, &st, err);
+    int rc = pm_engine_repair(s->engine, opts->repair, opts->repair_name, err);
     if (rc < 0)
         return rc;
-    size_t width = strlen("Migration");
-    for (size_t i = 0; i < pm_status_count(st); i++) {
-        size_t n = strlen(pm_status_entry_at(st, i)->name);
-        width = n > width ? n : width;
-    }
-    printf("%-*s  %-8s  %s\n", (int)width, "Migration", "State", "Applied at (UTC)");
-    for (size_t i = 0; i < pm_status_count(st); i++) {
-        const pm_status_entry *e = pm_status_entry_at(st, i);
-        char when[32] = "";
-        if (e->state != PM_STATE_PENDING)
-            format_time(e->applied_at, when, sizeof(when));
-        if (e->state == PM_STATE_PENDING)
-            printf("%-*s  %s\n", (int)width, e->name, pm_state_name(e->state));
-        else
-            printf("%-*s  %-8s  %s%s\n", (int)width, e->name, pm_state_name(e->state), when,
-                   e->state == PM_STATE_UNKNOWN ? "  (applied, but not in this build)" : "");
-    }
-    size_t unknown = pm_status_count_state(st, PM_STATE_UNKNOWN);
-    printf("%zu applied, %zu pending", pm_status_count_state(st, PM_STATE_APPLIED),
-           pm_status_count_state(st, PM_STATE_PENDING));
-    if (unknown)
-        printf(", %zu unknown (recorded in the database but not in this build)", unknown);
-    printf(".\n");
-    pm_status_free(st);
+    static const char *const done[] = {
+        [PM_REPAIR_ACCEPT] = "recorded the current checksum of",
+        [PM_REPAIR_APPLIED] = "marked as applied",
+        [PM_REPAIR_ROLLBACK] = "forgot the history row of",
+    };
+    printf("Repaired: %s %s.\n", done[opts->repair], opts->repair_name);
     return 0;
 }
 
-static int cmd_status(const cli_options *opts)
+static int cmd_repair(const cli_options *opts)
 {
-    return with_session(opts, status_body);
+    if (!(opts->given & OPT_REPAIR)) {
+        fprintf(stderr, "poblysh: migrate repair needs --accept NAME, --applied NAME or "
+                        "--rollback NAME\nTry 'poblysh migrate repair --help'.\n");
+        return PM_EXIT_USAGE;
+    }
+    return with_session(opts, repair_body);
 }
 
 /* ==== Command table ==== */
 
 const cli_command cli_migrate_commands[] = {
     {"up", cmd_up, "Apply pending migrations",
-     "Usage: poblysh migrate up [-n N] [--database-url URL] [--lock-timeout SECS]\n"
+     "Usage: poblysh migrate up [-n N] [--ignore-modified] [--allow-missing]\n"
+     "                          [--allow-out-of-order] [--database-url URL] [--lock-timeout SECS]\n"
      "\n"
-     "Applies pending migrations in order, each with its history row in one transaction.\n"
-     "A failing migration is rolled back and stops the run; earlier ones stay applied.\n"
+     "Applies pending migrations in order, each with its history row in one transaction\n"
+     "(a migration that runs without a transaction is recorded as started, then applied).\n"
+     "A failing migration stops the run; earlier ones stay applied. Refuses to start, exit 5,\n"
+     "while a migration is failed, modified, missing or out of order, unless allowed:\n"
      "\n"
-     "  -n, --num N   apply at most N migrations (default: all pending)\n",
-     1},
+     "  -n, --num N             apply at most N migrations (default: all pending)\n"
+     "  --ignore-modified       apply even though applied migrations were edited since\n"
+     "  --allow-missing         apply even though the database has versions this build lacks\n"
+     "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n",
+     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER},
     {"down", cmd_down, "Revert the last applied migration(s)",
-     "Usage: poblysh migrate down [-n N] [--database-url URL] [--lock-timeout SECS]\n"
+     "Usage: poblysh migrate down [-n N] [--yes] [--database-url URL] [--lock-timeout SECS]\n"
      "\n"
-     "Reverts the last N applied migrations, newest first, each in one transaction.\n"
+     "Reverts the last N applied migrations, the last applied first (by the order they were\n"
+     "applied in, not by name), each in one transaction.\n"
      "\n"
-     "  -n, --num N   revert N migrations (default: 1)\n",
-     1},
-    {"status", cmd_status, "Show every migration: applied (with time), pending, unknown",
-     "Usage: poblysh migrate status [--database-url URL]\n"
+     "  -n, --num N   revert N migrations (default: 1)\n"
+     "  --yes         required under any profile but local and test: down can drop data\n",
+     OPT_NUM | OPT_YES},
+    {"status", cli_status, "Show every migration and its state",
+     "Usage: poblysh migrate status [--format text|json] [--exit-code] [--database-url URL]\n"
      "\n"
-     "Lists every migration of this build as applied (with its time, UTC) or pending,\n"
-     "and every version the database records that this build does not know as unknown.\n",
-     0},
+     "Lists every migration with its state:\n"
+     "  applied        applied, and unchanged since (\"applied (no checksum)\": written by\n"
+     "                 SeaORM, or before checksums were recorded)\n"
+     "  pending        not applied yet\n"
+     "  modified       applied, but edited since: both checksums are shown\n"
+     "  missing        recorded in the database, absent from this build\n"
+     "  out-of-order   pending, but older than the newest applied migration\n"
+     "  failed         ran without a transaction and failed or never finished\n"
+     "\n"
+     "  --format json  one JSON document (schema in docs/status-json.md)\n"
+     "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",
+     OPT_FORMAT | OPT_EXIT_CODE},
+    {"repair", cmd_repair, "Fix the history after an intended edit or a failed migration",
+     "Usage: poblysh migrate repair (--accept NAME | --applied NAME | --rollback NAME)\n"
+     "\n"
+     "Edits one history row, and nothing else:\n"
+     "  --accept NAME    record NAME's current checksum: the edit since it was applied is\n"
+     "                   intended (also fills in rows SeaORM wrote without one)\n"
+     "  --applied NAME   NAME is failed and you finished its work by hand: mark it applied\n"
+     "  --rollback NAME  NAME is failed and you undid its work by hand: forget its row\n",
+     OPT_REPAIR},
     {NULL, NULL, NULL, NULL, 0},
 };

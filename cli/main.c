@@ -19,6 +19,7 @@ static const char *program_usage =
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
     "  -v, --verbose        say which profile, URL and driver are used\n"
+    "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
     "  --version            print the version\n"
     "\n"
@@ -27,6 +28,7 @@ static const char *program_usage =
     "  append ?mode=ro|rw|rwc to choose how a SQLite file is opened (default rwc)\n"
     "  postgres://user:password@host:port/db?sslmode=require&... (postgresql:// too; every libpq\n"
     "  parameter passes through; connect_timeout defaults to 10 s)\n"
+    "  mysql://user:password@host:port/db (mariadb:// too), dbi:DRIVER://... for any libdbi driver\n"
     "  Percent-encode special characters in the password (@ %%40, : %%3A, / %%2F, ? %%3F, # %%23).\n"
     "  Passwords are never printed.\n"
     "\n"
@@ -38,18 +40,21 @@ static const char *program_usage =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  a migration or database error (nothing half-applied: see the message)\n"
-    "  2  usage error: bad arguments, an invalid database URL, a profile with no database\n"
+    "  1  a migration or database error (see the message for what was rolled back)\n"
+    "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
+    "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
-    "  130  interrupted (SIGINT/SIGTERM): the running migration was rolled back\n";
+    "  5  the history needs attention: up refused (modified, missing, out-of-order or failed\n"
+    "     migrations), or status --exit-code found the database not up to date\n"
+    "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped\n";
 
 static void print_program_usage(FILE *out)
 {
     char commands[1024] = "";
     for (const cli_command *c = cli_migrate_commands; c->name; c++) {
         char line[160];
-        snprintf(line, sizeof(line), "  migrate %-7s  %s\n", c->name, c->summary);
+        snprintf(line, sizeof(line), "  migrate %-7s %s\n", c->name, c->summary);
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
     char *schemes = pm_db_known_schemes();
@@ -84,62 +89,166 @@ static const cli_command *find_command(const char *name)
     return NULL;
 }
 
-enum { OPT_DATABASE_URL = 256, OPT_VERSION, OPT_LOCK_TIMEOUT, OPT_WAIT };
+enum {
+    LONG_DATABASE_URL = 256,
+    LONG_VERSION,
+    LONG_LOCK_TIMEOUT,
+    LONG_WAIT,
+    LONG_IGNORE_MODIFIED,
+    LONG_ALLOW_MISSING,
+    LONG_ALLOW_OUT_OF_ORDER,
+    LONG_YES,
+    LONG_FORMAT,
+    LONG_EXIT_CODE,
+    LONG_ACCEPT,
+    LONG_APPLIED,
+    LONG_ROLLBACK
+};
 
-int main(int argc, char **argv)
+static const struct option long_options[] = {
+    {"database-url", required_argument, NULL, LONG_DATABASE_URL},
+    {"lock-timeout", required_argument, NULL, LONG_LOCK_TIMEOUT},
+    {"wait", required_argument, NULL, LONG_WAIT},
+    {"num", required_argument, NULL, 'n'},
+    {"verbose", no_argument, NULL, 'v'},
+    {"help", no_argument, NULL, 'h'},
+    {"version", no_argument, NULL, LONG_VERSION},
+    {"ignore-modified", no_argument, NULL, LONG_IGNORE_MODIFIED},
+    {"allow-missing", no_argument, NULL, LONG_ALLOW_MISSING},
+    {"allow-out-of-order", no_argument, NULL, LONG_ALLOW_OUT_OF_ORDER},
+    {"yes", no_argument, NULL, LONG_YES},
+    {"format", required_argument, NULL, LONG_FORMAT},
+    {"exit-code", no_argument, NULL, LONG_EXIT_CODE},
+    {"accept", required_argument, NULL, LONG_ACCEPT},
+    {"applied", required_argument, NULL, LONG_APPLIED},
+    {"rollback", required_argument, NULL, LONG_ROLLBACK},
+    {NULL, 0, NULL, 0},
+};
+
+/* The long name of an OPT_* bit, for "does not apply" messages. */
+static const char *option_name(unsigned int bit)
 {
-    static const struct option long_options[] = {
-        {"database-url", required_argument, NULL, OPT_DATABASE_URL},
-        {"lock-timeout", required_argument, NULL, OPT_LOCK_TIMEOUT},
-        {"wait", required_argument, NULL, OPT_WAIT},
-        {"num", required_argument, NULL, 'n'},
-        {"verbose", no_argument, NULL, 'v'},
-        {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, OPT_VERSION},
-        {NULL, 0, NULL, 0},
-    };
-    cli_options opts = {0};
-    int help = 0, opt;
+    switch (bit) {
+    case OPT_NUM: return "-n";
+    case OPT_IGNORE_MODIFIED: return "--ignore-modified";
+    case OPT_ALLOW_MISSING: return "--allow-missing";
+    case OPT_ALLOW_OUT_OF_ORDER: return "--allow-out-of-order";
+    case OPT_YES: return "--yes";
+    case OPT_FORMAT: return "--format";
+    case OPT_EXIT_CODE: return "--exit-code";
+    default: return "--accept/--applied/--rollback";
+    }
+}
+
+static int set_repair(cli_options *opts, pm_repair action, const char *name)
+{
+    if (opts->given & OPT_REPAIR)
+        return usage_error("give one of --accept, --applied and --rollback, once%s", "");
+    opts->given |= OPT_REPAIR;
+    opts->repair = action;
+    opts->repair_name = name;
+    return 0;
+}
+
+/* Parses every option, wherever it stands; returns 0, or an exit code. */
+static int parse_options(int argc, char **argv, cli_options *opts, int *help)
+{
+    int opt;
     long value;
     opterr = 0;
     while ((opt = getopt_long(argc, argv, ":n:vh", long_options, NULL)) != -1) {
         switch (opt) {
-        case OPT_DATABASE_URL:
+        case LONG_DATABASE_URL:
             if (!*optarg)
                 return usage_error("--database-url is empty%s", "");
-            opts.database_url = optarg;
+            opts->database_url = optarg;
             break;
-        case OPT_LOCK_TIMEOUT:
+        case LONG_LOCK_TIMEOUT:
             if (parse_positive(optarg, 86400, &value) < 0)
                 return usage_error("--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
-            opts.lock_timeout = (int)value;
+            opts->lock_timeout = (int)value;
             break;
-        case OPT_WAIT:
+        case LONG_WAIT:
             if (parse_positive(optarg, 86400, &value) < 0)
                 return usage_error("--wait must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
-            opts.wait = (int)value;
+            opts->wait = (int)value;
             break;
         case 'n':
             if (parse_positive(optarg, 1000000000L, &value) < 0)
                 return usage_error("-n must be a positive whole number, not \"%s\"", optarg);
-            opts.count = (size_t)value;
-            opts.count_given = 1;
+            opts->count = (size_t)value;
+            opts->given |= OPT_NUM;
             break;
         case 'v':
-            opts.verbose = 1;
+            opts->verbose = 1;
             break;
         case 'h':
-            help = 1;
+            *help = 1;
             break;
-        case OPT_VERSION:
+        case LONG_VERSION:
             printf("poblysh %s\n", PM_VERSION_STRING);
-            return PM_EXIT_OK;
+            return -1;
+        case LONG_IGNORE_MODIFIED:
+            opts->given |= OPT_IGNORE_MODIFIED;
+            break;
+        case LONG_ALLOW_MISSING:
+            opts->given |= OPT_ALLOW_MISSING;
+            break;
+        case LONG_ALLOW_OUT_OF_ORDER:
+            opts->given |= OPT_ALLOW_OUT_OF_ORDER;
+            break;
+        case LONG_YES:
+            opts->given |= OPT_YES;
+            break;
+        case LONG_FORMAT:
+            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
+                return usage_error("--format must be text or json, not \"%s\"", optarg);
+            opts->json = strcmp(optarg, "json") == 0;
+            opts->given |= OPT_FORMAT;
+            break;
+        case LONG_EXIT_CODE:
+            opts->given |= OPT_EXIT_CODE;
+            break;
+        case LONG_ACCEPT:
+        case LONG_APPLIED:
+        case LONG_ROLLBACK: {
+            pm_repair action = opt == LONG_ACCEPT    ? PM_REPAIR_ACCEPT
+                               : opt == LONG_APPLIED ? PM_REPAIR_APPLIED
+                                                     : PM_REPAIR_ROLLBACK;
+            int rc = set_repair(opts, action, optarg);
+            if (rc)
+                return rc;
+            break;
+        }
         case ':':
             return usage_error("option %s needs a value", argv[optind - 1]);
         default:
             return usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
     }
+    return 0;
+}
+
+static int command_names_error(const char *fmt, const char *arg)
+{
+    char names[256] = "";
+    for (const cli_command *c = cli_migrate_commands; c->name; c++) {
+        size_t len = strlen(names);
+        snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", c->name);
+    }
+    fprintf(stderr, "poblysh: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (expected one of: %s)\nTry 'poblysh --help'.\n", names);
+    return PM_EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    cli_options opts = {0};
+    int help = 0;
+    int rc = parse_options(argc, argv, &opts, &help);
+    if (rc)
+        return rc < 0 ? PM_EXIT_OK : rc;
     const char *group = optind < argc ? argv[optind] : NULL;
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
     if (group && strcmp(group, "migrate") != 0)
@@ -149,17 +258,21 @@ int main(int argc, char **argv)
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
     }
     if (!name)
-        return usage_error("%s needs a command: up, down or status", "migrate");
+        return command_names_error("%s needs a command", "migrate");
     const cli_command *command = find_command(name);
     if (!command)
-        return usage_error("unknown migrate command \"%s\" (expected: up, down or status)", name);
+        return command_names_error("unknown migrate command \"%s\"", name);
     if (optind + 2 < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind + 2]);
     if (help) {
         fputs(command->usage, stdout);
         return PM_EXIT_OK;
     }
-    if (opts.count_given && !command->takes_count)
-        return usage_error("-n does not apply to migrate %s", name);
+    for (unsigned int bit = 1; bit <= OPT_REPAIR; bit <<= 1)
+        if ((opts.given & bit) && !(command->allows & bit)) {
+            fprintf(stderr, "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
+                    option_name(bit), name, name);
+            return PM_EXIT_USAGE;
+        }
     return command->run(&opts);
 }

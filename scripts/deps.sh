@@ -3,7 +3,7 @@
 # else. `deps.sh build` for building the CLI, `deps.sh test` for the tests too.
 set -euo pipefail
 
-build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev)
+build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
 test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server)
 
 case "${1:-build}" in

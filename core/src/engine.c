@@ -1,7 +1,9 @@
 /* engine.c: the migration engine. It compares a migration set with the
- * history table and applies, reverts or reports, each migration together
- * with its history row in one transaction, under the driver's migration
- * lock. */
+ * history table, classifies every migration (applied, pending, modified,
+ * missing, out-of-order, failed), refuses to make a drifted history worse,
+ * and applies, reverts, repairs or reports under the driver's migration
+ * lock: each migration with its history row in one transaction, or, for a
+ * migration that cannot run in one, with a "started" row written first. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -15,6 +17,7 @@ struct pm_engine {
     int lock_timeout_ms;
     pm_progress_fn progress;
     void *progress_ctx;
+    unsigned int flags; /* PM_ENGINE_* */
 };
 
 #define PM_DEFAULT_LOCK_TIMEOUT_S 60
@@ -42,6 +45,7 @@ int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, si
     e->lock_timeout_ms = timeout_s > 2000000 ? 2000000000 : timeout_s * 1000;
     e->progress = opts ? opts->progress : NULL;
     e->progress_ctx = opts ? opts->progress_ctx : NULL;
+    e->flags = opts ? opts->flags : 0;
     *out = e;
     return 0;
 }
@@ -57,6 +61,139 @@ static void report(const pm_engine *e, pm_event_kind kind, const char *migration
         pm_event ev = {kind, migration, ms};
         e->progress(&ev, e->progress_ctx);
     }
+}
+
+/* ==== Running one migration ==== */
+
+/* ==== Classification ==== */
+
+static const char *const state_names[PM_STATE__COUNT] = {
+    "applied", "pending", "modified", "missing", "out-of-order", "failed",
+};
+
+const char *pm_state_name(pm_state state)
+{
+    return (unsigned)state < PM_STATE__COUNT ? state_names[state] : "?";
+}
+
+#define PM_NEVER_FINISHED                                                                          \
+    "it was started and never finished: the process running it stopped (a crash, kill -9, a "     \
+    "lost connection) before it completed, so its work may be partly done"
+
+static bool row_failed(const pm_history_row *row)
+{
+    return row->state && (strcmp(row->state, "failed") == 0 || strcmp(row->state, "started") == 0);
+}
+
+static void classify_applied(pm_status_entry *entry, const pm_migration *m, const pm_history_row *row)
+{
+    entry->applied_at = row->applied_at;
+    entry->checksum = row->checksum;
+    entry->execution_ms = row->execution_ms;
+    if (row_failed(row)) {
+        entry->state = PM_STATE_FAILED;
+        bool started = strcmp(row->state, "started") == 0;
+        entry->error = started ? PM_NEVER_FINISHED : row->error_message;
+        entry->statement = row->error_statement;
+    } else if (m && row->checksum && m->checksum && strcmp(row->checksum, m->checksum) != 0) {
+        entry->state = PM_STATE_MODIFIED;
+    } else {
+        entry->state = m ? PM_STATE_APPLIED : PM_STATE_MISSING;
+    }
+}
+
+/* Merges the sorted set with the sorted history into entries (room for
+ * count + h->count). */
+static size_t classify(const pm_engine *e, const pm_history *h, pm_status_entry *entries)
+{
+    const char *newest = h->count ? h->rows[h->count - 1].version : NULL;
+    size_t i = 0, j = 0, n = 0;
+    while (i < e->count || j < h->count) {
+        int cmp = i == e->count ? 1 : j == h->count ? -1 : strcmp(e->set[i]->name, h->rows[j].version);
+        pm_status_entry *entry = &entries[n++];
+        memset(entry, 0, sizeof(*entry));
+        entry->execution_ms = -1;
+        if (cmp < 0) {
+            const pm_migration *m = e->set[i++];
+            entry->name = m->name;
+            entry->expected = m->checksum;
+            entry->state = newest && strcmp(m->name, newest) < 0 ? PM_STATE_OUT_OF_ORDER
+                                                                 : PM_STATE_PENDING;
+        } else if (cmp == 0) {
+            const pm_migration *m = e->set[i++];
+            entry->name = m->name;
+            entry->expected = m->checksum;
+            classify_applied(entry, m, &h->rows[j++]);
+        } else {
+            entry->name = h->rows[j].version;
+            classify_applied(entry, NULL, &h->rows[j++]);
+            if (entry->state != PM_STATE_FAILED)
+                entry->state = PM_STATE_MISSING;
+        }
+    }
+    return n;
+}
+
+/* ==== Refusals ==== */
+
+/* Appends "name, name" of the entries in state to b; returns how many. */
+static size_t list_state(pm_buf *b, const pm_status_entry *entries, size_t n, pm_state state)
+{
+    size_t found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (entries[i].state == state)
+            pm_buf_printf(b, "%s%s", found++ ? ", " : "", entries[i].name);
+    return found;
+}
+
+/* Refuses up() while the history needs attention the flags do not excuse.
+ * The message lists every problem and what to do about each. */
+static int check_history(const pm_engine *e, const pm_status_entry *entries, size_t n, pm_error *err)
+{
+    pm_buf msg = PM_BUF_INIT, names = PM_BUF_INIT;
+    int code = 0;
+    if (list_state(&names, entries, n, PM_STATE_FAILED)) {
+        pm_buf_printf(&msg, "failed: %s; finish or undo its work by hand, then run `poblysh "
+                            "migrate repair --applied NAME` (finished) or `--rollback NAME` "
+                            "(undone). ",
+                      pm_buf_cstr(&names));
+        code = PM_EFAILED;
+    }
+    pm_buf_free(&names);
+    if (!(e->flags & PM_ENGINE_IGNORE_MODIFIED)) {
+        for (size_t i = 0; i < n; i++) {
+            if (entries[i].state != PM_STATE_MODIFIED)
+                continue;
+            pm_buf_printf(&msg, "modified since applied: %s (recorded %s, now %s); if the edit is "
+                                "intended run `poblysh migrate repair --accept %s`, or pass "
+                                "--ignore-modified. ",
+                          entries[i].name, entries[i].checksum, entries[i].expected,
+                          entries[i].name);
+            code = code ? code : PM_ECHECKSUM;
+        }
+    }
+    if (!(e->flags & PM_ENGINE_ALLOW_MISSING) && list_state(&names, entries, n, PM_STATE_MISSING)) {
+        pm_buf_printf(&msg, "missing (applied in the database, not in this build): %s; run the "
+                            "build that has them, or pass --allow-missing. ",
+                      pm_buf_cstr(&names));
+        code = code ? code : PM_EDRIFT;
+    }
+    pm_buf_free(&names);
+    if (!(e->flags & PM_ENGINE_ALLOW_OUT_OF_ORDER) &&
+        list_state(&names, entries, n, PM_STATE_OUT_OF_ORDER)) {
+        pm_buf_printf(&msg, "out of order (pending, but older than the newest applied "
+                            "migration): %s; pass --allow-out-of-order to apply them. ",
+                      pm_buf_cstr(&names));
+        code = code ? code : PM_EDRIFT;
+    }
+    pm_buf_free(&names);
+    if (code) {
+        if (msg.len)
+            msg.ptr[--msg.len] = '\0'; /* the trailing space */
+        pm_error_set(err, code, "nothing was applied: %s", msg.oom ? "(out of memory)" : pm_buf_cstr(&msg));
+    }
+    pm_buf_free(&msg);
+    return code;
 }
 
 /* ==== Running one migration ==== */
@@ -83,51 +220,77 @@ static int check_interrupt(pm_engine *e, pm_error *err)
     return pm_error_set(err, PM_EINTERRUPTED, "interrupted: no further migration was started");
 }
 
+/* Calls up() or down(), timing it; a failure that did not go through
+ * pm_schema still gets a message. */
+static int call_migration(pm_engine *e, const pm_migration *m, bool applying, int64_t *elapsed,
+                          pm_error *err)
+{
+    const char *direction = applying ? "up" : "down";
+    report(e, applying ? PM_EVENT_APPLYING : PM_EVENT_REVERTING, m->name, 0);
+    int64_t started = pm__now_ms();
+    pm_schema schema = {e->db, err};
+    int rc = (applying ? m->up : m->down)(&schema, m->data);
+    *elapsed = pm__now_ms() - started;
+    if (rc > 0)
+        rc = PM_EMIGRATION; /* a positive return is a failure too */
+    if (rc < 0 && err && !err->message)
+        pm_error_set(err, rc, "%s() returned %d (%s)", direction, rc, pm_strerror(rc));
+    return rc;
+}
+
+static pm_history_row applied_row(const pm_migration *m, const char *state, int64_t order,
+                                  int64_t execution_ms)
+{
+    pm_history_row row = {(char *)m->name, (int64_t)time(NULL), (char *)m->checksum, execution_ms,
+                          (char *)state, NULL, NULL, order};
+    return row;
+}
+
 /* Runs one direction of m and its history change in one transaction.
- * *skipped is set when, with a driver whose begin() excludes others, another
- * runner got there first. On failure everything is rolled back and err names
- * the migration. */
-static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *skipped, pm_error *err)
+ * *skipped is set when, with a connection whose begin() excludes others,
+ * another runner got there first. *order is the apply_order the next applied
+ * migration gets. On failure everything is rolled back and err names the
+ * migration. */
+static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying, bool *skipped,
+                              int64_t *order, pm_error *err)
 {
     pm_db *db = e->db;
-    const char *direction = applying ? "up" : "down";
-    int64_t elapsed = 0;
+    int64_t elapsed = 0, started = pm__now_ms();
     *skipped = false;
     int rc = pm__db_begin(db, err);
     if (rc < 0) {
         pm__error_set_migration(err, m->name);
         return rc;
     }
-    if (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) {
+    if (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) { /* others may have run meanwhile */
         bool present = false;
         rc = pm__history_contains(db, m->name, &present, err);
+        if (rc == 0 && applying)
+            rc = pm__history_max_order(db, order, err);
         if (rc < 0)
             goto fail;
+        *order += applying;
         if (present == applying) {
             pm__db_rollback(db, err);
             *skipped = true;
             return 0;
         }
     }
-    report(e, applying ? PM_EVENT_APPLYING : PM_EVENT_REVERTING, m->name, 0);
-    int64_t started = pm__now_ms();
-    pm_schema schema = {db, err};
-    rc = (applying ? m->up : m->down)(&schema, m->data);
-    elapsed = pm__now_ms() - started;
-    if (rc > 0)
-        rc = PM_EMIGRATION; /* a positive return is a failure too */
-    if (rc < 0) {
-        if (err && !err->message) /* failed without going through pm_schema */
-            pm_error_set(err, rc, "%s() returned %d (%s)", direction, rc, pm_strerror(rc));
+    rc = call_migration(e, m, applying, &elapsed, err);
+    if (rc < 0)
         goto fail;
+    if (applying) {
+        pm_history_row row = applied_row(m, "applied", *order, elapsed);
+        rc = pm__history_insert(db, &row, err);
+    } else {
+        rc = pm__history_delete(db, m->name, err);
     }
-    rc = applying ? pm__history_insert(db, m->name, (int64_t)time(NULL), m->checksum, elapsed, err)
-                  : pm__history_delete(db, m->name, err);
     if (rc == 0)
         rc = pm__db_commit(db, err);
     elapsed = pm__now_ms() - started; /* a batching driver did the work at commit */
     if (rc < 0)
         goto fail;
+    *order += applying;
     report(e, applying ? PM_EVENT_APPLIED : PM_EVENT_REVERTED, m->name, elapsed);
     return 0;
 fail:
@@ -140,7 +303,108 @@ fail:
                             "back; no history row was written. Check them, undo them by hand, "
                             "then run up again");
     report(e, PM_EVENT_FAILED, m->name, elapsed);
-    return pm_db_interrupted(db) ? interrupted(err, m->name, direction) : rc;
+    return pm_db_interrupted(db) ? interrupted(err, m->name, applying ? "up" : "down") : rc;
+}
+
+/* Runs one small transaction of history bookkeeping. */
+static int bookkeeping(pm_db *db, int rc, pm_error *err)
+{
+    if (rc == 0)
+        rc = pm__db_commit(db, err);
+    if (rc < 0)
+        pm__db_rollback(db, err);
+    return rc;
+}
+
+/* Records m as failed, keeping err (the failure) as it is. */
+static void record_failure(pm_engine *e, const pm_migration *m, const char *prefix, pm_error *err)
+{
+    pm_error ignored = PM_ERROR_INIT;
+    char *message = pm__format("%s%s", prefix, err && err->message ? err->message : "failed");
+    int rc = pm__db_begin(e->db, &ignored);
+    if (rc == 0)
+        rc = pm__history_mark_failed(e->db, m->name, message, err ? err->statement : NULL, &ignored);
+    bookkeeping(e->db, rc, &ignored);
+    free(message);
+    pm_error_clear(&ignored);
+}
+
+/* A migration that cannot run in a transaction: its row is written as
+ * "started" first, in a transaction of its own, so a failure, a crash or
+ * kill -9 leaves a trace that status reports as failed. */
+static int run_without_transaction(pm_engine *e, const pm_migration *m, bool applying,
+                                   bool *skipped, int64_t *order, pm_error *err)
+{
+    pm_db *db = e->db;
+    int64_t elapsed = 0;
+    *skipped = false;
+    int rc = 0;
+    if (applying) {
+        rc = pm__db_begin(db, err);
+        if (rc == 0 && (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES)) {
+            bool present = false;
+            rc = pm__history_contains(db, m->name, &present, err);
+            if (rc == 0)
+                rc = pm__history_max_order(db, order, err);
+            *order += 1;
+            if (rc == 0 && present) {
+                pm__db_rollback(db, err);
+                *skipped = true;
+                return 0;
+            }
+        }
+        pm_history_row row = applied_row(m, "started", *order, -1);
+        if (rc == 0)
+            rc = pm__history_insert(db, &row, err);
+        rc = bookkeeping(db, rc, err);
+        if (rc < 0) {
+            pm__error_set_migration(err, m->name);
+            return rc;
+        }
+        *order += 1;
+    }
+    rc = call_migration(e, m, applying, &elapsed, err);
+    if (rc < 0) {
+        pm__error_set_migration(err, m->name);
+        record_failure(e, m, applying ? "" : "down() failed: ", err);
+        report(e, PM_EVENT_FAILED, m->name, elapsed);
+        if (pm_db_interrupted(db)) {
+            char *statement = err && err->statement ? pm__strdup(err->statement) : NULL;
+            rc = pm_error_set(err, PM_EINTERRUPTED, "interrupted during %s() of %s",
+                              applying ? "up" : "down", m->name);
+            pm_error_set_db(err, NULL, statement);
+            pm__error_set_migration(err, m->name);
+            free(statement);
+        }
+        pm_error_set_detail(err, NULL,
+                            "it runs without a transaction, so its work may be partly done; it is "
+                            "marked failed: see `poblysh migrate status`, then `poblysh migrate "
+                            "repair --applied` or `--rollback` once the database is right");
+        return rc;
+    }
+    rc = pm__db_begin(db, err);
+    if (rc == 0)
+        rc = applying ? pm__history_mark_applied(db, m->name, (int64_t)time(NULL), m->checksum,
+                                                 elapsed, err)
+                      : pm__history_delete(db, m->name, err);
+    rc = bookkeeping(db, rc, err);
+    if (rc < 0) {
+        pm__error_set_migration(err, m->name);
+        return rc;
+    }
+    report(e, applying ? PM_EVENT_APPLIED : PM_EVENT_REVERTED, m->name, elapsed);
+    return 0;
+}
+
+static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *skipped,
+                   int64_t *order, pm_error *err)
+{
+    int rc = check_interrupt(e, err);
+    if (rc < 0)
+        return rc;
+    if (m->options & PM_MIGRATION_NO_TRANSACTION)
+        return run_without_transaction(e, m, applying, skipped, order, err);
+    return run_in_transaction(e, m, applying, skipped, order, err);
 }
 
 /* ==== Sessions: lock, history, work, unlock ==== */
@@ -172,31 +436,12 @@ static int end_session(pm_engine *e, pm_history *h, int rc, pm_error *err)
     return rc < 0 ? rc : unlock_rc;
 }
 
-int pm_engine_up(pm_engine *e, size_t max, size_t *applied, pm_error *err)
+static int64_t max_order(const pm_history *h)
 {
-    pm_error_clear(err);
-    size_t done = 0;
-    pm_history h;
-    int rc = begin_session(e, &h, err);
-    if (rc == 0) {
-        for (size_t i = 0; rc == 0 && i < e->count && done < max; i++) {
-            const pm_migration *m = e->set[i];
-            bool skipped = false;
-            if (pm__history_find(&h, m->name))
-                continue;
-            rc = check_interrupt(e, err);
-            if (rc == 0)
-                rc = run_one(e, m, true, &skipped, err);
-            if (rc == 0 && skipped)
-                report(e, PM_EVENT_SKIPPED, m->name, 0);
-            else if (rc == 0)
-                done++;
-        }
-        rc = end_session(e, &h, rc, err);
-    }
-    if (applied)
-        *applied = done;
-    return rc;
+    int64_t max = 0;
+    for (size_t i = 0; i < h->count; i++)
+        max = h->rows[i].apply_order > max ? h->rows[i].apply_order : max;
+    return max;
 }
 
 /* The migration of the set named name, or NULL (the set is sorted). */
@@ -216,18 +461,58 @@ static const pm_migration *find_migration(const pm_engine *e, const char *name)
     return NULL;
 }
 
-/* Newest application first: applied_at, then version, both descending. */
-static int newest_first(const void *a, const void *b)
+static int apply_pending(pm_engine *e, const pm_history *h, size_t max, size_t *done, pm_error *err)
+{
+    pm_status_entry *entries = calloc(e->count + h->count + 1, sizeof(*entries));
+    if (!entries)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    size_t n = classify(e, h, entries);
+    int rc = check_history(e, entries, n, err);
+    int64_t order = max_order(h) + 1;
+    for (size_t i = 0; rc == 0 && i < n && *done < max; i++) {
+        if (entries[i].state != PM_STATE_PENDING && entries[i].state != PM_STATE_OUT_OF_ORDER)
+            continue;
+        const pm_migration *m = find_migration(e, entries[i].name);
+        bool skipped = false;
+        rc = run_one(e, m, true, &skipped, &order, err);
+        if (rc == 0 && skipped)
+            report(e, PM_EVENT_SKIPPED, m->name, 0);
+        else if (rc == 0)
+            (*done)++;
+    }
+    free(entries);
+    return rc;
+}
+
+int pm_engine_up(pm_engine *e, size_t max, size_t *applied, pm_error *err)
+{
+    pm_error_clear(err);
+    size_t done = 0;
+    pm_history h;
+    int rc = begin_session(e, &h, err);
+    if (rc == 0)
+        rc = end_session(e, &h, apply_pending(e, &h, max, &done, err), err);
+    if (applied)
+        *applied = done;
+    return rc;
+}
+
+/* Last applied first: rows SeaORM wrote (no apply_order) are older than
+ * ours; among equals, applied_at, then version. */
+static int last_applied_first(const void *a, const void *b)
 {
     const pm_history_row *x = *(const pm_history_row *const *)a;
     const pm_history_row *y = *(const pm_history_row *const *)b;
+    if (x->apply_order != y->apply_order)
+        return x->apply_order < y->apply_order ? 1 : -1;
     if (x->applied_at != y->applied_at)
         return x->applied_at < y->applied_at ? 1 : -1;
     return -strcmp(x->version, y->version);
 }
 
-/* Picks the n migrations to revert, checking every one is known before any
- * runs, so an unknown version stops the command before it changes anything. */
+/* Picks the n migrations to revert, checking every one is known and not
+ * failed before any runs, so a problem stops the command before it changes
+ * anything. */
 static int plan_down(pm_engine *e, const pm_history *h, size_t n, const pm_migration ***out,
                      size_t *count, pm_error *err)
 {
@@ -246,18 +531,24 @@ static int plan_down(pm_engine *e, const pm_history *h, size_t n, const pm_migra
     }
     for (size_t i = 0; i < h->count; i++)
         order[i] = &h->rows[i];
-    qsort(order, h->count, sizeof(*order), newest_first);
+    qsort(order, h->count, sizeof(*order), last_applied_first);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         plan[i] = find_migration(e, order[i]->version);
-        if (!plan[i]) {
+        if (!plan[i])
             rc = pm_error_set(err, PM_ENOTFOUND,
                               "cannot revert %s: it is recorded as applied but is not in this "
                               "migration set (was it removed, or is this build older than the "
                               "database?); nothing was reverted",
                               order[i]->version);
+        else if (row_failed(order[i]))
+            rc = pm_error_set(err, PM_EFAILED,
+                              "cannot revert %s: it is marked failed; clear it first with "
+                              "`poblysh migrate repair --applied %s` or `--rollback %s`; nothing "
+                              "was reverted",
+                              order[i]->version, order[i]->version, order[i]->version);
+        if (rc < 0)
             pm__error_set_migration(err, order[i]->version);
-        }
     }
     free(order);
     if (rc < 0) {
@@ -269,31 +560,92 @@ static int plan_down(pm_engine *e, const pm_history *h, size_t n, const pm_migra
     return 0;
 }
 
+static int revert_last(pm_engine *e, const pm_history *h, size_t n, size_t *done, pm_error *err)
+{
+    const pm_migration **plan = NULL;
+    size_t count = 0;
+    int64_t order = 0;
+    int rc = plan_down(e, h, n, &plan, &count, err);
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        bool skipped = false;
+        rc = run_one(e, plan[i], false, &skipped, &order, err);
+        if (rc == 0 && skipped)
+            report(e, PM_EVENT_SKIPPED, plan[i]->name, 0);
+        else if (rc == 0)
+            (*done)++;
+    }
+    free(plan);
+    return rc;
+}
+
 int pm_engine_down(pm_engine *e, size_t n, size_t *reverted, pm_error *err)
 {
     pm_error_clear(err);
     size_t done = 0;
     pm_history h;
     int rc = begin_session(e, &h, err);
-    if (rc == 0) {
-        const pm_migration **plan = NULL;
-        size_t count = 0;
-        rc = plan_down(e, &h, n, &plan, &count, err);
-        for (size_t i = 0; rc == 0 && i < count; i++) {
-            bool skipped = false;
-            rc = check_interrupt(e, err);
-            if (rc == 0)
-                rc = run_one(e, plan[i], false, &skipped, err);
-            if (rc == 0 && skipped)
-                report(e, PM_EVENT_SKIPPED, plan[i]->name, 0);
-            else if (rc == 0)
-                done++;
-        }
-        free(plan);
-        rc = end_session(e, &h, rc, err);
-    }
+    if (rc == 0)
+        rc = end_session(e, &h, revert_last(e, &h, n, &done, err), err);
     if (reverted)
         *reverted = done;
+    return rc;
+}
+
+/* ==== Repair ==== */
+
+static int repair_row(pm_engine *e, const pm_history *h, pm_repair action, const char *name,
+                      pm_error *err)
+{
+    const pm_history_row *row = pm__history_find(h, name);
+    const pm_migration *m = find_migration(e, name);
+    if (!row)
+        return pm_error_set(err, PM_ENOTFOUND, "%s has no history row: nothing to repair", name);
+    bool failed = row_failed(row);
+    switch (action) {
+    case PM_REPAIR_ACCEPT:
+        if (failed)
+            return pm_error_set(err, PM_EFAILED,
+                                "%s is marked failed: use --applied or --rollback, not --accept",
+                                name);
+        if (!m || !m->checksum)
+            return pm_error_set(err, PM_ENOTFOUND,
+                                "%s is not in this build (or has no checksum): there is no "
+                                "checksum to accept",
+                                name);
+        break;
+    case PM_REPAIR_APPLIED:
+    case PM_REPAIR_ROLLBACK:
+        if (!failed)
+            return pm_error_set(err, PM_EINVAL,
+                                "%s is not marked failed: --applied and --rollback only clear a "
+                                "failed migration",
+                                name);
+        break;
+    default:
+        return pm_error_set(err, PM_EINVAL, "unknown repair action %d", (int)action);
+    }
+    int rc = pm__db_begin(e->db, err);
+    if (rc == 0 && action == PM_REPAIR_ACCEPT)
+        rc = pm__history_set_checksum(e->db, name, m->checksum, err);
+    else if (rc == 0 && action == PM_REPAIR_APPLIED)
+        rc = pm__history_mark_applied(e->db, name, row->applied_at, m ? m->checksum : row->checksum,
+                                      row->execution_ms, err);
+    else if (rc == 0)
+        rc = pm__history_delete(e->db, name, err);
+    return bookkeeping(e->db, rc, err);
+}
+
+int pm_engine_repair(pm_engine *e, pm_repair action, const char *name, pm_error *err)
+{
+    pm_error_clear(err);
+    if (!name || !*name)
+        return pm_error_set(err, PM_EINVAL, "repair needs the name of a migration");
+    pm_history h;
+    int rc = begin_session(e, &h, err);
+    if (rc == 0)
+        rc = end_session(e, &h, repair_row(e, &h, action, name, err), err);
+    if (rc < 0)
+        pm__error_set_migration(err, name);
     return rc;
 }
 
@@ -302,31 +654,8 @@ int pm_engine_down(pm_engine *e, size_t n, size_t *reverted, pm_error *err)
 struct pm_status {
     pm_status_entry *entries;
     size_t count;
-    pm_history history; /* owns the strings of unknown entries and checksums */
+    pm_history history; /* owns the strings the entries point into */
 };
-
-const char *pm_state_name(pm_state state)
-{
-    switch (state) {
-    case PM_STATE_APPLIED:
-        return "applied";
-    case PM_STATE_PENDING:
-        return "pending";
-    case PM_STATE_UNKNOWN:
-        return "unknown";
-    }
-    return "?";
-}
-
-static void add_entry(pm_status *st, const char *name, const pm_history_row *row)
-{
-    pm_status_entry *entry = &st->entries[st->count++];
-    entry->name = name;
-    entry->state = row ? PM_STATE_APPLIED : PM_STATE_PENDING;
-    entry->applied_at = row ? row->applied_at : 0;
-    entry->checksum = row ? row->checksum : NULL;
-    entry->execution_ms = row ? row->execution_ms : -1;
-}
 
 int pm_engine_status(pm_engine *e, pm_status **out, pm_error *err)
 {
@@ -340,26 +669,12 @@ int pm_engine_status(pm_engine *e, pm_status **out, pm_error *err)
         free(st);
         return rc;
     }
-    const pm_history *h = &st->history;
-    st->entries = calloc(e->count + h->count + 1, sizeof(*st->entries));
+    st->entries = calloc(e->count + st->history.count + 1, sizeof(*st->entries));
     if (!st->entries) {
         pm_status_free(st);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
-    /* Merge the sorted set with the sorted history. */
-    size_t i = 0, j = 0;
-    while (i < e->count || j < h->count) {
-        int cmp = i == e->count ? 1 : j == h->count ? -1 : strcmp(e->set[i]->name, h->rows[j].version);
-        if (cmp < 0) {
-            add_entry(st, e->set[i++]->name, NULL);
-        } else if (cmp == 0) {
-            add_entry(st, e->set[i++]->name, &h->rows[j++]);
-        } else {
-            add_entry(st, h->rows[j].version, &h->rows[j]);
-            st->entries[st->count - 1].state = PM_STATE_UNKNOWN;
-            j++;
-        }
-    }
+    st->count = classify(e, &st->history, st->entries);
     *out = st;
     return 0;
 }

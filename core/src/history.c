@@ -15,11 +15,20 @@ static const pm_column seaorm_columns[] = {
     {.name = "applied_at", .type = PM_TYPE_BIGINT, .flags = PM_NOT_NULL},
 };
 
-/* Ours, nullable, ignored by SeaORM. Order matters: added in this order. */
+/* Ours, nullable, ignored by SeaORM, added to an older table in this order.
+ * state is NULL or "applied" for an applied migration (SeaORM's rows have
+ * NULL), "started" while a migration that runs without a transaction is
+ * running (left behind if its process dies) and "failed" when it failed;
+ * error_* say why; apply_order is the order migrations were applied in. */
 static const pm_column own_columns[] = {
     {.name = "checksum", .type = PM_TYPE_STRING, .flags = PM_NULL},
     {.name = "execution_ms", .type = PM_TYPE_BIGINT, .flags = PM_NULL},
+    {.name = "state", .type = PM_TYPE_STRING, .length = 16, .flags = PM_NULL},
+    {.name = "error_message", .type = PM_TYPE_TEXT, .flags = PM_NULL},
+    {.name = "error_statement", .type = PM_TYPE_TEXT, .flags = PM_NULL},
+    {.name = "apply_order", .type = PM_TYPE_BIGINT, .flags = PM_NULL},
 };
+#define PM_LAST_OWN_COLUMN "apply_order"
 
 /* ==== Creating and upgrading ==== */
 
@@ -89,6 +98,15 @@ static int64_t parse_int(const char *s, int64_t fallback)
     return errno || *end ? fallback : (int64_t)v;
 }
 
+static char *copy_value(const char *const *values, size_t ncolumns, size_t i, int *oom)
+{
+    if (i >= ncolumns || !values[i])
+        return NULL;
+    char *copy = pm__strdup(values[i]);
+    *oom |= !copy;
+    return copy;
+}
+
 static int read_row(void *ctx, size_t ncolumns, const char *const *values)
 {
     reader *r = ctx;
@@ -103,17 +121,18 @@ static int read_row(void *ctx, size_t ncolumns, const char *const *values)
         r->cap = cap;
     }
     pm_history_row *row = &r->h->rows[r->h->count];
-    row->version = pm__strdup(values[0]);
+    int oom = 0;
+    memset(row, 0, sizeof(*row));
+    row->version = copy_value(values, ncolumns, 0, &oom);
     row->applied_at = parse_int(values[1], 0);
-    row->checksum = ncolumns > 2 ? pm__strdup(values[2]) : NULL;
+    row->checksum = copy_value(values, ncolumns, 2, &oom);
     row->execution_ms = ncolumns > 3 ? parse_int(values[3], -1) : -1;
-    if (!row->version || (ncolumns > 2 && values[2] && !row->checksum)) {
-        free(row->version);
-        free(row->checksum);
-        return PM_ENOMEM;
-    }
-    r->h->count++;
-    return 0;
+    row->state = copy_value(values, ncolumns, 4, &oom);
+    row->error_message = copy_value(values, ncolumns, 5, &oom);
+    row->error_statement = copy_value(values, ncolumns, 6, &oom);
+    row->apply_order = ncolumns > 7 ? parse_int(values[7], -1) : -1;
+    r->h->count++; /* counted even on oom, so pm__history_free releases it */
+    return oom ? PM_ENOMEM : 0;
 }
 
 static int compare_rows(const void *a, const void *b)
@@ -129,7 +148,7 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     int rc = pm__db_has_table(db, PM_HISTORY_TABLE, &exists, err);
     if (rc < 0 || !exists)
         return rc;
-    rc = pm__db_has_column(db, PM_HISTORY_TABLE, "execution_ms", &upgraded, err);
+    rc = pm__db_has_column(db, PM_HISTORY_TABLE, PM_LAST_OWN_COLUMN, &upgraded, err);
     if (rc < 0)
         return rc;
     const pm_dialect *d = pm__db_dialect(db);
@@ -165,6 +184,9 @@ void pm__history_free(pm_history *h)
     for (size_t i = 0; i < h->count; i++) {
         free(h->rows[i].version);
         free(h->rows[i].checksum);
+        free(h->rows[i].state);
+        free(h->rows[i].error_message);
+        free(h->rows[i].error_statement);
     }
     free(h->rows);
     h->rows = NULL;
@@ -215,22 +237,64 @@ static int run_history(pm_db *db, const char *fmt, const char *const *params, si
     return rc;
 }
 
-int pm__history_insert(pm_db *db, const char *version, int64_t applied_at, const char *checksum,
-                       int64_t execution_ms, pm_error *err)
+/* Decimal text of v, or NULL for a negative v (SQL NULL). */
+static const char *int_param(char buf[24], int64_t v)
 {
-    char at[24], ms[24];
-    snprintf(at, sizeof(at), "%" PRId64, applied_at);
-    snprintf(ms, sizeof(ms), "%" PRId64, execution_ms);
-    const char *params[] = {version, at, checksum, ms};
+    if (v < 0)
+        return NULL;
+    snprintf(buf, 24, "%" PRId64, v);
+    return buf;
+}
+
+int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err)
+{
+    char at[24], ms[24], order[24];
+    const char *params[] = {row->version, int_param(at, row->applied_at), row->checksum,
+                            row->state, int_param(order, row->apply_order),
+                            int_param(ms, row->execution_ms)};
+    /* An applied row's time is best measured by the server when the driver
+     * sends the whole migration at once. */
     const char *server_elapsed = pm__db_dialect(db)->elapsed_ms;
+    bool use_server = server_elapsed && row->execution_ms >= 0;
     char *fmt = pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "
-                           "@checksum@, @execution_ms@) VALUES ($1, $2, $3, %s)",
-                           server_elapsed ? server_elapsed : "$4");
+                           "@checksum@, @state@, @apply_order@, @execution_ms@) "
+                           "VALUES ($1, $2, $3, $4, $5, %s)",
+                           use_server ? server_elapsed : "$6");
     if (!fmt)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = run_history(db, fmt, params, server_elapsed ? 3 : 4, NULL, NULL, err);
+    int rc = run_history(db, fmt, params, use_server ? 5 : 6, NULL, NULL, err);
     free(fmt);
     return rc;
+}
+
+int pm__history_mark_applied(pm_db *db, const char *version, int64_t applied_at,
+                             const char *checksum, int64_t execution_ms, pm_error *err)
+{
+    char at[24], ms[24];
+    const char *params[] = {version, int_param(at, applied_at), checksum, int_param(ms, execution_ms)};
+    return run_history(db,
+                       "UPDATE @" PM_HISTORY_TABLE "@ SET @state@ = 'applied', @applied_at@ = $2, "
+                       "@checksum@ = $3, @execution_ms@ = $4, @error_message@ = NULL, "
+                       "@error_statement@ = NULL WHERE @version@ = $1",
+                       params, 4, NULL, NULL, err);
+}
+
+int pm__history_mark_failed(pm_db *db, const char *version, const char *message,
+                            const char *statement, pm_error *err)
+{
+    const char *params[] = {version, message, statement};
+    return run_history(db,
+                       "UPDATE @" PM_HISTORY_TABLE "@ SET @state@ = 'failed', @error_message@ = $2, "
+                       "@error_statement@ = $3 WHERE @version@ = $1",
+                       params, 3, NULL, NULL, err);
+}
+
+int pm__history_set_checksum(pm_db *db, const char *version, const char *checksum, pm_error *err)
+{
+    const char *params[] = {version, checksum};
+    return run_history(db,
+                       "UPDATE @" PM_HISTORY_TABLE "@ SET @checksum@ = $2 WHERE @version@ = $1",
+                       params, 2, NULL, NULL, err);
 }
 
 int pm__history_delete(pm_db *db, const char *version, pm_error *err)
@@ -246,6 +310,19 @@ static int note_row(void *ctx, size_t ncolumns, const char *const *values)
     (void)values;
     *(bool *)ctx = true;
     return 0;
+}
+
+static int take_int(void *ctx, size_t ncolumns, const char *const *values)
+{
+    *(int64_t *)ctx = ncolumns ? parse_int(values[0], 0) : 0;
+    return 0;
+}
+
+int pm__history_max_order(pm_db *db, int64_t *out, pm_error *err)
+{
+    *out = 0;
+    return run_history(db, "SELECT COALESCE(MAX(@apply_order@), 0) FROM @" PM_HISTORY_TABLE "@",
+                       NULL, 0, take_int, out, err);
 }
 
 int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err)

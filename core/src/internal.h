@@ -77,8 +77,12 @@ void pm__render_ident(pm_buf *b, const pm_dialect *d, const char *ident);
 typedef struct pm_history_row {
     char *version;
     int64_t applied_at;
-    char *checksum;       /* NULL when not recorded */
-    int64_t execution_ms; /* -1 when not recorded */
+    char *checksum;        /* NULL when not recorded (SeaORM's rows) */
+    int64_t execution_ms;  /* -1 when not recorded */
+    char *state;           /* NULL or "applied", "started", "failed" */
+    char *error_message;   /* why it failed */
+    char *error_statement; /* the statement that failed, when known */
+    int64_t apply_order;   /* -1 when not recorded */
 } pm_history_row;
 
 typedef struct pm_history {
@@ -94,9 +98,17 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err);
 void pm__history_free(pm_history *h);
 /* The row for version, or NULL (binary search). */
 const pm_history_row *pm__history_find(const pm_history *h, const char *version);
-int pm__history_insert(pm_db *db, const char *version, int64_t applied_at, const char *checksum,
-                       int64_t execution_ms, pm_error *err);
+/* Writes row (version, applied_at, checksum, state, apply_order and
+ * execution_ms; negative numbers are NULL). */
+int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err);
+int pm__history_mark_applied(pm_db *db, const char *version, int64_t applied_at,
+                             const char *checksum, int64_t execution_ms, pm_error *err);
+int pm__history_mark_failed(pm_db *db, const char *version, const char *message,
+                            const char *statement, pm_error *err);
+int pm__history_set_checksum(pm_db *db, const char *version, const char *checksum, pm_error *err);
 int pm__history_delete(pm_db *db, const char *version, pm_error *err);
+/* The largest apply_order recorded, 0 when none. */
+int pm__history_max_order(pm_db *db, int64_t *out, pm_error *err);
 /* Whether version has a row, read inside the current transaction. */
 int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err);
 

@@ -36,20 +36,25 @@ int pm_profile_database_url(char **out, const char *profile, const char *url_ove
     return *out ? 0 : pm_error_set(err, PM_ENOMEM, "out of memory");
 }
 
-/* The error for a profile that does not migrate but has pending migrations. */
-static int pending_error(const char *profile, const pm_status *st, pm_error *err)
+/* The error for a profile that does not migrate: every migration that is
+ * not applied, by state. Pending ones are tolerated with allow_pending. */
+static int check_error(const char *profile, const pm_status *st, bool allow_pending, pm_error *err)
 {
-    pm_buf names = PM_BUF_INIT;
+    pm_buf msg = PM_BUF_INIT;
+    size_t problems = 0;
     for (size_t i = 0; i < pm_status_count(st); i++) {
-        const pm_status_entry *entry = pm_status_entry_at(st, i);
-        if (entry->state == PM_STATE_PENDING)
-            pm_buf_printf(&names, "%s%s", names.len ? ", " : "", entry->name);
+        const pm_status_entry *e = pm_status_entry_at(st, i);
+        if (e->state == PM_STATE_APPLIED || (allow_pending && e->state == PM_STATE_PENDING))
+            continue;
+        pm_buf_printf(&msg, "%s%s (%s)", problems++ ? ", " : "", e->name, pm_state_name(e->state));
     }
-    int rc = pm_error_set(err, PM_EPENDING,
-                          "profile \"%s\" does not migrate at startup and %zu migration(s) are "
-                          "pending: %s; run `poblysh migrate up` first",
-                          profile, pm_status_count_state(st, PM_STATE_PENDING), pm_buf_cstr(&names));
-    pm_buf_free(&names);
+    int rc = 0;
+    if (problems)
+        rc = pm_error_set(err, PM_EPENDING,
+                          "profile \"%s\" does not migrate at startup and the database is not up "
+                          "to date: %s; run `poblysh migrate status`, then `poblysh migrate up`",
+                          profile, pm_buf_cstr(&msg));
+    pm_buf_free(&msg);
     return rc;
 }
 
@@ -62,11 +67,11 @@ static int check_or_migrate(pm_db *db, const char *profile, const pm_migration *
         return rc;
     if (pm_profile_auto_migrates(profile)) {
         rc = pm_engine_up(engine, PM_ALL, NULL, err);
-    } else if (!(flags & PM_STARTUP_ALLOW_PENDING)) {
+    } else {
         pm_status *st = NULL;
         rc = pm_engine_status(engine, &st, err);
-        if (rc == 0 && pm_status_count_state(st, PM_STATE_PENDING) > 0)
-            rc = pending_error(profile, st, err);
+        if (rc == 0)
+            rc = check_error(profile, st, flags & PM_STARTUP_ALLOW_PENDING, err);
         pm_status_free(st);
     }
     pm_engine_free(engine);

@@ -326,6 +326,18 @@ static int flush(pg_conn *c, pm_error *err)
     return rc;
 }
 
+/* Outside a transaction each statement goes alone: several in one string
+ * would run as one implicit transaction block, where CREATE INDEX
+ * CONCURRENTLY and ALTER TYPE ... ADD VALUE are refused. */
+static int flush_one_by_one(pg_conn *c, size_t first, pm_error *err)
+{
+    int rc = 0;
+    for (size_t i = first; i < c->nqueue && rc == 0; i++)
+        rc = run_params(c, c->queue[i], NULL, 0, NULL, NULL, err);
+    clear_queue(c);
+    return rc;
+}
+
 static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
     pg_conn *c = (pg_conn *)conn;
@@ -338,7 +350,7 @@ static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
             free(c->queue[--c->nqueue]);
         return rc;
     }
-    return c->in_transaction ? 0 : flush(c, err);
+    return c->in_transaction ? 0 : flush_one_by_one(c, before, err);
 }
 
 /* The statement with $1..$n replaced by quoted literals, for the queue.

@@ -161,7 +161,7 @@ static void test_conformance__unknown_applied_version_is_reported(void **state)
     assert_int_equal(pm_status_count(st), 4);
     const pm_status_entry *last = pm_status_entry_at(st, 3);
     assert_string_equal(last->name, "m2030_01_01_000000_newer_build");
-    assert_int_equal(last->state, PM_STATE_UNKNOWN);
+    assert_int_equal(last->state, PM_STATE_MISSING);
     assert_int_equal(last->applied_at, 1893456000);
     pm_status_free(st);
     pm_engine_free(engine);

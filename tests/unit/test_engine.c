@@ -188,13 +188,13 @@ static void test_engine__status_reports_applied_pending_and_unknown(void **state
     assert_int_equal(e0->state, PM_STATE_APPLIED);
     assert_true(e0->applied_at > 0);
     assert_string_equal(e1->name, "m2024_01_01_500000_from_elsewhere");
-    assert_int_equal(e1->state, PM_STATE_UNKNOWN);
+    assert_int_equal(e1->state, PM_STATE_MISSING);
     assert_int_equal(e1->applied_at, 1700000000);
     assert_string_equal(e2->name, "m2024_01_02_000001_two");
     assert_int_equal(e2->state, PM_STATE_PENDING);
     assert_int_equal(e2->applied_at, 0);
     assert_int_equal(pm_status_count_state(st, PM_STATE_PENDING), 2);
-    assert_int_equal(pm_status_count_state(st, PM_STATE_UNKNOWN), 1);
+    assert_int_equal(pm_status_count_state(st, PM_STATE_MISSING), 1);
     assert_null(pm_status_entry_at(st, 4));
     pm_status_free(st);
 }

@@ -3,7 +3,8 @@
  *
  * History lives in seaql_migrations (version, applied_at in unix seconds),
  * compatible with SeaORM, plus nullable columns of our own (checksum,
- * execution_ms) that SeaORM ignores. */
+ * execution_ms, state, error_message, error_statement, apply_order) that
+ * SeaORM ignores. */
 #ifndef POBLYSH_ENGINE_H
 #define POBLYSH_ENGINE_H
 
@@ -42,14 +43,20 @@ typedef void (*pm_progress_fn)(const pm_event *event, void *ctx);
 
 #define PM_ENGINE_OPTIONS_VERSION 1
 
+/* pm_engine_options.flags: what up() may do despite the history. */
+#define PM_ENGINE_IGNORE_MODIFIED (1u << 0)    /* applied migrations edited since */
+#define PM_ENGINE_ALLOW_MISSING (1u << 1)      /* applied versions this set lacks */
+#define PM_ENGINE_ALLOW_OUT_OF_ORDER (1u << 2) /* pending ones older than the newest applied */
+
 typedef struct pm_engine_options {
     unsigned int version;     /* PM_ENGINE_OPTIONS_VERSION */
     int lock_timeout_seconds; /* waiting for another runner; 0 means 60 */
     pm_progress_fn progress;  /* may be NULL */
     void *progress_ctx;
+    unsigned int flags;       /* PM_ENGINE_* */
 } pm_engine_options;
 
-#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL}
+#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0}
 
 /* Validates the set (pm_migration_set_check) and binds it to db. Both db and
  * set are borrowed and must outlive the engine. opts may be NULL. */
@@ -61,33 +68,55 @@ void pm_engine_free(pm_engine *engine);
 /* Applies pending migrations in set order, at most max (PM_ALL: every one).
  * Each migration and its history row commit in one transaction; a failure
  * rolls both back, stops, and names the migration and statement in err.
+ * Refuses to start, changing nothing, while the history needs attention: a
+ * failed migration (PM_EFAILED), a modified one (PM_ECHECKSUM), a missing or
+ * out-of-order one (PM_EDRIFT), unless the engine's flags allow it.
  * *applied (may be NULL) receives how many were applied. */
 int pm_engine_up(pm_engine *engine, size_t max, size_t *applied, pm_error *err);
 
-/* Reverts the last n applied migrations, newest first. An applied version the
- * set does not know cannot be reverted: that is an error naming it. */
+/* Reverts the last n applied migrations, last applied first (by the order
+ * they were applied in, not by name). An applied version the set does not
+ * know, or a failed one, cannot be reverted: that is an error naming it. */
 int pm_engine_down(pm_engine *engine, size_t n, size_t *reverted, pm_error *err);
+
+typedef enum pm_repair {
+    PM_REPAIR_ACCEPT,  /* record the current checksum of an applied migration */
+    PM_REPAIR_APPLIED, /* a failed migration was finished by hand: mark it applied */
+    PM_REPAIR_ROLLBACK /* a failed migration was undone by hand: forget its row */
+} pm_repair;
+
+/* Edits the history row of migration name, and nothing else. */
+int pm_engine_repair(pm_engine *engine, pm_repair action, const char *name, pm_error *err);
 
 typedef enum pm_state {
     PM_STATE_APPLIED,
     PM_STATE_PENDING,
-    PM_STATE_UNKNOWN /* recorded as applied, but not in this set */
+    PM_STATE_MODIFIED,     /* applied, but its checksum has changed since */
+    PM_STATE_MISSING,      /* recorded as applied, but not in this set */
+    PM_STATE_OUT_OF_ORDER, /* pending, but older than the newest applied one */
+    PM_STATE_FAILED        /* ran without a transaction and failed or never finished */
 } pm_state;
 
-/* "applied", "pending", "unknown"; static. */
+#define PM_STATE__COUNT 6
+
+/* "applied", "pending", "modified", "missing", "out-of-order", "failed";
+ * static. */
 const char *pm_state_name(pm_state state);
 
 typedef struct pm_status_entry {
     const char *name;
     pm_state state;
-    int64_t applied_at;   /* unix seconds; 0 when pending */
-    const char *checksum; /* stored checksum, or NULL */
-    int64_t execution_ms; /* -1 when unknown */
+    int64_t applied_at;      /* unix seconds; 0 when pending */
+    const char *checksum;    /* stored checksum, NULL when none (rows SeaORM wrote) */
+    const char *expected;    /* this set's checksum, NULL when missing or unknown */
+    int64_t execution_ms;    /* -1 when unknown */
+    const char *error;       /* failed: what went wrong */
+    const char *statement;   /* failed: the statement, when known */
 } pm_status_entry;
 
 typedef struct pm_status pm_status;
 
-/* Every migration of the set and every unknown applied version, ordered by
+/* Every migration of the set and every missing version, ordered by
  * version. The caller frees *out with pm_status_free(). */
 int pm_engine_status(pm_engine *engine, pm_status **out, pm_error *err);
 

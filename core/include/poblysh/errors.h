@@ -27,7 +27,10 @@ extern "C" {
     X(EPENDING, -12, "pending migrations")                                      \
     X(EPROFILE, -13, "profile has no database")                                 \
     X(EUNSUPPORTED, -14, "not supported by this driver")                        \
-    X(EINTERRUPTED, -15, "interrupted")
+    X(EINTERRUPTED, -15, "interrupted")                                         \
+    X(ECHECKSUM, -16, "an applied migration was modified")                      \
+    X(EDRIFT, -17, "history and migration set disagree")                        \
+    X(EFAILED, -18, "a migration is marked failed")
 
 typedef enum pm_errno {
     PM_OK = 0,

@@ -20,9 +20,13 @@ extern "C" {
  * pm_schema_* call returned). data is the migration's own data pointer. */
 typedef int (*pm_migration_fn)(pm_schema *schema, const void *data);
 
-/* Migration options. Reserved for "runs without a transaction" and others;
- * 0 today. */
+/* Migration options. */
 #define PM_MIGRATION_DEFAULT 0u
+/* Runs outside a transaction, for statements that cannot run inside one
+ * (PostgreSQL CREATE INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE). The
+ * history row is written as "started" first and becomes "applied" when up()
+ * completes; a failure or a crash leaves it "failed" for `repair`. */
+#define PM_MIGRATION_NO_TRANSACTION (1u << 0)
 
 typedef struct pm_migration {
     /* mYYYY_MM_DD_HHMMSS_description, description in [a-z0-9_] */
@@ -36,11 +40,22 @@ typedef struct pm_migration {
     const void *data;
 } pm_migration;
 
-/* A file defines its migration with this, e.g.
+/* A file of migrations/ defines its migration with this, e.g.
  *   PM_MIGRATION(m2024_01_01_000001_create_tenants, up, down, PM_MIGRATION_DEFAULT);
- * which defines the const object the registry refers to. */
-#define PM_MIGRATION(ident, up_fn, down_fn, opts)                              \
-    const pm_migration ident = {#ident, up_fn, down_fn, opts, NULL, NULL}
+ * which defines the const object the registry refers to, with the checksum
+ * of the file's text that the build computed (pm_checksum_<ident>, generated
+ * by migrations/CMakeLists.txt). */
+#define PM_MIGRATION(ident, up_fn, down_fn, opts)                                                  \
+    extern const char pm_checksum_##ident[];                                                       \
+    const pm_migration ident = {#ident, up_fn, down_fn, opts, pm_checksum_##ident, NULL}
+
+/* "sha256:" + 64 hex digits + NUL. */
+#define PM_CHECKSUM_SIZE 72
+
+/* The checksum of a migration's text: "sha256:<hex>" of the text with a
+ * leading UTF-8 byte-order mark removed and CRLF turned into LF, so line
+ * endings and a BOM do not change it and any other edit does. */
+int pm_checksum(char out[PM_CHECKSUM_SIZE], const void *text, size_t length, pm_error *err);
 
 /* Checks one name: 'm', YYYY_MM_DD_HHMMSS with a plausible date and time,
  * '_', a non-empty description of [a-z0-9_]. Returns 0 or PM_ESET. */

@@ -37,13 +37,15 @@ bool pm_profile_auto_migrates(const char *profile);
 int pm_profile_database_url(char **out, const char *profile, const char *url_override, pm_error *err);
 
 /* pm_startup() flags. */
-#define PM_STARTUP_ALLOW_PENDING (1u << 0) /* profiles that do not migrate: start anyway */
+#define PM_STARTUP_ALLOW_PENDING (1u << 0) /* profiles that do not migrate: start with pending ones */
 
 /* The startup entry point for services: resolves the profile and URL, opens
  * the database and, for local and test, applies every pending migration of
- * set. For other profiles it applies nothing; pending migrations are a
- * PM_EPENDING error that lists them, unless PM_STARTUP_ALLOW_PENDING. On
- * success the caller owns *out (pm_db_close) and may keep using it. */
+ * set (refusing, like `migrate up`, while the history needs attention). For
+ * other profiles it never migrates: any migration not applied (pending,
+ * modified, missing, out-of-order, failed) is a PM_EPENDING error that lists
+ * them; PM_STARTUP_ALLOW_PENDING tolerates pending ones only. On success the
+ * caller owns *out (pm_db_close) and may keep using it. */
 int pm_startup(pm_db **out, const pm_migration *const *set, size_t count, unsigned int flags,
                pm_error *err);
 
