@@ -115,8 +115,10 @@ int main(int argc, char **argv)
             opts.lock_timeout = (int)value;
             break;
         case OPT_WAIT:
-            if (parse_positive(optarg, 86400, &value) < 0)
-                return usage_error("--wait must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
+            if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 86400, &value) < 0)
+                return usage_error("--wait must be a number of seconds from 0 to 86400, not \"%s\"", optarg);
+            if (strcmp(optarg, "0") == 0)
+                value = 0;
             opts.wait = (int)value;
             break;
         case 'n':

@@ -223,12 +223,15 @@ int pm__history_insert(pm_db *db, const char *version, int64_t applied_at, const
     snprintf(ms, sizeof(ms), "%" PRId64, execution_ms);
     const char *params[] = {version, at, checksum, ms};
     const char *server_elapsed = pm__db_dialect(db)->elapsed_ms;
-    char *fmt = pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "
-                           "@checksum@, @execution_ms@) VALUES ($1, $2, $3, %s)",
-                           server_elapsed ? server_elapsed : "$4");
+    char *elapsed = server_elapsed ? pm__format(server_elapsed, "$4") : pm__strdup("$4");
+    char *fmt = elapsed ? pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "
+                                     "@checksum@, @execution_ms@) VALUES ($1, $2, $3, %s)",
+                                     elapsed)
+                        : NULL;
+    free(elapsed);
     if (!fmt)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = run_history(db, fmt, params, server_elapsed ? 3 : 4, NULL, NULL, err);
+    int rc = run_history(db, fmt, params, 4, NULL, NULL, err);
     free(fmt);
     return rc;
 }
