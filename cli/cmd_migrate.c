@@ -169,7 +169,10 @@ static int with_session(const cli_options *opts,
     int rc = cli_session_open(&s, opts, 0, &err);
     if (rc == 0)
         rc = body(&s, opts, &err);
-    int code = rc < 0 ? cli_report_error(&err, s.db) : PM_EXIT_OK;
+    /* A refusal already explained itself (production_guard) and set no error. */
+    int code = rc < 0 && !err.code ? PM_EXIT_USAGE
+             : rc < 0              ? cli_report_error(&err, s.db)
+                                   : PM_EXIT_OK;
     cli_session_close(&s);
     pm_error_clear(&err);
     return code;
@@ -222,6 +225,8 @@ static int production_guard(const char *command, const cli_options *opts)
 
 static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
+    if (production_guard("down", opts))
+        return PM_EPROFILE;
     size_t reverted = 0;
     int rc = pm_engine_down(s->engine, (opts->given & OPT_NUM) ? opts->count : 1, &reverted, err);
     if (rc < 0) {
@@ -238,8 +243,7 @@ static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_down(const cli_options *opts)
 {
-    int rc = production_guard("down", opts);
-    return rc ? rc : with_session(opts, down_body);
+    return with_session(opts, down_body);
 }
 
 /* ==== repair ==== */

@@ -49,6 +49,8 @@ static const char *state_color(pm_state state)
     }
 }
 
+#define STATE_WIDTH 21 /* "applied (no checksum)" */
+
 static const char *state_label(const pm_status_entry *e)
 {
     if (e->state == PM_STATE_APPLIED && !e->checksum)
@@ -62,9 +64,9 @@ static void print_entry(const pm_status_entry *e, int width, bool color)
     if (e->state != PM_STATE_PENDING && e->state != PM_STATE_OUT_OF_ORDER)
         format_time(e->applied_at, "%Y-%m-%d %H:%M:%S", when, sizeof(when));
     const char *label = state_label(e);
-    printf("%-*s  %s%s%s%*s", width, e->name, color ? state_color(e->state) : "", label,
-           color ? "\033[0m" : "", (int)(21 - strlen(label)) > 0 ? (int)(21 - strlen(label)) : 0, "");
-    printf("%s\n", *when ? when : "");
+    int pad = *when ? STATE_WIDTH + 2 - (int)strlen(label) : 0;
+    printf("%-*s  %s%s%s%*s%s\n", width, e->name, color ? state_color(e->state) : "", label,
+           color ? "\033[0m" : "", pad, "", when);
     if (e->state == PM_STATE_MODIFIED)
         printf("%*s  recorded %s\n%*s  this build %s\n", width, "", e->checksum, width, "",
                e->expected);
@@ -85,7 +87,7 @@ static void print_text(const pm_status *st)
         width = n > width ? n : width;
     }
     bool color = use_color();
-    printf("%-*s  %-21s%s\n", width, "Migration", "State", "Applied at (UTC)");
+    printf("%-*s  %-*s  %s\n", width, "Migration", STATE_WIDTH, "State", "Applied at (UTC)");
     for (size_t i = 0; i < pm_status_count(st); i++)
         print_entry(pm_status_entry_at(st, i), width, color);
     const char *sep = "";

@@ -169,8 +169,10 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->lock_timeout = (int)value;
             break;
         case LONG_WAIT:
-            if (parse_positive(optarg, 86400, &value) < 0)
-                return usage_error("--wait must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
+            if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 86400, &value) < 0)
+                return usage_error("--wait must be a number of seconds from 0 to 86400, not \"%s\"", optarg);
+            if (strcmp(optarg, "0") == 0)
+                value = 0;
             opts->wait = (int)value;
             break;
         case 'n':

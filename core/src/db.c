@@ -113,8 +113,8 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
         pm_url_free(parsed);
         return rc;
     }
-    if (driver->version < 1 || driver->version > PM_DRIVER_VERSION) {
-        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 1..%d",
+    if (driver->version < 3 || driver->version > PM_DRIVER_VERSION) {
+        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 3..%d",
                           driver->name, driver->version, PM_DRIVER_VERSION);
         pm_url_free(parsed);
         return rc;

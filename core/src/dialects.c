@@ -55,9 +55,11 @@ const pm_dialect pm_dialect_postgres = {
     .bool_true = "TRUE",
     .bool_false = "FALSE",
     .drop_index_on_table = false,
-    /* The batch arrives as one message: statement_timestamp() is when it
-     * did, clock_timestamp() is now. */
-    .elapsed_ms = "(extract(epoch FROM clock_timestamp() - statement_timestamp()) * 1000)::bigint",
+    /* The client's time in up() (%s: statements sent before a catalog query
+     * ran then) plus the final batch's: it arrives as one message, so
+     * statement_timestamp() is when it did and clock_timestamp() is now. */
+    .elapsed_ms = "(%s::bigint + (extract(epoch FROM clock_timestamp() - statement_timestamp()) "
+                  "* 1000)::bigint)",
 };
 
 /* MySQL and MariaDB. TIMESTAMP(6) stores UTC and converts from the session

@@ -424,6 +424,8 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
         rc = pm__history_read(e->db, h, err);
     if (rc < 0)
         pm__db_unlock(e->db, err);
+    if (rc < 0 && pm_db_interrupted(e->db))
+        rc = pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
     return rc;
 }
 

@@ -9,6 +9,7 @@
  * prints "No tables in statement !"), so every libdbi call runs with both
  * file descriptors pointed at /dev/null. */
 #include <dbi/dbi.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,18 +52,44 @@ struct dbi_pm_conn {
 
 /* ==== Quiet calls ==== */
 
-/* Points stdout and stderr at /dev/null for the length of a libdbi call. */
+/* Points stdout and stderr at /dev/null for the length of a libdbi call.
+ * The saved copies live above fd 2, and a descriptor that was closed is
+ * closed again afterwards, so a process started with stdout closed still
+ * gets its errors on stderr. */
 typedef struct quiet {
     int saved_out, saved_err;
+    bool out_closed, err_closed;
 } quiet;
+
+static int save_fd(int fd, bool *closed)
+{
+    int saved = fcntl(fd, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+    *closed = saved < 0 && errno == EBADF;
+    return saved;
+}
+
+static void restore_fd(int fd, int saved, bool closed)
+{
+    if (saved >= 0) {
+        dup2(saved, fd);
+        close(saved);
+    } else if (closed) {
+        close(fd);
+    }
+}
 
 static void quiet_begin(quiet *q)
 {
     fflush(stdout);
     fflush(stderr);
-    q->saved_out = dup(STDOUT_FILENO);
-    q->saved_err = dup(STDERR_FILENO);
-    int devnull = open("/dev/null", O_WRONLY);
+    q->saved_out = save_fd(STDOUT_FILENO, &q->out_closed);
+    q->saved_err = save_fd(STDERR_FILENO, &q->err_closed);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (devnull >= 0 && devnull <= STDERR_FILENO) {
+        int high = fcntl(devnull, F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+        close(devnull);
+        devnull = high;
+    }
     if (devnull >= 0) {
         dup2(devnull, STDOUT_FILENO);
         dup2(devnull, STDERR_FILENO);
@@ -74,14 +101,8 @@ static void quiet_end(quiet *q)
 {
     fflush(stdout);
     fflush(stderr);
-    if (q->saved_out >= 0) {
-        dup2(q->saved_out, STDOUT_FILENO);
-        close(q->saved_out);
-    }
-    if (q->saved_err >= 0) {
-        dup2(q->saved_err, STDERR_FILENO);
-        close(q->saved_err);
-    }
+    restore_fd(STDOUT_FILENO, q->saved_out, q->out_closed);
+    restore_fd(STDERR_FILENO, q->saved_err, q->err_closed);
 }
 
 /* ==== Errors ==== */

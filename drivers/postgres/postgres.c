@@ -19,6 +19,10 @@
 #define PG_DEFAULT_CONNECT_TIMEOUT "10"
 #define PG_LOCK_POLL_MS 100
 #define PG_WAIT_POLL_MS 500
+/* Between batched statements. The newline before ';' ends a statement's
+ * trailing "-- comment", which would otherwise swallow the ';'. */
+#define PG_SEPARATOR "\n;\n"
+#define PG_SEPARATOR_LEN 3
 
 typedef struct pg_conn {
     pm_conn base;
@@ -39,34 +43,36 @@ typedef struct pg_conn {
 static char *one_line(const char *text)
 {
     size_t n = strlen(text);
-    char *s = malloc(n + 1), *out = s;
+    char *s = malloc(2 * n + 1), *out = s;
     if (!s)
         return NULL;
-    int space = 0;
+    int space = 0, newline = 0;
     for (const char *p = text; *p; p++) {
         if (*p == '\n' || *p == '\t' || *p == '\r' || *p == ' ') {
             space = out > s;
+            newline |= *p == '\n' && out > s;
             continue;
         }
+        if (newline && out[-1] != '.' && out[-1] != ':')
+            *out++ = ';';
         if (space)
             *out++ = ' ';
-        space = 0;
+        space = newline = 0;
         *out++ = *p;
     }
     *out = '\0';
     return s;
 }
 
-/* Fills err from a failed result: SQLSTATE, message, detail, hint,
- * position, and the statement. */
-static int fail_result(const PGresult *res, const char *statement, pm_error *err)
+/* Fills err from a failed result: SQLSTATE, message, detail, hint, the
+ * statement, and position (a character offset within statement, or 0). */
+static int fail_result_at(const PGresult *res, const char *statement, long position, pm_error *err)
 {
     const char *primary = PQresultErrorField(res, PG_DIAG_MESSAGE_PRIMARY);
-    const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
     char *fallback = one_line(PQresultErrorMessage(res));
     const char *message = primary ? primary : fallback && *fallback ? fallback : "unknown error";
-    if (position)
-        pm_error_set(err, PM_EDB, "%s (at character %s of the statement)", message, position);
+    if (position > 0)
+        pm_error_set(err, PM_EDB, "%s (at character %ld of the statement)", message, position);
     else
         pm_error_set(err, PM_EDB, "%s", message);
     free(fallback);
@@ -74,6 +80,12 @@ static int fail_result(const PGresult *res, const char *statement, pm_error *err
     pm_error_set_detail(err, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
                         PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
     return PM_EDB;
+}
+
+static int fail_result(const PGresult *res, const char *statement, pm_error *err)
+{
+    const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    return fail_result_at(res, statement, position ? atol(position) : 0, err);
 }
 
 static int fail_connection(pg_conn *c, const char *statement, pm_error *err)
@@ -107,6 +119,26 @@ static void conninfo_add(conninfo *ci, const char *key, const char *value)
         ci->values[ci->n] = value;
         ci->n++;
     }
+}
+
+/* Refuses a query parameter libpq does not know, before connecting, so a
+ * typo is a usage error that names it rather than a connection failure. */
+static int check_parameters(const pm_url *url, pm_error *err)
+{
+    PQconninfoOption *known = PQconndefaults();
+    int rc = 0;
+    for (size_t i = 0; known && rc == 0 && i < url->nparams; i++) {
+        bool found = false;
+        for (PQconninfoOption *o = known; o->keyword && !found; o++)
+            found = strcmp(o->keyword, url->params[i].key) == 0;
+        if (!found)
+            rc = pm_error_set(err, PM_EURL,
+                              "postgres URL: \"%s\" is not a libpq connection parameter (e.g. "
+                              "sslmode, connect_timeout, application_name, options, host)",
+                              url->params[i].key);
+    }
+    PQconninfoFree(known);
+    return rc;
 }
 
 /* The URL's parts, then its query parameters (which libpq lets override
@@ -195,7 +227,9 @@ static void pg_close(pm_conn *conn)
 static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err)
 {
     conninfo ci;
-    int rc = conninfo_build(&ci, url, err);
+    int rc = check_parameters(url, err);
+    if (rc == 0)
+        rc = conninfo_build(&ci, url, err);
     if (rc < 0)
         return rc;
     pg_conn *c = calloc(1, sizeof(*c));
@@ -286,6 +320,35 @@ static int enqueue_statement(void *ctx, const char *statement, size_t length, si
     return enqueue_copy(ctx, statement, length);
 }
 
+/* Characters (not bytes: PostgreSQL counts characters) in s[0, n). */
+static long utf8_length(const char *s, size_t n)
+{
+    long chars = 0;
+    for (size_t i = 0; i < n; i++)
+        chars += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return chars;
+}
+
+/* The failure of result number index of a batch. A syntax error fails the
+ * whole string before anything runs, as its first result, with a position
+ * in the whole string: that position finds the statement. Otherwise the
+ * failing statement is the one whose result failed. */
+static int fail_in_batch(pg_conn *c, const PGresult *res, size_t index, pm_error *err)
+{
+    const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
+    long at = position ? atol(position) : 0;
+    if (at > 0) {
+        long start = 1; /* characters, 1-based, where statement i begins */
+        for (size_t i = 0; i < c->nqueue; i++) {
+            long len = utf8_length(c->queue[i], strlen(c->queue[i]));
+            if (at < start + len + PG_SEPARATOR_LEN) /* within it or its separator */
+                return fail_result_at(res, c->queue[i], at - start + 1, err);
+            start += len + PG_SEPARATOR_LEN;
+        }
+    }
+    return fail_result_at(res, index < c->nqueue ? c->queue[index] : NULL, at, err);
+}
+
 /* Sends the queued statements as one simple-query string. libpq returns one
  * result per statement, so the first failed result names its statement. */
 static int flush(pg_conn *c, pm_error *err)
@@ -294,7 +357,7 @@ static int flush(pg_conn *c, pm_error *err)
         return 0;
     size_t total = 1;
     for (size_t i = 0; i < c->nqueue; i++)
-        total += strlen(c->queue[i]) + 2;
+        total += strlen(c->queue[i]) + PG_SEPARATOR_LEN;
     char *batch = malloc(total), *p = batch;
     if (!batch)
         return oom(err);
@@ -302,8 +365,8 @@ static int flush(pg_conn *c, pm_error *err)
         size_t n = strlen(c->queue[i]);
         memcpy(p, c->queue[i], n);
         p += n;
-        memcpy(p, ";\n", 2);
-        p += 2;
+        memcpy(p, PG_SEPARATOR, PG_SEPARATOR_LEN);
+        p += PG_SEPARATOR_LEN;
     }
     *p = '\0';
     int rc = 0;
@@ -316,7 +379,7 @@ static int flush(pg_conn *c, pm_error *err)
             ExecStatusType status = PQresultStatus(res);
             if (rc == 0 && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
                 status != PGRES_EMPTY_QUERY)
-                rc = fail_result(res, i < c->nqueue ? c->queue[i] : NULL, err);
+                rc = fail_in_batch(c, res, i, err);
             PQclear(res);
             i++;
         }

@@ -2,8 +2,10 @@
  * sqlite:path.db, sqlite://relative/path.db, sqlite:///absolute/path.db, with
  * ?mode=ro|rw|rwc (default rwc). Foreign keys are on; BEGIN IMMEDIATE around
  * each migration is the lock that excludes other processes on the file. */
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,7 +18,9 @@ typedef struct sqlite_conn {
     pm_conn base;
     sqlite3 *db;
     char *filename;
-    int lock_timeout_ms; /* busy timeout while the migration lock is held */
+    int lock_timeout_ms; /* how long a busy database is waited for */
+    volatile sig_atomic_t cancelled;
+    struct timespec busy_since;
 } sqlite_conn;
 
 
@@ -63,6 +67,31 @@ static int fail(sqlite_conn *c, int code, const char *statement, pm_error *err)
     snprintf(db_code, sizeof(db_code), "%s (%d)", result_name(code), code);
     pm_error_set_db(err, db_code, statement);
     return pm_code;
+}
+
+/* ==== Waiting for a busy database ==== */
+
+/* Our busy handler instead of sqlite3_busy_timeout(): the same wait, but a
+ * cancel() (Ctrl-C) ends it at once. */
+static int wait_while_busy(void *arg, int attempt)
+{
+    sqlite_conn *c = arg;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (attempt == 0)
+        c->busy_since = now;
+    double waited_ms = (double)(now.tv_sec - c->busy_since.tv_sec) * 1e3 +
+                       (double)(now.tv_nsec - c->busy_since.tv_nsec) / 1e6;
+    if (c->cancelled || waited_ms >= c->lock_timeout_ms)
+        return 0;
+    sqlite3_sleep(attempt < 10 ? 1 : 10);
+    return 1;
+}
+
+static void set_busy_wait(sqlite_conn *c, int timeout_ms)
+{
+    c->lock_timeout_ms = timeout_ms;
+    sqlite3_busy_handler(c->db, wait_while_busy, c);
 }
 
 /* ==== Opening ==== */
@@ -144,7 +173,7 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
     c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
     int src = sqlite3_open_v2(c->filename, &c->db, flags, NULL);
     if (src == SQLITE_OK) /* before the first read: another process may be writing */
-        sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
+        set_busy_wait(c, SQLITE_DEFAULT_BUSY_MS);
     /* Touch the schema so a file that is not a database fails here, not in
      * the middle of a migration. */
     if (src == SQLITE_OK)
@@ -298,18 +327,14 @@ static int sqlite_rollback(pm_conn *conn, pm_error *err)
 static int sqlite_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
     (void)err;
-    sqlite_conn *c = (sqlite_conn *)conn;
-    c->lock_timeout_ms = timeout_ms;
-    sqlite3_busy_timeout(c->db, timeout_ms);
+    set_busy_wait((sqlite_conn *)conn, timeout_ms);
     return 0;
 }
 
 static int sqlite_unlock(pm_conn *conn, pm_error *err)
 {
     (void)err;
-    sqlite_conn *c = (sqlite_conn *)conn;
-    c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
-    sqlite3_busy_timeout(c->db, SQLITE_DEFAULT_BUSY_MS);
+    set_busy_wait((sqlite_conn *)conn, SQLITE_DEFAULT_BUSY_MS);
     return 0;
 }
 
@@ -346,7 +371,9 @@ static void *sqlite_native_handle(pm_conn *conn)
 /* From a signal handler: sqlite3_interrupt only sets a flag. */
 static void sqlite_cancel(pm_conn *conn)
 {
-    sqlite3_interrupt(((sqlite_conn *)conn)->db);
+    sqlite_conn *c = (sqlite_conn *)conn;
+    c->cancelled = 1; /* ends a wait for a busy database */
+    sqlite3_interrupt(c->db);
 }
 
 static const char *const sqlite_schemes[] = {"sqlite", NULL};

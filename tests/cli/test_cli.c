@@ -533,10 +533,10 @@ static void test_cli__status_marks_versions_unknown_to_this_build(void **state)
     assert_empty(r->err);
     assert_contains(line_starting(f, r->out, TENANTS " "), " applied ");
     char *line = line_starting(f, r->out, "m2099_01_01_000000_from_the_future ");
-    assert_contains(line, " unknown ");
+    assert_contains(line, " missing ");
     assert_contains(line, "2023-11-14 22:13:20");
-    assert_contains(line, "(applied, but not in this build)");
-    assert_contains(r->out, "1 applied, 0 pending, 1 unknown");
+    assert_contains(r->out, "recorded in the database, not in this build");
+    assert_contains(r->out, "1 applied, 0 pending, 1 missing");
 }
 
 static void test_cli__second_up_applies_nothing(void **state)

@@ -41,14 +41,14 @@ static struct {
     char *prefix;       /* "postgresql://poblysh" */
     char *password_enc; /* NULL when the URL has none */
     char *host;
-    char *port;         /* NULL when the URL has none */
-    char *query;        /* without the '?'; NULL when none */
+    char *port;  /* NULL when the URL has none */
+    char *query; /* without the '?'; NULL when none */
 } admin;
 
 /* ==== Fixture ==== */
 
 typedef struct run_result {
-    int status;     /* the exit code, or 128 + signal */
+    int status; /* the exit code, or 128 + signal */
     char *out;
     char *err;
     double seconds; /* from spawn to exit */
@@ -64,17 +64,18 @@ typedef struct child {
 
 /* What one test owns; teardown releases all of it, even after a failure. */
 typedef struct fixture {
-    pm_db *admin;  /* on poblysh_test, for CREATE and DROP DATABASE */
-    char *dbname;  /* this test's fresh database, or NULL */
-    char *url;     /* its URL */
-    pm_db *db;     /* open on it */
+    pm_db *admin; /* on poblysh_test, for CREATE and DROP DATABASE */
+    char *dbname; /* this test's fresh database, or NULL */
+    char *url;    /* its URL */
+    pm_db *db;    /* open on it */
     pm_engine *engine;
     pm_error err;
+    int silent_fd; /* a listening socket that never answers, or -1 */
     child children[MAX_CHILDREN];
     size_t nchildren;
     run_result **runs;
     size_t nruns;
-    void **kept;   /* other allocations, freed by teardown */
+    void **kept; /* other allocations, freed by teardown */
     size_t nkept;
 } fixture;
 
@@ -137,10 +138,13 @@ static int setup(void **state)
     if (!f)
         return -1;
     *state = f;
+    f->silent_fd = -1;
     pm_error err = PM_ERROR_INIT;
     if (pm_db_open(&f->admin, admin_url, NULL, &err) < 0) {
         print_error("cannot connect to the test server: %s\n", err.message ? err.message : "?");
         pm_error_clear(&err);
+        free(f); /* cmocka runs no teardown after a failed setup */
+        *state = NULL;
         return -1;
     }
     return 0;
@@ -179,6 +183,8 @@ static int teardown(void **state)
     fixture *f = *state;
     int rc = 0;
     kill_children(f);
+    if (f->silent_fd >= 0)
+        close(f->silent_fd);
     pm_engine_free(f->engine);
     pm_error_clear(&f->err);
     pm_db_close(f->db);
@@ -331,6 +337,24 @@ static char *closed_port(fixture *f)
              getsockname(fd, (struct sockaddr *)&addr, &len) == 0;
     close(fd);
     assert_true(ok);
+    return fmt(f, "%d", (int)ntohs(addr.sin_port));
+}
+
+/* A port on 127.0.0.1 where the kernel completes the TCP handshake but no
+ * one ever reads or answers: a server that hangs. */
+static char *silent_port(fixture *f)
+{
+    f->silent_fd = socket(AF_INET, SOCK_STREAM, 0);
+    assert_true(f->silent_fd >= 0);
+    assert_int_equal(fcntl(f->silent_fd, F_SETFD, FD_CLOEXEC), 0);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof(addr));
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof(addr);
+    assert_int_equal(bind(f->silent_fd, (struct sockaddr *)&addr, sizeof(addr)), 0);
+    assert_int_equal(listen(f->silent_fd, 16), 0);
+    assert_int_equal(getsockname(f->silent_fd, (struct sockaddr *)&addr, &len), 0);
     return fmt(f, "%d", (int)ntohs(addr.sin_port));
 }
 
@@ -515,16 +539,18 @@ static int64_t wait_for_pg_sleep(fixture *f, child *c)
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     while (seconds_since(&start) * 1000 < SLEEP_WAIT_MS) {
-        char *pid = query_text(f, f->db,
-                               "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                               "AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'");
+        char *pid =
+            query_text(f, f->db,
+                       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                       "AND pid <> pg_backend_pid() AND wait_event = 'PgSleep'");
         if (pid)
             return strtoll(pid, NULL, 10);
         if (waitpid(c->pid, &c->wait_status, WNOHANG) == c->pid) {
             c->exited = true;
             const run_result *r = collect(f, c, RUN_TIMEOUT_MS);
-            fail_msg("the child exited (%d) before running pg_sleep\n--- stdout\n%s--- stderr\n%s---",
-                     r->status, r->out, r->err);
+            fail_msg(
+                "the child exited (%d) before running pg_sleep\n--- stdout\n%s--- stderr\n%s---",
+                r->status, r->out, r->err);
         }
         sleep_ms(50);
     }
@@ -635,7 +661,7 @@ static void test_postgres__tenants_table_matches_the_seed(void **state)
     assert_query(f, TENANTS, "SELECT version FROM seaql_migrations");
     int64_t applied_at = pm_test_int(f->db, "SELECT applied_at FROM seaql_migrations");
     assert_in_range(applied_at, (int64_t)before, (int64_t)after);
-    assert_query(f, "t", "SELECT execution_ms >= 0 AND checksum IS NULL FROM seaql_migrations");
+    assert_query(f, "t", "SELECT execution_ms >= 0 AND checksum LIKE 'sha256:%%' FROM seaql_migrations");
     assert_int_equal(advisory_locks_held(f), 0);
 }
 
@@ -665,6 +691,19 @@ static int up_second_fails(pm_schema *s, const void *data)
     return rc;
 }
 
+#define SYNTAX_ERROR_INSERT "INSERT INTO pmt_items VALUS (2)"
+
+static int up_third_has_a_syntax_error(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_items (id INTEGER PRIMARY KEY)");
+    if (rc == 0) /* 'é' is two bytes but one character: positions count characters */
+        rc = pm_schema_exec(s, "INSERT INTO pmt_items VALUES (length('h\xc3\xa9llo'))");
+    if (rc == 0)
+        rc = pm_schema_exec(s, SYNTAX_ERROR_INSERT);
+    return rc;
+}
+
 /* One pm_schema_exec() holding two statements; the second fails. */
 static int up_split_statement_fails(pm_schema *s, const void *data)
 {
@@ -682,13 +721,21 @@ static int down_drop_items(pm_schema *s, const void *data)
     return pm_schema_drop_table(s, "pmt_items", PM_IF_EXISTS);
 }
 
+/* A migration of this file: default options, no checksum, no data. */
+#define MIGRATION(name, up, down)                                                                  \
+    {                                                                                              \
+        name, up, down, PM_MIGRATION_DEFAULT, NULL, NULL                                           \
+    }
+
 static const pm_migration good_first = PM_TEST_MIGRATION("m2024_01_15_000000_good", "pmt_good");
-static const pm_migration third_fails = {"m2024_02_01_000000_third_fails", up_third_fails,
-                                         down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
-static const pm_migration second_fails = {"m2024_02_01_000000_second_fails", up_second_fails,
-                                          down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
-static const pm_migration split_fails = {"m2024_02_01_000000_split_fails", up_split_statement_fails,
-                                         down_drop_items, PM_MIGRATION_DEFAULT, NULL, NULL};
+static const pm_migration third_fails =
+    MIGRATION("m2024_02_01_000000_third_fails", up_third_fails, down_drop_items);
+static const pm_migration second_fails =
+    MIGRATION("m2024_02_01_000000_second_fails", up_second_fails, down_drop_items);
+static const pm_migration syntax_fails =
+    MIGRATION("m2024_02_01_000000_syntax_fails", up_third_has_a_syntax_error, down_drop_items);
+static const pm_migration split_fails =
+    MIGRATION("m2024_02_01_000000_split_fails", up_split_statement_fails, down_drop_items);
 
 /* Runs up on set and checks the failure: migration at fault, statement,
  * SQLSTATE, and that nothing of the failed migration remains. */
@@ -741,6 +788,41 @@ static void test_postgres__failing_second_statement_is_named_not_a_neighbour(voi
     assert_query(f, good_first.name, "SELECT version FROM seaql_migrations");
 }
 
+/* Runs up on a set of one failing migration, leaving the error in f->err. */
+static void run_failing_up(fixture *f, const pm_migration *m)
+{
+    const pm_migration *set[] = {m};
+    pm_engine_free(f->engine);
+    f->engine = NULL;
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 1, NULL, &f->err), &f->err);
+    assert_int_equal(pm_engine_up(f->engine, PM_ALL, NULL, &f->err), PM_EDB);
+    assert_non_null(f->err.message);
+}
+
+/* The message says "at character N of the statement" and prints the
+ * statement: N must count in that statement, not in the batch it was sent
+ * in. */
+static void test_postgres__error_position_counts_within_the_failing_statement(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "error_position");
+    run_failing_up(f, &third_fails); /* "INSERT INTO no_such_table_xyz ...": the table at 13 */
+    assert_contains(f->err.message, "(at character 13 of the statement)");
+    run_failing_up(f, &syntax_fails); /* "INSERT INTO pmt_items VALUS (2)": VALUS at 23 */
+    assert_contains(f->err.message, "(at character 23 of the statement)");
+}
+
+/* A syntax error stops the server before it runs any statement of the
+ * batch: the driver must still name the statement it is in. */
+static void test_postgres__syntax_error_in_third_statement_is_named(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "syntax_fails");
+    const pm_migration *set[] = {&syntax_fails};
+    assert_up_fails(f, set, 1, 0, &syntax_fails, SYNTAX_ERROR_INSERT, "42601",
+                    "syntax error at or near \"VALUS\"");
+}
+
 static void test_postgres__failing_statement_of_a_multi_statement_exec_is_named(void **state)
 {
     fixture *f = *state;
@@ -748,6 +830,38 @@ static void test_postgres__failing_statement_of_a_multi_statement_exec_is_named(
     const pm_migration *set[] = {&split_fails};
     assert_up_fails(f, set, 1, 0, &split_fails, "INSERT INTO pmt_items (id) VALUES (10)", "23505",
                     "duplicate key");
+}
+
+/* Raw SQL that ends in a line comment, as SQL copied from a file often does:
+ * the statements after it in the batch must not be swallowed by it. */
+static int up_ends_in_line_comment(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_commented (id INTEGER) -- the note of the author");
+    if (rc == 0)
+        rc = pm_schema_exec(s, "INSERT INTO pmt_commented VALUES (7) -- and another");
+    return rc;
+}
+
+static int down_drop_commented(pm_schema *s, const void *data)
+{
+    (void)data;
+    return pm_schema_drop_table(s, "pmt_commented", 0);
+}
+
+static void test_postgres__statement_ending_in_a_line_comment_applies(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "line_comment");
+    static const pm_migration commented =
+        MIGRATION("m2024_02_15_000000_commented", up_ends_in_line_comment, down_drop_commented);
+    const pm_migration *set[] = {&commented};
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 1, NULL, &f->err), &f->err);
+    size_t applied = 0;
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, &applied, &f->err), &f->err);
+    assert_int_equal(applied, 1);
+    assert_query(f, "7", "SELECT string_agg(id::text, ',') FROM pmt_commented");
+    assert_query(f, commented.name, "SELECT version FROM seaql_migrations");
 }
 
 /* ==== Concurrent runners ==== */
@@ -761,7 +875,8 @@ static void run_concurrent_ups(fixture *f, const char *binary, const char *sleep
 {
     child *children[RUNNERS];
     for (int i = 0; i < RUNNERS; i++)
-        children[i] = spawn(f, binary, sleep_seconds, ARGS("--database-url", f->url, "migrate", "up"));
+        children[i] =
+            spawn(f, binary, sleep_seconds, ARGS("--database-url", f->url, "migrate", "up"));
     size_t applied = 0, nothing = 0;
     for (int i = 0; i < RUNNERS; i++) {
         const run_result *r = collect(f, children[i], RUN_TIMEOUT_MS);
@@ -817,8 +932,8 @@ static void test_postgres__lock_timeout_exits_3_naming_the_holder_pid(void **sta
                  "locktype = 'advisory' AND granted AND pid = %lld",
                  (long long)holder_pid);
 
-    const run_result *r =
-        run(f, cli_path, NULL, ARGS("--database-url", f->url, "--lock-timeout", "1", "migrate", "up"));
+    const run_result *r = run(
+        f, cli_path, NULL, ARGS("--database-url", f->url, "--lock-timeout", "1", "migrate", "up"));
     assert_exit(r, 3);
     if (r->seconds < 0.9 || r->seconds > 5.0)
         fail_msg("the lock wait took %.2f s, expected about 1 s", r->seconds);
@@ -835,6 +950,84 @@ static void test_postgres__lock_timeout_exits_3_naming_the_holder_pid(void **sta
     if (seconds_since(&sent) > 2.0)
         fail_msg("the lock holder took %.2f s to stop after SIGINT", seconds_since(&sent));
     assert_query(f, TENANTS, "SELECT string_agg(version, ',') FROM seaql_migrations");
+    assert_int_equal(advisory_locks_held(f), 0);
+}
+
+/* Waits until another backend than skip_pid has polled the migration lock,
+ * i.e. a second runner is waiting for it. */
+static void wait_for_lock_poller(fixture *f, int64_t skip_pid)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    while (seconds_since(&start) * 1000 < SLEEP_WAIT_MS) {
+        if (query_text(f, f->db,
+                       "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+                       "pid NOT IN (pg_backend_pid(), %lld) AND query LIKE "
+                       "'SELECT pg_try_advisory_lock(%%'",
+                       (long long)skip_pid))
+            return;
+        sleep_ms(20);
+    }
+    fail_msg("no second runner polled the migration lock within %d ms", SLEEP_WAIT_MS);
+}
+
+static void test_postgres__sigint_while_waiting_for_the_lock_exits_130(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "lock_wait_sigint");
+    child *holder = spawn(f, fixture_path, "20", ARGS("--database-url", f->url, "migrate", "up"));
+    int64_t holder_pid = wait_for_pg_sleep(f, holder);
+    child *waiter = spawn(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "up"));
+    wait_for_lock_poller(f, holder_pid);
+    sleep_ms(250); /* well into the polling loop */
+
+    struct timespec sent;
+    clock_gettime(CLOCK_MONOTONIC, &sent);
+    assert_int_equal(kill(waiter->pid, SIGINT), 0);
+    const run_result *r = collect(f, waiter, 10000);
+    assert_exit(r, 130);
+    if (seconds_since(&sent) > 2.0)
+        fail_msg("the waiting runner took %.2f s to stop after SIGINT", seconds_since(&sent));
+    assert_contains(r->err, "interrupted while waiting for the migration lock");
+    assert_lacks(r->out, "Applying");
+    /* The holder was not disturbed: it still sleeps, holding the lock. */
+    assert_query(f, fmt(f, "%lld", (long long)holder_pid),
+                 "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted AND database = "
+                 "(SELECT oid FROM pg_database WHERE datname = current_database())");
+
+    assert_int_equal(kill(holder->pid, SIGINT), 0);
+    assert_exit(collect(f, holder, 10000), 130);
+    assert_int_equal(advisory_locks_held(f), 0);
+}
+
+/* The lock key holds the schema: a runner on public does not wait for one
+ * that holds the lock on schema b. b's key is negative, so the timeout
+ * message must find the holder of a key whose high half has its top bit set. */
+static void test_postgres__lock_is_per_schema_and_names_the_holder_of_a_negative_key(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "lock_schemas");
+    pm_test_exec(f->db, "CREATE SCHEMA b");
+    assert_query(f, "-2545608232706919349",
+                 "SELECT hashtextextended('poblysh:b.seaql_migrations', 0)");
+    char *b_url = make_url(f, NULL, NULL, f->dbname, "options=-csearch_path%3Db");
+    child *holder = spawn(f, fixture_path, "20", ARGS("--database-url", b_url, "migrate", "up"));
+    int64_t holder_pid = wait_for_pg_sleep(f, holder);
+
+    const run_result *r = run(
+        f, cli_path, NULL, ARGS("--database-url", b_url, "--lock-timeout", "1", "migrate", "up"));
+    assert_exit(r, 3);
+    assert_int_equal(number_after(r->err, "PID "), holder_pid);
+
+    r = run(f, cli_path, NULL,
+            ARGS("--database-url", f->url, "--lock-timeout", "1", "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_query(f, TENANTS, "SELECT version FROM public.seaql_migrations");
+
+    assert_int_equal(kill(holder->pid, SIGINT), 0);
+    assert_exit(collect(f, holder, 10000), 130);
+    assert_query(f, TENANTS, "SELECT string_agg(version, ',') FROM b.seaql_migrations");
     assert_int_equal(advisory_locks_held(f), 0);
 }
 
@@ -894,7 +1087,8 @@ static void test_postgres__wait_retries_a_closed_port_then_exits_4(void **state)
 {
     fixture *f = *state;
     char *url = make_url(f, NULL, closed_port(f), "poblysh_test", NULL);
-    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "2", "migrate", "up"));
+    const run_result *r =
+        run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "2", "migrate", "up"));
     assert_exit(r, 4);
     assert_contains(r->err, "Connection refused");
     assert_contains(r->err, "(gave up after --wait)");
@@ -907,13 +1101,39 @@ static void test_postgres__wait_does_not_retry_a_wrong_password(void **state)
 {
     fixture *f = *state;
     char *url = make_url(f, WRONG_PASSWORD_ENC, NULL, "poblysh_test", NULL);
-    const run_result *r = run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "10", "migrate", "up"));
+    const run_result *r =
+        run(f, cli_path, NULL, ARGS("--database-url", url, "--wait", "10", "migrate", "up"));
     assert_exit(r, 4);
     assert_contains(r->err, "password authentication failed");
     assert_lacks(r->err, "gave up after --wait");
     assert_no_secret(r, WRONG_PASSWORD, WRONG_PASSWORD_ENC);
     if (r->seconds > 1.5)
         fail_msg("a refused password was retried: %.2f s with --wait 10", r->seconds);
+}
+
+/* A server that accepts and never answers must not hang the CLI: the
+ * driver's default connect_timeout (10 s) ends the attempt, and a
+ * connect_timeout in the URL overrides it. */
+static void test_postgres__silent_server_times_out_after_the_default_connect_timeout(void **state)
+{
+    fixture *f = *state;
+    char *port = silent_port(f);
+    const run_result *r =
+        run(f, cli_path, NULL,
+            ARGS("--database-url", make_url(f, NULL, port, "poblysh_test", NULL), "migrate", "up"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "timeout expired");
+    assert_no_secret(r, raw_password, admin.password_enc);
+    if (r->seconds < 9.0 || r->seconds > 15.0)
+        fail_msg("a silent server was given up after %.2f s, expected 10 s", r->seconds);
+
+    r = run(f, cli_path, NULL,
+            ARGS("--database-url", make_url(f, NULL, port, "poblysh_test", "connect_timeout=2"),
+                 "migrate", "up"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "timeout expired");
+    if (r->seconds < 1.5 || r->seconds > 5.0)
+        fail_msg("connect_timeout=2 gave up after %.2f s", r->seconds);
 }
 
 /* ==== Interrupting a running migration ==== */
@@ -936,6 +1156,7 @@ static void interrupt_sleeping_migration(fixture *f, const char *name, int sig)
     assert_contains(r->err, SLEEP);
     assert_contains(r->err, "interrupted");
     assert_contains(r->err, "rolled back");
+    assert_contains(r->err, "  statement: SELECT pg_sleep(30)\n");
     assert_no_secret(r, raw_password, admin.password_enc);
 
     assert_true(pm_test_has_table(f->db, "tenants"));
@@ -990,8 +1211,18 @@ static void test_postgres__seaorm_history_table_is_adopted_without_reapplying(vo
 
     r = run(f, cli_path, NULL, ARGS("--database-url", f->url, "migrate", "status"));
     assert_exit(r, 0);
-    assert_contains(r->out, TENANTS "  applied   2023-11-14 22:13:20\n");
+    assert_contains(r->out, TENANTS "  applied (no checksum)  2023-11-14 22:13:20\n");
     assert_contains(r->out, "1 applied, 0 pending.\n");
+
+    /* The upgraded table takes new rows with our columns filled. */
+    r = run(f, fixture_path, "0", ARGS("--database-url", f->url, "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_query(f, "t",
+                 "SELECT CASE WHEN execution_ms >= 0 THEN 't' ELSE 'f' END FROM seaql_migrations "
+                 "WHERE version = '" SLEEP "'");
+    assert_query(f, "1700000000",
+                 "SELECT applied_at FROM seaql_migrations WHERE version = '" TENANTS "'");
 }
 
 /* ==== search_path ==== */
@@ -1029,7 +1260,8 @@ static void test_postgres__execution_ms_covers_the_server_side_sleep(void **stat
 {
     fixture *f = *state;
     fresh_database(f, "execution_ms");
-    const run_result *r = run(f, fixture_path, "1", ARGS("--database-url", f->url, "migrate", "up"));
+    const run_result *r =
+        run(f, fixture_path, "1", ARGS("--database-url", f->url, "migrate", "up"));
     assert_exit(r, 0);
     assert_contains(r->out, "Applied 2 migrations.\n");
     int64_t shown = number_after(r->out, "Applying " SLEEP " ... done (");
@@ -1039,11 +1271,70 @@ static void test_postgres__execution_ms_covers_the_server_side_sleep(void **stat
         pm_test_int(f->db, "SELECT execution_ms FROM seaql_migrations WHERE version = '" SLEEP "'");
     if (recorded < 900 || recorded > 10000)
         fail_msg("execution_ms is %lld for a 1 s sleep", (long long)recorded);
-    int64_t tenants_ms =
-        pm_test_int(f->db, "SELECT execution_ms FROM seaql_migrations WHERE version = '" TENANTS "'");
+    int64_t tenants_ms = pm_test_int(
+        f->db, "SELECT execution_ms FROM seaql_migrations WHERE version = '" TENANTS "'");
     if (tenants_ms < 0 || tenants_ms >= 900)
         fail_msg("execution_ms of the tenants migration is %lld", (long long)tenants_ms);
 }
+
+/* A migration that asks the catalog half way: the driver must send what it
+ * queued before the question, so the migration reaches the server in two
+ * messages. Its execution_ms must still cover both. */
+static int up_sleep_then_ask(pm_schema *s, const void *data)
+{
+    (void)data;
+    bool exists = false;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_timed (id INTEGER)");
+    if (rc == 0)
+        rc = pm_schema_exec(s, "SELECT pg_sleep(1)");
+    if (rc == 0)
+        rc = pm_schema_has_table(s, "pmt_timed", &exists);
+    if (rc == 0 && !exists)
+        rc = PM_EMIGRATION; /* the table created above is visible inside the transaction */
+    if (rc == 0)
+        rc = pm_schema_exec(s, "INSERT INTO pmt_timed VALUES (1)");
+    return rc;
+}
+
+static int down_drop_timed(pm_schema *s, const void *data)
+{
+    (void)data;
+    return pm_schema_drop_table(s, "pmt_timed", 0);
+}
+
+static void note_applied_ms(const pm_event *ev, void *ctx)
+{
+    if (ev->kind == PM_EVENT_APPLIED)
+        *(int64_t *)ctx = ev->elapsed_ms;
+}
+
+static void test_postgres__execution_ms_covers_work_sent_before_a_catalog_query(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "execution_ms_split");
+    static const pm_migration timed =
+        MIGRATION("m2024_03_01_000000_sleep_then_ask", up_sleep_then_ask, down_drop_timed);
+    const pm_migration *set[] = {&timed};
+    int64_t reported = -1;
+    pm_engine_options opts = PM_ENGINE_OPTIONS_INIT;
+    opts.progress = note_applied_ms;
+    opts.progress_ctx = &reported;
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 1, &opts, &f->err), &f->err);
+    size_t applied = 0;
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, &applied, &f->err), &f->err);
+    assert_int_equal(applied, 1);
+    assert_query(f, "1", "SELECT count(*) FROM pmt_timed");
+    if (reported < 900)
+        fail_msg("the progress event reported %lld ms for a 1 s sleep", (long long)reported);
+    int64_t recorded = pm_test_int(f->db, "SELECT execution_ms FROM seaql_migrations");
+    if (recorded < 900 || recorded > 10000)
+        fail_msg("execution_ms is %lld for a migration that slept 1 s before asking the catalog "
+                 "(the progress event saw %lld ms)",
+                 (long long)recorded, (long long)reported);
+}
+
+/* Every test gets the fixture: an admin connection, and whatever it adds. */
+#define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
 {
@@ -1068,23 +1359,30 @@ int main(int argc, char **argv)
         return 1;
     }
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_postgres__tenants_table_matches_the_seed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__failing_third_statement_rolls_back_and_is_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__failing_second_statement_is_named_not_a_neighbour, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__failing_statement_of_a_multi_statement_exec_is_named, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__eight_concurrent_fixture_ups_apply_each_migration_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__eight_concurrent_ups_apply_tenants_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__lock_timeout_exits_3_naming_the_holder_pid, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__wrong_password_exits_4_without_printing_it, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__unknown_database_exits_4_without_printing_the_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__closed_port_exits_4_without_printing_the_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__wait_retries_a_closed_port_then_exits_4, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__wait_does_not_retry_a_wrong_password, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__sigint_during_pg_sleep_rolls_back_and_exits_130, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__sigterm_during_pg_sleep_rolls_back_and_exits_130, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__seaorm_history_table_is_adopted_without_reapplying, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__search_path_option_puts_tables_in_that_schema, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_postgres__execution_ms_covers_the_server_side_sleep, setup, teardown),
+        TEST(test_postgres__tenants_table_matches_the_seed),
+        TEST(test_postgres__failing_third_statement_rolls_back_and_is_named),
+        TEST(test_postgres__failing_second_statement_is_named_not_a_neighbour),
+        TEST(test_postgres__syntax_error_in_third_statement_is_named),
+        TEST(test_postgres__failing_statement_of_a_multi_statement_exec_is_named),
+        TEST(test_postgres__error_position_counts_within_the_failing_statement),
+        TEST(test_postgres__statement_ending_in_a_line_comment_applies),
+        TEST(test_postgres__eight_concurrent_fixture_ups_apply_each_migration_once),
+        TEST(test_postgres__eight_concurrent_ups_apply_tenants_once),
+        TEST(test_postgres__lock_timeout_exits_3_naming_the_holder_pid),
+        TEST(test_postgres__sigint_while_waiting_for_the_lock_exits_130),
+        TEST(test_postgres__lock_is_per_schema_and_names_the_holder_of_a_negative_key),
+        TEST(test_postgres__wrong_password_exits_4_without_printing_it),
+        TEST(test_postgres__unknown_database_exits_4_without_printing_the_password),
+        TEST(test_postgres__closed_port_exits_4_without_printing_the_password),
+        TEST(test_postgres__wait_retries_a_closed_port_then_exits_4),
+        TEST(test_postgres__wait_does_not_retry_a_wrong_password),
+        TEST(test_postgres__silent_server_times_out_after_the_default_connect_timeout),
+        TEST(test_postgres__sigint_during_pg_sleep_rolls_back_and_exits_130),
+        TEST(test_postgres__sigterm_during_pg_sleep_rolls_back_and_exits_130),
+        TEST(test_postgres__seaorm_history_table_is_adopted_without_reapplying),
+        TEST(test_postgres__search_path_option_puts_tables_in_that_schema),
+        TEST(test_postgres__execution_ms_covers_the_server_side_sleep),
+        TEST(test_postgres__execution_ms_covers_work_sent_before_a_catalog_query),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();

@@ -213,8 +213,9 @@ static void test_engine__down_refuses_unknown_applied_version_before_changing_an
 {
     fixture *f = *state;
     pm_test_ok(pm_engine_up(f->engine, PM_ALL, NULL, &f->err), &f->err);
-    pm_test_exec(f->db, "INSERT INTO seaql_migrations (version, applied_at) "
-                        "VALUES ('m2099_01_01_000000_future', 4102444800)");
+    /* Applied last (apply_order 99) by a build that had it. */
+    pm_test_exec(f->db, "INSERT INTO seaql_migrations (version, applied_at, apply_order) "
+                        "VALUES ('m2099_01_01_000000_future', 4102444800, 99)");
     size_t n = 99;
     int rc = pm_engine_down(f->engine, 2, &n, &f->err);
     assert_int_equal(rc, PM_ENOTFOUND);

@@ -46,9 +46,10 @@ struct pm_dialect {
     /* String literals treat '\\' as an escape (MySQL's default), so the
      * renderer doubles backslashes in them. */
     bool backslash_escapes;
-    /* An expression for the milliseconds the current migration's statements
-     * took, measured by the server, for drivers that send a migration as one
-     * batch (PostgreSQL); NULL to use the client's measurement. */
+    /* An expression for the milliseconds the current migration took, for
+     * drivers that send its statements as one batch at commit (PostgreSQL):
+     * its one "%s" is replaced by the parameter holding the client's
+     * measurement of up(). NULL to use the client's measurement alone. */
     const char *elapsed_ms;
 };
 
@@ -80,8 +81,9 @@ typedef struct pm_connect_options {
 
 /* ==== Driver ==== */
 
-/* 1: the first interface. 2: cancel(). */
-#define PM_DRIVER_VERSION 2
+/* 1: the first interface. 2: cancel(). 3: capability flags moved from the
+ * driver to the connection (pm_conn.flags), removing pm_driver.flags. */
+#define PM_DRIVER_VERSION 3
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
  * reached, which for libdbi is only known from the URL. */
