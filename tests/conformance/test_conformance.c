@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <time.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +17,7 @@
 
 static const char *url;
 
-static const char *const suite_tables[] = {"conf_types", "conf_a", "conf_b", "conf_c",
+static const char *const suite_tables[] = {"conf_types", "conf_nt", "conf_slow", "conf_a", "conf_b", "conf_c",
                                            "conf_bad", "tenants", "seaql_migrations"};
 
 static const pm_migration ma = PM_TEST_MIGRATION("m2024_03_01_000001_conf_a", "conf_a");
@@ -306,6 +308,283 @@ static void test_conformance__work_survives_reconnecting(void **state)
     pm_db_close(again);
 }
 
+/* ==== Integrity: checksums, drift, failed migrations ==== */
+
+#define SUM_A "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SUM_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define SUM_C "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+
+static const pm_migration sa = {"m2024_03_01_000001_conf_a", pm_test_up_create, pm_test_down_drop, 0,
+                                SUM_A, "conf_a"};
+static const pm_migration sb = {"m2024_03_02_000001_conf_b", pm_test_up_create, pm_test_down_drop, 0,
+                                SUM_B, "conf_b"};
+static const pm_migration sc = {"m2024_03_03_000001_conf_c", pm_test_up_create, pm_test_down_drop, 0,
+                                SUM_C, "conf_c"};
+static const pm_migration *const summed[] = {&sa, &sb, &sc};
+
+static pm_engine *engine_with(fixture *f, const pm_migration *const *set, size_t count,
+                              unsigned int flags)
+{
+    pm_engine_options opts = PM_ENGINE_OPTIONS_INIT;
+    opts.flags = flags;
+    pm_engine *engine = NULL;
+    pm_test_ok(pm_engine_new(&engine, f->db, set, count, &opts, &f->err), &f->err);
+    return engine;
+}
+
+/* The state of name in a fresh status. */
+static pm_state state_of(pm_engine *engine, const char *name, pm_status_entry *copy)
+{
+    pm_status *st = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_engine_status(engine, &st, &err), &err);
+    pm_state state = PM_STATE__COUNT;
+    for (size_t i = 0; i < pm_status_count(st); i++) {
+        const pm_status_entry *e = pm_status_entry_at(st, i);
+        if (strcmp(e->name, name) == 0) {
+            state = e->state;
+            if (copy)
+                *copy = *e; /* strings are only valid until the status is freed */
+        }
+    }
+    pm_status_free(st);
+    return state;
+}
+
+static void test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted(void **state)
+{
+    fixture *f = *state;
+    pm_engine *engine = engine_with(f, summed, 2, 0);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, NULL, &f->err), &f->err);
+    char *stored = pm_test_text(f->db, "SELECT checksum FROM seaql_migrations WHERE version = "
+                                       "'m2024_03_01_000001_conf_a'");
+    assert_string_equal(stored, SUM_A);
+    free(stored);
+    pm_test_exec(f->db, "UPDATE seaql_migrations SET checksum = 'sha256:0123' WHERE version = "
+                        "'m2024_03_01_000001_conf_a'");
+    assert_int_equal(state_of(engine, "m2024_03_01_000001_conf_a", NULL), PM_STATE_MODIFIED);
+    pm_engine_free(engine);
+
+    engine = engine_with(f, summed, 3, 0);
+    size_t n = 99;
+    assert_int_equal(pm_engine_up(engine, PM_ALL, &n, &f->err), PM_ECHECKSUM);
+    assert_int_equal(n, 0);
+    assert_non_null(strstr(f->err.message, "m2024_03_01_000001_conf_a"));
+    assert_non_null(strstr(f->err.message, "sha256:0123"));
+    assert_non_null(strstr(f->err.message, SUM_A));
+    assert_non_null(strstr(f->err.message, "repair --accept"));
+    assert_false(pm_test_has_table(f->db, "conf_c"));
+
+    pm_test_ok(pm_engine_repair(engine, PM_REPAIR_ACCEPT, "m2024_03_01_000001_conf_a", &f->err),
+               &f->err);
+    assert_int_equal(state_of(engine, "m2024_03_01_000001_conf_a", NULL), PM_STATE_APPLIED);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 1);
+    pm_engine_free(engine);
+
+    /* --ignore-modified lets up go on without changing the record */
+    pm_test_exec(f->db, "UPDATE seaql_migrations SET checksum = 'sha256:0123' WHERE version = "
+                        "'m2024_03_01_000001_conf_a'");
+    pm_test_exec(f->db, "DELETE FROM seaql_migrations WHERE version = 'm2024_03_03_000001_conf_c'");
+    pm_test_exec(f->db, "DROP TABLE conf_c");
+    engine = engine_with(f, summed, 3, PM_ENGINE_IGNORE_MODIFIED);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 1);
+    assert_int_equal(state_of(engine, "m2024_03_01_000001_conf_a", NULL), PM_STATE_MODIFIED);
+    pm_engine_free(engine);
+}
+
+static void test_conformance__seaorm_rows_without_checksum_are_never_modified(void **state)
+{
+    fixture *f = *state;
+    pm_test_exec(f->db, "CREATE TABLE seaql_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY, "
+                        "applied_at BIGINT NOT NULL)");
+    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', 1704067200)");
+    pm_test_exec(f->db, "CREATE TABLE conf_a (id INTEGER PRIMARY KEY, name TEXT)");
+    pm_engine *engine = engine_with(f, summed, 1, 0);
+    pm_status_entry e;
+    assert_int_equal(state_of(engine, "m2024_03_01_000001_conf_a", &e), PM_STATE_APPLIED);
+    assert_null(e.checksum);
+    size_t n = 99;
+    pm_test_ok(pm_engine_up(engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 0);
+    pm_test_ok(pm_engine_repair(engine, PM_REPAIR_ACCEPT, "m2024_03_01_000001_conf_a", &f->err),
+               &f->err);
+    char *stored = pm_test_text(f->db, "SELECT checksum FROM seaql_migrations");
+    assert_string_equal(stored, SUM_A);
+    free(stored);
+    pm_engine_free(engine);
+}
+
+static void test_conformance__missing_version_blocks_up_unless_allowed(void **state)
+{
+    fixture *f = *state;
+    pm_engine *engine = engine_with(f, summed, 2, 0);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, NULL, &f->err), &f->err);
+    pm_engine_free(engine);
+
+    /* An older build that lacks conf_b: it is missing. */
+    const pm_migration *const older[] = {&sa, &sc};
+    engine = engine_with(f, older, 2, 0);
+    assert_int_equal(state_of(engine, "m2024_03_02_000001_conf_b", NULL), PM_STATE_MISSING);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &f->err), PM_EDRIFT);
+    assert_non_null(strstr(f->err.message, "m2024_03_02_000001_conf_b"));
+    assert_non_null(strstr(f->err.message, "--allow-missing"));
+    assert_false(pm_test_has_table(f->db, "conf_c"));
+    pm_engine_free(engine);
+
+    engine = engine_with(f, older, 2, PM_ENGINE_ALLOW_MISSING);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, NULL, &f->err), &f->err);
+    assert_true(pm_test_has_table(f->db, "conf_c"));
+    pm_engine_free(engine);
+}
+
+static void test_conformance__late_merged_migration_is_out_of_order(void **state)
+{
+    fixture *f = *state;
+    const pm_migration *const without_b[] = {&sa, &sc};
+    pm_engine *engine = engine_with(f, without_b, 2, 0);
+    pm_test_ok(pm_engine_up(engine, PM_ALL, NULL, &f->err), &f->err);
+    pm_engine_free(engine);
+
+    engine = engine_with(f, summed, 3, 0);
+    assert_int_equal(state_of(engine, "m2024_03_02_000001_conf_b", NULL), PM_STATE_OUT_OF_ORDER);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &f->err), PM_EDRIFT);
+    assert_non_null(strstr(f->err.message, "m2024_03_02_000001_conf_b"));
+    assert_non_null(strstr(f->err.message, "--allow-out-of-order"));
+    assert_false(pm_test_has_table(f->db, "conf_b"));
+    pm_engine_free(engine);
+
+    engine = engine_with(f, summed, 3, PM_ENGINE_ALLOW_OUT_OF_ORDER);
+    size_t n = 0;
+    pm_test_ok(pm_engine_up(engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 1);
+    assert_true(pm_test_has_table(f->db, "conf_b"));
+    /* down reverts the one applied last, conf_b, not the newest name, conf_c */
+    pm_test_ok(pm_engine_down(engine, 1, &n, &f->err), &f->err);
+    assert_false(pm_test_has_table(f->db, "conf_b"));
+    assert_true(pm_test_has_table(f->db, "conf_c"));
+    pm_engine_free(engine);
+}
+
+/* A migration that cannot run in a transaction: creates conf_nt, then runs
+ * a statement that fails. */
+static int up_nt_failing(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE conf_nt (id INTEGER)");
+    return rc == 0 ? pm_schema_exec(s, PM_TEST_BAD_STATEMENT) : rc;
+}
+
+static int down_nt(pm_schema *s, const void *data)
+{
+    (void)data;
+    return pm_schema_drop_table(s, "conf_nt", PM_IF_EXISTS);
+}
+
+static const pm_migration nt_failing = {"m2024_03_04_000001_conf_nt", up_nt_failing, down_nt,
+                                        PM_MIGRATION_NO_TRANSACTION, "sha256:nt", NULL};
+
+static void test_conformance__failed_migration_without_transaction_blocks_until_repaired(void **state)
+{
+    fixture *f = *state;
+    const pm_migration *const set[] = {&sa, &nt_failing};
+    pm_engine *engine = engine_with(f, set, 2, 0);
+    assert_true(pm_engine_up(engine, PM_ALL, NULL, &f->err) < 0);
+    assert_string_equal(f->err.migration, "m2024_03_04_000001_conf_nt");
+    assert_non_null(strstr(f->err.hint, "marked failed"));
+    /* It ran outside a transaction: its first statement stays. */
+    assert_true(pm_test_has_table(f->db, "conf_nt"));
+    pm_status_entry e;
+    assert_int_equal(state_of(engine, "m2024_03_04_000001_conf_nt", &e), PM_STATE_FAILED);
+    char *statement = pm_test_text(f->db, "SELECT error_statement FROM seaql_migrations WHERE "
+                                          "version = 'm2024_03_04_000001_conf_nt'");
+    assert_string_equal(statement, PM_TEST_BAD_STATEMENT);
+    free(statement);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &f->err), PM_EFAILED);
+    assert_non_null(strstr(f->err.message, "repair --applied"));
+    assert_int_equal(pm_engine_down(engine, 1, NULL, &f->err), PM_EFAILED);
+
+    /* finished by hand: mark applied */
+    pm_test_ok(pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_04_000001_conf_nt", &f->err),
+               &f->err);
+    assert_int_equal(state_of(engine, "m2024_03_04_000001_conf_nt", NULL), PM_STATE_APPLIED);
+    assert_int_equal(pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_04_000001_conf_nt",
+                                      &f->err),
+                     PM_EINVAL);
+
+    /* fail again, then undone by hand: forget the row */
+    pm_test_exec(f->db, "DELETE FROM seaql_migrations WHERE version = 'm2024_03_04_000001_conf_nt'");
+    pm_test_exec(f->db, "DROP TABLE conf_nt");
+    assert_true(pm_engine_up(engine, PM_ALL, NULL, &f->err) < 0);
+    pm_test_exec(f->db, "DROP TABLE conf_nt");
+    pm_test_ok(pm_engine_repair(engine, PM_REPAIR_ROLLBACK, "m2024_03_04_000001_conf_nt", &f->err),
+               &f->err);
+    assert_int_equal(state_of(engine, "m2024_03_04_000001_conf_nt", NULL), PM_STATE_PENDING);
+    pm_engine_free(engine);
+}
+
+static void test_conformance__transactional_migration_never_shows_failed(void **state)
+{
+    fixture *f = *state;
+    pm_engine *engine = engine_for(f, a_bad_c, 3);
+    assert_true(pm_engine_up(engine, PM_ALL, NULL, &f->err) < 0);
+    assert_int_equal(state_of(engine, "m2024_03_02_120000_conf_bad", NULL), PM_STATE_PENDING);
+    pm_engine_free(engine);
+}
+
+/* Creates conf_slow outside a transaction, then sleeps in the process: a
+ * test kills it there. */
+static int up_slow(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE conf_slow (id INTEGER)");
+    if (rc == 0)
+        sleep(30);
+    return rc;
+}
+
+static const pm_migration slow = {"m2024_03_05_000001_conf_slow", up_slow, pm_test_down_drop,
+                                  PM_MIGRATION_NO_TRANSACTION, "sha256:slow", "conf_slow"};
+
+static void test_conformance__kill_9_during_migration_without_transaction_leaves_failed(void **state)
+{
+    fixture *f = *state;
+    if (is_memory()) /* a killed process takes its in-memory database with it */
+        return;
+    const pm_migration *const set[] = {&sa, &slow};
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        pm_db *db = NULL;
+        pm_engine *engine = NULL;
+        pm_error err = PM_ERROR_INIT;
+        if (pm_db_open(&db, url, NULL, &err) == 0 &&
+            pm_engine_new(&engine, db, set, 2, NULL, &err) == 0)
+            pm_engine_up(engine, PM_ALL, NULL, &err);
+        _exit(0);
+    }
+    /* Wait until the child is inside the migration: its row says started. */
+    int64_t started = 0;
+    for (int i = 0; i < 300 && !started; i++) {
+        nanosleep(&(struct timespec){0, 20000000}, NULL);
+        if (pm_test_has_table(f->db, "conf_slow") && pm_test_has_table(f->db, "seaql_migrations"))
+            started = pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE version = "
+                                         "'m2024_03_05_000001_conf_slow' AND state = 'started'");
+    }
+    kill(pid, SIGKILL);
+    waitpid(pid, NULL, 0);
+    assert_int_equal(started, 1);
+    pm_engine *engine = engine_with(f, set, 2, 0);
+    pm_status_entry e;
+    assert_int_equal(state_of(engine, "m2024_03_05_000001_conf_slow", &e), PM_STATE_FAILED);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &f->err), PM_EFAILED);
+    pm_test_ok(pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_05_000001_conf_slow", &f->err),
+               &f->err);
+    assert_int_equal(state_of(engine, "m2024_03_05_000001_conf_slow", NULL), PM_STATE_APPLIED);
+    pm_engine_free(engine);
+}
+
 /* ==== Several runners at once ==== */
 
 #define RACE_MIGRATIONS 12
@@ -417,6 +696,13 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_conformance__has_table_and_has_column, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__work_survives_reconnecting, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__concurrent_runners_apply_each_migration_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__seaorm_rows_without_checksum_are_never_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__missing_version_blocks_up_unless_allowed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__late_merged_migration_is_out_of_order, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__failed_migration_without_transaction_blocks_until_repaired, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__transactional_migration_never_shows_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__kill_9_during_migration_without_transaction_leaves_failed, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
