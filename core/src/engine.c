@@ -646,8 +646,6 @@ int pm_engine_repair(pm_engine *e, pm_repair action, const char *name, pm_error 
     int rc = begin_session(e, &h, err);
     if (rc == 0)
         rc = end_session(e, &h, repair_row(e, &h, action, name, err), err);
-    if (rc < 0)
-        pm__error_set_migration(err, name);
     return rc;
 }
 

@@ -148,6 +148,7 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     int rc = pm__db_has_table(db, PM_HISTORY_TABLE, &exists, err);
     if (rc < 0 || !exists)
         return rc;
+    /* Our columns are added in order: when the last is there, all are. */
     rc = pm__db_has_column(db, PM_HISTORY_TABLE, PM_LAST_OWN_COLUMN, &upgraded, err);
     if (rc < 0)
         return rc;
@@ -157,9 +158,20 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     pm__render_ident(&sql, d, "version");
     pm_buf_append(&sql, ", ");
     pm__render_ident(&sql, d, "applied_at");
-    for (size_t i = 0; upgraded && i < PM_ARRAY_LEN(own_columns); i++) {
+    /* An older table (read by status, which never upgrades): NULL for each
+     * column it lacks, so read_row finds every value in its place. */
+    for (size_t i = 0; i < PM_ARRAY_LEN(own_columns); i++) {
+        bool present = upgraded;
+        if (!upgraded && (rc = pm__db_has_column(db, PM_HISTORY_TABLE, own_columns[i].name,
+                                                 &present, err)) < 0) {
+            pm_buf_free(&sql);
+            return rc;
+        }
         pm_buf_append(&sql, ", ");
-        pm__render_ident(&sql, d, own_columns[i].name);
+        if (present)
+            pm__render_ident(&sql, d, own_columns[i].name);
+        else
+            pm_buf_append(&sql, "NULL");
     }
     pm_buf_append(&sql, " FROM ");
     pm__render_ident(&sql, d, PM_HISTORY_TABLE);

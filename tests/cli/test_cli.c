@@ -5,7 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <poll.h>
+#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1026,6 +1028,893 @@ static void test_cli__held_lock_times_out_with_exit_3(void **state)
     assert_contains(r->out, "Applied 1 migration.\n");
 }
 
+/* ==== Integrity: checksums, states, repair ==== */
+
+#define ZERO_SUM "sha256:0000000000000000000000000000000000000000000000000000000000000000"
+#define GONE "m2099_01_01_000000_gone"
+
+/* Runs sql on the test directory's poblysh.db, then closes it. */
+static void exec_db(fixture *f, const char *sql)
+{
+    pm_test_exec(open_db(f, "poblysh.db"), sql);
+    close_db(f);
+}
+
+/* The first value of sql on poblysh.db (NULL for SQL NULL or no row),
+ * living until teardown. */
+static char *db_text(fixture *f, const char *sql)
+{
+    char *text = pm_test_text(open_db(f, "poblysh.db"), sql);
+    close_db(f);
+    return text ? keep(f, text) : NULL;
+}
+
+static int64_t db_int(fixture *f, const char *sql)
+{
+    int64_t v = pm_test_int(open_db(f, "poblysh.db"), sql);
+    close_db(f);
+    return v;
+}
+
+static int64_t db_history_count(fixture *f)
+{
+    int64_t n = pm_test_history_count(open_db(f, "poblysh.db"));
+    close_db(f);
+    return n;
+}
+
+static bool db_has_table(fixture *f, const char *table)
+{
+    bool has = pm_test_has_table(open_db(f, "poblysh.db"), table);
+    close_db(f);
+    return has;
+}
+
+/* Runs up on a fresh poblysh.db and returns the checksum it recorded. */
+static char *up_and_checksum(fixture *f)
+{
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "up")), 0);
+    char *sum = db_text(f, "SELECT checksum FROM seaql_migrations WHERE version = '" TENANTS "'");
+    assert_non_null(sum);
+    assert_int_equal(strlen(sum), 7 + 64);
+    assert_true(strncmp(sum, "sha256:", 7) == 0);
+    return sum;
+}
+
+static void assert_status_exit_code(fixture *f, int code)
+{
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status", "--exit-code"));
+    assert_exit(r, code);
+    assert_empty(r->err);
+}
+
+static void test_cli__modified_migration_is_shown_refused_and_accepted(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "modified");
+    char *good = up_and_checksum(f);
+    exec_db(f, "UPDATE seaql_migrations SET checksum = '" ZERO_SUM "'");
+    int64_t applied_at = db_int(f, "SELECT applied_at FROM seaql_migrations");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " modified ");
+    assert_contains(r->out, "recorded sha256:0000");
+    assert_contains(r->out, fmt(f, "this build %s\n", good));
+    assert_contains(r->out, "0 applied, 0 pending, 1 modified.\n");
+    assert_status_exit_code(f, 5);
+
+    /* up refuses, names the migration and both ways out, and changes nothing. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "poblysh: error: ");
+    assert_contains(r->err, TENANTS);
+    assert_contains(r->err, "repair --accept " TENANTS);
+    assert_contains(r->err, "--ignore-modified");
+    assert_contains(r->err, ZERO_SUM);
+    assert_contains(r->err, good);
+    assert_lacks(r->err, "rolled back");
+    assert_lacks(r->out, "Applying");
+    assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), ZERO_SUM);
+    assert_int_equal(db_int(f, "SELECT applied_at FROM seaql_migrations"), applied_at);
+    assert_int_equal(db_history_count(f), 1);
+    assert_true(db_has_table(f, "tenants"));
+
+    /* --ignore-modified runs, and leaves the record as it is. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "up", "--ignore-modified"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Nothing to apply: the database is up to date.\n");
+    assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), ZERO_SUM);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Repaired: recorded the current checksum of " TENANTS ".\n");
+    assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), good);
+    assert_int_equal(db_int(f, "SELECT applied_at FROM seaql_migrations"), applied_at);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    char *line = line_starting(f, r->out, TENANTS " ");
+    assert_contains(line, " applied ");
+    assert_lacks(line, "no checksum");
+    assert_lacks(r->out, "recorded sha256");
+    assert_contains(r->out, "1 applied, 0 pending.\n");
+    assert_status_exit_code(f, 0);
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "up")), 0);
+}
+
+/* Rows SeaORM wrote have no checksum: applied, said so, and repair --accept
+ * records one. */
+static void test_cli__rows_without_checksum_are_applied_and_can_be_filled_in(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "no_checksum");
+    char *good = up_and_checksum(f);
+    exec_db(f, "UPDATE seaql_migrations SET checksum = NULL");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " applied (no checksum) ");
+    assert_contains(r->out, "1 applied, 0 pending.\n");
+    assert_lacks(r->out, "attention");
+    assert_status_exit_code(f, 0);
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Nothing to apply");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
+    assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), good);
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_lacks(r->out, "no checksum");
+}
+
+/* A table exactly as SeaORM creates it (no columns of ours): status reads
+ * it, and repair adds our columns and fills in the checksum. */
+static void test_cli__seaorm_table_reads_as_applied_and_repair_upgrades_it(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "seaorm_table");
+    exec_db(f, "CREATE TABLE seaql_migrations (version VARCHAR PRIMARY KEY NOT NULL, "
+               "applied_at BIGINT NOT NULL)");
+    exec_db(f, "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000)");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    char *line = line_starting(f, r->out, TENANTS " ");
+    assert_contains(line, " applied (no checksum) ");
+    assert_contains(line, "2023-11-14 22:13:20");
+    assert_status_exit_code(f, 0);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_int_equal(db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
+    assert_int_equal(db_int(f, "SELECT applied_at FROM seaql_migrations"), 1700000000);
+    assert_false(db_has_table(f, "tenants")); /* repair runs no migration */
+}
+
+static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "missing");
+    up_and_checksum(f);
+    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    char *line = line_starting(f, r->out, GONE " ");
+    assert_contains(line, " missing ");
+    assert_contains(line, "2023-11-14 22:13:20");
+    assert_contains(r->out, "1 applied, 0 pending, 1 missing.\n");
+    assert_status_exit_code(f, 5);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, GONE);
+    assert_contains(r->err, "--allow-missing");
+    assert_lacks(r->err, "--ignore-modified");
+    assert_lacks(r->out, "Applying");
+    assert_int_equal(db_history_count(f), 2);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up", "--allow-missing"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Nothing to apply");
+    assert_int_equal(db_history_count(f), 2);
+
+    /* It cannot be accepted: this build has no checksum for it. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", GONE));
+    assert_exit(r, 1);
+    assert_contains(r->err, GONE);
+    assert_contains(r->err, "not in this build");
+}
+
+/* A pending migration older than the newest applied one: out of order. */
+static void test_cli__out_of_order_migration_needs_allow_out_of_order(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "out_of_order");
+    up_and_checksum(f);
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "down")), 0);
+    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " out-of-order");
+    assert_contains(line_starting(f, r->out, GONE " "), " missing ");
+    assert_contains(r->out, "0 applied, 0 pending, 1 missing, 1 out-of-order.\n");
+    assert_contains(r->out, "needs attention");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "--allow-missing");
+    assert_contains(r->err, "--allow-out-of-order");
+    assert_contains(r->err, TENANTS);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up", "--allow-missing"));
+    assert_exit(r, 5);
+    assert_lacks(r->err, "--allow-missing");
+    assert_contains(r->err, "--allow-out-of-order");
+    assert_false(db_has_table(f, "tenants"));
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up", "--allow-missing", "--allow-out-of-order"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_true(db_has_table(f, "tenants"));
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_contains(line_starting(f, r->out, TENANTS " "), " applied ");
+}
+
+static void mark_failed(fixture *f)
+{
+    exec_db(f, "UPDATE seaql_migrations SET state = 'failed', error_message = 'boom', "
+               "error_statement = 'CREATE TABLE tenants (id UUID)' WHERE version = '" TENANTS "'");
+}
+
+static void test_cli__failed_migration_blocks_up_and_down_until_repaired(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "failed");
+    char *good = up_and_checksum(f);
+    mark_failed(f);
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " failed ");
+    assert_contains(r->out, "  error: boom\n");
+    assert_contains(r->out, "  statement: CREATE TABLE tenants (id UUID)\n");
+    assert_contains(r->out, "0 applied, 0 pending, 1 failed.\n");
+    assert_contains(r->out, "A failed migration blocks up");
+    assert_status_exit_code(f, 5);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, TENANTS);
+    assert_contains(r->err, "repair --applied");
+    assert_contains(r->err, "--rollback");
+    assert_lacks(r->out, "Applying");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "down"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "cannot revert " TENANTS);
+    assert_contains(r->err, "marked failed");
+    assert_contains(r->err, "nothing was reverted");
+    assert_lacks(r->out, "Reverting");
+    assert_true(db_has_table(f, "tenants"));
+    assert_int_equal(db_history_count(f), 1);
+
+    /* --accept is for modified migrations, not failed ones. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
+    assert_exit(r, 5); /* PM_EFAILED: the history needs attention */
+    assert_contains(r->err, "marked failed");
+    assert_contains(r->err, "--applied or --rollback");
+    assert_string_equal(db_text(f, "SELECT state FROM seaql_migrations"), "failed");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--applied", TENANTS));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Repaired: marked as applied " TENANTS ".\n");
+    assert_string_equal(db_text(f, "SELECT state FROM seaql_migrations"), "applied");
+    assert_null(db_text(f, "SELECT error_message FROM seaql_migrations"));
+    assert_null(db_text(f, "SELECT error_statement FROM seaql_migrations"));
+    assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), good);
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_contains(line_starting(f, r->out, TENANTS " "), " applied ");
+    assert_lacks(r->out, "error:");
+    assert_status_exit_code(f, 0);
+
+    /* --applied and --rollback only clear a failed migration. */
+    static const char *const actions[] = {"--applied", "--rollback"};
+    for (size_t i = 0; i < 2; i++) {
+        r = run_cli(f, LOCAL, ARGS("migrate", "repair", actions[i], TENANTS));
+        assert_exit(r, 1);
+        assert_contains(r->err, TENANTS);
+        assert_contains(r->err, "is not marked failed");
+        assert_int_equal(db_history_count(f), 1);
+    }
+
+    mark_failed(f);
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--rollback", TENANTS));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Repaired: forgot the history row of " TENANTS ".\n");
+    assert_int_equal(db_history_count(f), 0);
+    assert_true(db_has_table(f, "tenants")); /* repair edits the history only */
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " pending");
+    assert_contains(r->out, "0 applied, 1 pending.\n");
+}
+
+/* A repair that is refused ran no migration: the error must not say that a
+ * migration "was rolled back". */
+static void test_cli__refused_repair_does_not_claim_a_rollback(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "repair_refused");
+    up_and_checksum(f);
+    static const char *const actions[] = {"--applied", "--rollback"};
+    for (size_t i = 0; i < 2; i++) {
+        const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "repair", actions[i], TENANTS));
+        assert_exit(r, 1);
+        assert_contains(r->err, "is not marked failed");
+        assert_lacks(r->err, "rolled back");
+        assert_lacks(r->err, "nothing of it was applied");
+    }
+}
+
+static void test_cli__repair_usage_and_unknown_names(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "repair_usage");
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "repair"));
+    assert_exit(r, 2);
+    assert_empty(r->out);
+    assert_contains(r->err, "--accept NAME");
+    assert_contains(r->err, "--applied NAME");
+    assert_contains(r->err, "--rollback NAME");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS, "--rollback", TENANTS));
+    assert_exit(r, 2);
+    assert_empty(r->out);
+    assert_contains(r->err, "give one of");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "--accept needs a value");
+    assert_int_equal(dir_entry_count(f), 0); /* refused before opening anything */
+
+    up_and_checksum(f);
+    static const char *const actions[] = {"--accept", "--applied", "--rollback"};
+    for (size_t i = 0; i < 3; i++) {
+        r = run_cli(f, LOCAL, ARGS("migrate", "repair", actions[i], "m2030_01_01_000000_nope"));
+        assert_exit(r, 1);
+        assert_contains(r->err, "poblysh: error: ");
+        assert_contains(r->err, "m2030_01_01_000000_nope");
+        assert_contains(r->err, "no history row");
+        assert_lacks(r->out, "Repaired");
+    }
+    assert_int_equal(db_history_count(f), 1);
+}
+
+/* kill -9 during a migration that runs without a transaction leaves its
+ * row "started": that reads as failed, never finished. */
+static void test_cli__started_row_reads_as_failed_never_finished(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "started");
+    up_and_checksum(f);
+    exec_db(f, "UPDATE seaql_migrations SET state = 'started'");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " failed ");
+    assert_contains(r->out, "error: ");
+    assert_contains(r->out, "never finished");
+    assert_lacks(r->out, "statement:");
+    assert_status_exit_code(f, 5);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, TENANTS);
+    r = run_cli(f, LOCAL, ARGS("migrate", "down"));
+    assert_exit(r, 5);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--applied", TENANTS));
+    assert_exit(r, 0);
+    assert_string_equal(db_text(f, "SELECT state FROM seaql_migrations"), "applied");
+}
+
+/* ==== status --format json ==== */
+
+static json_t *parse_json(const char *text)
+{
+    json_error_t error;
+    json_t *doc = json_loads(text, 0, &error);
+    if (!doc)
+        fail_msg("stdout is not JSON (line %d: %s):\n---\n%s---", error.line, error.text, text);
+    return doc;
+}
+
+/* obj is an object with exactly these keys. */
+static void assert_exact_keys(const json_t *obj, const char *what, const char *const *keys,
+                              size_t n)
+{
+    if (!json_is_object(obj))
+        fail_msg("%s is not an object", what);
+    for (size_t i = 0; i < n; i++)
+        if (!json_object_get(obj, keys[i]))
+            fail_msg("%s has no key \"%s\"", what, keys[i]);
+    if (json_object_size(obj) != n)
+        fail_msg("%s has %zu keys, expected %zu", what, json_object_size(obj), n);
+}
+
+static const char *json_str(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_string(v))
+        fail_msg("\"%s\" is not a string", key);
+    return json_string_value(v);
+}
+
+static json_int_t json_int(const json_t *obj, const char *key)
+{
+    const json_t *v = json_object_get(obj, key);
+    if (!json_is_integer(v))
+        fail_msg("\"%s\" is not an integer", key);
+    return json_integer_value(v);
+}
+
+static void assert_json_null(const json_t *obj, const char *key)
+{
+    if (!json_is_null(json_object_get(obj, key)))
+        fail_msg("\"%s\" is not null", key);
+}
+
+static void assert_iso_utc(const char *text)
+{
+    regex_t re;
+    assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    int rc = regexec(&re, text, 0, NULL, 0);
+    regfree(&re);
+    if (rc != 0)
+        fail_msg("\"%s\" is not ISO-8601 UTC (YYYY-MM-DDTHH:MM:SSZ)", text);
+}
+
+/* The document's shape; returns its one migration. */
+static const json_t *check_status_document(const json_t *doc, bool up_to_date, const char *states,
+                                           const int *counts)
+{
+    static const char *const top[] = {"database", "driver",  "profile",
+                                      "up_to_date", "summary", "migrations"};
+    assert_exact_keys(doc, "the document", top, 6);
+    assert_string_equal(json_str(doc, "database"), "sqlite://poblysh.db");
+    assert_string_equal(json_str(doc, "driver"), "sqlite");
+    assert_string_equal(json_str(doc, "profile"), "local");
+    const json_t *utd = json_object_get(doc, "up_to_date");
+    assert_true(json_is_boolean(utd));
+    assert_int_equal(json_is_true(utd), up_to_date);
+
+    static const char *const summary_keys[] = {"applied", "pending", "modified",
+                                               "missing", "out-of-order", "failed"};
+    const json_t *summary = json_object_get(doc, "summary");
+    assert_exact_keys(summary, "summary", summary_keys, 6);
+    for (size_t i = 0; i < 6; i++)
+        if (json_int(summary, summary_keys[i]) != counts[i])
+            fail_msg("summary.%s is %lld, expected %d", summary_keys[i],
+                     (long long)json_int(summary, summary_keys[i]), counts[i]);
+
+    const json_t *migrations = json_object_get(doc, "migrations");
+    assert_true(json_is_array(migrations));
+    assert_int_equal(json_array_size(migrations), 1);
+    const json_t *m = json_array_get(migrations, 0);
+    static const char *const entry_keys[] = {"name",     "state",        "applied_at",
+                                             "applied_at_unix", "checksum", "execution_ms",
+                                             "error",    "statement"};
+    assert_exact_keys(m, "migrations[0]", entry_keys, 8);
+    assert_string_equal(json_str(m, "name"), TENANTS);
+    assert_string_equal(json_str(m, "state"), states);
+    static const char *const checksum_keys[] = {"stored", "expected"};
+    const json_t *checksum = json_object_get(m, "checksum");
+    assert_exact_keys(checksum, "migrations[0].checksum", checksum_keys, 2);
+    assert_true(strncmp(json_str(checksum, "expected"), "sha256:", 7) == 0);
+    assert_int_equal(strlen(json_str(checksum, "expected")), 7 + 64);
+    return m;
+}
+
+static void test_cli__status_json_pending_then_applied(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "status_json");
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_lacks(r->out, "Database:");
+    assert_true(r->out[0] == '{');
+    json_t *doc = parse_json(r->out);
+    const int pending_counts[6] = {0, 1, 0, 0, 0, 0};
+    const json_t *m = check_status_document(doc, false, "pending", pending_counts);
+    assert_json_null(m, "applied_at");
+    assert_json_null(m, "applied_at_unix");
+    assert_json_null(m, "execution_ms");
+    assert_json_null(m, "error");
+    assert_json_null(m, "statement");
+    assert_json_null(json_object_get(m, "checksum"), "stored");
+    char *expected = fmt(f, "%s", json_str(json_object_get(m, "checksum"), "expected"));
+    json_decref(doc);
+
+    /* --exit-code with JSON: the document, and exit 5. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json", "--exit-code"));
+    assert_exit(r, 5);
+    assert_empty(r->err);
+    json_decref(parse_json(r->out));
+
+    time_t before = time(NULL);
+    char *good = up_and_checksum(f);
+    time_t after = time(NULL);
+    assert_string_equal(good, expected);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--exit-code", "--format", "json"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_lacks(r->out, "Database:");
+    doc = parse_json(r->out);
+    const int applied_counts[6] = {1, 0, 0, 0, 0, 0};
+    m = check_status_document(doc, true, "applied", applied_counts);
+    const char *when = json_str(m, "applied_at");
+    assert_iso_utc(when);
+    json_int_t unix_at = json_int(m, "applied_at_unix");
+    assert_true(unix_at >= before && unix_at <= after);
+    char iso[32];
+    struct tm tm;
+    time_t t = (time_t)unix_at;
+    assert_non_null(gmtime_r(&t, &tm));
+    strftime(iso, sizeof(iso), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    assert_string_equal(when, iso);
+    assert_true(json_int(m, "execution_ms") >= 0);
+    assert_string_equal(json_str(json_object_get(m, "checksum"), "stored"), good);
+    assert_string_equal(json_str(json_object_get(m, "checksum"), "expected"), good);
+    assert_json_null(m, "error");
+    assert_json_null(m, "statement");
+    json_decref(doc);
+
+    /* --format text is the table. */
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "text"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Database: ");
+    assert_contains(r->out, "1 applied, 0 pending.\n");
+}
+
+static void test_cli__status_json_modified_and_failed(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "status_json_states");
+    char *good = up_and_checksum(f);
+    exec_db(f, "UPDATE seaql_migrations SET checksum = '" ZERO_SUM "'");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
+    assert_exit(r, 0);
+    json_t *doc = parse_json(r->out);
+    const int modified_counts[6] = {0, 0, 1, 0, 0, 0};
+    const json_t *m = check_status_document(doc, false, "modified", modified_counts);
+    assert_string_equal(json_str(json_object_get(m, "checksum"), "stored"), ZERO_SUM);
+    assert_string_equal(json_str(json_object_get(m, "checksum"), "expected"), good);
+    assert_iso_utc(json_str(m, "applied_at"));
+    json_decref(doc);
+
+    exec_db(f, "UPDATE seaql_migrations SET checksum = NULL");
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
+    doc = parse_json(r->out);
+    const int applied_counts[6] = {1, 0, 0, 0, 0, 0};
+    m = check_status_document(doc, true, "applied", applied_counts);
+    assert_json_null(json_object_get(m, "checksum"), "stored");
+    json_decref(doc);
+
+    mark_failed(f);
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
+    assert_exit(r, 0);
+    doc = parse_json(r->out);
+    const int failed_counts[6] = {0, 0, 0, 0, 0, 1};
+    m = check_status_document(doc, false, "failed", failed_counts);
+    assert_string_equal(json_str(m, "error"), "boom");
+    assert_string_equal(json_str(m, "statement"), "CREATE TABLE tenants (id UUID)");
+    json_decref(doc);
+
+    /* A missing version: recorded, with no checksum expected of it. */
+    exec_db(f, "UPDATE seaql_migrations SET state = NULL, error_message = NULL, "
+               "error_statement = NULL");
+    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json", "--exit-code"));
+    assert_exit(r, 5);
+    doc = parse_json(r->out);
+    assert_false(json_is_true(json_object_get(doc, "up_to_date")));
+    const json_t *summary = json_object_get(doc, "summary");
+    assert_int_equal(json_int(summary, "applied"), 1);
+    assert_int_equal(json_int(summary, "missing"), 1);
+    const json_t *migrations = json_object_get(doc, "migrations");
+    assert_int_equal(json_array_size(migrations), 2);
+    m = json_array_get(migrations, 1);
+    assert_string_equal(json_str(m, "name"), GONE);
+    assert_string_equal(json_str(m, "state"), "missing");
+    assert_string_equal(json_str(m, "applied_at"), "2023-11-14T22:13:20Z");
+    assert_int_equal(json_int(m, "applied_at_unix"), 1700000000);
+    assert_json_null(json_object_get(m, "checksum"), "stored");
+    assert_json_null(json_object_get(m, "checksum"), "expected");
+    assert_json_null(m, "execution_ms");
+    json_decref(doc);
+}
+
+/* A history table as the previous release left it: SeaORM's columns plus
+ * checksum and execution_ms only. status reads it without upgrading it and
+ * must still compare the checksums it holds. */
+static void test_cli__status_compares_checksums_in_a_previous_release_table(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "previous_release_table");
+    up_and_checksum(f);
+    exec_db(f, "DROP TABLE seaql_migrations");
+    exec_db(f, "CREATE TABLE seaql_migrations (version VARCHAR PRIMARY KEY NOT NULL, "
+               "applied_at BIGINT NOT NULL, checksum VARCHAR NULL, execution_ms BIGINT NULL)");
+    exec_db(f, "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000, '" ZERO_SUM "', 12)");
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(line_starting(f, r->out, TENANTS " "), " modified ");
+    assert_contains(r->out, "recorded " ZERO_SUM);
+    assert_status_exit_code(f, 5);
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
+    assert_exit(r, 0);
+    json_t *doc = parse_json(r->out);
+    const json_t *m = json_array_get(json_object_get(doc, "migrations"), 0);
+    assert_string_equal(json_str(json_object_get(m, "checksum"), "stored"), ZERO_SUM);
+    assert_int_equal(json_int(m, "execution_ms"), 12);
+    json_decref(doc);
+}
+
+/* ==== Colour ==== */
+
+static void test_cli__status_through_a_pipe_has_no_colour(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "no_colour_pipe");
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_exit(r, 0);
+    assert_lacks(r->out, "\033[");
+    up_and_checksum(f);
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_lacks(r->out, "\033[");
+    mark_failed(f);
+    r = run_cli(f, LOCAL, ARGS("migrate", "status"));
+    assert_contains(r->out, " failed ");
+    assert_lacks(r->out, "\033[");
+    assert_lacks(r->err, "\033[");
+}
+
+/* The path of `script` (util-linux), or NULL. */
+static const char *find_script(void)
+{
+    static const char *const candidates[] = {"/usr/bin/script", "/bin/script",
+                                             "/usr/local/bin/script"};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++)
+        if (access(candidates[i], X_OK) == 0)
+            return candidates[i];
+    return NULL;
+}
+
+/* Runs `poblysh migrate status` on a terminal, through script(1), with
+ * NO_COLOR set to no_color (NULL: unset). */
+static const run_result *status_on_terminal(fixture *f, const char *script, const char *no_color)
+{
+    char *command = fmt(f, "'%s' migrate status", cli_path);
+    char *argv[] = {(char *)script, "-qec", command, "/dev/null", NULL};
+    char *envp[8];
+    size_t n = 0;
+    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    envp[n++] = "SHELL=/bin/sh";
+    envp[n++] = fmt(f, "%s=local", PM_ENV_PROFILE);
+    if (no_color)
+        envp[n++] = fmt(f, "NO_COLOR=%s", no_color);
+    if (getenv("ASAN_OPTIONS"))
+        envp[n++] = fmt(f, "ASAN_OPTIONS=%s", getenv("ASAN_OPTIONS"));
+    if (getenv("UBSAN_OPTIONS"))
+        envp[n++] = fmt(f, "UBSAN_OPTIONS=%s", getenv("UBSAN_OPTIONS"));
+    envp[n] = NULL;
+
+    int out[2], err[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    set_cloexec(out[0]);
+    set_cloexec(out[1]);
+    set_cloexec(err[0]);
+    set_cloexec(err[1]);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        int devnull = open("/dev/null", O_RDONLY);
+        if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0 || dup2(out[1], STDOUT_FILENO) < 0 ||
+            dup2(err[1], STDERR_FILENO) < 0 || chdir(f->dir) != 0)
+            _exit(125);
+        execve(script, argv, envp);
+        _exit(127);
+    }
+    close(out[1]);
+    close(err[1]);
+    return collect(f, (child){pid, out[0], err[0]});
+}
+
+static void test_cli__status_on_a_terminal_is_coloured_unless_no_color(void **state)
+{
+    fixture *f = *state;
+    const char *script = find_script();
+    if (!script)
+        skip();
+    fresh_dir(f, "colour_tty");
+    up_and_checksum(f);
+
+    const run_result *r = status_on_terminal(f, script, NULL);
+    assert_exit(r, 0);
+    assert_contains(r->out, TENANTS);
+    assert_contains(r->out, "\033[32mapplied\033[0m");
+    r = status_on_terminal(f, script, ""); /* empty counts as unset */
+    assert_exit(r, 0);
+    assert_contains(r->out, "\033[32mapplied\033[0m");
+    r = status_on_terminal(f, script, "1");
+    assert_exit(r, 0);
+    assert_contains(r->out, TENANTS);
+    assert_lacks(r->out, "\033[");
+}
+
+/* ==== Production guard ==== */
+
+static void test_cli__down_outside_local_and_test_needs_yes(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "production_guard");
+    const char *url = file_url(f, "prod.db");
+    assert_exit(run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "up")), 0);
+
+    static const char *const profiles[] = {"production", "staging"};
+    for (size_t i = 0; i < 2; i++) {
+        const run_result *r =
+            run_cli(f, (cli_env){profiles[i], NULL}, ARGS("--database-url", url, "migrate", "down"));
+        assert_exit(r, 2);
+        assert_contains(r->err, "--yes");
+        assert_contains(r->err, fmt(f, "\"%s\"", profiles[i]));
+        assert_lacks(r->out, "Reverting");
+        pm_db *db = open_db(f, "prod.db");
+        assert_true(pm_test_has_table(db, "tenants"));
+        assert_int_equal(pm_test_history_count(db), 1);
+        close_db(f);
+    }
+    /* The URL from the environment is guarded alike. */
+    const run_result *r = run_cli(f, (cli_env){"production", url}, ARGS("migrate", "down"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "--yes");
+
+    r = run_cli(f, (cli_env){"production", NULL},
+                ARGS("--database-url", url, "migrate", "down", "--yes"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Reverted 1 migration.\n");
+    pm_db *db = open_db(f, "prod.db");
+    assert_false(pm_test_has_table(db, "tenants"));
+    assert_int_equal(pm_test_history_count(db), 0);
+    close_db(f);
+
+    /* up needs no --yes anywhere; down under local and test neither. */
+    assert_exit(run_cli(f, (cli_env){"production", NULL},
+                        ARGS("--database-url", url, "migrate", "up")),
+                0);
+    r = run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "down"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Reverted 1 migration.\n");
+    assert_exit(run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "up")), 0);
+    r = run_cli(f, (cli_env){"test", NULL}, ARGS("--database-url", url, "migrate", "down"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Reverted 1 migration.\n");
+    /* --yes is accepted under local too. */
+    r = run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "down", "--yes"));
+    assert_exit(r, 0);
+}
+
+/* ==== Options that do not apply ==== */
+
+static void test_cli__options_apply_only_to_their_commands(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "option_applicability");
+    const struct {
+        const char *const *args;
+        const char *said;
+    } cases[] = {
+        {ARGS("migrate", "status", "--yes"), "--yes does not apply to migrate status"},
+        {ARGS("migrate", "up", "--format", "json"), "--format does not apply to migrate up"},
+        {ARGS("migrate", "up", "--yes"), "--yes does not apply to migrate up"},
+        {ARGS("migrate", "up", "--exit-code"), "--exit-code does not apply to migrate up"},
+        {ARGS("migrate", "down", "--ignore-modified"),
+         "--ignore-modified does not apply to migrate down"},
+        {ARGS("migrate", "down", "--allow-missing"), "--allow-missing does not apply to migrate down"},
+        {ARGS("migrate", "down", "--allow-out-of-order"),
+         "--allow-out-of-order does not apply to migrate down"},
+        {ARGS("migrate", "status", "--ignore-modified"),
+         "--ignore-modified does not apply to migrate status"},
+        {ARGS("migrate", "status", "--accept", TENANTS), "does not apply to migrate status"},
+        {ARGS("migrate", "up", "--rollback", TENANTS), "does not apply to migrate up"},
+        {ARGS("migrate", "repair", "--accept", TENANTS, "--yes"),
+         "--yes does not apply to migrate repair"},
+        {ARGS("migrate", "repair", "--accept", TENANTS, "-n", "1"),
+         "-n does not apply to migrate repair"},
+        {ARGS("migrate", "status", "--format", "xml"), "--format must be text or json, not \"xml\""},
+        {ARGS("migrate", "status", "--format"), "--format needs a value"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const run_result *r = run_cli(f, LOCAL, cases[i].args);
+        assert_exit(r, 2);
+        assert_empty(r->out);
+        assert_contains(r->err, cases[i].said);
+    }
+    /* Refused before any database is opened. */
+    assert_int_equal(dir_entry_count(f), 0);
+}
+
+/* ==== Help ==== */
+
+static void test_cli__help_documents_integrity_options_and_exit_5(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "help_integrity");
+    const run_result *r = run_cli(f, LOCAL, ARGS("--help"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "\n  5  the history needs attention");
+    assert_contains(r->out, "status --exit-code");
+    assert_contains(r->out, "migrate repair ");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--help"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Usage: poblysh migrate repair");
+    assert_contains(r->out, "--accept NAME");
+    assert_contains(r->out, "--applied NAME");
+    assert_contains(r->out, "--rollback NAME");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "up", "--help"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "--ignore-modified");
+    assert_contains(r->out, "--allow-missing");
+    assert_contains(r->out, "--allow-out-of-order");
+    assert_contains(r->out, "exit 5");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "down", "--help"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "--yes");
+
+    r = run_cli(f, LOCAL, ARGS("migrate", "status", "--help"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "--format");
+    assert_contains(r->out, "json");
+    assert_contains(r->out, "--exit-code");
+    static const char *const states[] = {"applied", "pending", "modified",
+                                         "missing", "out-of-order", "failed"};
+    for (size_t i = 0; i < 6; i++)
+        assert_contains(r->out, fmt(f, "\n  %s ", states[i]));
+    assert_int_equal(dir_entry_count(f), 0);
+}
+
 /* ==== Main ==== */
 
 static int make_dir(const char *path)
@@ -1096,6 +1985,23 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__file_that_is_not_a_database_fails_with_exit_4),
         CLI_TEST(test_cli__concurrent_up_processes_apply_once),
         CLI_TEST(test_cli__held_lock_times_out_with_exit_3),
+        CLI_TEST(test_cli__modified_migration_is_shown_refused_and_accepted),
+        CLI_TEST(test_cli__rows_without_checksum_are_applied_and_can_be_filled_in),
+        CLI_TEST(test_cli__seaorm_table_reads_as_applied_and_repair_upgrades_it),
+        CLI_TEST(test_cli__missing_migration_refuses_up_unless_allowed),
+        CLI_TEST(test_cli__out_of_order_migration_needs_allow_out_of_order),
+        CLI_TEST(test_cli__failed_migration_blocks_up_and_down_until_repaired),
+        CLI_TEST(test_cli__refused_repair_does_not_claim_a_rollback),
+        CLI_TEST(test_cli__repair_usage_and_unknown_names),
+        CLI_TEST(test_cli__started_row_reads_as_failed_never_finished),
+        CLI_TEST(test_cli__status_json_pending_then_applied),
+        CLI_TEST(test_cli__status_json_modified_and_failed),
+        CLI_TEST(test_cli__status_compares_checksums_in_a_previous_release_table),
+        CLI_TEST(test_cli__status_through_a_pipe_has_no_colour),
+        CLI_TEST(test_cli__status_on_a_terminal_is_coloured_unless_no_color),
+        CLI_TEST(test_cli__down_outside_local_and_test_needs_yes),
+        CLI_TEST(test_cli__options_apply_only_to_their_commands),
+        CLI_TEST(test_cli__help_documents_integrity_options_and_exit_5),
     };
     int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
     free(binary);

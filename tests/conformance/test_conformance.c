@@ -540,7 +540,7 @@ static int up_slow(pm_schema *s, const void *data)
     (void)data;
     int rc = pm_schema_exec(s, "CREATE TABLE conf_slow (id INTEGER)");
     if (rc == 0)
-        sleep(30);
+        sleep(120); /* killed long before */
     return rc;
 }
 
@@ -566,7 +566,7 @@ static void test_conformance__kill_9_during_migration_without_transaction_leaves
     }
     /* Wait until the child is inside the migration: its row says started. */
     int64_t started = 0;
-    for (int i = 0; i < 300 && !started; i++) {
+    for (int i = 0; i < 3000 && !started; i++) { /* up to a minute on a loaded machine */
         nanosleep(&(struct timespec){0, 20000000}, NULL);
         if (pm_test_has_table(f->db, "conf_slow") && pm_test_has_table(f->db, "seaql_migrations"))
             started = pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE version = "

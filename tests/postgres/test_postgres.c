@@ -1334,6 +1334,43 @@ static void test_postgres__execution_ms_covers_work_sent_before_a_catalog_query(
 }
 
 /* Every test gets the fixture: an admin connection, and whatever it adds. */
+/* ==== Migrations that cannot run in a transaction ==== */
+
+static int up_concurrent_indexes(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE pmt_big (a INTEGER, b INTEGER)");
+    if (rc == 0) /* one exec, two statements: each must go on its own */
+        rc = pm_schema_exec(s, "CREATE INDEX CONCURRENTLY pmt_big_a ON pmt_big (a);\n"
+                               "CREATE INDEX CONCURRENTLY pmt_big_b ON pmt_big (b);");
+    return rc;
+}
+
+static int down_concurrent_indexes(pm_schema *s, const void *data)
+{
+    (void)data;
+    return pm_schema_exec(s, "DROP INDEX CONCURRENTLY pmt_big_b; DROP INDEX CONCURRENTLY "
+                             "pmt_big_a; DROP TABLE pmt_big");
+}
+
+static const pm_migration concurrent_indexes = {
+    "m2024_07_01_000000_concurrent_indexes", up_concurrent_indexes, down_concurrent_indexes,
+    PM_MIGRATION_NO_TRANSACTION, "sha256:ci", NULL};
+
+static void test_postgres__create_index_concurrently_runs_without_a_transaction(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "concurrently");
+    const pm_migration *set[] = {&concurrent_indexes};
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 1, NULL, &f->err), &f->err);
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, NULL, &f->err), &f->err);
+    assert_query(f, "2", "SELECT count(*) FROM pg_indexes WHERE tablename = 'pmt_big'");
+    assert_query(f, "applied", "SELECT state FROM seaql_migrations");
+    pm_test_ok(pm_engine_down(f->engine, 1, NULL, &f->err), &f->err);
+    assert_false(pm_test_has_table(f->db, "pmt_big"));
+    assert_int_equal(pm_test_history_count(f->db), 0);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1360,6 +1397,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         TEST(test_postgres__tenants_table_matches_the_seed),
+        TEST(test_postgres__create_index_concurrently_runs_without_a_transaction),
         TEST(test_postgres__failing_third_statement_rolls_back_and_is_named),
         TEST(test_postgres__failing_second_statement_is_named_not_a_neighbour),
         TEST(test_postgres__syntax_error_in_third_statement_is_named),
