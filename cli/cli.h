@@ -27,7 +27,11 @@ enum {
     OPT_YES = 1 << 4,
     OPT_FORMAT = 1 << 5,
     OPT_EXIT_CODE = 1 << 6,
-    OPT_REPAIR = 1 << 7
+    OPT_REPAIR = 1 << 7,
+    OPT_DRY_RUN = 1 << 8,
+    OPT_DIR = 1 << 9,
+    OPT_OUTPUT = 1 << 10,
+    OPT_ARGUMENT = 1 << 11 /* a positional argument after the command (generate NAME) */
 };
 
 typedef struct cli_options {
@@ -39,6 +43,9 @@ typedef struct cli_options {
     int json;                 /* --format json */
     pm_repair repair;         /* --accept / --applied / --rollback */
     const char *repair_name;
+    const char *dir;          /* --dir: the migrations folder for generate */
+    const char *output;       /* --output FILE for schema */
+    const char *argument;     /* the positional argument (generate NAME) */
     unsigned int given;       /* OPT_* bits the user gave */
 } cli_options;
 
@@ -73,5 +80,15 @@ int cli_report_error(const pm_error *err, const pm_db *db);
 
 /* `migrate status` (cmd_status.c). */
 int cli_status(const cli_options *opts);
+
+/* `migrate generate NAME` (cmd_generate.c): writes a new migration file from
+ * a template into opts->dir (default "migrations") and registers it. */
+int cli_generate(const cli_options *opts);
+
+/* `migrate schema` and `migrate verify` (cmd_schema.c). */
+int cli_schema(const cli_options *opts);
+int cli_verify(const cli_options *opts);
+
+/* `migrate fresh`, `refresh`, `reset` (cmd_migrate.c). */
 
 #endif

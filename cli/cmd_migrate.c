@@ -322,5 +322,14 @@ const cli_command cli_migrate_commands[] = {
      "  --applied NAME   NAME is failed and you finished its work by hand: mark it applied\n"
      "  --rollback NAME  NAME is failed and you undid its work by hand: forget its row\n",
      OPT_REPAIR},
+    {"generate", cli_generate, "Create a new migration file and register it",
+     "Usage: poblysh migrate generate NAME [--dir DIR]\n"
+     "\n"
+     "Creates DIR/mYYYY_MM_DD_HHMMSS_NAME.c (UTC time now) with empty up() and down(), and adds\n"
+     "it to DIR/registry.def after the newest migration. NAME is [a-z0-9_]. Run it from the\n"
+     "project root, then rebuild.\n"
+     "\n"
+     "  --dir DIR   the migrations folder (default: migrations)\n",
+     OPT_DIR | OPT_ARGUMENT},
     {NULL, NULL, NULL, NULL, 0},
 };

@@ -102,7 +102,10 @@ enum {
     LONG_EXIT_CODE,
     LONG_ACCEPT,
     LONG_APPLIED,
-    LONG_ROLLBACK
+    LONG_ROLLBACK,
+    LONG_DRY_RUN,
+    LONG_DIR,
+    LONG_OUTPUT
 };
 
 static const struct option long_options[] = {
@@ -122,6 +125,9 @@ static const struct option long_options[] = {
     {"accept", required_argument, NULL, LONG_ACCEPT},
     {"applied", required_argument, NULL, LONG_APPLIED},
     {"rollback", required_argument, NULL, LONG_ROLLBACK},
+    {"dry-run", no_argument, NULL, LONG_DRY_RUN},
+    {"dir", required_argument, NULL, LONG_DIR},
+    {"output", required_argument, NULL, LONG_OUTPUT},
     {NULL, 0, NULL, 0},
 };
 
@@ -136,6 +142,10 @@ static const char *option_name(unsigned int bit)
     case OPT_YES: return "--yes";
     case OPT_FORMAT: return "--format";
     case OPT_EXIT_CODE: return "--exit-code";
+    case OPT_DRY_RUN: return "--dry-run";
+    case OPT_DIR: return "--dir";
+    case OPT_OUTPUT: return "--output";
+    case OPT_ARGUMENT: return "an argument";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -222,6 +232,17 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                 return rc;
             break;
         }
+        case LONG_DRY_RUN:
+            opts->given |= OPT_DRY_RUN;
+            break;
+        case LONG_DIR:
+            opts->dir = optarg;
+            opts->given |= OPT_DIR;
+            break;
+        case LONG_OUTPUT:
+            opts->output = optarg;
+            opts->given |= OPT_OUTPUT;
+            break;
         case ':':
             return usage_error("option %s needs a value", argv[optind - 1]);
         default:
@@ -264,13 +285,19 @@ int main(int argc, char **argv)
     const cli_command *command = find_command(name);
     if (!command)
         return command_names_error("unknown migrate command \"%s\"", name);
-    if (optind + 2 < argc)
-        return usage_error("unexpected argument \"%s\"", argv[optind + 2]);
+    if (optind + 2 < argc) {
+        opts.argument = argv[optind + 2];
+        opts.given |= OPT_ARGUMENT;
+    }
+    if (optind + 3 < argc)
+        return usage_error("unexpected argument \"%s\"", argv[optind + 3]);
     if (help) {
         fputs(command->usage, stdout);
         return PM_EXIT_OK;
     }
-    for (unsigned int bit = 1; bit <= OPT_REPAIR; bit <<= 1)
+    if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
+        return usage_error("unexpected argument \"%s\"", opts.argument);
+    for (unsigned int bit = 1; bit <= OPT_ARGUMENT; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
             fprintf(stderr, "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
                     option_name(bit), name, name);
