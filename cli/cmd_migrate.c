@@ -106,9 +106,39 @@ static void on_progress(const pm_event *ev, void *ctx)
     case PM_EVENT_FAILED:
         printf("FAILED\n");
         break;
+    case PM_EVENT_DROPPED:
+        printf("Dropped %s\n", ev->migration);
+        break;
     }
     fflush(stdout);
 }
+
+/* A dry run prints the SQL instead, each migration under a header. */
+typedef struct dry_run_state {
+    const char *current; /* the migration whose header was printed last */
+    int started;
+} dry_run_state;
+
+static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
+{
+    dry_run_state *st = ctx;
+    if (!st->started || (migration != st->current &&
+                         (!migration || !st->current || strcmp(migration, st->current) != 0))) {
+        printf("%s-- %s\n", st->started ? "\n" : "", migration ? migration : "poblysh bookkeeping");
+        st->current = migration;
+        st->started = 1;
+    }
+    size_t n = strlen(sql);
+    printf("%s%s\n", sql, n && sql[n - 1] == ';' ? "" : ";");
+}
+
+static void on_dry_run_progress(const pm_event *ev, void *ctx)
+{
+    (void)ev;
+    (void)ctx; /* the SQL is the output */
+}
+
+static dry_run_state dry_run;
 
 int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
 {
@@ -141,7 +171,11 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
         fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
-    eopts.progress = on_progress;
+    eopts.progress = (opts->given & OPT_DRY_RUN) ? on_dry_run_progress : on_progress;
+    if (opts->given & OPT_DRY_RUN) {
+        eopts.dry_run = on_dry_run_sql;
+        eopts.dry_run_ctx = &dry_run;
+    }
     if (opts->given & OPT_IGNORE_MODIFIED)
         eopts.flags |= PM_ENGINE_IGNORE_MODIFIED;
     if (opts->given & OPT_ALLOW_MISSING)
@@ -167,6 +201,8 @@ static int with_session(const cli_options *opts,
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     int rc = cli_session_open(&s, opts, 0, &err);
+    if (rc == 0 && (opts->given & OPT_DRY_RUN))
+        printf("-- Dry run: nothing below is run; this is the SQL the command would send.\n");
     if (rc == 0)
         rc = body(&s, opts, &err);
     /* A refusal already explained itself (production_guard) and set no error. */
@@ -195,7 +231,9 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
                    plural(applied), applied == 1 ? "it stays" : "they stay");
         return rc;
     }
-    if (applied)
+    if (opts->given & OPT_DRY_RUN)
+        printf("\n-- Dry run: %zu migration%s would be applied.\n", applied, plural(applied));
+    else if (applied)
         printf("Applied %zu migration%s.\n", applied, plural(applied));
     else
         printf("Nothing to apply: the database is up to date.\n");
@@ -225,7 +263,7 @@ static int production_guard(const char *command, const cli_options *opts)
 
 static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    if (production_guard("down", opts))
+    if (!(opts->given & OPT_DRY_RUN) && production_guard("down", opts))
         return PM_EPROFILE;
     size_t reverted = 0;
     int rc = pm_engine_down(s->engine, (opts->given & OPT_NUM) ? opts->count : 1, &reverted, err);
@@ -234,7 +272,9 @@ static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
             printf("Reverted %zu migration%s before the failure.\n", reverted, plural(reverted));
         return rc;
     }
-    if (reverted)
+    if (opts->given & OPT_DRY_RUN)
+        printf("\n-- Dry run: %zu migration%s would be reverted.\n", reverted, plural(reverted));
+    else if (reverted)
         printf("Reverted %zu migration%s.\n", reverted, plural(reverted));
     else
         printf("Nothing to revert: no migration is applied.\n");
@@ -244,6 +284,59 @@ static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 static int cmd_down(const cli_options *opts)
 {
     return with_session(opts, down_body);
+}
+
+/* ==== fresh, refresh, reset ==== */
+
+static int fresh_body(cli_session *s, const cli_options *opts, pm_error *err)
+{
+    if (production_guard("fresh", opts))
+        return PM_EPROFILE;
+    printf("Dropping every table, view, sequence and type, then applying every migration.\n");
+    size_t applied = 0;
+    int rc = pm_engine_fresh(s->engine, &applied, err);
+    if (rc == 0)
+        printf("Applied %zu migration%s.\n", applied, plural(applied));
+    return rc;
+}
+
+static int reset_body(cli_session *s, const cli_options *opts, pm_error *err)
+{
+    if (production_guard("reset", opts))
+        return PM_EPROFILE;
+    printf("Reverting every applied migration.\n");
+    size_t reverted = 0;
+    int rc = pm_engine_reset(s->engine, &reverted, err);
+    if (rc == 0)
+        printf("Reverted %zu migration%s.\n", reverted, plural(reverted));
+    return rc;
+}
+
+static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
+{
+    if (production_guard("refresh", opts))
+        return PM_EPROFILE;
+    printf("Reverting every applied migration, then applying every migration.\n");
+    size_t reverted = 0, applied = 0;
+    int rc = pm_engine_refresh(s->engine, &reverted, &applied, err);
+    if (rc == 0)
+        printf("Reverted %zu and applied %zu migration%s.\n", reverted, applied, plural(applied));
+    return rc;
+}
+
+static int cmd_fresh(const cli_options *opts)
+{
+    return with_session(opts, fresh_body);
+}
+
+static int cmd_reset(const cli_options *opts)
+{
+    return with_session(opts, reset_body);
+}
+
+static int cmd_refresh(const cli_options *opts)
+{
+    return with_session(opts, refresh_body);
 }
 
 /* ==== repair ==== */
@@ -287,8 +380,10 @@ const cli_command cli_migrate_commands[] = {
      "  -n, --num N             apply at most N migrations (default: all pending)\n"
      "  --ignore-modified       apply even though applied migrations were edited since\n"
      "  --allow-missing         apply even though the database has versions this build lacks\n"
-     "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n",
-     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER},
+     "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n"
+     "  --dry-run               print the SQL up would send (history bookkeeping included), each\n"
+     "                          migration under a header, and change nothing\n",
+     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN},
     {"down", cmd_down, "Revert the last applied migration(s)",
      "Usage: poblysh migrate down [-n N] [--yes] [--database-url URL] [--lock-timeout SECS]\n"
      "\n"
@@ -296,8 +391,27 @@ const cli_command cli_migrate_commands[] = {
      "applied in, not by name), each in one transaction.\n"
      "\n"
      "  -n, --num N   revert N migrations (default: 1)\n"
-     "  --yes         required under any profile but local and test: down can drop data\n",
-     OPT_NUM | OPT_YES},
+     "  --yes         required under any profile but local and test: down can drop data\n"
+     "  --dry-run     print the SQL down would send and change nothing\n",
+     OPT_NUM | OPT_YES | OPT_DRY_RUN},
+    {"fresh", cmd_fresh, "Drop everything in the schema, then apply every migration",
+     "Usage: poblysh migrate fresh [--yes] [--database-url URL]\n"
+     "\n"
+     "Drops every table, view, sequence and type of the target schema (the history table too),\n"
+     "then applies every migration. Under any profile but local and test it needs --yes.\n",
+     OPT_YES},
+    {"refresh", cmd_refresh, "Revert every applied migration, then apply every migration",
+     "Usage: poblysh migrate refresh [--yes] [--database-url URL]\n"
+     "\n"
+     "Runs every applied migration's down(), last applied first, then every up().\n"
+     "Under any profile but local and test it needs --yes.\n",
+     OPT_YES},
+    {"reset", cmd_reset, "Revert every applied migration",
+     "Usage: poblysh migrate reset [--yes] [--database-url URL]\n"
+     "\n"
+     "Runs every applied migration's down(), last applied first.\n"
+     "Under any profile but local and test it needs --yes.\n",
+     OPT_YES},
     {"status", cli_status, "Show every migration and its state",
      "Usage: poblysh migrate status [--format text|json] [--exit-code] [--database-url URL]\n"
      "\n"
@@ -322,6 +436,27 @@ const cli_command cli_migrate_commands[] = {
      "  --applied NAME   NAME is failed and you finished its work by hand: mark it applied\n"
      "  --rollback NAME  NAME is failed and you undid its work by hand: forget its row\n",
      OPT_REPAIR},
+    {"schema", cli_schema, "Print the database's schema as sorted, backend-neutral text",
+     "Usage: poblysh migrate schema [--output FILE] [--database-url URL]\n"
+     "\n"
+     "Prints every table (columns with type, nullability and default; primary key, unique\n"
+     "constraints, indexes, foreign keys), view, sequence and type of the target schema,\n"
+     "sorted, one item per line, leaving out the history table. Commit it with --output to\n"
+     "see schema changes as diffs in review.\n"
+     "\n"
+     "  --output FILE   write it to FILE instead of stdout\n",
+     OPT_OUTPUT},
+    {"verify", cli_verify, "Check that every down() restores the schema exactly",
+     "Usage: poblysh migrate verify [--database-url URL]\n"
+     "\n"
+     "On a scratch database, for each migration in order: snapshot the schema, apply up,\n"
+     "apply down, compare with the snapshot, apply up again. Reports every migration whose\n"
+     "down does not restore the schema exactly (with the difference) or fails, and exits 1.\n"
+     "\n"
+     "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; a\n"
+     "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"
+     "                      and dropped by the command\n",
+     0},
     {"generate", cli_generate, "Create a new migration file and register it",
      "Usage: poblysh migrate generate NAME [--dir DIR]\n"
      "\n"

@@ -4,6 +4,8 @@
  * echo connection details in their messages. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "internal.h"
 
@@ -113,8 +115,8 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
         pm_url_free(parsed);
         return rc;
     }
-    if (driver->version < 3 || driver->version > PM_DRIVER_VERSION) {
-        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 3..%d",
+    if (driver->version < 4 || driver->version > PM_DRIVER_VERSION) {
+        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 4..%d",
                           driver->name, driver->version, PM_DRIVER_VERSION);
         pm_url_free(parsed);
         return rc;
@@ -166,6 +168,7 @@ void pm_db_close(pm_db *db)
     free(db->url);
     free(db->password);
     free(db->password_enc);
+    free(db->scratch);
     free(db);
 }
 
@@ -178,6 +181,77 @@ const char *pm_db_driver_name(const pm_db *db)
 {
     return db->driver->name;
 }
+
+/* ==== Schema ==== */
+
+int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err)
+{
+    *out = NULL;
+    if (!db->driver->read_schema)
+        return pm_error_set(err, PM_EUNSUPPORTED, "the %s driver cannot read the schema",
+                            db->driver->name);
+    int rc = pm__catalog_new(out, err);
+    if (rc == 0)
+        rc = scrub(db, db->driver->read_schema(db->conn, *out, err), err);
+    if (rc < 0) {
+        pm__catalog_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int pm_db_schema(pm_db *db, char **out, pm_error *err)
+{
+    *out = NULL;
+    pm_catalog *cat = NULL;
+    int rc = pm__db_read_catalog(db, &cat, err);
+    if (rc == 0)
+        rc = pm__catalog_text(cat, out, err);
+    pm__catalog_free(cat);
+    return rc;
+}
+
+static int run_format(pm_db *db, const char *fmt, const char *name, pm_error *err)
+{
+    char *sql = pm__format(fmt, name, name);
+    if (!sql)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = pm__db_exec(db, sql, err);
+    free(sql);
+    return rc;
+}
+
+int pm_db_scratch_begin(pm_db *db, pm_error *err)
+{
+    const pm_dialect *d = pm__db_dialect(db);
+    if (!d->scratch_create)
+        return pm_error_set(err, PM_EUNSUPPORTED,
+                            "%s has no scratch schema: verify SQLite migrations on sqlite::memory:",
+                            d->name);
+    if (db->scratch)
+        return pm_error_set(err, PM_EINVAL, "a scratch schema is already in use");
+    db->scratch = pm__format("poblysh_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
+    if (!db->scratch)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = run_format(db, d->scratch_create, db->scratch, err);
+    if (rc < 0) {
+        free(db->scratch);
+        db->scratch = NULL;
+    }
+    return rc;
+}
+
+int pm_db_scratch_end(pm_db *db, pm_error *err)
+{
+    if (!db->scratch)
+        return 0;
+    int rc = run_format(db, pm__db_dialect(db)->scratch_drop, db->scratch, err);
+    free(db->scratch);
+    db->scratch = NULL;
+    return rc;
+}
+
+/* ==== Connection facts, public ==== */
 
 bool pm_db_transactional_ddl(const pm_db *db)
 {
@@ -206,7 +280,7 @@ int pm_db_exec(pm_db *db, const char *sql, pm_error *err)
     return pm__db_exec(db, sql, err);
 }
 
-/* ==== Driver calls ==== */
+/* ==== Connection facts ==== */
 
 const pm_dialect *pm__db_dialect(const pm_db *db)
 {
@@ -218,29 +292,99 @@ unsigned int pm__db_flags(const pm_db *db)
     return db->conn->flags;
 }
 
+/* ==== Dry run ==== */
+
+void pm__db_record(pm_db *db, pm_sql_fn fn, void *ctx)
+{
+    db->record = fn;
+    db->record_ctx = ctx;
+    db->record_migration = NULL;
+}
+
+void pm__db_record_migration(pm_db *db, const char *migration)
+{
+    db->record_migration = migration;
+}
+
+bool pm__db_recording(const pm_db *db)
+{
+    return db->record != NULL;
+}
+
+/* sql with $1..$n written in as string literals, for a dry run's output. */
+static char *with_literals(const char *sql, const char *const *params, size_t nparams)
+{
+    pm_buf b = PM_BUF_INIT;
+    for (const char *p = sql; *p;) {
+        char *end;
+        long k = p[0] == '$' ? strtol(p + 1, &end, 10) : 0;
+        if (k >= 1 && (size_t)k <= nparams) {
+            if (!params[k - 1]) {
+                pm_buf_append(&b, "NULL");
+            } else {
+                pm_buf_appendc(&b, '\'');
+                for (const char *v = params[k - 1]; *v; v++) {
+                    if (*v == '\'')
+                        pm_buf_appendc(&b, '\'');
+                    pm_buf_appendc(&b, *v);
+                }
+                pm_buf_appendc(&b, '\'');
+            }
+            p = end;
+        } else {
+            pm_buf_appendc(&b, *p++);
+        }
+    }
+    return pm_buf_detach(&b);
+}
+
+static int record(pm_db *db, const char *sql)
+{
+    db->record(db->record_migration, sql, db->record_ctx);
+    return 0;
+}
+
+/* ==== Driver calls ==== */
+
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err)
 {
+    if (db->record)
+        return record(db, sql);
     return scrub(db, db->driver->exec(db->conn, sql, err), err);
 }
 
 int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t nparams,
                  pm_row_fn row, void *ctx, pm_error *err)
 {
+    if (db->record && !row) { /* a write: shown, not run */
+        char *shown = with_literals(sql, params, nparams);
+        if (!shown)
+            return pm_error_set(err, PM_ENOMEM, "out of memory");
+        record(db, shown);
+        free(shown);
+        return 0;
+    }
     return scrub(db, db->driver->query(db->conn, sql, params, nparams, row, ctx, err), err);
 }
 
 int pm__db_begin(pm_db *db, pm_error *err)
 {
+    if (db->record)
+        return record(db, "BEGIN");
     return scrub(db, db->driver->begin(db->conn, err), err);
 }
 
 int pm__db_commit(pm_db *db, pm_error *err)
 {
+    if (db->record)
+        return record(db, "COMMIT");
     return scrub(db, db->driver->commit(db->conn, err), err);
 }
 
 void pm__db_rollback(pm_db *db, pm_error *err)
 {
+    if (db->record)
+        return;
     pm_error ignored = PM_ERROR_INIT;
     if (db->driver->rollback(db->conn, err && err->code ? &ignored : err) < 0)
         scrub(db, -1, err);

@@ -30,6 +30,9 @@ const pm_dialect pm_dialect_sqlite = {
     .bool_true = "1",
     .bool_false = "0",
     .drop_index_on_table = false,
+    .drop_suffix = "",
+    .fk_checks_off = "PRAGMA foreign_keys = OFF",
+    .fk_checks_on = "PRAGMA foreign_keys = ON",
 };
 
 const pm_dialect pm_dialect_postgres = {
@@ -60,6 +63,9 @@ const pm_dialect pm_dialect_postgres = {
      * statement_timestamp() is when it did and clock_timestamp() is now. */
     .elapsed_ms = "(%s::bigint + (extract(epoch FROM clock_timestamp() - statement_timestamp()) "
                   "* 1000)::bigint)",
+    .drop_suffix = " CASCADE",
+    .scratch_create = "CREATE SCHEMA %s; SET search_path TO %s",
+    .scratch_drop = "DROP SCHEMA %s CASCADE",
 };
 
 /* MySQL and MariaDB. TIMESTAMP(6) stores UTC and converts from the session
@@ -88,4 +94,9 @@ const pm_dialect pm_dialect_mysql = {
     .bool_false = "FALSE",
     .drop_index_on_table = true,
     .backslash_escapes = true,
+    .drop_suffix = "",
+    .fk_checks_off = "SET FOREIGN_KEY_CHECKS = 0",
+    .fk_checks_on = "SET FOREIGN_KEY_CHECKS = 1",
+    .scratch_create = "CREATE DATABASE %s; USE %s",
+    .scratch_drop = "DROP DATABASE %s",
 };

@@ -18,6 +18,8 @@ struct pm_engine {
     pm_progress_fn progress;
     void *progress_ctx;
     unsigned int flags; /* PM_ENGINE_* */
+    pm_sql_fn dry_run;  /* non-NULL: record instead of run */
+    void *dry_run_ctx;
 };
 
 #define PM_DEFAULT_LOCK_TIMEOUT_S 60
@@ -46,6 +48,8 @@ int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, si
     e->progress = opts ? opts->progress : NULL;
     e->progress_ctx = opts ? opts->progress_ctx : NULL;
     e->flags = opts ? opts->flags : 0;
+    e->dry_run = opts ? opts->dry_run : NULL;
+    e->dry_run_ctx = opts ? opts->dry_run_ctx : NULL;
     *out = e;
     return 0;
 }
@@ -262,7 +266,9 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
         pm__error_set_migration(err, m->name);
         return rc;
     }
-    if (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) { /* others may have run meanwhile */
+    /* Others may have run meanwhile (not checked in a dry run: nothing
+     * was written, so there may be no history table to look in). */
+    if ((pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) && !pm__db_recording(db)) {
         bool present = false;
         rc = pm__history_contains(db, m->name, &present, err);
         if (rc == 0 && applying)
@@ -341,7 +347,7 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
     int rc = 0;
     if (applying) {
         rc = pm__db_begin(db, err);
-        if (rc == 0 && (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES)) {
+        if (rc == 0 && (pm__db_flags(db) & PM_CONN_BEGIN_EXCLUDES) && !pm__db_recording(db)) {
             bool present = false;
             rc = pm__history_contains(db, m->name, &present, err);
             if (rc == 0)
@@ -402,9 +408,13 @@ static int run_one(pm_engine *e, const pm_migration *m, bool applying, bool *ski
     int rc = check_interrupt(e, err);
     if (rc < 0)
         return rc;
+    pm__db_record_migration(e->db, m->name);
     if (m->options & PM_MIGRATION_NO_TRANSACTION)
-        return run_without_transaction(e, m, applying, skipped, order, err);
-    return run_in_transaction(e, m, applying, skipped, order, err);
+        rc = run_without_transaction(e, m, applying, skipped, order, err);
+    else
+        rc = run_in_transaction(e, m, applying, skipped, order, err);
+    pm__db_record_migration(e->db, NULL);
+    return rc;
 }
 
 /* ==== Sessions: lock, history, work, unlock ==== */
@@ -416,14 +426,18 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
 {
     h->rows = NULL;
     h->count = 0;
+    if (e->dry_run)
+        pm__db_record(e->db, e->dry_run, e->dry_run_ctx);
     int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
     if (rc < 0)
         return rc;
     rc = pm__history_ensure(e->db, err);
     if (rc == 0)
         rc = pm__history_read(e->db, h, err);
-    if (rc < 0)
+    if (rc < 0) {
         pm__db_unlock(e->db, err);
+        pm__db_record(e->db, NULL, NULL);
+    }
     if (rc < 0 && pm_db_interrupted(e->db))
         rc = pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
     return rc;
@@ -434,6 +448,7 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
 static int end_session(pm_engine *e, pm_history *h, int rc, pm_error *err)
 {
     pm__history_free(h);
+    pm__db_record(e->db, NULL, NULL);
     int unlock_rc = pm__db_unlock(e->db, err);
     return rc < 0 ? rc : unlock_rc;
 }
@@ -591,6 +606,173 @@ int pm_engine_down(pm_engine *e, size_t n, size_t *reverted, pm_error *err)
     if (reverted)
         *reverted = done;
     return rc;
+}
+
+/* ==== fresh, reset, refresh ==== */
+
+static int drop_kind(pm_engine *e, const pm_catalog *cat, const char *kind, const char *sql_kind,
+                     pm_error *err)
+{
+    size_t n = pm__catalog_objects(cat, kind, NULL, 0);
+    const char **names = n ? calloc(n, sizeof(*names)) : NULL;
+    if (n && !names)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    pm__catalog_objects(cat, kind, names, n);
+    const pm_dialect *d = pm__db_dialect(e->db);
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        pm_buf sql = PM_BUF_INIT;
+        pm_buf_printf(&sql, "DROP %s IF EXISTS ", sql_kind);
+        pm__render_ident(&sql, d, names[i]);
+        pm_buf_append(&sql, d->drop_suffix ? d->drop_suffix : "");
+        rc = sql.oom ? pm_error_set(err, PM_ENOMEM, "out of memory")
+                     : pm__db_exec(e->db, pm_buf_cstr(&sql), err);
+        pm_buf_free(&sql);
+        if (rc == 0) {
+            char *what = pm__format("%s %s", kind, names[i]);
+            report(e, PM_EVENT_DROPPED, what ? what : names[i], 0);
+            free(what);
+        }
+    }
+    free(names);
+    return rc;
+}
+
+/* Drops every object of the current schema, foreign-key checks off. */
+static int drop_everything(pm_engine *e, pm_error *err)
+{
+    pm_catalog *cat = NULL;
+    int rc = pm__db_read_catalog(e->db, &cat, err);
+    const pm_dialect *d = pm__db_dialect(e->db);
+    if (rc == 0 && d->fk_checks_off)
+        rc = pm__db_exec(e->db, d->fk_checks_off, err);
+    if (rc == 0)
+        rc = drop_kind(e, cat, "view", "VIEW", err);
+    if (rc == 0)
+        rc = drop_kind(e, cat, "table", "TABLE", err);
+    if (rc == 0)
+        rc = drop_kind(e, cat, "sequence", "SEQUENCE", err);
+    if (rc == 0)
+        rc = drop_kind(e, cat, "type", "TYPE", err);
+    if (rc == 0) {
+        pm_buf sql = PM_BUF_INIT;
+        pm_buf_append(&sql, "DROP TABLE IF EXISTS ");
+        pm__render_ident(&sql, d, PM_HISTORY_TABLE);
+        rc = pm__db_exec(e->db, pm_buf_cstr(&sql), err);
+        pm_buf_free(&sql);
+    }
+    if (d->fk_checks_on) {
+        pm_error ignored = PM_ERROR_INIT;
+        int on = pm__db_exec(e->db, d->fk_checks_on, rc < 0 ? &ignored : err);
+        pm_error_clear(&ignored);
+        rc = rc < 0 ? rc : on;
+    }
+    pm__catalog_free(cat);
+    return rc;
+}
+
+int pm_engine_fresh(pm_engine *e, size_t *applied, pm_error *err)
+{
+    pm_error_clear(err);
+    if (applied)
+        *applied = 0;
+    int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
+    if (rc < 0)
+        return rc;
+    rc = drop_everything(e, err);
+    int unlock_rc = pm__db_unlock(e->db, err);
+    rc = rc < 0 ? rc : unlock_rc;
+    return rc < 0 ? rc : pm_engine_up(e, PM_ALL, applied, err);
+}
+
+int pm_engine_reset(pm_engine *e, size_t *reverted, pm_error *err)
+{
+    return pm_engine_down(e, PM_ALL, reverted, err);
+}
+
+int pm_engine_refresh(pm_engine *e, size_t *reverted, size_t *applied, pm_error *err)
+{
+    if (applied)
+        *applied = 0;
+    int rc = pm_engine_reset(e, reverted, err);
+    return rc < 0 ? rc : pm_engine_up(e, PM_ALL, applied, err);
+}
+
+/* ==== verify ==== */
+
+/* Lines of a that b lacks, each prefixed, appended to out. */
+static void missing_lines(pm_buf *out, const char *a, const char *b, const char *prefix)
+{
+    for (const char *line = a; *line;) {
+        size_t len = strcspn(line, "\n");
+        bool found = false;
+        for (const char *other = b; *other && !found;) {
+            size_t olen = strcspn(other, "\n");
+            found = olen == len && strncmp(line, other, len) == 0;
+            other += olen + (other[olen] == '\n');
+        }
+        if (!found) {
+            pm_buf_append(out, prefix);
+            pm_buf_appendn(out, line, len);
+            pm_buf_appendc(out, '\n');
+        }
+        line += len + (line[len] == '\n');
+    }
+}
+
+static int verify_one(pm_engine *e, const pm_migration *m, pm_verify_fn fn, void *ctx,
+                      size_t *problems, int64_t *order, pm_error *err)
+{
+    char *before = NULL, *after = NULL;
+    bool skipped;
+    int rc = pm_db_schema(e->db, &before, err);
+    if (rc == 0 && (rc = run_one(e, m, true, &skipped, order, err)) < 0) {
+        fn(m->name, PM_VERIFY_UP_FAILED, err && err->message ? err->message : "up() failed", ctx);
+        (*problems)++;
+    } else if (rc == 0 && (rc = run_one(e, m, false, &skipped, order, err)) < 0) {
+        fn(m->name, PM_VERIFY_DOWN_FAILED, err && err->message ? err->message : "down() failed",
+           ctx);
+        (*problems)++;
+    } else if (rc == 0 && (rc = pm_db_schema(e->db, &after, err)) == 0) {
+        if (strcmp(before, after) == 0) {
+            fn(m->name, PM_VERIFY_OK, NULL, ctx);
+        } else {
+            pm_buf diff = PM_BUF_INIT;
+            missing_lines(&diff, before, after, "- ");
+            missing_lines(&diff, after, before, "+ ");
+            fn(m->name, PM_VERIFY_NOT_RESTORED, pm_buf_cstr(&diff), ctx);
+            pm_buf_free(&diff);
+            (*problems)++;
+        }
+        rc = run_one(e, m, true, &skipped, order, err); /* on to the next one */
+    }
+    free(before);
+    free(after);
+    return rc;
+}
+
+int pm_engine_verify(pm_engine *e, pm_verify_fn fn, void *ctx, size_t *problems, pm_error *err)
+{
+    pm_error_clear(err);
+    *problems = 0;
+    pm_history h;
+    int rc = begin_session(e, &h, err);
+    if (rc < 0)
+        return rc;
+    if (h.count)
+        rc = pm_error_set(err, PM_EINVAL,
+                          "verify needs a scratch database with no migration applied; this one "
+                          "has %zu",
+                          h.count);
+    int64_t order = 1;
+    for (size_t i = 0; rc == 0 && i < e->count; i++)
+        rc = verify_one(e, e->set[i], fn, ctx, problems, &order, err);
+    /* A failed up or down is a finding, reported through fn, not an error. */
+    if (rc < 0 && *problems && err && err->migration) {
+        pm_error_clear(err);
+        rc = 0;
+    }
+    return end_session(e, &h, rc, err);
 }
 
 /* ==== Repair ==== */

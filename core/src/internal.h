@@ -18,6 +18,11 @@ struct pm_db {
     char *password;      /* decoded, for scrubbing driver messages; may be NULL */
     char *password_enc;  /* as written in the URL, percent-encoded; may be NULL */
     volatile sig_atomic_t interrupted; /* set by pm_db_interrupt() */
+    /* Dry run: writes go to record() instead of the database. */
+    pm_sql_fn record;
+    void *record_ctx;
+    const char *record_migration; /* the migration they belong to, or NULL */
+    char *scratch;                /* the scratch namespace verify made, or NULL */
 };
 
 struct pm_schema {
@@ -40,6 +45,13 @@ int pm__db_unlock(pm_db *db, pm_error *err);
 int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err);
 int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *out, pm_error *err);
 const pm_dialect *pm__db_dialect(const pm_db *db);
+/* Dry run: while on, exec, begin/commit and writing queries are handed to
+ * fn instead of run; reads still run. */
+void pm__db_record(pm_db *db, pm_sql_fn fn, void *ctx);
+void pm__db_record_migration(pm_db *db, const char *migration);
+bool pm__db_recording(const pm_db *db);
+/* Reads the schema into a new catalog (caller frees with pm__catalog_free). */
+int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err);
 unsigned int pm__db_flags(const pm_db *db);
 
 /* Opens url with one of the given drivers (NULL-terminated list). */
@@ -69,6 +81,16 @@ int pm__render_drop_index(char **out, const pm_dialect *d, const char *table, co
 int pm__dialect_check(const pm_dialect *d, pm_error *err);
 /* Appends an identifier, quoted for the dialect. */
 void pm__render_ident(pm_buf *b, const pm_dialect *d, const char *ident);
+
+/* ==== catalog.c: schema snapshots ==== */
+
+int pm__catalog_new(pm_catalog **out, pm_error *err);
+void pm__catalog_free(pm_catalog *cat);
+/* The normalised text (malloc'd). Sorts cat. */
+int pm__catalog_text(pm_catalog *cat, char **out, pm_error *err);
+/* Names of the objects of kind; returns how many there are (fills at most
+ * max). Borrowed from cat. */
+size_t pm__catalog_objects(const pm_catalog *cat, const char *kind, const char **names, size_t max);
 
 /* ==== history.c: the seaql_migrations table ==== */
 

@@ -38,6 +38,7 @@ typedef struct backend {
     const char *has_column_sql;
     int (*lock)(dbi_pm_conn *c, int timeout_ms, pm_error *err);
     int (*unlock)(dbi_pm_conn *c, pm_error *err);
+    int (*read_schema)(pm_conn *conn, pm_catalog *cat, pm_error *err);
 } backend;
 
 struct dbi_pm_conn {
@@ -411,12 +412,13 @@ static const backend backends[] = {
      "table_name = $1 AND table_type = 'BASE TABLE'",
      "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND "
      "table_name = $1 AND column_name = $2",
-     mysql_lock, mysql_unlock},
+     mysql_lock, mysql_unlock, pm_catalog_read_mysql},
     {"pgsql", &pm_dialect_postgres, PM_CONN_TRANSACTIONAL_DDL, "SET client_min_messages = warning",
-     "BEGIN", PG_SQL_HAS_TABLE, PG_SQL_HAS_COLUMN, pgsql_lock, pgsql_unlock},
+     "BEGIN", PG_SQL_HAS_TABLE, PG_SQL_HAS_COLUMN, pgsql_lock, pgsql_unlock,
+     pm_catalog_read_postgres},
     {"sqlite3", &pm_dialect_sqlite, PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES,
      "PRAGMA foreign_keys = ON", "BEGIN IMMEDIATE", SQLITE_SQL_HAS_TABLE, SQLITE_SQL_HAS_COLUMN,
-     sqlite3_lock, sqlite3_unlock},
+     sqlite3_lock, sqlite3_unlock, pm_catalog_read_sqlite},
 };
 
 /* ==== Opening ==== */
@@ -627,6 +629,11 @@ static int dbi_has_column(pm_conn *conn, const char *table, const char *column, 
                      err);
 }
 
+static int dbi_read_schema(pm_conn *conn, pm_catalog *cat, pm_error *err)
+{
+    return ((dbi_pm_conn *)conn)->backend->read_schema(conn, cat, err);
+}
+
 static void *dbi_native_handle(pm_conn *conn)
 {
     return ((dbi_pm_conn *)conn)->conn;
@@ -658,4 +665,5 @@ const pm_driver pm_driver_dbi = {
     .has_column = dbi_has_column,
     .native_handle = dbi_native_handle,
     .cancel = dbi_cancel,
+    .read_schema = dbi_read_schema,
 };

@@ -666,4 +666,5 @@ const pm_driver pm_driver_postgres = {
     .has_column = pg_has_column,
     .native_handle = pg_native_handle,
     .cancel = pg_cancel,
+    .read_schema = pm_catalog_read_postgres,
 };

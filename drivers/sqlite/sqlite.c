@@ -395,4 +395,5 @@ const pm_driver pm_driver_sqlite = {
     .has_column = sqlite_has_column,
     .native_handle = sqlite_native_handle,
     .cancel = sqlite_cancel,
+    .read_schema = pm_catalog_read_sqlite,
 };

@@ -59,6 +59,25 @@ void pm_db_interrupt(pm_db *db);
 /* Whether pm_db_interrupt() was called on db. */
 bool pm_db_interrupted(const pm_db *db);
 
+/* The database's schema (the connection's current schema) as normalised,
+ * sorted, backend-neutral text: each table with its columns (type,
+ * nullability, default), primary key, unique constraints, indexes and
+ * foreign keys; views, sequences and types. poblysh's history table is left
+ * out. The caller frees *out. PM_EUNSUPPORTED when the driver cannot read
+ * its catalog. */
+int pm_db_schema(pm_db *db, char **out, pm_error *err);
+
+/* For `verify` on a server: creates a scratch schema (PostgreSQL) or
+ * database (MySQL) with a unique name and switches db to it;
+ * pm_db_scratch_end() drops it. SQLite has none: use sqlite::memory:. */
+int pm_db_scratch_begin(pm_db *db, pm_error *err);
+int pm_db_scratch_end(pm_db *db, pm_error *err);
+
+/* Called for each statement a dry run would send: the migration it belongs
+ * to (NULL for poblysh's own bookkeeping) and the SQL, parameters written
+ * in as literals. */
+typedef void (*pm_sql_fn)(const char *migration, const char *sql, void *ctx);
+
 /* Runs SQL (one or more statements) on the connection, outside any
  * migration. */
 int pm_db_exec(pm_db *db, const char *sql, pm_error *err);

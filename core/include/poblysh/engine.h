@@ -30,7 +30,8 @@ typedef enum pm_event_kind {
     PM_EVENT_REVERTING, /* down() is about to run */
     PM_EVENT_REVERTED,  /* it committed; elapsed_ms is set */
     PM_EVENT_SKIPPED,   /* another runner applied or reverted it first */
-    PM_EVENT_FAILED     /* it was rolled back; the error follows */
+    PM_EVENT_FAILED,    /* it was rolled back; the error follows */
+    PM_EVENT_DROPPED    /* fresh dropped event->migration: "table tenants" */
 } pm_event_kind;
 
 typedef struct pm_event {
@@ -54,9 +55,13 @@ typedef struct pm_engine_options {
     pm_progress_fn progress;  /* may be NULL */
     void *progress_ctx;
     unsigned int flags;       /* PM_ENGINE_* */
+    /* Dry run: when set, up and down change nothing and hand every statement
+     * they would send (history bookkeeping included) to this function. */
+    pm_sql_fn dry_run;
+    void *dry_run_ctx;
 } pm_engine_options;
 
-#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0}
+#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL}
 
 /* Validates the set (pm_migration_set_check) and binds it to db. Both db and
  * set are borrowed and must outlive the engine. opts may be NULL. */
@@ -78,6 +83,34 @@ int pm_engine_up(pm_engine *engine, size_t max, size_t *applied, pm_error *err);
  * they were applied in, not by name). An applied version the set does not
  * know, or a failed one, cannot be reverted: that is an error naming it. */
 int pm_engine_down(pm_engine *engine, size_t n, size_t *reverted, pm_error *err);
+
+/* Drops every table, view, sequence and type of the current schema
+ * (history table included), then applies every migration. */
+int pm_engine_fresh(pm_engine *engine, size_t *applied, pm_error *err);
+
+/* Reverts every applied migration, last applied first. */
+int pm_engine_reset(pm_engine *engine, size_t *reverted, pm_error *err);
+
+/* pm_engine_reset(), then pm_engine_up() of every migration. */
+int pm_engine_refresh(pm_engine *engine, size_t *reverted, size_t *applied, pm_error *err);
+
+typedef enum pm_verify_result {
+    PM_VERIFY_OK,           /* down() restored the schema exactly */
+    PM_VERIFY_NOT_RESTORED, /* detail: the difference, "- before" / "+ after" lines */
+    PM_VERIFY_DOWN_FAILED,  /* detail: the error */
+    PM_VERIFY_UP_FAILED     /* detail: the error */
+} pm_verify_result;
+
+typedef void (*pm_verify_fn)(const char *migration, pm_verify_result result, const char *detail,
+                             void *ctx);
+
+/* Checks every down() on a scratch database (the engine's, which must have
+ * no history): for each migration in order, snapshot the schema, apply up,
+ * apply down, compare with the first snapshot, apply up again. Each outcome
+ * goes to fn; *problems counts those not PM_VERIFY_OK. Stops at a failed up
+ * or down, since the state after it is unknown. */
+int pm_engine_verify(pm_engine *engine, pm_verify_fn fn, void *ctx, size_t *problems,
+                     pm_error *err);
 
 typedef enum pm_repair {
     PM_REPAIR_ACCEPT,  /* record the current checksum of an applied migration */

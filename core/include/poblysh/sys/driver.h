@@ -23,6 +23,7 @@ extern "C" {
 
 typedef struct pm_driver pm_driver;
 typedef struct pm_dialect pm_dialect;
+typedef struct pm_catalog pm_catalog;
 
 /* ==== Dialect ==== */
 
@@ -51,6 +52,17 @@ struct pm_dialect {
      * its one "%s" is replaced by the parameter holding the client's
      * measurement of up(). NULL to use the client's measurement alone. */
     const char *elapsed_ms;
+    /* Appended to DROP TABLE/VIEW when emptying a schema (" CASCADE"), or "". */
+    const char *drop_suffix;
+    /* Statements that turn foreign-key checks off and on again around
+     * emptying a schema (SQLite, MySQL), or NULL. */
+    const char *fk_checks_off;
+    const char *fk_checks_on;
+    /* For `verify` on a server: create and drop a scratch namespace and
+     * switch the session to it; each "%s" is its (safe) name. NULL when the
+     * backend has none (SQLite: verify uses a fresh in-memory database). */
+    const char *scratch_create;
+    const char *scratch_drop;
 };
 
 /* The dialects the core knows, for drivers to point their connections at
@@ -82,8 +94,9 @@ typedef struct pm_connect_options {
 /* ==== Driver ==== */
 
 /* 1: the first interface. 2: cancel(). 3: capability flags moved from the
- * driver to the connection (pm_conn.flags), removing pm_driver.flags. */
-#define PM_DRIVER_VERSION 3
+ * driver to the connection (pm_conn.flags), removing pm_driver.flags.
+ * 4: read_schema(). */
+#define PM_DRIVER_VERSION 4
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
  * reached, which for libdbi is only known from the URL. */
@@ -157,7 +170,46 @@ struct pm_driver {
      * async-signal-safe (PQcancel, sqlite3_interrupt) and allocate nothing.
      * What was running then fails and the engine rolls back. Optional. */
     void (*cancel)(pm_conn *conn);
+
+    /* ---- Added in version 4 ---- */
+
+    /* Describes the connection's current schema into cat (pm_catalog_*),
+     * for `migrate schema`, `verify` and `fresh`. Usually one of the core's
+     * pm_catalog_read_*(). Optional: without it those commands are
+     * PM_EUNSUPPORTED. */
+    int (*read_schema)(pm_conn *conn, pm_catalog *cat, pm_error *err);
 };
+
+/* ==== Reading the catalog ==== */
+
+/* pm_catalog: a schema snapshot being built (core/src/catalog.c). A
+ * driver's read_schema() adds every object of the connection's current
+ * schema and, for tables, their parts; the core sorts and prints them. */
+
+enum { /* sections of a table, printed in this order */
+    PM_CATALOG_COLUMN,      /* "column NAME TYPE NOT NULL|NULL [DEFAULT x]", by position */
+    PM_CATALOG_PRIMARY_KEY, /* "primary key (a, b)" */
+    PM_CATALOG_UNIQUE,      /* "unique (a)" */
+    PM_CATALOG_INDEX,       /* "index NAME (a)", "unique index NAME (a)" */
+    PM_CATALOG_FOREIGN_KEY  /* "foreign key (a) references T (b) [on delete cascade]" */
+};
+
+/* Adds an object: kind is "table", "view", "sequence" or "type". */
+void pm_catalog_object(pm_catalog *cat, const char *kind, const char *name);
+/* Adds a line to table's block. position orders columns. */
+void pm_catalog_entry(pm_catalog *cat, const char *table, int section, long position,
+                      const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 5, 6)))
+#endif
+    ;
+
+/* The readers, one per backend, written once in the core
+ * (core/src/catalog_read.c) and usable as read_schema() by every driver
+ * that reaches that backend. They use only the driver's query(). */
+int pm_catalog_read_sqlite(pm_conn *conn, pm_catalog *cat, pm_error *err);
+int pm_catalog_read_postgres(pm_conn *conn, pm_catalog *cat, pm_error *err);
+int pm_catalog_read_mysql(pm_conn *conn, pm_catalog *cat, pm_error *err);
 
 /* ==== Helpers for drivers ==== */
 
