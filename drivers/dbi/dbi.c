@@ -23,6 +23,8 @@
 #include "poblysh/sys/driver.h"
 
 #define DBI_LOCK_POLL_MS 100
+/* How long SQLite waits for another process's write lock outside lock(). */
+#define DBI_SQLITE_BUSY_MS "5000"
 
 typedef struct dbi_pm_conn dbi_pm_conn;
 
@@ -401,9 +403,7 @@ static int sqlite3_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
 
 static int sqlite3_unlock(dbi_pm_conn *c, pm_error *err)
 {
-    (void)c;
-    (void)err;
-    return 0;
+    return run(c, "PRAGMA busy_timeout = " DBI_SQLITE_BUSY_MS, NULL, NULL, err);
 }
 
 static const backend backends[] = {
@@ -417,8 +417,9 @@ static const backend backends[] = {
      "BEGIN", PG_SQL_HAS_TABLE, PG_SQL_HAS_COLUMN, pgsql_lock, pgsql_unlock,
      pm_catalog_read_postgres},
     {"sqlite3", &pm_dialect_sqlite, PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES,
-     "PRAGMA foreign_keys = ON", "BEGIN IMMEDIATE", SQLITE_SQL_HAS_TABLE, SQLITE_SQL_HAS_COLUMN,
-     sqlite3_lock, sqlite3_unlock, pm_catalog_read_sqlite},
+     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = " DBI_SQLITE_BUSY_MS, "BEGIN IMMEDIATE",
+     SQLITE_SQL_HAS_TABLE, SQLITE_SQL_HAS_COLUMN, sqlite3_lock, sqlite3_unlock,
+     pm_catalog_read_sqlite},
 };
 
 /* ==== Opening ==== */
@@ -576,7 +577,7 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
         }
     }
     if (rc == 0 && c->backend->setup_sql)
-        rc = run(c, c->backend->setup_sql, NULL, NULL, err);
+        rc = dbi_exec(&c->base, c->backend->setup_sql, err);
     if (rc < 0) {
         dbi_close(&c->base);
         return rc;
