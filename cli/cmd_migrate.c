@@ -117,17 +117,29 @@ static void on_progress(const pm_event *ev, void *ctx)
 typedef struct dry_run_state {
     const char *current; /* the migration whose header was printed last */
     int started;
+    int begin_held;      /* a BEGIN not printed yet: dropped if COMMIT follows */
 } dry_run_state;
 
 static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
 {
     dry_run_state *st = ctx;
+    if (strcmp(sql, "BEGIN") == 0 && !st->begin_held) {
+        st->begin_held = 1;
+        return;
+    }
+    if (strcmp(sql, "COMMIT") == 0 && st->begin_held) { /* an empty transaction */
+        st->begin_held = 0;
+        return;
+    }
     if (!st->started || (migration != st->current &&
                          (!migration || !st->current || strcmp(migration, st->current) != 0))) {
         printf("%s-- %s\n", st->started ? "\n" : "", migration ? migration : "poblysh bookkeeping");
         st->current = migration;
         st->started = 1;
     }
+    if (st->begin_held)
+        printf("BEGIN;\n");
+    st->begin_held = 0;
     size_t n = strlen(sql);
     printf("%s%s\n", sql, n && sql[n - 1] == ';' ? "" : ";");
 }
@@ -171,7 +183,9 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
         fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
-    eopts.progress = (opts->given & OPT_DRY_RUN) ? on_dry_run_progress : on_progress;
+    eopts.progress = quiet                        ? NULL
+                     : (opts->given & OPT_DRY_RUN) ? on_dry_run_progress
+                                                   : on_progress;
     if (opts->given & OPT_DRY_RUN) {
         eopts.dry_run = on_dry_run_sql;
         eopts.dry_run_ctx = &dry_run;
@@ -254,9 +268,10 @@ static int production_guard(const char *command, const cli_options *opts)
     const char *profile = pm_profile_current();
     if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
         return 0;
+    fflush(stdout);
     fprintf(stderr,
-            "poblysh: refusing to run migrate %s under profile \"%s\": it reverts migrations and "
-            "can drop tables and data. Pass --yes to confirm.\n",
+            "poblysh: refusing to run migrate %s under profile \"%s\": it can drop tables and "
+            "data. Pass --yes to confirm.\n",
             command, profile);
     return PM_EXIT_USAGE;
 }

@@ -73,6 +73,8 @@ static bool truthy(const char *v)
 static void add_column(pm_catalog *cat, const char *table, const char *pos, const char *name,
                        const char *type, bool not_null, const char *def)
 {
+    if (def && strcmp(def, "NULL") == 0) /* MariaDB spells "no default" so */
+        def = NULL;
     pm_catalog_entry(cat, table, PM_CATALOG_COLUMN, pos ? atol(pos) : 0, "column %s %s %s%s%s",
                      name, type && *type ? type : "ANY", not_null ? "NOT NULL" : "NULL",
                      def ? " DEFAULT " : "", def ? def : "");
