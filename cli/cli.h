@@ -46,6 +46,7 @@ typedef struct cli_options {
     const char *dir;          /* --dir: the migrations folder for generate */
     const char *output;       /* --output FILE for schema */
     const char *argument;     /* the positional argument (generate NAME) */
+    const char *source;       /* --source DIR, or NULL */
     unsigned int given;       /* OPT_* bits the user gave */
 } cli_options;
 
@@ -66,6 +67,7 @@ extern const cli_command cli_migrate_commands[];
 typedef struct cli_session {
     pm_db *db;
     pm_engine *engine;
+    pm_source *source; /* --source / POBLYSH_MIGRATIONS_DIR, or NULL */
     const char *profile;
 } cli_session;
 

@@ -178,9 +178,22 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
         printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db),
                s->profile);
     size_t count = 0;
-    const pm_migration *const *set = pm_builtin_migrations(&count);
-    if (opts->verbose)
-        fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
+    const pm_migration *const *set = NULL;
+    const char *dir = opts->source ? opts->source : getenv("POBLYSH_MIGRATIONS_DIR");
+    if (dir && *dir) { /* SQL files instead of the compiled-in set */
+        rc = pm_source_new(&s->source, err);
+        if (rc == 0)
+            rc = pm_source_add_dir(s->source, dir, err);
+        if (rc < 0)
+            return rc;
+        set = pm_source_migrations(s->source, &count);
+        if (opts->verbose)
+            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, dir);
+    } else {
+        set = pm_builtin_migrations(&count);
+        if (opts->verbose)
+            fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
+    }
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
     eopts.progress = quiet                        ? NULL
@@ -204,8 +217,10 @@ void cli_session_close(cli_session *s)
     watch_signals(NULL);
     pm_engine_free(s->engine);
     pm_db_close(s->db);
+    pm_source_free(s->source);
     s->engine = NULL;
     s->db = NULL;
+    s->source = NULL;
 }
 
 /* Runs body on an open session and turns the outcome into an exit code. */

@@ -18,6 +18,8 @@ static const char *program_usage =
     "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
+    "  --source DIR         use the SQL migrations of DIR (dbmate or golang-migrate layout)\n"
+    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR\n"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
@@ -34,6 +36,7 @@ static const char *program_usage =
     "\n"
     "Environment:\n"
     "  POBLYSH_DATABASE_URL  the database, when --database-url is not given\n"
+    "  POBLYSH_MIGRATIONS_DIR  a folder of SQL migrations, when --source is not given\n"
     "  POBLYSH_PROFILE       local (default), test, production, ...; without a URL, local uses\n"
     "                        sqlite://poblysh.db and test uses sqlite::memory:; other profiles\n"
     "                        need a URL\n"
@@ -105,7 +108,8 @@ enum {
     LONG_ROLLBACK,
     LONG_DRY_RUN,
     LONG_DIR,
-    LONG_OUTPUT
+    LONG_OUTPUT,
+    LONG_SOURCE
 };
 
 static const struct option long_options[] = {
@@ -128,6 +132,7 @@ static const struct option long_options[] = {
     {"dry-run", no_argument, NULL, LONG_DRY_RUN},
     {"dir", required_argument, NULL, LONG_DIR},
     {"output", required_argument, NULL, LONG_OUTPUT},
+    {"source", required_argument, NULL, LONG_SOURCE},
     {NULL, 0, NULL, 0},
 };
 
@@ -238,6 +243,11 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_DIR:
             opts->dir = optarg;
             opts->given |= OPT_DIR;
+            break;
+        case LONG_SOURCE:
+            if (!*optarg)
+                return usage_error("--source is empty%s", "");
+            opts->source = optarg;
             break;
         case LONG_OUTPUT:
             opts->output = optarg;

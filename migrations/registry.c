@@ -1,6 +1,10 @@
-/* registry.c: turns registry.def into the ordered migration set the CLI and
- * services use. */
+/* registry.c: the compiled-in migration set the CLI and services use: the C
+ * migrations listed in registry.def and the SQL files of this folder
+ * embedded at build time, merged into one set ordered by version. */
+#include <pthread.h>
+
 #include "poblysh/migrations.h"
+#include "poblysh/source.h"
 
 #define PM_REGISTER(ident) extern const pm_migration ident;
 #include "registry.def"
@@ -12,8 +16,33 @@ static const pm_migration *const registry[] = {
 };
 #undef PM_REGISTER
 
+extern const pm_embedded_sql pm_embedded_migrations[];
+extern const size_t pm_embedded_migrations_count;
+
+static pm_source *builtin;
+static pthread_once_t builtin_once = PTHREAD_ONCE_INIT;
+
+/* Built once per process; the embedded files were checked at build time,
+ * so only memory can run out here. */
+static void build(void)
+{
+    pm_error err = PM_ERROR_INIT;
+    if (pm_source_new(&builtin, &err) < 0 ||
+        pm_source_add_migrations(builtin, registry, PM_ARRAY_LEN(registry), &err) < 0 ||
+        pm_source_add_embedded(builtin, pm_embedded_migrations, pm_embedded_migrations_count,
+                               &err) < 0) {
+        pm_source_free(builtin);
+        builtin = NULL;
+    }
+    pm_error_clear(&err);
+}
+
 const pm_migration *const *pm_builtin_migrations(size_t *count)
 {
-    *count = PM_ARRAY_LEN(registry);
-    return registry;
+    pthread_once(&builtin_once, build);
+    if (!builtin) {
+        *count = 0;
+        return NULL;
+    }
+    return pm_source_migrations(builtin, count);
 }

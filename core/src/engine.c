@@ -113,7 +113,7 @@ static size_t classify(const pm_engine *e, const pm_history *h, pm_status_entry 
     const char *newest = h->count ? h->rows[h->count - 1].version : NULL;
     size_t i = 0, j = 0, n = 0;
     while (i < e->count || j < h->count) {
-        int cmp = i == e->count ? 1 : j == h->count ? -1 : strcmp(e->set[i]->name, h->rows[j].version);
+        int cmp = i == e->count ? 1 : j == h->count ? -1 : pm_migration_name_cmp(e->set[i]->name, h->rows[j].version);
         pm_status_entry *entry = &entries[n++];
         memset(entry, 0, sizeof(*entry));
         entry->execution_ms = -1;
@@ -121,7 +121,7 @@ static size_t classify(const pm_engine *e, const pm_history *h, pm_status_entry 
             const pm_migration *m = e->set[i++];
             entry->name = m->name;
             entry->expected = m->checksum;
-            entry->state = newest && strcmp(m->name, newest) < 0 ? PM_STATE_OUT_OF_ORDER
+            entry->state = newest && pm_migration_name_cmp(m->name, newest) < 0 ? PM_STATE_OUT_OF_ORDER
                                                                  : PM_STATE_PENDING;
         } else if (cmp == 0) {
             const pm_migration *m = e->set[i++];
@@ -467,7 +467,7 @@ static const pm_migration *find_migration(const pm_engine *e, const char *name)
     size_t lo = 0, hi = e->count;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        int cmp = strcmp(e->set[mid]->name, name);
+        int cmp = pm_migration_name_cmp(e->set[mid]->name, name);
         if (cmp == 0)
             return e->set[mid];
         if (cmp < 0)
@@ -524,7 +524,7 @@ static int last_applied_first(const void *a, const void *b)
         return x->apply_order < y->apply_order ? 1 : -1;
     if (x->applied_at != y->applied_at)
         return x->applied_at < y->applied_at ? 1 : -1;
-    return -strcmp(x->version, y->version);
+    return -pm_migration_name_cmp(x->version, y->version);
 }
 
 /* Picks the n migrations to revert, checking every one is known and not

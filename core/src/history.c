@@ -137,7 +137,8 @@ static int read_row(void *ctx, size_t ncolumns, const char *const *values)
 
 static int compare_rows(const void *a, const void *b)
 {
-    return strcmp(((const pm_history_row *)a)->version, ((const pm_history_row *)b)->version);
+    return pm_migration_name_cmp(((const pm_history_row *)a)->version,
+                                 ((const pm_history_row *)b)->version);
 }
 
 int pm__history_read(pm_db *db, pm_history *out, pm_error *err)

@@ -49,16 +49,62 @@ static int description_ok(const char *d)
     return 1;
 }
 
+/* "<digits>_<description>": dbmate's and golang-migrate's names, the version
+ * a timestamp or a sequence number, the description [A-Za-z0-9_-] starting
+ * with a letter. */
+static int numbered_ok(const char *name)
+{
+    size_t n = strspn(name, "0123456789");
+    if (n == 0 || n > 20 || name[n] != '_')
+        return 0;
+    char first = name[n + 1];
+    if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z')))
+        return 0; /* the description starts with a letter: 2024_01_01_x is neither form */
+    for (const char *d = name + n + 1; *d; d++)
+        if (!((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z') || (*d >= '0' && *d <= '9') ||
+              *d == '_' || *d == '-'))
+            return 0;
+    return 1;
+}
+
+static int dated_ok(const char *name)
+{
+    size_t len = strlen(name);
+    return name[0] == 'm' && len >= 1 + PM_VERSION_LEN + 2 && version_ok(name + 1) &&
+           name[1 + PM_VERSION_LEN] == '_' && description_ok(name + 2 + PM_VERSION_LEN);
+}
+
+/* Compares the digit runs at a and b as numbers: 9 < 10. */
+static int compare_numbers(const char *a, size_t na, const char *b, size_t nb)
+{
+    while (na > 1 && *a == '0')
+        a++, na--;
+    while (nb > 1 && *b == '0')
+        b++, nb--;
+    if (na != nb)
+        return na < nb ? -1 : 1;
+    return strncmp(a, b, na);
+}
+
+int pm_migration_name_cmp(const char *a, const char *b)
+{
+    size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+    if (na && nb) {
+        int cmp = compare_numbers(a, na, b, nb);
+        return cmp ? cmp : strcmp(a + na, b + nb);
+    }
+    return strcmp(a, b);
+}
+
 int pm_migration_name_check(const char *name, pm_error *err)
 {
     if (!name || !*name)
         return pm_error_set(err, PM_ESET, "a migration has no name");
-    size_t len = strlen(name);
-    if (name[0] != 'm' || len < 1 + PM_VERSION_LEN + 2 || !version_ok(name + 1) ||
-        name[1 + PM_VERSION_LEN] != '_' || !description_ok(name + 2 + PM_VERSION_LEN)) {
+    if (!dated_ok(name) && !numbered_ok(name)) {
         pm_error_set(err, PM_ESET,
                      "migration name \"%s\" is invalid: expected mYYYY_MM_DD_HHMMSS_description "
-                     "with a valid date and time and a description of [a-z0-9_]",
+                     "with a valid date and time and a description of [a-z0-9_] (or, from a "
+                     "migrations folder, <digits>_<description>)",
                      name);
         pm__error_set_migration(err, name);
         return PM_ESET;
@@ -96,7 +142,7 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
                         "migration %s has no down(): every migration must be reversible",
                         m->name);
         if (i > 0) {
-            int cmp = strcmp(set[i - 1]->name, m->name);
+            int cmp = pm_migration_name_cmp(set[i - 1]->name, m->name);
             if (cmp == 0)
                 return fail(err, m->name, "migration %s appears twice in the set", m->name);
             if (cmp > 0)

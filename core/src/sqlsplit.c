@@ -1,10 +1,12 @@
 /* sqlsplit.c: the SQL lexer that splits text into statements, for drivers
  * that must send statements one at a time or need to know where each one
  * starts. It understands '' strings (with E'' backslash escapes), "" and ``
- * identifiers, -- and nested block comments, and $$ / $tag$ dollar quotes, so
- * a ';' inside any of them never splits. */
+ * identifiers, -- and nested block comments, $$ / $tag$ dollar quotes, and
+ * the BEGIN ... END body of a CREATE TRIGGER (SQLite, MySQL), so a ';'
+ * inside any of them never splits. */
 #include <ctype.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -105,6 +107,31 @@ static int skip_dollar_quoted(lexer *lx, size_t tag_len)
     return unterminated(lx, start, "dollar-quoted string");
 }
 
+/* Keywords that matter for trigger bodies. */
+typedef struct words {
+    int count;    /* words seen in this statement */
+    int create;   /* its first word is CREATE */
+    int trigger;  /* ... and TRIGGER followed */
+    int depth;    /* open BEGIN/CASE blocks inside the trigger body */
+} words;
+
+static int word_is(const char *w, size_t n, const char *kw)
+{
+    return strlen(kw) == n && strncasecmp(w, kw, n) == 0;
+}
+
+static void see_word(words *st, const char *w, size_t n)
+{
+    if (st->count++ == 0)
+        st->create = word_is(w, n, "CREATE");
+    else if (st->create && !st->trigger && word_is(w, n, "TRIGGER"))
+        st->trigger = 1;
+    else if (st->trigger && (word_is(w, n, "BEGIN") || (st->depth && word_is(w, n, "CASE"))))
+        st->depth++;
+    else if (st->depth && word_is(w, n, "END"))
+        st->depth--;
+}
+
 /* Hands one statement to fn unless it holds only blanks and comments. */
 static int emit(lexer *lx, const char *start, const char *end, int has_content,
                 pm_sql_statement_fn fn, void *ctx)
@@ -123,6 +150,7 @@ int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *e
     lexer lx = {sql, sql, err};
     const char *start = sql;
     int has_content = 0, rc = 0;
+    words st = {0, 0, 0, 0};
     while (*lx.p && rc == 0) {
         char c = *lx.p;
         size_t tag;
@@ -134,11 +162,23 @@ int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *e
             rc = skip_block_comment(&lx);
             continue;
         }
-        if (c == ';') {
+        if (c == ';' && st.depth == 0) {
             rc = emit(&lx, start, lx.p, has_content, fn, ctx);
             start = ++lx.p;
             has_content = 0;
+            memset(&st, 0, sizeof(st));
             continue;
+        }
+        if ((isalpha((unsigned char)c) || c == '_') && (lx.p == sql || !is_ident_char(lx.p[-1]))) {
+            const char *w = lx.p;
+            while (is_ident_char(*lx.p))
+                lx.p++;
+            if (!(lx.p - w == 1 && (c == 'E' || c == 'e') && *lx.p == '\'')) { /* E'...' */
+                see_word(&st, w, (size_t)(lx.p - w));
+                has_content = 1;
+                continue;
+            }
+            lx.p = w;
         }
         if (!isspace((unsigned char)c))
             has_content = 1;

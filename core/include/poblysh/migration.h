@@ -58,8 +58,14 @@ typedef struct pm_migration {
 int pm_checksum(char out[PM_CHECKSUM_SIZE], const void *text, size_t length, pm_error *err);
 
 /* Checks one name: 'm', YYYY_MM_DD_HHMMSS with a plausible date and time,
- * '_', a non-empty description of [a-z0-9_]. Returns 0 or PM_ESET. */
+ * '_', a non-empty description of [a-z0-9_]; or, for migrations loaded from
+ * a folder written for dbmate or golang-migrate, <digits>_<description>
+ * with a description of [A-Za-z0-9_-]. Returns 0 or PM_ESET. */
 int pm_migration_name_check(const char *name, pm_error *err);
+
+/* Orders migration names: by strcmp, except that names starting with digits
+ * compare those digits as numbers (9_a before 10_b). */
+int pm_migration_name_cmp(const char *a, const char *b);
 
 /* Checks a whole set: every name valid, strictly increasing (so unique),
  * every migration with an up and a down. The error names the migration at

@@ -12,6 +12,7 @@
 #include "migration.h"
 #include "profile.h"
 #include "schema.h"
+#include "source.h"
 #include "url.h"
 
 #endif

@@ -1,0 +1,66 @@
+/* source.h: migration sets that are not compiled C: SQL files, loaded from a
+ * folder at run time (dbmate's and golang-migrate's layouts) or embedded in
+ * the binary at build time, merged with C migrations into one ordered set.
+ *
+ * An SQL migration is a file with sections:
+ *   -- migrate:up [transaction:false] [dialect=sqlite|postgres|mysql]
+ *   CREATE TABLE ...;
+ *   -- migrate:down [dialect=...]
+ *   DROP TABLE ...;
+ * The section whose dialect matches the connection's is used, else the one
+ * without a dialect. golang-migrate's NAME.up.sql / NAME.down.sql pairs are
+ * one migration each. */
+#ifndef POBLYSH_SOURCE_H
+#define POBLYSH_SOURCE_H
+
+#include <stddef.h>
+
+#include "errors.h"
+#include "migration.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct pm_source pm_source;
+
+/* An SQL file compiled into the binary (see migrations/CMakeLists.txt). */
+typedef struct pm_embedded_sql {
+    const char *name; /* the migration name: the file name without .sql */
+    const char *text;
+    size_t length;
+} pm_embedded_sql;
+
+int pm_source_new(pm_source **out, pm_error *err);
+
+/* Loads every *.sql file of dir: <version>_<name>.sql with -- migrate:up and
+ * -- migrate:down sections (dbmate, and poblysh's own), or
+ * <version>_<name>.up.sql with an optional .down.sql (golang-migrate).
+ * Versions are digits (timestamps or sequence numbers) or poblysh's
+ * mYYYY_MM_DD_HHMMSS. Nothing is added unless the whole folder is valid; an
+ * error names the file, and the line where it applies. */
+int pm_source_add_dir(pm_source *src, const char *dir, pm_error *err);
+
+/* Adds one SQL migration from its text; file names it in errors. */
+int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t length,
+                      const char *file, pm_error *err);
+
+/* Adds migrations compiled into the binary. */
+int pm_source_add_embedded(pm_source *src, const pm_embedded_sql *files, size_t count,
+                           pm_error *err);
+
+/* Adds C migrations (borrowed: they must outlive src). */
+int pm_source_add_migrations(pm_source *src, const pm_migration *const *set, size_t count,
+                             pm_error *err);
+
+/* Every migration added, ordered by name (pm_migration_name_cmp). Borrowed:
+ * valid until src changes or is freed. Two migrations with the same version
+ * are refused by pm_migration_set_check and pm_engine_new. */
+const pm_migration *const *pm_source_migrations(pm_source *src, size_t *count);
+
+void pm_source_free(pm_source *src);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
