@@ -147,6 +147,13 @@ static int emit(lexer *lx, const char *start, const char *end, int has_content,
 
 int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *err)
 {
+    return pm_sql_split_flags(sql, 0, fn, ctx, err);
+}
+
+int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn fn, void *ctx,
+                       pm_error *err)
+{
+    bool mysql = (flags & PM_SQL_MYSQL) != 0;
     lexer lx = {sql, sql, err};
     const char *start = sql;
     int has_content = 0, rc = 0;
@@ -154,7 +161,7 @@ int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *e
     while (*lx.p && rc == 0) {
         char c = *lx.p;
         size_t tag;
-        if (c == '-' && lx.p[1] == '-') {
+        if ((c == '-' && lx.p[1] == '-') || (mysql && c == '#')) {
             lx.p += strcspn(lx.p, "\n");
             continue;
         }
@@ -185,9 +192,9 @@ int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *e
         if (c == '\'') {
             int escapes = lx.p > sql && (lx.p[-1] == 'E' || lx.p[-1] == 'e') &&
                           (lx.p - 1 == sql || !is_ident_char(lx.p[-2]));
-            rc = skip_quoted(&lx, '\'', escapes, "string");
+            rc = skip_quoted(&lx, '\'', escapes || mysql, "string");
         } else if (c == '"') {
-            rc = skip_quoted(&lx, '"', 0, "quoted identifier");
+            rc = skip_quoted(&lx, '"', mysql, mysql ? "string" : "quoted identifier");
         } else if (c == '`') {
             rc = skip_quoted(&lx, '`', 0, "quoted identifier");
         } else if (c == '$' && (lx.p == sql || !is_ident_char(lx.p[-1])) &&

@@ -235,7 +235,8 @@ static int exec_statement(void *ctx, const char *statement, size_t length, size_
 static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
     exec_ctx x = {(dbi_pm_conn *)conn, err};
-    return pm_sql_split(sql, exec_statement, &x, err);
+    bool mysql = strcmp(((dbi_pm_conn *)conn)->backend->name, "mysql") == 0;
+    return pm_sql_split_flags(sql, mysql ? PM_SQL_MYSQL : 0, exec_statement, &x, err);
 }
 
 /* ==== Transactions ==== */

@@ -225,6 +225,12 @@ typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t leng
  * and column. */
 int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *err);
 
+/* pm_sql_split() with a backend's lexical rules: PM_SQL_MYSQL for MySQL's
+ * backslash escapes in '' and "" strings and its # comments. */
+#define PM_SQL_MYSQL (1u << 0)
+int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn fn, void *ctx,
+                       pm_error *err);
+
 /* Error helpers (core/src/error.c). */
 
 /* Replaces err's contents: code, a printf-style message, and optionally the
