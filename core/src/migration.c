@@ -96,6 +96,17 @@ int pm_migration_name_cmp(const char *a, const char *b)
     return strcmp(a, b);
 }
 
+/* Whether a and b carry the same version: equal digits, or the same
+ * mYYYY_MM_DD_HHMMSS. */
+static bool same_version(const char *a, const char *b)
+{
+    size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+    if (na && nb)
+        return compare_numbers(a, na, b, nb) == 0;
+    return a[0] == 'm' && b[0] == 'm' && strlen(a) > 1 + PM_VERSION_LEN &&
+           strlen(b) > 1 + PM_VERSION_LEN && strncmp(a, b, 1 + PM_VERSION_LEN) == 0;
+}
+
 int pm_migration_name_check(const char *name, pm_error *err)
 {
     if (!name || !*name)
@@ -149,6 +160,9 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
                 return fail(err, m->name,
                             "migration %s is listed after %s: the set must be in increasing order",
                             m->name, set[i - 1]->name);
+            if (same_version(set[i - 1]->name, m->name))
+                return fail(err, m->name, "migrations %s and %s have the same version",
+                            set[i - 1]->name, m->name);
         }
     }
     return 0;

@@ -150,6 +150,15 @@ static bool has_sql(const char *p, const char *end)
     return false;
 }
 
+static int no_statement(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)ctx;
+    (void)statement;
+    (void)length;
+    (void)offset;
+    return 0;
+}
+
 static int add_section(sql_migration *sm, bool up, const char *text, size_t len, sql_section *proto,
                        pm_error *err)
 {
@@ -165,7 +174,14 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     sm->nsections++;
     proto->dialect = NULL; /* now owned by the section */
-    return 0;
+    /* An unterminated quote or comment is found now, not when it runs. */
+    pm_error split = PM_ERROR_INIT;
+    int rc = pm_sql_split(s->text, no_statement, NULL, &split);
+    if (rc < 0)
+        rc = pm_error_set(err, PM_ESET, "%s: in the -- migrate:%s section: %s", sm->file,
+                          up ? "up" : "down", split.message ? split.message : "cannot be split");
+    pm_error_clear(&split);
+    return rc;
 }
 
 /* Does "-- migrate:up" (or :down) start the line at p? Sets *up and the
@@ -403,6 +419,11 @@ static bool ends_with(const char *s, const char *suffix)
     return n >= k && strcmp(s + n - k, suffix) == 0;
 }
 
+static const char *skip_bom(const char *text)
+{
+    return strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
+}
+
 /* A golang-migrate pair: up file, optional down file, as one migration. */
 static int add_pair(pm_source *src, const char *dir, const char *stem, bool has_down, pm_error *err)
 {
@@ -414,8 +435,9 @@ static int add_pair(pm_source *src, const char *dir, const char *stem, bool has_
     char *down = up && has_down ? read_file(down_path, &down_len, err) : NULL;
     int rc = !up || (has_down && !down) ? PM_ESET : 0;
     /* One text, so checksum and parsing work as for a dbmate file. */
-    char *text = rc == 0 ? pm__format("-- migrate:up\n%s%s%s", up,
-                                      has_down ? "\n-- migrate:down\n" : "", has_down ? down : "")
+    char *text = rc == 0 ? pm__format("-- migrate:up\n%s%s%s", skip_bom(up),
+                                      has_down ? "\n-- migrate:down\n" : "",
+                                      has_down ? skip_bom(down) : "")
                          : NULL;
     if (rc == 0 && !text)
         rc = pm_error_set(err, PM_ENOMEM, "out of memory");

@@ -113,6 +113,7 @@ typedef struct words {
     int create;   /* its first word is CREATE */
     int trigger;  /* ... and TRIGGER followed */
     int depth;    /* open BEGIN/CASE blocks inside the trigger body */
+    int skip;     /* ignore the next word (the CASE of END CASE) */
 } words;
 
 static int word_is(const char *w, size_t n, const char *kw)
@@ -120,16 +121,41 @@ static int word_is(const char *w, size_t n, const char *kw)
     return strlen(kw) == n && strncasecmp(w, kw, n) == 0;
 }
 
-static void see_word(words *st, const char *w, size_t n)
+/* The word after p (blanks skipped), for END IF / END CASE. */
+static size_t next_word(const char *p, const char **w)
 {
+    while (isspace((unsigned char)*p))
+        p++;
+    *w = p;
+    while (is_ident_char(*p))
+        p++;
+    return (size_t)(p - *w);
+}
+
+static void see_word(words *st, const char *w, size_t n, const char *rest)
+{
+    if (st->skip) {
+        st->skip = 0;
+        return;
+    }
+    if (st->depth && word_is(w, n, "END")) {
+        const char *next;
+        size_t nn = next_word(rest, &next);
+        /* MySQL closes IF, LOOP, WHILE, REPEAT blocks with END <kind>: they
+         * were not counted. END CASE closes a counted CASE. */
+        if (word_is(next, nn, "IF") || word_is(next, nn, "LOOP") || word_is(next, nn, "WHILE") ||
+            word_is(next, nn, "REPEAT"))
+            return;
+        st->skip = word_is(next, nn, "CASE");
+        st->depth--;
+        return;
+    }
     if (st->count++ == 0)
         st->create = word_is(w, n, "CREATE");
     else if (st->create && !st->trigger && word_is(w, n, "TRIGGER"))
         st->trigger = 1;
     else if (st->trigger && (word_is(w, n, "BEGIN") || (st->depth && word_is(w, n, "CASE"))))
         st->depth++;
-    else if (st->depth && word_is(w, n, "END"))
-        st->depth--;
 }
 
 /* Hands one statement to fn unless it holds only blanks and comments. */
@@ -157,7 +183,7 @@ int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn 
     lexer lx = {sql, sql, err};
     const char *start = sql;
     int has_content = 0, rc = 0;
-    words st = {0, 0, 0, 0};
+    words st = {0, 0, 0, 0, 0};
     while (*lx.p && rc == 0) {
         char c = *lx.p;
         size_t tag;
@@ -181,7 +207,7 @@ int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn 
             while (is_ident_char(*lx.p))
                 lx.p++;
             if (!(lx.p - w == 1 && (c == 'E' || c == 'e') && *lx.p == '\'')) { /* E'...' */
-                see_word(&st, w, (size_t)(lx.p - w));
+                see_word(&st, w, (size_t)(lx.p - w), lx.p);
                 has_content = 1;
                 continue;
             }

@@ -212,6 +212,21 @@ static char *statement_text(const char *start, const char *end)
     return s;
 }
 
+static int take_end(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)offset;
+    *(const char **)ctx = statement + length;
+    return PM_ERROR; /* the first statement is enough */
+}
+
+/* Where the statement at start ends, by the project's lexer. */
+static const char *statement_end(const char *start)
+{
+    const char *end = NULL;
+    pm_sql_split(start, take_end, &end, NULL);
+    return end;
+}
+
 static int fail_at(sqlite_conn *c, int code, const char *start, const char *end, pm_error *err)
 {
     char *text = statement_text(start, end ? end : start + strlen(start));
@@ -272,8 +287,8 @@ static int run(sqlite_conn *c, const char *sql, const char *const *params, size_
         const char *start = next;
         sqlite3_stmt *stmt = NULL;
         int rc = sqlite3_prepare_v2(c->db, start, -1, &stmt, &next);
-        if (rc != SQLITE_OK)
-            return fail_at(c, rc, start, NULL, err);
+        if (rc != SQLITE_OK) /* SQLite's tail is unreliable after an error: find the end */
+            return fail_at(c, rc, start, statement_end(start), err);
         if (!stmt)
             continue; /* only blanks or a comment */
         int stopped = 0;

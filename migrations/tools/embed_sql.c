@@ -53,7 +53,7 @@ static void write_literal(FILE *out, const char *text, size_t length)
             fputs("\\n\"\n        \"", out);
         else if (c == '\n')
             fputs("\\n", out);
-        else if (c == '"' || c == '\\')
+        else if (c == '"' || c == '\\' || c == '?') /* ? : no trigraphs */
             fprintf(out, "\\%c", c);
         else if (c < 32 || c >= 127)
             fprintf(out, "\\%03o", c);
