@@ -33,7 +33,7 @@ int cli_report_error(const pm_error *err, const pm_db *db)
         fprintf(stderr, "  database code: %s\n", err->db_code);
     bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
     if (err->migration && rolled_back && !err->hint && (!db || pm_db_transactional_ddl(db)))
-        fprintf(stderr, "  the migration was rolled back; nothing of it was applied\n");
+        fprintf(stderr, "  its transaction was rolled back: the database is as it was before\n");
     switch (err->code) {
     case PM_ECONNECT:
         return PM_EXIT_CONNECT;
@@ -141,7 +141,10 @@ static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
         printf("BEGIN;\n");
     st->begin_held = 0;
     size_t n = strlen(sql);
-    printf("%s%s\n", sql, n && sql[n - 1] == ';' ? "" : ";");
+    while (n && (sql[n - 1] == '\n' || sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r'))
+        n--; /* an SQL file's section ends in blank lines */
+    if (n)
+        printf("%.*s%s\n", (int)n, sql, sql[n - 1] == ';' ? "" : ";");
 }
 
 static void on_dry_run_progress(const pm_event *ev, void *ctx)
@@ -152,9 +155,22 @@ static void on_dry_run_progress(const pm_event *ev, void *ctx)
 
 static dry_run_state dry_run;
 
+static const char *source_dir(const cli_options *opts)
+{
+    const char *dir = opts->source ? opts->source : getenv("POBLYSH_MIGRATIONS_DIR");
+    return dir && *dir ? dir : NULL;
+}
+
 int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
 {
     memset(s, 0, sizeof(*s));
+    if (source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
+        int rc = pm_source_new(&s->source, err);
+        if (rc == 0)
+            rc = pm_source_add_dir(s->source, source_dir(opts), err);
+        if (rc < 0)
+            return rc;
+    }
     s->profile = pm_profile_current();
     char *url = NULL;
     int rc = pm_profile_database_url(&url, s->profile, opts->database_url, err);
@@ -179,16 +195,10 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
                s->profile);
     size_t count = 0;
     const pm_migration *const *set = NULL;
-    const char *dir = opts->source ? opts->source : getenv("POBLYSH_MIGRATIONS_DIR");
-    if (dir && *dir) { /* SQL files instead of the compiled-in set */
-        rc = pm_source_new(&s->source, err);
-        if (rc == 0)
-            rc = pm_source_add_dir(s->source, dir, err);
-        if (rc < 0)
-            return rc;
+    if (s->source) {
         set = pm_source_migrations(s->source, &count);
         if (opts->verbose)
-            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, dir);
+            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, source_dir(opts));
     } else {
         set = pm_builtin_migrations(&count);
         if (opts->verbose)

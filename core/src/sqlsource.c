@@ -58,6 +58,12 @@ static int run_section(pm_schema *schema, const sql_migration *sm, bool up)
 {
     const char *dialect = pm_schema_dialect(schema);
     const sql_section *s = pick(sm, up, dialect);
+    size_t n = strlen(sm->file);
+    bool golang = n > 7 && strcmp(sm->file + n - 7, ".up.sql") == 0;
+    if (!s && golang && !up)
+        return pm_error_set(schema->err, PM_EMIGRATION,
+                            "%s has no .down.sql next to it: this migration cannot be reverted",
+                            sm->file);
     if (!s)
         return pm_error_set(schema->err, PM_EMIGRATION,
                             "%s has no -- migrate:%s section for %s (and none without a dialect)%s",
@@ -174,12 +180,23 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     sm->nsections++;
     proto->dialect = NULL; /* now owned by the section */
-    /* An unterminated quote or comment is found now, not when it runs. */
+    /* An unterminated quote or comment is found now, not when it runs, by
+     * the rules of the backend that will split it (SQLite splits its own).
+     * A section for any backend is refused only if no rules accept it. */
+    if (s->dialect && strcmp(s->dialect, "sqlite") == 0)
+        return 0;
     pm_error split = PM_ERROR_INIT;
-    int rc = pm_sql_split(s->text, no_statement, NULL, &split);
+    bool mysql = s->dialect && strcmp(s->dialect, "mysql") == 0;
+    int rc = pm_sql_split_flags(s->text, mysql ? PM_SQL_MYSQL : 0, no_statement, NULL, &split);
+    if (rc < 0 && !s->dialect) {
+        pm_error_clear(&split);
+        rc = pm_sql_split_flags(s->text, PM_SQL_MYSQL, no_statement, NULL, &split);
+    }
     if (rc < 0)
-        rc = pm_error_set(err, PM_ESET, "%s: in the -- migrate:%s section: %s", sm->file,
-                          up ? "up" : "down", split.message ? split.message : "cannot be split");
+        rc = pm_error_set(err, PM_ESET, "%s: in the -- migrate:%s section%s%s: %s (lines counted "
+                          "from the section's first line)",
+                          sm->file, up ? "up" : "down", s->dialect ? " for " : "",
+                          s->dialect ? s->dialect : "", split.message ? split.message : "cannot be split");
     pm_error_clear(&split);
     return rc;
 }
@@ -345,7 +362,7 @@ int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t
     if (rc < 0)
         return pm_error_set(err, PM_ESET, "%s: the name \"%s\" does not parse: expected "
                                           "<version>_<name>.sql, the version digits or "
-                                          "mYYYY_MM_DD_HHMMSS",
+                                          "mYYYY_MM_DD_HHMMSS, the name starting with a letter",
                             file, name);
     if ((rc = new_sql_migration(&sm, name, file, err)) < 0)
         return rc;
