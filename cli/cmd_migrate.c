@@ -476,8 +476,11 @@ const cli_command cli_migrate_commands[] = {
      "Usage: poblysh migrate generate NAME [--dir DIR]\n"
      "\n"
      "Creates DIR/mYYYY_MM_DD_HHMMSS_NAME.c (UTC time now) with empty up() and down(), and adds\n"
-     "it to DIR/registry.def after the newest migration. NAME is [a-z0-9_]. Run it from the\n"
-     "project root, then rebuild.\n"
+     "it to DIR/registry.def after the newest migration. NAME is 1 to 100 characters of a-z,\n"
+     "0-9 and _, starting and ending with a letter or digit. Refused (exit 2): a NAME some\n"
+     "registered migration already has, an existing file, or a registry whose newest migration\n"
+     "is not older than now. Exit 1: DIR/registry.def cannot be read or updated.\n"
+     "Run it from the project root, then rebuild.\n"
      "\n"
      "  --dir DIR   the migrations folder (default: migrations)\n",
      OPT_DIR | OPT_ARGUMENT},
