@@ -174,9 +174,9 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     watch_signals(s->db);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
-    if (!quiet)
-        printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db),
-               s->profile);
+    if (!quiet) /* a dry run's output stays runnable SQL */
+        printf("%sDatabase: %s (%s, profile %s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
+               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
     size_t count = 0;
     const pm_migration *const *set = pm_builtin_migrations(&count);
     if (opts->verbose)
@@ -335,7 +335,7 @@ static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
     size_t reverted = 0, applied = 0;
     int rc = pm_engine_refresh(s->engine, &reverted, &applied, err);
     if (rc == 0)
-        printf("Reverted %zu and applied %zu migration%s.\n", reverted, applied, plural(applied));
+        printf("Reverted %zu migration%s and applied %zu.\n", reverted, plural(reverted), applied);
     return rc;
 }
 
@@ -384,7 +384,7 @@ static int cmd_repair(const cli_options *opts)
 
 const cli_command cli_migrate_commands[] = {
     {"up", cmd_up, "Apply pending migrations",
-     "Usage: poblysh migrate up [-n N] [--ignore-modified] [--allow-missing]\n"
+     "Usage: poblysh migrate up [-n N] [--dry-run] [--ignore-modified] [--allow-missing]\n"
      "                          [--allow-out-of-order] [--database-url URL] [--lock-timeout SECS]\n"
      "\n"
      "Applies pending migrations in order, each with its history row in one transaction\n"
@@ -400,7 +400,8 @@ const cli_command cli_migrate_commands[] = {
      "                          migration under a header, and change nothing\n",
      OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN},
     {"down", cmd_down, "Revert the last applied migration(s)",
-     "Usage: poblysh migrate down [-n N] [--yes] [--database-url URL] [--lock-timeout SECS]\n"
+     "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
+     "                            [--lock-timeout SECS]\n"
      "\n"
      "Reverts the last N applied migrations, the last applied first (by the order they were\n"
      "applied in, not by name), each in one transaction.\n"
@@ -466,7 +467,8 @@ const cli_command cli_migrate_commands[] = {
      "\n"
      "On a scratch database, for each migration in order: snapshot the schema, apply up,\n"
      "apply down, compare with the snapshot, apply up again. Reports every migration whose\n"
-     "down does not restore the schema exactly (with the difference) or fails, and exits 1.\n"
+     "down does not restore the schema exactly (with the difference), and stops at the first\n"
+     "up or down that fails (what follows it cannot be checked). Exits 1 if any was reported.\n"
      "\n"
      "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; a\n"
      "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"

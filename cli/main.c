@@ -54,7 +54,7 @@ static void print_program_usage(FILE *out)
     char commands[1024] = "";
     for (const cli_command *c = cli_migrate_commands; c->name; c++) {
         char line[160];
-        snprintf(line, sizeof(line), "  migrate %-7s %s\n", c->name, c->summary);
+        snprintf(line, sizeof(line), "  migrate %-9s %s\n", c->name, c->summary);
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
     char *schemes = pm_db_known_schemes();

@@ -740,11 +740,19 @@ static int verify_one(pm_engine *e, const pm_migration *m, pm_verify_fn fn, void
             pm_buf diff = PM_BUF_INIT;
             missing_lines(&diff, before, after, "- ");
             missing_lines(&diff, after, before, "+ ");
+            if (diff.len == 0) /* the same lines, in another order */
+                pm_buf_printf(&diff, "  the same items in another order; before:\n%s  after:\n%s",
+                              before, after);
             fn(m->name, PM_VERIFY_NOT_RESTORED, pm_buf_cstr(&diff), ctx);
             pm_buf_free(&diff);
             (*problems)++;
         }
-        rc = run_one(e, m, true, &skipped, order, err); /* on to the next one */
+        /* On to the next one; up() may fail now on what down() left behind. */
+        if ((rc = run_one(e, m, true, &skipped, order, err)) < 0) {
+            fn(m->name, PM_VERIFY_UP_FAILED,
+               err && err->message ? err->message : "up() failed after down()", ctx);
+            (*problems)++;
+        }
     }
     free(before);
     free(after);
