@@ -32,7 +32,7 @@ int cli_report_error(const pm_error *err, const pm_db *db)
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
     bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
-    if (err->migration && rolled_back && !err->hint && (!db || pm_db_transactional_ddl(db)))
+    if (err->migration && rolled_back && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  the migration was rolled back; nothing of it was applied\n");
     switch (err->code) {
     case PM_ECONNECT:
