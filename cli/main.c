@@ -46,8 +46,8 @@ static const char *program_usage =
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
     "  5  the history needs attention: up refused because of failed, modified, missing or\n"
-    "     out-of-order migrations (down, a failed one), or status --exit-code found the\n"
-    "     database not up to date\n"
+    "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
+    "     status --exit-code found the database not up to date\n"
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped\n";
 
 static void print_program_usage(FILE *out)
