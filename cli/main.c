@@ -48,7 +48,8 @@ static const char *program_usage =
     "  5  the history needs attention: up refused because of failed, modified, missing or\n"
     "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
     "     status --exit-code found the database not up to date\n"
-    "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped\n";
+    "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
+    "       where the database can (libdbi lets the running statement finish)\n";
 
 static void print_program_usage(FILE *out)
 {
