@@ -687,6 +687,8 @@ int pm_engine_fresh(pm_engine *e, size_t *applied, pm_error *err)
     pm_error_clear(err);
     if (applied)
         *applied = 0;
+    if (e->dry_run)
+        return pm_error_set(err, PM_EINVAL, "fresh has no dry run: it would drop everything");
     int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
     if (rc < 0)
         return rc;
