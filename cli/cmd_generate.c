@@ -236,7 +236,20 @@ static int registry_append(const registry *r, const char *line)
     /* Keep the file's line endings, and its last line whole. */
     const char *eol = strstr(r->text, "\r\n") ? "\r\n" : "\n";
     bool needs_eol = r->len > 0 && r->text[r->len - 1] != '\n';
-    char *text = format("%s%s%s%s", r->text, needs_eol ? eol : "", line, eol);
+    size_t eol_len = strlen(eol), line_len = strlen(line);
+    size_t len = r->len + (needs_eol ? eol_len : 0) + line_len + eol_len;
+    char *text = malloc(len);
+    if (text) { /* by length: a stray NUL byte in the registry is kept too */
+        char *w = text;
+        memcpy(w, r->text, r->len);
+        w += r->len;
+        if (needs_eol) {
+            memcpy(w, eol, eol_len);
+            w += eol_len;
+        }
+        memcpy(w, line, line_len);
+        memcpy(w + line_len, eol, eol_len);
+    }
     const char *slash = strrchr(r->path, '/');
     char *tmp = slash ? format("%.*s/.registry.def.XXXXXX", (int)(slash - r->path), r->path)
                       : format(".registry.def.XXXXXX");
@@ -249,7 +262,7 @@ static int registry_append(const registry *r, const char *line)
             int saved = errno;
             close(fd);
             errno = saved;
-        } else if (write_and_close(fd, text, strlen(text)) == 0) {
+        } else if (write_and_close(fd, text, len) == 0) {
             rc = rename(tmp, r->path);
         }
         if (rc != 0) {

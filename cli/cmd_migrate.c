@@ -32,7 +32,7 @@ int cli_report_error(const pm_error *err, const pm_db *db)
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
     bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
-    if (err->migration && rolled_back && !err->hint && (!db || pm_db_transactional_ddl(db)))
+    if (err->migration && rolled_back && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  its transaction was rolled back: the database is as it was before\n");
     switch (err->code) {
     case PM_ECONNECT:
@@ -190,9 +190,9 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     watch_signals(s->db);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
-    if (!quiet)
-        printf("Database: %s (%s, profile %s)\n", pm_db_url(s->db), pm_db_driver_name(s->db),
-               s->profile);
+    if (!quiet) /* a dry run's output stays runnable SQL */
+        printf("%sDatabase: %s (%s, profile %s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
+               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
     size_t count = 0;
     const pm_migration *const *set = NULL;
     if (s->source) {
@@ -360,7 +360,7 @@ static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
     size_t reverted = 0, applied = 0;
     int rc = pm_engine_refresh(s->engine, &reverted, &applied, err);
     if (rc == 0)
-        printf("Reverted %zu and applied %zu migration%s.\n", reverted, applied, plural(applied));
+        printf("Reverted %zu migration%s and applied %zu.\n", reverted, plural(reverted), applied);
     return rc;
 }
 
@@ -409,7 +409,7 @@ static int cmd_repair(const cli_options *opts)
 
 const cli_command cli_migrate_commands[] = {
     {"up", cmd_up, "Apply pending migrations",
-     "Usage: poblysh migrate up [-n N] [--ignore-modified] [--allow-missing]\n"
+     "Usage: poblysh migrate up [-n N] [--dry-run] [--ignore-modified] [--allow-missing]\n"
      "                          [--allow-out-of-order] [--database-url URL] [--lock-timeout SECS]\n"
      "\n"
      "Applies pending migrations in order, each with its history row in one transaction\n"
@@ -425,7 +425,8 @@ const cli_command cli_migrate_commands[] = {
      "                          migration under a header, and change nothing\n",
      OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN},
     {"down", cmd_down, "Revert the last applied migration(s)",
-     "Usage: poblysh migrate down [-n N] [--yes] [--database-url URL] [--lock-timeout SECS]\n"
+     "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
+     "                            [--lock-timeout SECS]\n"
      "\n"
      "Reverts the last N applied migrations, the last applied first (by the order they were\n"
      "applied in, not by name), each in one transaction.\n"
@@ -491,7 +492,8 @@ const cli_command cli_migrate_commands[] = {
      "\n"
      "On a scratch database, for each migration in order: snapshot the schema, apply up,\n"
      "apply down, compare with the snapshot, apply up again. Reports every migration whose\n"
-     "down does not restore the schema exactly (with the difference) or fails, and exits 1.\n"
+     "down does not restore the schema exactly (with the difference), and stops at the first\n"
+     "up or down that fails (what follows it cannot be checked). Exits 1 if any was reported.\n"
      "\n"
      "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; a\n"
      "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"
@@ -501,8 +503,11 @@ const cli_command cli_migrate_commands[] = {
      "Usage: poblysh migrate generate NAME [--dir DIR]\n"
      "\n"
      "Creates DIR/mYYYY_MM_DD_HHMMSS_NAME.c (UTC time now) with empty up() and down(), and adds\n"
-     "it to DIR/registry.def after the newest migration. NAME is [a-z0-9_]. Run it from the\n"
-     "project root, then rebuild.\n"
+     "it to DIR/registry.def after the newest migration. NAME is 1 to 100 characters of a-z,\n"
+     "0-9 and _, starting and ending with a letter or digit. Refused (exit 2): a NAME some\n"
+     "registered migration already has, an existing file, or a registry whose newest migration\n"
+     "is not older than now. Exit 1: DIR/registry.def cannot be read or updated.\n"
+     "Run it from the project root, then rebuild.\n"
      "\n"
      "  --dir DIR   the migrations folder (default: migrations)\n",
      OPT_DIR | OPT_ARGUMENT},

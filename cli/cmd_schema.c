@@ -76,6 +76,13 @@ int cli_verify(const cli_options *opts)
     cli_options scratch = *opts;
     if (!scratch.database_url)
         scratch.database_url = "sqlite::memory:";
+    if (strncmp(scratch.database_url, "sqlite:", 7) == 0 &&
+        strcmp(scratch.database_url, "sqlite::memory:") != 0) {
+        fprintf(stderr, "poblysh: verify needs a scratch database: use sqlite::memory: (the "
+                        "default) or a PostgreSQL or MySQL URL, where it makes and drops a "
+                        "scratch schema\n");
+        return PM_EXIT_USAGE;
+    }
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     size_t problems = 0;

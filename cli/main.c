@@ -48,16 +48,18 @@ static const char *program_usage =
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
-    "  5  the history needs attention: a command refused because of failed, modified, missing\n"
-    "     or out-of-order migrations, or status --exit-code found the database not up to date\n"
-    "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped\n";
+    "  5  the history needs attention: up refused because of failed, modified, missing or\n"
+    "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
+    "     status --exit-code found the database not up to date\n"
+    "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
+    "       where the database can (libdbi lets the running statement finish)\n";
 
 static void print_program_usage(FILE *out)
 {
     char commands[1024] = "";
     for (const cli_command *c = cli_migrate_commands; c->name; c++) {
         char line[160];
-        snprintf(line, sizeof(line), "  migrate %-7s %s\n", c->name, c->summary);
+        snprintf(line, sizeof(line), "  migrate %-9s %s\n", c->name, c->summary);
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
     char *schemes = pm_db_known_schemes();

@@ -119,7 +119,8 @@ int pm__catalog_text(pm_catalog *cat, char **out, pm_error *err)
     *out = NULL;
     if (cat->oom)
         return pm_error_set(err, PM_ENOMEM, "out of memory reading the schema");
-    qsort(cat->lines, cat->count, sizeof(*cat->lines), compare_lines);
+    if (cat->count > 1)
+        qsort(cat->lines, cat->count, sizeof(*cat->lines), compare_lines);
     pm_buf b = PM_BUF_INIT;
     for (size_t i = 0; i < cat->count; i++) {
         const catalog_line *l = &cat->lines[i];

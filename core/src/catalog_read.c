@@ -157,19 +157,17 @@ static int sqlite_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *er
     }
     rows_free(&r);
     if (rc == 0)
-        rc = fetch(c, "SELECT id, \"table\", \"from\", \"to\", on_delete FROM "
-                      "pragma_foreign_key_list($1) ORDER BY id, seq",
-                   t, &r, err);
+        rc = fetch(c, "SELECT * FROM pragma_foreign_key_list($1) ORDER BY id, seq", t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows;) {
         pm_buf from = PM_BUF_INIT, to = PM_BUF_INIT;
         size_t j = i;
         for (; j < r.nrows && strcmp(cell(&r, j, 0), cell(&r, i, 0)) == 0; j++) {
-            pm_buf_printf(&from, "%s%s", j > i ? ", " : "", cell(&r, j, 2));
-            pm_buf_printf(&to, "%s%s", j > i ? ", " : "", cell(&r, j, 3) ? cell(&r, j, 3) : "?");
+            pm_buf_printf(&from, "%s%s", j > i ? ", " : "", cell(&r, j, 3));
+            pm_buf_printf(&to, "%s%s", j > i ? ", " : "", cell(&r, j, 4) ? cell(&r, j, 4) : "?");
         }
         pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0, "foreign key (%s) references %s (%s)%s",
-                         pm_buf_cstr(&from), cell(&r, i, 1), pm_buf_cstr(&to),
-                         on_delete(cell(&r, i, 4)));
+                         pm_buf_cstr(&from), cell(&r, i, 2), pm_buf_cstr(&to),
+                         on_delete(cell(&r, i, 6)));
         pm_buf_free(&from);
         pm_buf_free(&to);
         i = j;
@@ -216,8 +214,8 @@ static int pg_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
     rows_free(&r);
     if (rc == 0)
         rc = fetch(c,
-                   "SELECT c.contype, " PG_COLUMN_NAMES("c.conkey", "c.conrelid") ", cf.relname, "
-                   PG_COLUMN_NAMES("c.confkey", "c.confrelid") ", c.confdeltype FROM pg_constraint "
+                   "SELECT c.contype::text, " PG_COLUMN_NAMES("c.conkey", "c.conrelid") ", cf.relname, "
+                   PG_COLUMN_NAMES("c.confkey", "c.confrelid") ", c.confdeltype::text FROM pg_constraint "
                    "c LEFT JOIN pg_class cf ON cf.oid = c.confrelid WHERE c.conrelid = " PG_REGCLASS
                    " AND c.contype IN ('p', 'u', 'f')",
                    t, &r, err);
@@ -274,7 +272,7 @@ int pm_catalog_read_postgres(pm_conn *c, pm_catalog *cat, pm_error *err)
 
 static int mysql_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 {
-    rows r;
+    rows r, fk;
     int rc = fetch(c,
                    "SELECT ORDINAL_POSITION, COLUMN_NAME, UPPER(COLUMN_TYPE), IS_NULLABLE, "
                    "COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
@@ -284,6 +282,21 @@ static int mysql_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err
         add_column(cat, t, cell(&r, i, 0), cell(&r, i, 1), cell(&r, i, 2),
                    !truthy(cell(&r, i, 3)), cell(&r, i, 4));
     rows_free(&r);
+    memset(&fk, 0, sizeof(fk));
+    if (rc == 0)
+        rc = fetch(c,
+                   "SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), "
+                   "k.REFERENCED_TABLE_NAME, GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY "
+                   "k.ORDINAL_POSITION SEPARATOR ', '), r.DELETE_RULE FROM "
+                   "information_schema.KEY_COLUMN_USAGE k JOIN "
+                   "information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = "
+                   "k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE "
+                   "k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = $1 AND k.REFERENCED_TABLE_NAME "
+                   "IS NOT NULL GROUP BY k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, r.DELETE_RULE",
+                   t, &fk, err);
+    for (size_t i = 0; rc == 0 && i < fk.nrows; i++)
+        pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0, "foreign key (%s) references %s (%s)%s",
+                         cell(&fk, i, 0), cell(&fk, i, 1), cell(&fk, i, 2), on_delete(cell(&fk, i, 3)));
     if (rc == 0) /* indexes, except those MySQL made for a foreign key */
         rc = fetch(c,
                    "SELECT s.INDEX_NAME, MIN(s.NON_UNIQUE), GROUP_CONCAT(s.COLUMN_NAME ORDER BY "
@@ -295,6 +308,11 @@ static int mysql_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err
                    t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
         const char *name = cell(&r, i, 0);
+        bool implicit = false;
+        for (size_t k = 0; truthy(cell(&r, i, 1)) && k < fk.nrows && !implicit; k++)
+            implicit = cell(&fk, k, 0) && cell(&r, i, 2) && strcmp(cell(&fk, k, 0), cell(&r, i, 2)) == 0;
+        if (implicit)
+            continue;
         if (strcmp(name, "PRIMARY") == 0)
             pm_catalog_entry(cat, t, PM_CATALOG_PRIMARY_KEY, 0, "primary key (%s)", cell(&r, i, 2));
         else
@@ -302,21 +320,7 @@ static int mysql_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err
                              truthy(cell(&r, i, 1)) ? "" : "unique ", name, cell(&r, i, 2));
     }
     rows_free(&r);
-    if (rc == 0)
-        rc = fetch(c,
-                   "SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), "
-                   "k.REFERENCED_TABLE_NAME, GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY "
-                   "k.ORDINAL_POSITION SEPARATOR ', '), r.DELETE_RULE FROM "
-                   "information_schema.KEY_COLUMN_USAGE k JOIN "
-                   "information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = "
-                   "k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE "
-                   "k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = $1 AND k.REFERENCED_TABLE_NAME "
-                   "IS NOT NULL GROUP BY k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, r.DELETE_RULE",
-                   t, &r, err);
-    for (size_t i = 0; rc == 0 && i < r.nrows; i++)
-        pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0, "foreign key (%s) references %s (%s)%s",
-                         cell(&r, i, 0), cell(&r, i, 1), cell(&r, i, 2), on_delete(cell(&r, i, 3)));
-    rows_free(&r);
+    rows_free(&fk);
     return rc;
 }
 

@@ -169,6 +169,7 @@ void pm_db_close(pm_db *db)
     free(db->password);
     free(db->password_enc);
     free(db->scratch);
+    free(db->scratch_home);
     free(db);
 }
 
@@ -221,6 +222,14 @@ static int run_format(pm_db *db, const char *fmt, const char *name, pm_error *er
     return rc;
 }
 
+static int take_home(void *ctx, size_t n, const char *const *values)
+{
+    pm_db *db = ctx;
+    if (n && values[0] && !db->scratch_home)
+        db->scratch_home = pm__strdup(values[0]);
+    return 0;
+}
+
 int pm_db_scratch_begin(pm_db *db, pm_error *err)
 {
     const pm_dialect *d = pm__db_dialect(db);
@@ -230,6 +239,13 @@ int pm_db_scratch_begin(pm_db *db, pm_error *err)
                             d->name);
     if (db->scratch)
         return pm_error_set(err, PM_EINVAL, "a scratch schema is already in use");
+    if (strcmp(d->name, "mysql") == 0) {
+        free(db->scratch_home);
+        db->scratch_home = NULL;
+        int hrc = db->driver->query(db->conn, "SELECT DATABASE()", NULL, 0, take_home, db, err);
+        if (hrc < 0)
+            return scrub(db, hrc, err);
+    }
     db->scratch = pm__format("poblysh_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
     if (!db->scratch)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
@@ -248,6 +264,10 @@ int pm_db_scratch_end(pm_db *db, pm_error *err)
     int rc = run_format(db, pm__db_dialect(db)->scratch_drop, db->scratch, err);
     free(db->scratch);
     db->scratch = NULL;
+    if (rc == 0 && db->scratch_home)
+        rc = run_format(db, "USE `%s`", db->scratch_home, err);
+    free(db->scratch_home);
+    db->scratch_home = NULL;
     return rc;
 }
 

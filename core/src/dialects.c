@@ -65,7 +65,7 @@ const pm_dialect pm_dialect_postgres = {
                   "* 1000)::bigint)",
     .drop_suffix = " CASCADE",
     .scratch_create = "CREATE SCHEMA %s; SET search_path TO %s",
-    .scratch_drop = "DROP SCHEMA %s CASCADE",
+    .scratch_drop = "DROP SCHEMA %s CASCADE; RESET search_path",
 };
 
 /* MySQL and MariaDB. TIMESTAMP(6) stores UTC and converts from the session

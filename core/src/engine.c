@@ -204,13 +204,20 @@ static int check_history(const pm_engine *e, const pm_status_entry *entries, siz
 
 /* Turns the failure of a cancelled statement into PM_EINTERRUPTED, keeping
  * the statement that was running. */
-static int interrupted(pm_error *err, const char *migration, const char *direction)
+static int interrupted(pm_db *db, pm_error *err, const char *migration, const char *direction)
 {
     char *statement = err && err->statement ? pm__strdup(err->statement) : NULL;
-    pm_error_set(err, PM_EINTERRUPTED,
-                 "interrupted during %s() of %s: it was rolled back and nothing of it was applied",
-                 direction, migration);
+    char *hint = err && err->hint ? pm__strdup(err->hint) : NULL;
+    if (pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL)
+        pm_error_set(err, PM_EINTERRUPTED,
+                     "interrupted during %s() of %s: it was rolled back and nothing of it was "
+                     "applied",
+                     direction, migration);
+    else /* the hint says what may have been applied */
+        pm_error_set(err, PM_EINTERRUPTED, "interrupted during %s() of %s", direction, migration);
     pm_error_set_db(err, NULL, statement);
+    pm_error_set_detail(err, NULL, hint);
+    free(hint);
     pm__error_set_migration(err, migration);
     free(statement);
     return PM_EINTERRUPTED;
@@ -304,12 +311,16 @@ fail:
     pm__db_rollback(db, err);
     if (!(pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL) && err && !err->hint)
         pm_error_set_detail(err, NULL,
-                            "this database commits DDL implicitly, so statements of this migration "
-                            "before the failing one may have been applied and were not rolled "
-                            "back; no history row was written. Check them, undo them by hand, "
-                            "then run up again");
+                            applying ? "this database commits DDL implicitly, so statements of "
+                                       "this migration before the failing one may have been "
+                                       "applied and were not rolled back; no history row was "
+                                       "written. Check them, undo them by hand, then run up again"
+                                     : "this database commits DDL implicitly, so statements of "
+                                       "down() before the failing one may have been applied; the "
+                                       "history row stays. Check them, finish or undo them by "
+                                       "hand, then run down again");
     report(e, PM_EVENT_FAILED, m->name, elapsed);
-    return pm_db_interrupted(db) ? interrupted(err, m->name, applying ? "up" : "down") : rc;
+    return pm_db_interrupted(db) ? interrupted(db, err, m->name, applying ? "up" : "down") : rc;
 }
 
 /* Runs one small transaction of history bookkeeping. */
@@ -676,6 +687,8 @@ int pm_engine_fresh(pm_engine *e, size_t *applied, pm_error *err)
     pm_error_clear(err);
     if (applied)
         *applied = 0;
+    if (e->dry_run)
+        return pm_error_set(err, PM_EINVAL, "fresh has no dry run: it would drop everything");
     int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
     if (rc < 0)
         return rc;
@@ -740,11 +753,19 @@ static int verify_one(pm_engine *e, const pm_migration *m, pm_verify_fn fn, void
             pm_buf diff = PM_BUF_INIT;
             missing_lines(&diff, before, after, "- ");
             missing_lines(&diff, after, before, "+ ");
+            if (diff.len == 0) /* the same lines, in another order */
+                pm_buf_printf(&diff, "  the same items in another order; before:\n%s  after:\n%s",
+                              before, after);
             fn(m->name, PM_VERIFY_NOT_RESTORED, pm_buf_cstr(&diff), ctx);
             pm_buf_free(&diff);
             (*problems)++;
         }
-        rc = run_one(e, m, true, &skipped, order, err); /* on to the next one */
+        /* On to the next one; up() may fail now on what down() left behind. */
+        if ((rc = run_one(e, m, true, &skipped, order, err)) < 0) {
+            fn(m->name, PM_VERIFY_UP_FAILED,
+               err && err->message ? err->message : "up() failed after down()", ctx);
+            (*problems)++;
+        }
     }
     free(before);
     free(after);

@@ -1,7 +1,8 @@
 /* history.c: the seaql_migrations history table. It stays compatible with
  * SeaORM (version VARCHAR PRIMARY KEY, applied_at BIGINT unix seconds) so a
  * database the Rust service migrated counts as up to date; our own nullable
- * columns (checksum, execution_ms) are added to a SeaORM table in place. */
+ * columns (checksum, execution_ms, state, error_message, error_statement,
+ * apply_order) are added to a SeaORM table in place. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

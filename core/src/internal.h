@@ -23,6 +23,7 @@ struct pm_db {
     void *record_ctx;
     const char *record_migration; /* the migration they belong to, or NULL */
     char *scratch;                /* the scratch namespace verify made, or NULL */
+    char *scratch_home;           /* MySQL: the database to USE again afterwards */
 };
 
 struct pm_schema {

@@ -444,14 +444,25 @@ static const char *libdbi_driver_of(const pm_url *url)
     return url->subscheme;
 }
 
+/* libdbi options are typed; its drivers read only these as numbers. A
+ * password, user or database name made of digits stays text. */
+static bool numeric_option(const char *key)
+{
+    return strcmp(key, "port") == 0 || strcmp(key, "timeout") == 0 ||
+           strcmp(key, "sqlite3_timeout") == 0 || strncmp(key, "mysql_client_", 13) == 0 ||
+           strcmp(key, "mysql_include_trailing_null") == 0;
+}
+
 static int set_option(dbi_pm_conn *c, const char *key, const char *value, pm_error *err)
 {
     if (!value)
         return 0;
     size_t n = strlen(value);
-    int rc = n && strspn(value, "0123456789") == n && n < 10
-                 ? dbi_conn_set_option_numeric(c->conn, key, atoi(value))
-                 : dbi_conn_set_option(c->conn, key, value);
+    bool numeric = numeric_option(key);
+    if (numeric && (n == 0 || n > 9 || strspn(value, "0123456789") != n))
+        return pm_error_set(err, PM_EURL, "dbi URL: option \"%s\" must be a number", key);
+    int rc = numeric ? dbi_conn_set_option_numeric(c->conn, key, atoi(value))
+                     : dbi_conn_set_option(c->conn, key, value);
     return rc < 0 ? pm_error_set(err, PM_EURL, "libdbi refused the option \"%s\"", key) : 0;
 }
 
@@ -497,7 +508,7 @@ static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
         if (rc == 0 && url->path && url->path[0] == '/' && url->path[1])
             rc = set_option(c, "dbname", url->path + 1, err);
         if (rc == 0 && strcmp(c->backend->name, "mysql") == 0 && !pm_url_param_get(url, "encoding"))
-            rc = set_option(c, "encoding", "UTF-8", err);
+            rc = set_option(c, "encoding", "utf8mb4", err); /* UTF-8 maps to 3-byte utf8 */
         if (rc == 0 && !pm_url_param_get(url, "timeout"))
             rc = set_option(c, "timeout", "10", err);
     }

@@ -14,10 +14,13 @@
  * deadlock against CREATE INDEX CONCURRENTLY. */
 #define PG_SQL_TRY_LOCK "SELECT pg_try_advisory_lock($1::bigint)"
 #define PG_SQL_UNLOCK "SELECT pg_advisory_unlock($1::bigint)"
-/* One column (what) of the backend holding the lock with key $1. */
+/* One column (what) of the backend holding the lock with key $1 in this
+ * database (advisory locks are per database; another database's runner
+ * holds a lock with the same key and must not be named). */
 #define PG_SQL_LOCK_HOLDER(what)                                                                   \
     "SELECT " what " FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "               \
-    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 "                               \
+    "WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 AND l.database = "             \
+    "(SELECT oid FROM pg_database WHERE datname = current_database()) "                             \
     "AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1"
 
 #define PG_SQL_HAS_TABLE                                                                           \

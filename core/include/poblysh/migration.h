@@ -25,7 +25,9 @@ typedef int (*pm_migration_fn)(pm_schema *schema, const void *data);
 /* Runs outside a transaction, for statements that cannot run inside one
  * (PostgreSQL CREATE INDEX CONCURRENTLY, ALTER TYPE ... ADD VALUE). The
  * history row is written as "started" first and becomes "applied" when up()
- * completes; a failure or a crash leaves it "failed" for `repair`. */
+ * completes; a failure or a crash during up() leaves it "failed" for
+ * `repair`. (down() of such a migration deletes the row when it completes;
+ * a crash during it leaves the row "applied".) */
 #define PM_MIGRATION_NO_TRANSACTION (1u << 0)
 
 typedef struct pm_migration {

@@ -52,7 +52,7 @@ struct pm_dialect {
      * its one "%s" is replaced by the parameter holding the client's
      * measurement of up(). NULL to use the client's measurement alone. */
     const char *elapsed_ms;
-    /* Appended to DROP TABLE/VIEW when emptying a schema (" CASCADE"), or "". */
+    /* Appended to each DROP when emptying a schema (" CASCADE"), or "". */
     const char *drop_suffix;
     /* Statements that turn foreign-key checks off and on again around
      * emptying a schema (SQLite, MySQL), or NULL. */
