@@ -31,7 +31,8 @@ enum {
     OPT_DRY_RUN = 1 << 8,
     OPT_DIR = 1 << 9,
     OPT_OUTPUT = 1 << 10,
-    OPT_ARGUMENT = 1 << 11 /* a positional argument after the command (generate NAME) */
+    OPT_ARGUMENT = 1 << 11, /* a positional argument after the command (generate NAME) */
+    OPT_SQL = 1 << 12
 };
 
 typedef struct cli_options {

@@ -494,8 +494,114 @@ static int generate(generate_run *g, const cli_options *opts)
     return PM_EXIT_OK;
 }
 
+/* ==== --sql ==== */
+
+static const char sql_template[] =
+    "-- %s: TODO say in one to three sentences what this migration changes and why.\n"
+    "-- Written by `poblysh migrate generate --sql`. Sections: \"-- migrate:up\" and\n"
+    "-- \"-- migrate:down\"; options after them: transaction:false, and\n"
+    "-- dialect=sqlite|postgres|mysql for a variant of one backend (docs/sql-migrations.md).\n"
+    "\n"
+    "-- migrate:up\n"
+    "\n"
+    "\n"
+    "-- migrate:down\n"
+    "\n";
+
+/* The newest migration of folder dir (pm_source), or "" when it has none. */
+static int newest_in_folder(const char *dir, const char *description, char **newest)
+{
+    pm_source *src = NULL;
+    pm_error err = PM_ERROR_INIT;
+    *newest = NULL;
+    int rc = pm_source_new(&src, &err);
+    if (rc == 0 && pm_source_add_dir(src, dir, &err) < 0 &&
+        !(err.message && strstr(err.message, "holds no .sql migration")))
+        rc = -1;
+    size_t count = 0;
+    const pm_migration *const *set = rc == 0 ? pm_source_migrations(src, &count) : NULL;
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        const char *d = strchr(set[i]->name, '_');
+        if (set[i]->name[0] == 'm')
+            d = strchr(set[i]->name + 1 + VERSION_LEN - 1, '_');
+        if (d && strcmp(d + 1, description) == 0) {
+            fprintf(stderr, "poblysh: a migration named \"%s\" is already in %s: %s\n",
+                    description, dir, set[i]->name);
+            rc = PM_EXIT_USAGE;
+        }
+    }
+    if (rc == 0 && count)
+        *newest = format("%s", set[count - 1]->name);
+    if (rc < 0) {
+        fprintf(stderr, "poblysh: error: %s\n", err.message ? err.message : "cannot read the folder");
+        rc = PM_EXIT_FAILURE;
+    }
+    pm_error_clear(&err);
+    pm_source_free(src);
+    return rc;
+}
+
+static int generate_sql(const cli_options *opts)
+{
+    const char *name = opts->argument;
+    if (!(opts->given & OPT_ARGUMENT) || !name)
+        return usage_error("migrate generate needs a NAME, e.g. poblysh migrate generate "
+                           "add_widgets --sql%s",
+                           "");
+    const char *problem = name_problem(name);
+    if (problem) {
+        fprintf(stderr, "poblysh: invalid migration NAME \"%s\": it %s.\n", name, problem);
+        return PM_EXIT_USAGE;
+    }
+    char version[VERSION_LEN + 1];
+    if (version_now(version) < 0)
+        return PM_EXIT_FAILURE;
+    const char *dir = opts->source ? opts->source : opts->dir ? opts->dir : "migrations";
+    char *full = NULL;
+    if (opts->source) { /* dbmate's naming: YYYYMMDDHHMMSS_NAME */
+        char digits[VERSION_LEN];
+        size_t n = 0;
+        for (const char *p = version + 1; *p; p++)
+            if (*p != '_')
+                digits[n++] = *p;
+        digits[n] = '\0';
+        full = format("%s_%s", digits, name);
+    } else {
+        full = format("%s_%s", version, name);
+    }
+    char *newest = NULL;
+    int rc = full ? newest_in_folder(dir, name, &newest) : out_of_memory();
+    if (rc == 0 && newest && pm_migration_name_cmp(newest, full) >= 0) {
+        fprintf(stderr, "poblysh: the newest migration of %s, %s, is not older than the new one "
+                        "(%s): try again in a second, or check this computer's clock\n",
+                dir, newest, full);
+        rc = PM_EXIT_USAGE;
+    }
+    char *path = rc == 0 ? format("%s/%s.sql", dir, full) : NULL;
+    char *text = rc == 0 ? format(sql_template, full) : NULL;
+    if (rc == 0 && (!path || !text))
+        rc = out_of_memory();
+    if (rc == 0) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+        if (fd < 0 || write_and_close(fd, text, strlen(text)) != 0) {
+            fprintf(stderr, "poblysh: error: cannot create %s: %s\n", path, strerror(errno));
+            rc = errno == EEXIST ? PM_EXIT_USAGE : PM_EXIT_FAILURE;
+        } else {
+            printf("Created %s%s\n", path,
+                   opts->source ? "" : " (embedded in the binary at the next build)");
+        }
+    }
+    free(full);
+    free(newest);
+    free(path);
+    free(text);
+    return rc;
+}
+
 int cli_generate(const cli_options *opts)
 {
+    if (opts->given & OPT_SQL)
+        return generate_sql(opts);
     generate_run g;
     memset(&g, 0, sizeof(g));
     int rc = generate(&g, opts);

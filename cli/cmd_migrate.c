@@ -500,7 +500,7 @@ const cli_command cli_migrate_commands[] = {
      "                      and dropped by the command\n",
      0},
     {"generate", cli_generate, "Create a new migration file and register it",
-     "Usage: poblysh migrate generate NAME [--dir DIR]\n"
+     "Usage: poblysh migrate generate NAME [--dir DIR] [--sql [--source DIR]]\n"
      "\n"
      "Creates DIR/mYYYY_MM_DD_HHMMSS_NAME.c (UTC time now) with empty up() and down(), and adds\n"
      "it to DIR/registry.def after the newest migration. NAME is 1 to 100 characters of a-z,\n"
@@ -509,7 +509,10 @@ const cli_command cli_migrate_commands[] = {
      "is not older than now. Exit 1: DIR/registry.def cannot be read or updated.\n"
      "Run it from the project root, then rebuild.\n"
      "\n"
-     "  --dir DIR   the migrations folder (default: migrations)\n",
-     OPT_DIR | OPT_ARGUMENT},
+     "  --dir DIR   the migrations folder (default: migrations)\n"
+     "  --sql       write an SQL migration instead: DIR/mYYYY_MM_DD_HHMMSS_NAME.sql, embedded at\n"
+     "              the next build (no registry line needed); with --source DIR, a file\n"
+     "              YYYYMMDDHHMMSS_NAME.sql in that folder (dbmate's naming)\n",
+     OPT_DIR | OPT_ARGUMENT | OPT_SQL},
     {NULL, NULL, NULL, NULL, 0},
 };

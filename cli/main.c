@@ -111,7 +111,8 @@ enum {
     LONG_DRY_RUN,
     LONG_DIR,
     LONG_OUTPUT,
-    LONG_SOURCE
+    LONG_SOURCE,
+    LONG_SQL
 };
 
 static const struct option long_options[] = {
@@ -135,6 +136,7 @@ static const struct option long_options[] = {
     {"dir", required_argument, NULL, LONG_DIR},
     {"output", required_argument, NULL, LONG_OUTPUT},
     {"source", required_argument, NULL, LONG_SOURCE},
+    {"sql", no_argument, NULL, LONG_SQL},
     {NULL, 0, NULL, 0},
 };
 
@@ -153,6 +155,7 @@ static const char *option_name(unsigned int bit)
     case OPT_DIR: return "--dir";
     case OPT_OUTPUT: return "--output";
     case OPT_ARGUMENT: return "an argument";
+    case OPT_SQL: return "--sql";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -246,6 +249,9 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->dir = optarg;
             opts->given |= OPT_DIR;
             break;
+        case LONG_SQL:
+            opts->given |= OPT_SQL;
+            break;
         case LONG_SOURCE:
             if (!*optarg)
                 return usage_error("--source is empty%s", "");
@@ -309,7 +315,7 @@ int main(int argc, char **argv)
     }
     if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
         return usage_error("unexpected argument \"%s\"", opts.argument);
-    for (unsigned int bit = 1; bit <= OPT_ARGUMENT; bit <<= 1)
+    for (unsigned int bit = 1; bit <= OPT_SQL; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
             fprintf(stderr, "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
                     option_name(bit), name, name);
