@@ -546,6 +546,125 @@ static void test_generate__help_exits_0(void **state)
     assert_contains(r.out, "--dir DIR");
 }
 
+/* ==== --sql ==== */
+
+/* <work dir>/<name>, fresh, holding a copy of tests/fixtures/sql/dbmate. */
+static char *dbmate_copy(const char *name)
+{
+    char *dir = fmt("%s/%s", work_root, name);
+    remove_tree(dir);
+    assert_int_equal(mkdir(dir, 0755), 0);
+    char *from = fmt("%s/tests/fixtures/sql/dbmate/.", src_root);
+    if (sh(fmt("cp -r %s %s", shell_quote(from), shell_quote(dir))) != 0)
+        fail_msg("cannot copy %s into %s", from, dir);
+    return dir;
+}
+
+/* The name of the one entry of dir that ends with suffix (kept); fails
+ * unless there is exactly one. */
+static char *only_entry_ending(const char *dir, const char *suffix)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    char *found = NULL;
+    size_t n = 0, slen = strlen(suffix);
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len >= slen && strcmp(e->d_name + len - slen, suffix) == 0) {
+            found = fmt("%s", e->d_name);
+            n++;
+        }
+    }
+    closedir(d);
+    if (n != 1)
+        fail_msg("%zu entries of %s end with %s, expected 1", n, dir, suffix);
+    return found;
+}
+
+static void test_generate__sql_source_writes_dbmate_file_that_loads(void **state)
+{
+    (void)state;
+    char *dir = dbmate_copy("sql-source");
+    size_t before = entry_count(dir);
+
+    run_result r = generate(ARGS("add_things", "--sql", "--source", dir));
+    assert_exit(r, 0);
+    assert_string_equal(r.err, "");
+    assert_int_equal(entry_count(dir), before + 1);
+    char *file = only_entry_ending(dir, "_add_things.sql");
+    assert_int_equal(strlen(file), 14 + strlen("_add_things.sql"));
+    assert_int_equal(strspn(file, "0123456789"), 14);
+    char *path = fmt("%s/%s", dir, file);
+    assert_string_equal(r.out, fmt("Created %s\n", path));
+    char *text = slurp(path);
+    assert_non_null(text);
+    assert_contains(text, "-- migrate:up");
+    assert_contains(text, "-- migrate:down");
+
+    char *name = fmt("%.*s", (int)(strlen(file) - 4), file);
+    r = run_in(cli_path, work_root,
+               ARGS("migrate", "status", "--source", dir, "--database-url", "sqlite::memory:"));
+    assert_exit(r, 0);
+    size_t tags = line_starting(r.out, "20240301120000_create_tags ");
+    size_t added = line_starting(r.out, fmt("%s ", name));
+    assert_true(tags < added);
+    assert_true(line_has(r.out, added, "pending"));
+    assert_contains(r.out, "0 applied, 5 pending.");
+
+    /* Again: the name is taken; nothing new, the file untouched. */
+    r = generate(ARGS("add_things", "--sql", "--source", dir));
+    assert_exit(r, 2);
+    assert_contains(r.err, name);
+    assert_string_equal(r.out, "");
+    assert_int_equal(entry_count(dir), before + 1);
+    assert_string_equal(slurp(path), text);
+}
+
+static void test_generate__sql_dir_writes_embedded_file(void **state)
+{
+    (void)state;
+    char *dir = scratch("sql-dir");
+    char *registry_path = fmt("%s/registry.def", dir);
+    char *registry = slurp(registry_path);
+
+    run_result r = generate(ARGS("add_things", "--sql", "--dir", dir));
+    assert_exit(r, 0);
+    assert_string_equal(r.err, "");
+    assert_int_equal(entry_count(dir), 2);
+    char *file = only_entry_ending(dir, "_add_things.sql");
+    assert_int_equal(strlen(file), strlen("m2024_01_01_000001_add_things.sql"));
+    char *name = fmt("%.*s", (int)(strlen(file) - 4), file);
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_migration_name_check(name, &err), &err);
+    assert_string_equal(r.out, fmt("Created %s/%s (embedded in the binary at the next build)\n",
+                                   dir, file));
+    assert_contains(r.out, "embedded in the binary at the next build");
+    char *text = slurp(fmt("%s/%s", dir, file));
+    assert_contains(text, "-- migrate:up");
+    assert_contains(text, "-- migrate:down");
+    /* The registry is for .c migrations only. */
+    assert_string_equal(slurp(registry_path), registry);
+}
+
+static void test_generate__sql_invalid_name_exits_2(void **state)
+{
+    (void)state;
+    char *dir = dbmate_copy("sql-invalid");
+    size_t before = entry_count(dir);
+    static const char *const bad[] = {"Add-Things", "_things", "../evil"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        run_result r = generate(ARGS(bad[i], "--sql", "--source", dir));
+        assert_exit(r, 2);
+        assert_contains(r.err, fmt("\"%s\"", bad[i]));
+        assert_string_equal(r.out, "");
+        r = generate(ARGS(bad[i], "--sql", "--dir", dir));
+        assert_exit(r, 2);
+        assert_string_equal(r.out, "");
+    }
+    assert_int_equal(entry_count(dir), before);
+}
+
 /* ==== Main ==== */
 
 /* path made absolute against the current directory (kept for the run). */
@@ -598,6 +717,9 @@ int main(int argc, char **argv)
         GEN_TEST(test_generate__newest_registered_in_future_is_refused),
         GEN_TEST(test_generate__symlinked_registry_is_refused),
         GEN_TEST(test_generate__default_dir_and_registry_without_final_newline),
+        GEN_TEST(test_generate__sql_source_writes_dbmate_file_that_loads),
+        GEN_TEST(test_generate__sql_dir_writes_embedded_file),
+        GEN_TEST(test_generate__sql_invalid_name_exits_2),
         GEN_TEST(test_generate__new_migration_builds_and_is_pending),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);

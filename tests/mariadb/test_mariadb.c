@@ -1272,6 +1272,114 @@ static void test_mariadb__libdbi_driver_output_never_reaches_stdout_or_stderr(vo
     assert_int_equal(pm_test_history_count(f->holder), 1);
 }
 
+/* ==== SQL migration folders (tests/fixtures/sql) ==== */
+
+/* <repository>/tests/fixtures/sql/<name>, from this file's path (absolute in
+ * CMake builds): <root>/tests/mariadb/test_mariadb.c. */
+static char *sql_fixture(fixture *f, const char *name)
+{
+    static const char self[] = "tests/mariadb/test_mariadb.c";
+    const char *file = __FILE__;
+    size_t n = strlen(file);
+    if (n < sizeof(self) - 1 || strcmp(file + n - (sizeof(self) - 1), self) != 0)
+        fail_msg("cannot find the repository from __FILE__ \"%s\"", file);
+    return fmt(f, "%.*stests/fixtures/sql/%s", (int)(n - (sizeof(self) - 1)), file, name);
+}
+
+static bool has_column(fixture *f, const char *table, const char *column)
+{
+    char *n = query_text(f, f->db,
+                         "SELECT COUNT(*) FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                         "DATABASE() AND TABLE_NAME = '%s' AND COLUMN_NAME = '%s'",
+                         table, column);
+    return n && strcmp(n, "1") == 0;
+}
+
+static void test_mariadb__dbmate_folder_up_status_and_down(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "dbmate");
+    const char *dir = sql_fixture(f, "dbmate");
+    const run_result *r =
+        run_cli(f, ARGS("migrate", "up", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Applied 4 migrations.\n");
+    assert_true(pm_test_has_table(f->db, "users"));
+    assert_true(pm_test_has_table(f->db, "posts"));
+    assert_true(pm_test_has_table(f->db, "tags"));
+    assert_true(has_column(f, "posts", "title"));
+    assert_query(f, "first;user@example.com", "SELECT email FROM users WHERE id = 1");
+    assert_int_equal(pm_test_history_count(f->db), 4);
+
+    r = run_cli(f, ARGS("migrate", "status", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    static const char *const names[] = {"1_create_users ", "9_create_posts ",
+                                        "10_add_posts_title ", "20240301120000_create_tags "};
+    for (size_t i = 0; i < PM_ARRAY_LEN(names); i++)
+        assert_contains(line_starting(f, r->out, names[i]), " applied ");
+    assert_contains(r->out, "4 applied, 0 pending.\n");
+
+    r = run_cli(f, ARGS("migrate", "down", "-n", "2", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Reverted 2 migrations.\n");
+    assert_false(pm_test_has_table(f->db, "tags"));
+    assert_false(has_column(f, "posts", "title"));
+    assert_true(pm_test_has_table(f->db, "posts"));
+    assert_int_equal(pm_test_history_count(f->db), 2);
+
+    r = run_cli(f, ARGS("migrate", "down", "-n", "2", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_false(pm_test_has_table(f->db, "posts"));
+    assert_false(pm_test_has_table(f->db, "users"));
+    assert_int_equal(pm_test_history_count(f->db), 0);
+}
+
+static void test_mariadb__golang_folder_up_status_and_down(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "golang");
+    const char *dir = sql_fixture(f, "golang");
+    const run_result *r =
+        run_cli(f, ARGS("migrate", "up", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Applied 3 migrations.\n");
+    assert_true(pm_test_has_table(f->db, "items"));
+    assert_true(pm_test_has_table(f->db, "orders"));
+    assert_true(has_column(f, "items", "price"));
+    assert_query(f, "it's; here", "SELECT name FROM items WHERE id = 1");
+    assert_int_equal(pm_test_history_count(f->db), 3);
+
+    r = run_cli(f, ARGS("migrate", "status", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    static const char *const names[] = {"000001_create_items ", "000002_add_items_price ",
+                                        "000010_create_orders "};
+    for (size_t i = 0; i < PM_ARRAY_LEN(names); i++)
+        assert_contains(line_starting(f, r->out, names[i]), " applied ");
+    assert_contains(r->out, "3 applied, 0 pending.\n");
+
+    r = run_cli(f, ARGS("migrate", "down", "-n", "1", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Reverted 1 migration.\n");
+    assert_false(pm_test_has_table(f->db, "orders"));
+    assert_true(has_column(f, "items", "price"));
+
+    r = run_cli(f, ARGS("migrate", "down", "-n", "2", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Reverted 2 migrations.\n");
+    assert_false(pm_test_has_table(f->db, "items"));
+    assert_int_equal(pm_test_history_count(f->db), 0);
+
+    r = run_cli(f, ARGS("migrate", "status", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_contains(r->out, "0 applied, 3 pending.\n");
+}
+
 #define MARIADB_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1318,6 +1426,8 @@ int main(int argc, char **argv)
         MARIADB_TEST(test_mariadb__sigint_while_waiting_for_the_lock_exits_130),
         MARIADB_TEST(test_mariadb__signal_during_a_statement_stops_before_the_next_migration),
         MARIADB_TEST(test_mariadb__libdbi_driver_output_never_reaches_stdout_or_stderr),
+        MARIADB_TEST(test_mariadb__dbmate_folder_up_status_and_down),
+        MARIADB_TEST(test_mariadb__golang_folder_up_status_and_down),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();
