@@ -19,7 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "testutil.h"
+#include "testserver.h"
 
 #define TENANTS "m2024_01_01_000001_create_tenants"
 #define SLEEP "m2024_06_01_000000_sleep"
@@ -47,21 +47,6 @@ static struct {
 
 /* ==== Fixture ==== */
 
-typedef struct run_result {
-    int status; /* the exit code, or 128 + signal */
-    char *out;
-    char *err;
-    double seconds; /* from spawn to exit */
-} run_result;
-
-typedef struct child {
-    pid_t pid;
-    int out_fd, err_fd;
-    struct timespec started;
-    bool exited; /* reaped; wait_status holds how */
-    int wait_status;
-} child;
-
 /* What one test owns; teardown releases all of it, even after a failure. */
 typedef struct fixture {
     pm_db *admin; /* on poblysh_test, for CREATE and DROP DATABASE */
@@ -79,32 +64,9 @@ typedef struct fixture {
     size_t nkept;
 } fixture;
 
-#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
-
 static void *keep(fixture *f, void *p)
 {
-    void **kept = realloc(f->kept, (f->nkept + 1) * sizeof(*kept));
-    if (!kept) {
-        free(p);
-        fail_msg("out of memory");
-    }
-    f->kept = kept;
-    f->kept[f->nkept++] = p;
-    return p;
-}
-
-static char *vfmt(const char *format, va_list ap)
-{
-    va_list copy;
-    va_copy(copy, ap);
-    int n = vsnprintf(NULL, 0, format, copy);
-    va_end(copy);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (s)
-        vsnprintf(s, (size_t)n + 1, format, ap);
-    return s;
+    return srv_keep(&f->kept, &f->nkept, p);
 }
 
 /* A formatted string that lives until teardown. */
@@ -116,20 +78,6 @@ static char *fmt(fixture *f, const char *format, ...)
     va_end(ap);
     assert_non_null(s);
     return keep(f, s);
-}
-
-static double seconds_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
-        ;
 }
 
 static int setup(void **state)
@@ -150,39 +98,11 @@ static int setup(void **state)
     return 0;
 }
 
-static void free_run(run_result *r)
-{
-    if (r) {
-        free(r->out);
-        free(r->err);
-        free(r);
-    }
-}
-
-/* Kills what a failed test left running, so nothing outlives the test. */
-static void kill_children(fixture *f)
-{
-    for (size_t i = 0; i < f->nchildren; i++) {
-        child *c = &f->children[i];
-        if (c->out_fd >= 0)
-            close(c->out_fd);
-        if (c->err_fd >= 0)
-            close(c->err_fd);
-        c->out_fd = c->err_fd = -1;
-        if (!c->exited) {
-            kill(c->pid, SIGKILL);
-            while (waitpid(c->pid, &c->wait_status, 0) < 0 && errno == EINTR)
-                ;
-            c->exited = true;
-        }
-    }
-}
-
 static int teardown(void **state)
 {
     fixture *f = *state;
     int rc = 0;
-    kill_children(f);
+    kill_children(f->children, f->nchildren);
     if (f->silent_fd >= 0)
         close(f->silent_fd);
     pm_engine_free(f->engine);
@@ -200,7 +120,7 @@ static int teardown(void **state)
     }
     pm_db_close(f->admin);
     for (size_t i = 0; i < f->nruns; i++)
-        free_run(f->runs[i]);
+        srv_free_run(f->runs[i]);
     free(f->runs);
     for (size_t i = 0; i < f->nkept; i++)
         free(f->kept[i]);
@@ -210,16 +130,6 @@ static int teardown(void **state)
 }
 
 /* ==== URLs and databases ==== */
-
-static char *strndup_or_null(const char *s, size_t n)
-{
-    char *copy = malloc(n + 1);
-    if (copy) {
-        memcpy(copy, s, n);
-        copy[n] = '\0';
-    }
-    return copy;
-}
 
 /* Splits scheme://user[:password]@host[:port]/db[?query] into admin. */
 static int parse_admin_url(const char *url)
@@ -360,13 +270,6 @@ static char *silent_port(fixture *f)
 
 /* ==== Running the binaries ==== */
 
-static void set_cloexec(int fd)
-{
-    int flags = fcntl(fd, F_GETFD);
-    assert_true(flags >= 0);
-    assert_int_equal(fcntl(fd, F_SETFD, flags | FD_CLOEXEC), 0);
-}
-
 /* The child's environment: PATH, the fixture's sleep when given, and the
  * sanitizer settings of this process. Nothing else: no POBLYSH_DATABASE_URL,
  * no PG* variables. */
@@ -408,10 +311,10 @@ static child *spawn(fixture *f, const char *binary, const char *sleep_seconds,
     assert_int_equal(pipe(err), 0);
     /* Close-on-exec, so children started together do not hold each other's
      * pipes open and every reader sees end-of-file when its child exits. */
-    set_cloexec(out[0]);
-    set_cloexec(out[1]);
-    set_cloexec(err[0]);
-    set_cloexec(err[1]);
+    srv_set_cloexec(out[0]);
+    srv_set_cloexec(out[1]);
+    srv_set_cloexec(err[0]);
+    srv_set_cloexec(err[1]);
     fflush(NULL);
     child *c = &f->children[f->nchildren];
     memset(c, 0, sizeof(*c));
@@ -433,37 +336,6 @@ static child *spawn(fixture *f, const char *binary, const char *sleep_seconds,
     c->err_fd = err[0];
     f->nchildren++;
     return c;
-}
-
-typedef struct buffer {
-    char *data;
-    size_t len, cap;
-} buffer;
-
-/* Reads what is available on fd into b; returns 0 at end of file. */
-static int read_some(int fd, buffer *b)
-{
-    if (b->cap - b->len < 4096) {
-        size_t cap = b->cap ? b->cap * 2 : 8192;
-        char *data = realloc(b->data, cap);
-        assert_non_null(data);
-        b->data = data;
-        b->cap = cap;
-    }
-    ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
-    if (n < 0 && errno == EINTR)
-        return 1;
-    assert_true(n >= 0);
-    b->len += (size_t)n;
-    b->data[b->len] = '\0';
-    return n > 0;
-}
-
-static char *take_buffer(buffer *b)
-{
-    char *s = b->data ? b->data : calloc(1, 1);
-    assert_non_null(s);
-    return s;
 }
 
 /* Reads the child's output to its end, waits for it (killing it after
@@ -560,18 +432,8 @@ static int64_t wait_for_pg_sleep(fixture *f, child *c)
 
 /* ==== Assertions that show the run ==== */
 
-#define assert_exit(r, code) assert_exit_((r), (code), __FILE__, __LINE__)
 #define assert_contains(text, needle) assert_contains_((text), (needle), #text, __FILE__, __LINE__)
 #define assert_lacks(text, needle) assert_lacks_((text), (needle), #text, __FILE__, __LINE__)
-
-static void assert_exit_(const run_result *r, int code, const char *file, int line)
-{
-    if (r->status == code)
-        return;
-    print_error("exit status %d, expected %d\n--- stdout\n%s--- stderr\n%s---\n", r->status, code,
-                r->out, r->err);
-    _fail(file, line);
-}
 
 static void assert_contains_(const char *text, const char *needle, const char *what,
                              const char *file, int line)
@@ -589,14 +451,6 @@ static void assert_lacks_(const char *text, const char *needle, const char *what
         return;
     print_error("%s contains \"%s\" but must not:\n---\n%s---\n", what, needle, text);
     _fail(file, line);
-}
-
-static size_t count_occurrences(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
 }
 
 /* The number printed right after prefix in text; fails when absent. */

@@ -1,0 +1,58 @@
+/* testserver.h: helpers for the tests that run the poblysh CLI against a real
+ * database server (test_postgres, test_mariadb): formatting, timing, child
+ * bookkeeping, pipe reading and assertions on a run. Not to be included
+ * together with testproc.h, whose run_result and child differ. */
+#ifndef PM_TESTSERVER_H
+#define PM_TESTSERVER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include "testutil.h"
+
+typedef struct run_result {
+    int status; /* the exit code, or 128 + signal */
+    char *out;
+    char *err;
+    double seconds; /* from spawn to exit */
+} run_result;
+
+typedef struct child {
+    pid_t pid;
+    int out_fd, err_fd; /* -1 when not piped */
+    struct timespec started;
+    bool exited; /* reaped; wait_status holds how */
+    int wait_status;
+} child;
+
+#define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* Appends p to *kept (growing it), so teardown frees it; returns p. */
+void *srv_keep(void ***kept, size_t *nkept, void *p);
+/* A malloc'd formatted string, or NULL. */
+char *vfmt(const char *format, va_list ap);
+double seconds_since(const struct timespec *start);
+void sleep_ms(int ms);
+void srv_free_run(run_result *r);
+/* Kills and reaps what a failed test left running, closing its pipes. */
+void kill_children(child *children, size_t nchildren);
+char *strndup_or_null(const char *s, size_t n);
+void srv_set_cloexec(int fd);
+
+typedef struct buffer {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+/* Reads what is available on fd into b; returns 0 at end of file. */
+int read_some(int fd, buffer *b);
+char *take_buffer(buffer *b);
+
+#define assert_exit(r, code) srv_assert_exit_((r), (code), __FILE__, __LINE__)
+void srv_assert_exit_(const run_result *r, int code, const char *file, int line);
+size_t count_occurrences(const char *text, const char *needle);
+
+#endif
