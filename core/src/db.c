@@ -152,6 +152,30 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
     return 0;
 }
 
+int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, size_t size,
+                      pm_error *err)
+{
+    *out = NULL;
+    if (!PM__DRIVER_HAS(driver, 5, image_open))
+        return pm_error_set(err, PM_EUNSUPPORTED, "driver %s cannot copy a database in memory",
+                            driver->name);
+    pm_db *db = calloc(1, sizeof(*db));
+    if (!db || !(db->url = pm__format("%s::memory:", driver->schemes[0]))) {
+        free(db);
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    db->driver = driver;
+    int rc = driver->image_open(&db->conn, image, size, err);
+    if (rc < 0) {
+        db->conn = NULL;
+        pm_db_close(db);
+        return rc;
+    }
+    db->conn->driver = driver;
+    *out = db;
+    return 0;
+}
+
 int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
 {
     if (!out)

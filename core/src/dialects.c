@@ -66,6 +66,12 @@ const pm_dialect pm_dialect_postgres = {
     .drop_suffix = " CASCADE",
     .scratch_create = "CREATE SCHEMA %s; SET search_path TO %s",
     .scratch_drop = "DROP SCHEMA %s CASCADE; RESET search_path",
+    .database_create = "CREATE DATABASE %s TEMPLATE %s",
+    .database_rename = "ALTER DATABASE %s RENAME TO %s",
+    .database_drop = "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+    .database_exists = "SELECT 1 FROM pg_database WHERE datname = $1",
+    .named_lock = "SELECT pg_advisory_lock(hashtext($1))",
+    .named_unlock = "SELECT pg_advisory_unlock(hashtext($1))",
 };
 
 /* MySQL and MariaDB. TIMESTAMP(6) stores UTC and converts from the session

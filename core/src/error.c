@@ -80,3 +80,19 @@ void pm__error_set_migration(pm_error *err, const char *migration)
         return;
     replace_field(&err->migration, migration);
 }
+
+void pm__error_prefix(pm_error *err, const char *fmt, ...)
+{
+    if (!err || !err->message)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *prefix = pm__vformat(fmt, ap);
+    va_end(ap);
+    char *message = prefix ? pm__format("%s: %s", prefix, err->message) : NULL;
+    free(prefix);
+    if (message) {
+        free(err->message);
+        err->message = message;
+    }
+}

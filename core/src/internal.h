@@ -59,6 +59,13 @@ unsigned int pm__db_flags(const pm_db *db);
 int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
                      const pm_db_options *opts, pm_error *err);
 
+/* A connection to a new private in-memory database holding a copy of image
+ * (driver->image_open), for test databases. */
+int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, size_t size,
+                      pm_error *err);
+/* Whether the driver has the member added in its version (v5 members are
+ * read only from drivers built with version 5 or later). */
+#define PM__DRIVER_HAS(driver, since, member) ((driver)->version >= (since) && (driver)->member)
 /* Defined by the generated drivers/builtin.c: the drivers of this build. */
 const pm_driver *const *pm__builtin_drivers(void);
 

@@ -51,5 +51,11 @@ int64_t pm__now_ms(void);
 
 /* Records the migration at fault on err (copied). */
 void pm__error_set_migration(pm_error *err, const char *migration);
+/* Puts "<formatted>: " before err's message, keeping its other fields. */
+void pm__error_prefix(pm_error *err, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
 
 #endif

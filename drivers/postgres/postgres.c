@@ -631,6 +631,14 @@ static int pg_has_column(pm_conn *conn, const char *table, const char *column, b
     return pg_query(conn, PG_SQL_HAS_COLUMN, params, 2, note_row, out, err);
 }
 
+/* Whether the server holds a transaction open for us (for rollback-mode
+ * test databases, whose tests use the PGconn directly). */
+static bool pg_in_transaction(pm_conn *conn)
+{
+    PGTransactionStatusType status = PQtransactionStatus(((pg_conn *)conn)->pg);
+    return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
+}
+
 static void *pg_native_handle(pm_conn *conn)
 {
     return ((pg_conn *)conn)->pg;
@@ -667,4 +675,5 @@ const pm_driver pm_driver_postgres = {
     .native_handle = pg_native_handle,
     .cancel = pg_cancel,
     .read_schema = pm_catalog_read_postgres,
+    .in_transaction = pg_in_transaction,
 };

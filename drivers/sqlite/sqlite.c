@@ -149,28 +149,24 @@ static void sqlite_close(pm_conn *conn)
     free(c);
 }
 
-static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
-                       pm_error *err)
+/* A connection not yet open, on filename (taken over). */
+static sqlite_conn *new_conn(char *filename)
 {
-    (void)opts; /* a local file has nothing to wait for */
-    int flags = 0;
-    int rc = check_url(url, err);
-    if (rc == 0)
-        rc = url_flags(url, &flags, err);
-    if (rc < 0)
-        return rc;
-    sqlite_conn *c = calloc(1, sizeof(*c));
-    if (!c || !(c->filename = url_filename(url))) {
-        free(c);
-        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    sqlite_conn *c = filename ? calloc(1, sizeof(*c)) : NULL;
+    if (!c) {
+        free(filename);
+        return NULL;
     }
-    if (!*c->filename) {
-        sqlite_close(&c->base);
-        return pm_error_set(err, PM_EURL, "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
-    }
+    c->filename = filename;
     c->base.dialect = &pm_dialect_sqlite;
     c->base.flags = PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES;
     c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
+    return c;
+}
+
+/* Opens c->filename; on failure fills err and frees c. */
+static int connect_file(sqlite_conn *c, int flags, pm_error *err)
+{
     int src = sqlite3_open_v2(c->filename, &c->db, flags, NULL);
     if (src == SQLITE_OK) /* before the first read: another process may be writing */
         set_busy_wait(c, SQLITE_DEFAULT_BUSY_MS);
@@ -190,6 +186,28 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         sqlite_close(&c->base);
         return code;
     }
+    return 0;
+}
+
+static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
+                       pm_error *err)
+{
+    (void)opts; /* a local file has nothing to wait for */
+    int flags = 0;
+    int rc = check_url(url, err);
+    if (rc == 0)
+        rc = url_flags(url, &flags, err);
+    if (rc < 0)
+        return rc;
+    sqlite_conn *c = new_conn(url_filename(url));
+    if (!c)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (!*c->filename) {
+        sqlite_close(&c->base);
+        return pm_error_set(err, PM_EURL, "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
+    }
+    if ((rc = connect_file(c, flags, err)) < 0)
+        return rc;
     *out = &c->base;
     return 0;
 }
@@ -391,6 +409,57 @@ static void sqlite_cancel(pm_conn *conn)
     sqlite3_interrupt(c->db);
 }
 
+/* ==== Test databases: the whole database as bytes ==== */
+
+static bool sqlite_in_transaction(pm_conn *conn)
+{
+    return !sqlite3_get_autocommit(((sqlite_conn *)conn)->db);
+}
+
+static int sqlite_image_save(pm_conn *conn, void **image, size_t *size, pm_error *err)
+{
+    sqlite_conn *c = (sqlite_conn *)conn;
+    sqlite3_int64 n = 0;
+    unsigned char *bytes = sqlite3_serialize(c->db, "main", &n, 0);
+    *image = bytes ? malloc((size_t)n ? (size_t)n : 1) : NULL;
+    if (!*image) {
+        sqlite3_free(bytes);
+        return pm_error_set(err, PM_ENOMEM, "cannot copy SQLite database \"%s\": out of memory",
+                            c->filename);
+    }
+    memcpy(*image, bytes, (size_t)n);
+    *size = (size_t)n;
+    sqlite3_free(bytes);
+    return 0;
+}
+
+/* A private in-memory database holding a copy of image. SQLite takes over
+ * the copy (FREEONCLOSE) and may grow it (RESIZEABLE). */
+static int sqlite_image_open(pm_conn **out, const void *image, size_t size, pm_error *err)
+{
+    sqlite_conn *c = new_conn(strdup(":memory:"));
+    if (!c)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = connect_file(c, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, err);
+    if (rc < 0)
+        return rc;
+    unsigned char *copy = sqlite3_malloc64(size ? size : 1);
+    if (!copy) {
+        sqlite_close(&c->base);
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    memcpy(copy, image, size);
+    int src = sqlite3_deserialize(c->db, "main", copy, (sqlite3_int64)size, (sqlite3_int64)size,
+                                  SQLITE_DESERIALIZE_FREEONCLOSE | SQLITE_DESERIALIZE_RESIZEABLE);
+    if (src != SQLITE_OK) {
+        rc = fail(c, src, NULL, err);
+        sqlite_close(&c->base);
+        return rc;
+    }
+    *out = &c->base;
+    return 0;
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", NULL};
 
 const pm_driver pm_driver_sqlite = {
@@ -411,4 +480,7 @@ const pm_driver pm_driver_sqlite = {
     .native_handle = sqlite_native_handle,
     .cancel = sqlite_cancel,
     .read_schema = pm_catalog_read_sqlite,
+    .in_transaction = sqlite_in_transaction,
+    .image_save = sqlite_image_save,
+    .image_open = sqlite_image_open,
 };

@@ -30,7 +30,8 @@ extern "C" {
     X(EINTERRUPTED, -15, "interrupted")                                         \
     X(ECHECKSUM, -16, "an applied migration was modified")                      \
     X(EDRIFT, -17, "history and migration set disagree")                        \
-    X(EFAILED, -18, "a migration is marked failed")
+    X(EFAILED, -18, "a migration is marked failed")                            \
+    X(EMISUSE, -19, "used against the rules of the API")
 
 typedef enum pm_errno {
     PM_OK = 0,

@@ -13,6 +13,7 @@
 #include "profile.h"
 #include "schema.h"
 #include "source.h"
+#include "testdb.h"
 #include "url.h"
 
 #endif

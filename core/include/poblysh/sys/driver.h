@@ -63,6 +63,20 @@ struct pm_dialect {
      * backend has none (SQLite: verify uses a fresh in-memory database). */
     const char *scratch_create;
     const char *scratch_drop;
+    /* For test databases (poblysh/testdb.h) on a server, or NULL when the
+     * backend cannot copy a database. Each "%s" is a safe name.
+     * database_create makes its first "%s" a copy of its second (the
+     * template); database_rename renames its first to its second;
+     * database_drop drops one even while others are connected to it.
+     * database_exists is a query with $1, the name, that returns a row when
+     * it exists. named_lock and named_unlock take and release a lock, $1 its
+     * name, that every session of the server sees, waiting for it. */
+    const char *database_create;
+    const char *database_rename;
+    const char *database_drop;
+    const char *database_exists;
+    const char *named_lock;
+    const char *named_unlock;
 };
 
 /* The dialects the core knows, for drivers to point their connections at
@@ -95,8 +109,9 @@ typedef struct pm_connect_options {
 
 /* 1: the first interface. 2: cancel(). 3: capability flags moved from the
  * driver to the connection (pm_conn.flags), removing pm_driver.flags.
- * 4: read_schema(). */
-#define PM_DRIVER_VERSION 4
+ * 4: read_schema(). 5: in_transaction(), image_save() and image_open(), for
+ * test databases. */
+#define PM_DRIVER_VERSION 5
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
  * reached, which for libdbi is only known from the URL. */
@@ -178,6 +193,24 @@ struct pm_driver {
      * pm_catalog_read_*(). Optional: without it those commands are
      * PM_EUNSUPPORTED. */
     int (*read_schema)(pm_conn *conn, pm_catalog *cat, pm_error *err);
+
+    /* ---- Added in version 5: test databases (poblysh/testdb.h) ---- */
+
+    /* Whether conn has a transaction open (sqlite3_get_autocommit,
+     * PQtransactionStatus). Rollback mode checks it after each test, to
+     * catch a test that committed. Optional: without it rollback mode is
+     * PM_EUNSUPPORTED. */
+    bool (*in_transaction)(pm_conn *conn);
+
+    /* For backends whose databases live in the process (SQLite):
+     * image_save() stores the whole database of conn as bytes in *image
+     * (malloc'd, the caller frees it) and its size in *size; image_open()
+     * connects to a new private in-memory database holding a copy of such
+     * bytes. Clone mode copies the migrated template this way. Optional,
+     * both or neither: without them clone mode needs the dialect's
+     * database_* statements. */
+    int (*image_save)(pm_conn *conn, void **image, size_t *size, pm_error *err);
+    int (*image_open)(pm_conn **out, const void *image, size_t size, pm_error *err);
 };
 
 /* ==== Reading the catalog ==== */
