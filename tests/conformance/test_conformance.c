@@ -1663,6 +1663,78 @@ test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns
     wf_assert_line(text, "table conf_a");
 }
 
+/* ==== Test databases (poblysh/testdb.h) ==== */
+
+/* Clone mode needs a driver that copies databases in memory (SQLite) or a
+ * server whose dialect can (PostgreSQL, natively or through libdbi);
+ * rollback mode a driver that reports open transactions (the native ones). */
+static bool url_starts(const char *prefix)
+{
+    return strncmp(url, prefix, strlen(prefix)) == 0;
+}
+
+static bool testdb_clone_supported(void)
+{
+    return url_starts("sqlite:") || url_starts("postgres") || url_starts("dbi:pgsql:");
+}
+
+static bool testdb_rollback_supported(void)
+{
+    return url_starts("sqlite:") || url_starts("postgres");
+}
+
+/* Acquires, or checks the refusal names the driver and returns NULL. */
+static pm_testdb *td_acquire(pm_testdb_mode mode, bool supported)
+{
+    pm_error err = PM_ERROR_INIT;
+    pm_testdb *tdb = NULL;
+    int rc = pm_testdb_acquire(&tdb, url, abc, 3, mode, &err);
+    if (!supported) {
+        assert_int_equal(rc, PM_EUNSUPPORTED);
+        assert_null(tdb);
+        assert_non_null(strstr(err.message, "cannot"));
+        pm_error_clear(&err);
+        return NULL;
+    }
+    pm_test_ok(rc, &err);
+    return tdb;
+}
+
+static void td_release(pm_testdb *tdb)
+{
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_testdb_release(tdb, 0, &err), &err);
+}
+
+static void test_conformance__test_database_clones_have_the_set_and_are_independent(void **state)
+{
+    (void)state;
+    pm_testdb *a = td_acquire(PM_TESTDB_CLONE, testdb_clone_supported());
+    if (!a)
+        return;
+    pm_testdb *b = td_acquire(PM_TESTDB_CLONE, true);
+    assert_int_equal(pm_test_history_count(pm_testdb_db(a)), 3);
+    assert_true(pm_test_has_table(pm_testdb_db(b), "conf_c"));
+    pm_test_exec(pm_testdb_db(a), "INSERT INTO conf_a (id, name) VALUES (1, 'a')");
+    assert_int_equal(pm_test_int(pm_testdb_db(b), "SELECT count(*) FROM conf_a"), 0);
+    td_release(a);
+    td_release(b);
+}
+
+static void test_conformance__test_database_rollback_mode_undoes_each_test(void **state)
+{
+    (void)state;
+    pm_testdb *first = td_acquire(PM_TESTDB_ROLLBACK, testdb_rollback_supported());
+    if (!first)
+        return;
+    pm_test_exec(pm_testdb_db(first), "INSERT INTO conf_b (id, name) VALUES (1, 'b')");
+    td_release(first);
+    pm_testdb *second = td_acquire(PM_TESTDB_ROLLBACK, true);
+    assert_int_equal(pm_test_int(pm_testdb_db(second), "SELECT count(*) FROM conf_b"), 0);
+    assert_int_equal(pm_test_history_count(pm_testdb_db(second)), 3);
+    td_release(second);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1718,6 +1790,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_conformance__verify_reports_a_failing_up_and_stops, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_conformance__verify_refuses_a_database_with_history, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__test_database_clones_have_the_set_and_are_independent, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__test_database_rollback_mode_undoes_each_test, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests(tests, NULL, NULL);
+    pm_testdb_cleanup();
+    return failed;
 }
