@@ -166,7 +166,7 @@ static int sqlite_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *er
             pm_buf_printf(&to, "%s%s", j > i ? ", " : "", cell(&r, j, 4) ? cell(&r, j, 4) : "?");
         }
         pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0, "foreign key (%s) references %s (%s)%s",
-                         pm_buf_cstr(&from), cell(&r, i, 2), pm_buf_cstr(&to),
+                         pm_buf_cstr(&from), cell(&r, i, 2) ? cell(&r, i, 2) : "?", pm_buf_cstr(&to),
                          on_delete(cell(&r, i, 6)));
         pm_buf_free(&from);
         pm_buf_free(&to);

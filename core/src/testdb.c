@@ -26,6 +26,10 @@ typedef struct pm_template {
     struct pm_template *next;
     char *url; /* as given, password included: never printed */
     char hash[PM_TESTDB_HASH_LEN + 1];
+    /* The set this template was last asked for, so asking again with the
+     * same array skips checking and hashing it (sets are static arrays). */
+    const pm_migration **set;
+    size_t count;
     const pm_driver *driver;
     /* In-process backends: the migrated database as bytes. */
     void *image;
@@ -238,14 +242,41 @@ static void template_free(pm_template *t)
     free(t->image);
     pm_db_close(t->admin);
     free(t->template_name);
+    free(t->set);
     free(t->url);
     free(t);
+}
+
+/* Remembers set as the array t was asked for last. */
+static int remember_set(pm_template *t, const pm_migration *const *set, size_t count,
+                        pm_error *err)
+{
+    const pm_migration **copy = malloc((count ? count : 1) * sizeof(*copy));
+    if (!copy)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (count)
+        memcpy(copy, set, count * sizeof(*copy));
+    free(t->set);
+    t->set = copy;
+    t->count = count;
+    return 0;
+}
+
+static bool same_set(const pm_template *t, const pm_migration *const *set, size_t count)
+{
+    return t->count == count && (count == 0 || memcmp(t->set, set, count * sizeof(*set)) == 0);
 }
 
 /* The process's template for (url, set), prepared on first use. */
 static int template_for(pm_template **out, const char *url, const pm_migration *const *set,
                         size_t count, pm_error *err)
 {
+    for (pm_template *t = templates; t; t = t->next) {
+        if (same_set(t, set, count) && strcmp(t->url, url) == 0) {
+            *out = t;
+            return 0;
+        }
+    }
     char hash[PM_TESTDB_HASH_LEN + 1];
     int rc = pm_migration_set_check(set, count, err);
     if (rc == 0)
@@ -255,7 +286,7 @@ static int template_for(pm_template **out, const char *url, const pm_migration *
     for (pm_template *t = templates; t; t = t->next) {
         if (strcmp(t->url, url) == 0 && strcmp(t->hash, hash) == 0) {
             *out = t;
-            return 0;
+            return remember_set(t, set, count, err);
         }
     }
     pm_template *t = calloc(1, sizeof(*t));
@@ -264,7 +295,7 @@ static int template_for(pm_template **out, const char *url, const pm_migration *
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     memcpy(t->hash, hash, sizeof(hash));
-    if ((rc = prepare(t, set, count, err)) < 0) {
+    if ((rc = remember_set(t, set, count, err)) < 0 || (rc = prepare(t, set, count, err)) < 0) {
         template_free(t);
         return rc;
     }

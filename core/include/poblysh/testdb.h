@@ -59,7 +59,8 @@ typedef enum pm_testdb_mode {
  * checksums, so processes running at once share it: one migrates while the
  * others wait for it.
  *
- * The set is borrowed for the call. A migration without a checksum is
+ * The set is borrowed for the call; asking again with the same array of
+ * the same migrations skips checking and hashing it. A migration without a checksum is
  * known by its name only: change its name, or give it a checksum, when its
  * up() changes, or a PostgreSQL server keeps handing out the old template.
  *
