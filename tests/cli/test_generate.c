@@ -38,6 +38,7 @@ static void *keep(void *p)
     if (!grown) {
         free(p);
         fail_msg("out of memory");
+        return NULL; /* not reached: fail_msg() leaves the test */
     }
     kept = grown;
     kept[nkept++] = p;
