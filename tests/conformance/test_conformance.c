@@ -610,7 +610,7 @@ static void build_race_set(void)
 static void drop_race_tables(pm_db *db)
 {
     for (int i = 0; i < RACE_MIGRATIONS; i++) {
-        char sql[64];
+        char sql[320];
         snprintf(sql, sizeof(sql), "DROP TABLE IF EXISTS %s", race_tables[i]);
         pm_test_exec(db, sql);
     }
