@@ -15,7 +15,7 @@
 /* ==== The environment ==== */
 
 typedef struct bench_env {
-    const char *cli_dir;       /* where pm_bench_cli_<N> (the CLI with N migrations) are */
+    const char *bin_dir;       /* where pm_bench_run and pm_bench_cli_<N> are */
     const char *sqlite3;       /* the sqlite3 shell */
     const char *psql;          /* PostgreSQL's psql binary (not the Perl wrapper), or NULL */
     const char *work;          /* a scratch directory for databases and scripts */
@@ -67,9 +67,15 @@ typedef struct bench_cmd {
     const char *const *env;
 } bench_cmd;
 
-/* Runs cmd and waits for it with wait4: out->ms from fork to exit,
- * out->peak_kib its ru_maxrss. Fails (-1, with a message) unless it exits 0. */
+/* Runs cmd through pm_bench_run, which forks it from a process of its own
+ * (so pm_bench's memory is not counted in its peak) and waits for it with
+ * wait4: out->ms from fork to exit, out->peak_kib its ru_maxrss. Fails (-1,
+ * with a message) unless it exits 0. */
 int bench_spawn(const bench_env *env, const bench_cmd *cmd, bench_sample *out);
+
+/* Prints what /bin/true measures through bench_spawn: the floor under every
+ * command's figures. */
+int bench_report_floor(const bench_env *env);
 
 /* Work done in a forked child, so its peak memory is its own: fn does any
  * untimed setup, times its work into *ms and returns 0, or -1 on failure. */

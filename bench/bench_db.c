@@ -36,23 +36,24 @@ static char *encoded_dir(const char *dir)
 char *bench_pg_url(const bench_env *env, const char *dbname)
 {
     char *host = encoded_dir(env->pg_socket_dir);
-    char *url = bench_format("postgresql://poblysh@%s:%s/%s", host ? host : "", env->pg_port,
-                             dbname);
+    char *url =
+        bench_format("postgresql://poblysh@%s:%s/%s", host ? host : "", env->pg_port, dbname);
     free(host);
     return url;
 }
 
 static int report_error(const char *what, const pm_error *err)
 {
-    fprintf(stderr, "pm_bench: %s: %s\n", what, err->message ? err->message : pm_strerror(err->code));
+    fprintf(stderr, "pm_bench: %s: %s\n", what,
+            err->message ? err->message : pm_strerror(err->code));
     return -1;
 }
 
 int bench_pg_recreate(const bench_env *env, const char *dbname)
 {
     char *url = bench_pg_url(env, "postgres");
-    char *sql = bench_format("DROP DATABASE IF EXISTS \"%s\"; CREATE DATABASE \"%s\"", dbname,
-                             dbname);
+    char *sql =
+        bench_format("DROP DATABASE IF EXISTS \"%s\"; CREATE DATABASE \"%s\"", dbname, dbname);
     pm_error err = PM_ERROR_INIT;
     pm_db *db = NULL;
     int rc = pm_db_open(&db, url, NULL, &err);
@@ -116,8 +117,8 @@ int bench_write_baseline(const char *path, const char *url, const pm_migration *
 /* ==== Did both sides do the same work? ==== */
 
 /* Opens url, reads its schema text and how many of set it records applied. */
-static int read_result(const char *url, const pm_migration *const *set, size_t count,
-                       char **schema, size_t *applied, size_t *entries)
+static int read_result(const char *url, const pm_migration *const *set, size_t count, char **schema,
+                       size_t *applied, size_t *entries)
 {
     pm_error err = PM_ERROR_INIT;
     pm_db *db = NULL;
@@ -170,8 +171,8 @@ int bench_check_same(const char *url_a, const char *url_b, const pm_migration *c
         fprintf(stderr, "pm_bench: poblysh and the baseline left different schemas\n");
         rc = -1;
     }
-    if (rc == 0 && (applied_a != count || applied_b != count || entries_a != count ||
-                    entries_b != count)) {
+    if (rc == 0 &&
+        (applied_a != count || applied_b != count || entries_a != count || entries_b != count)) {
         fprintf(stderr,
                 "pm_bench: expected %zu applied migrations on both sides, found %zu and %zu\n",
                 count, applied_a, applied_b);

@@ -94,9 +94,9 @@ typedef struct bench_entry {
 } bench_entry;
 
 struct bench_set {
-    bench_entry *entries;           /* count of them */
-    pm_migration *migrations;       /* count of them, pointing into entries */
-    const pm_migration **pointers;  /* the set handed to the engine */
+    bench_entry *entries;          /* count of them */
+    pm_migration *migrations;      /* count of them, pointing into entries */
+    const pm_migration **pointers; /* the set handed to the engine */
     size_t count;
 };
 
@@ -107,10 +107,12 @@ static int fill_entry(bench_entry *e, pm_migration *m, size_t i)
     bench_index_name(e->index_name, i);
     if (bench_checksum(e->checksum, i) < 0)
         return -1;
-    e->table = (pm_table){.name = e->table_name, .columns = bench_columns,
-                          .ncolumns = BENCH_NCOLUMNS};
-    e->index = (pm_index){.name = e->index_name, .table = e->table_name,
-                          .columns = bench_index_columns, .ncolumns = 1};
+    e->table =
+        (pm_table){.name = e->table_name, .columns = bench_columns, .ncolumns = BENCH_NCOLUMNS};
+    e->index = (pm_index){.name = e->index_name,
+                          .table = e->table_name,
+                          .columns = bench_index_columns,
+                          .ncolumns = 1};
     e->item = (bench_item){&e->table, &e->index};
     *m = (pm_migration){e->name, bench_up, bench_down, PM_MIGRATION_DEFAULT, e->checksum, &e->item};
     return 0;

@@ -35,10 +35,11 @@ static int insert_history(sqlite3 *db, const pm_migration *const *set, size_t co
     sqlite3_stmt *stmt = NULL;
     int rc = sqlite3_exec(db, "BEGIN", NULL, NULL, NULL);
     if (rc == SQLITE_OK)
-        rc = sqlite3_prepare_v2(db,
-                                "INSERT INTO seaql_migrations (version, applied_at, checksum, "
-                                "state, apply_order, execution_ms) VALUES (?, ?, ?, 'applied', ?, 1)",
-                                -1, &stmt, NULL);
+        rc = sqlite3_prepare_v2(
+            db,
+            "INSERT INTO seaql_migrations (version, applied_at, checksum, "
+            "state, apply_order, execution_ms) VALUES (?, ?, ?, 'applied', ?, 1)",
+            -1, &stmt, NULL);
     for (size_t i = 0; rc == SQLITE_OK && i < count; i++) {
         sqlite3_bind_text(stmt, 1, set[i]->name, -1, SQLITE_STATIC);
         sqlite3_bind_int64(stmt, 2, 1704067200 + (sqlite3_int64)i);
@@ -184,7 +185,8 @@ int bench_case_status_scaling(const bench_env *env)
             return -1;
     }
     bool fast = s[1].median_ms < STATUS_TARGET_MS_AT_10K;
-    double growth_10k = s[1].median_ms / s[0].median_ms, growth_100k = s[2].median_ms / s[1].median_ms;
+    double growth_10k = s[1].median_ms / s[0].median_ms,
+           growth_100k = s[2].median_ms / s[1].median_ms;
     bool linear = growth_100k <= LINEAR_LIMIT;
     bench_report_note("at 10k     %.2f ms  target < %.0f ms  %s", s[1].median_ms,
                       STATUS_TARGET_MS_AT_10K, fast ? "MET" : "NOT MET");

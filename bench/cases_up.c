@@ -26,7 +26,7 @@ typedef struct up_bench {
     char *poblysh_url;
     char *baseline_url;
     char *script;
-    char *cli;            /* pm_bench_cli_<count> */
+    char *cli; /* pm_bench_cli_<count> */
 } up_bench;
 
 static const char *backend_tag(backend kind)
@@ -50,7 +50,8 @@ static void up_bench_init(up_bench *b, const bench_env *env, backend kind, size_
         b->poblysh_url = bench_pg_url(env, b->poblysh_target);
         b->baseline_url = bench_pg_url(env, b->baseline_target);
     } else if (kind == SQLITE_FILE) {
-        char *p = bench_format("up_poblysh_%zu.db", count), *s = bench_format("up_sqlite3_%zu.db", count);
+        char *p = bench_format("up_poblysh_%zu.db", count),
+             *s = bench_format("up_sqlite3_%zu.db", count);
         b->poblysh_target = bench_path(env->work, p);
         b->baseline_target = bench_path(env->work, s);
         free(p);
@@ -114,9 +115,9 @@ static int run_baseline(void *ctx, bench_sample *out)
     up_bench *b = ctx;
     if (b->kind == POSTGRES) {
         const bench_env *e = b->env;
-        const char *argv[] = {e->psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", e->pg_socket_dir,
-                              "-p", e->pg_port, "-U", "poblysh", "-d", b->baseline_target,
-                              "-f", b->script, NULL};
+        const char *argv[] = {
+            e->psql,    "-X", "-q",      "-v", "ON_ERROR_STOP=1",  "-h", e->pg_socket_dir, "-p",
+            e->pg_port, "-U", "poblysh", "-d", b->baseline_target, "-f", b->script,        NULL};
         bench_cmd cmd = {argv, NULL, NULL};
         return bench_spawn(e, &cmd, out);
     }
@@ -128,13 +129,31 @@ static int run_baseline(void *ctx, bench_sample *out)
 
 /* ==== Running a comparison ==== */
 
+/* Statements in the script: one per line. */
+static size_t count_lines(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    size_t n = 0;
+    int c;
+    while (f && (c = getc(f)) != EOF)
+        n += c == '\n';
+    if (f)
+        fclose(f);
+    return n;
+}
+
 /* The baseline's script, from a dry run on an empty database of the kind. */
 static int write_script(up_bench *b, const pm_migration *const *set)
 {
+    const char *begin = b->kind == POSTGRES ? "BEGIN" : "BEGIN IMMEDIATE";
     int rc = prepare_baseline(b);
     if (rc == 0)
-        rc = bench_write_baseline(b->script, b->baseline_url, set, b->count,
-                                  b->kind == POSTGRES ? "BEGIN" : "BEGIN IMMEDIATE");
+        rc = bench_write_baseline(b->script, b->baseline_url, set, b->count, begin);
+    if (rc == 0)
+        bench_report_note("baseline script: %s, %zu statements from poblysh's dry run (the history "
+                          "table, then per migration %s; CREATE TABLE; CREATE INDEX; INSERT INTO "
+                          "seaql_migrations; COMMIT)",
+                          b->script, count_lines(b->script), begin);
     return rc;
 }
 
@@ -178,12 +197,12 @@ static void report_time(int number, const char *what, const char *baseline_label
     snprintf(goal, sizeof(goal), "<= %.2f", target);
     snprintf(base, sizeof(base), "%s (%s)", bench_ms_text(st, sizeof(st), s->median_ms),
              baseline_label);
-    bench_summary_add(number, what, bench_ms_text(pt, sizeof(pt), p->median_ms), base, ratio,
-                      goal, met ? "yes" : "NO", bench_kib_text(peak, sizeof(peak), p->peak_kib));
+    bench_summary_add(number, what, bench_ms_text(pt, sizeof(pt), p->median_ms), base, ratio, goal,
+                      met ? "yes" : "NO", bench_kib_text(peak, sizeof(peak), p->peak_kib));
 }
 
-static int time_case(const bench_env *env, int number, const char *what, backend kind,
-                     size_t count, int runs, double target)
+static int time_case(const bench_env *env, int number, const char *what, backend kind, size_t count,
+                     int runs, double target)
 {
     up_bench b;
     up_bench_init(&b, env, kind, count);
@@ -241,8 +260,29 @@ static int peak_on(const bench_env *env, backend kind, const char *what)
     return rc;
 }
 
+/* Peak memory of `--version`: what loading the binary costs before any
+ * work, to tell it from what up adds. */
+static int startup_peak(const bench_env *env, size_t count, long *kib)
+{
+    char *cli = bench_cli_path(env, count);
+    const char *argv[] = {cli, "--version", NULL};
+    bench_cmd cmd = {argv, NULL, NULL};
+    bench_sample s;
+    int rc = bench_spawn(env, &cmd, &s);
+    *kib = s.peak_kib;
+    free(cli);
+    return rc;
+}
+
 int bench_case_up_peak_memory(const bench_env *env)
 {
+    long small = 0, large = 0;
+    char a[32], b[32];
+    if (startup_peak(env, 100, &small) < 0 || startup_peak(env, 10000, &large) < 0)
+        return -1;
+    bench_report_note("start-up alone (--version): %s with 100 migrations compiled in, %s with "
+                      "10,000",
+                      bench_kib_text(a, sizeof(a), small), bench_kib_text(b, sizeof(b), large));
     int rc = peak_on(env, SQLITE_FILE, "SQLite file");
     if (rc == 0 && env->pg_socket_dir)
         rc = peak_on(env, POSTGRES, "PostgreSQL");

@@ -4,12 +4,13 @@
  * `bash scripts/bench.sh`, which builds it in Release and starts the
  * throwaway PostgreSQL whose socket it reads from the environment.
  *
- *   pm_bench --sqlite3 PATH [--psql PATH] --work DIR [--cli-dir DIR]
+ *   pm_bench --sqlite3 PATH [--psql PATH] --work DIR [--bin-dir DIR]
  *            [--runs N] [--fast-runs N] [--case N]...
  *
  * Exit status: 0 when every case ran (whether or not its target was met),
  * 1 when one could not run, 2 on bad arguments. */
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,9 +50,10 @@ static const bench_case cases[] = {
 /* ==== Options ==== */
 
 static const char *usage =
-    "usage: pm_bench --sqlite3 PATH [--psql PATH] --work DIR [--cli-dir DIR]\n"
+    "usage: pm_bench --sqlite3 PATH [--psql PATH] --work DIR [--bin-dir DIR]\n"
     "                [--runs N] [--fast-runs N] [--case N]...\n"
-    "  --cli-dir DIR     where pm_bench_cli_<N> are (default: where they were built)\n"
+    "  --bin-dir DIR     where pm_bench_run and pm_bench_cli_<N> are (default: where\n"
+    "                    they were built)\n"
     "  --sqlite3 PATH    the sqlite3 shell\n"
     "  --psql PATH       PostgreSQL's psql (default $POBLYSH_TEST_PG_BIN/psql)\n"
     "  --work DIR        scratch directory (created)\n"
@@ -75,17 +77,21 @@ static int parse_count(const char *text, int *out)
 static int parse_options(int argc, char **argv, bench_env *env, bool selected[MAX_CASE + 1])
 {
     static const struct option options[] = {
-        {"cli-dir", required_argument, NULL, 'c'},  {"sqlite3", required_argument, NULL, 's'},
-        {"psql", required_argument, NULL, 'p'}, {"work", required_argument, NULL, 'w'},
-        {"runs", required_argument, NULL, 'r'}, {"fast-runs", required_argument, NULL, 'f'},
-        {"case", required_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
+        {"bin-dir", required_argument, NULL, 'b'},
+        {"sqlite3", required_argument, NULL, 's'},
+        {"psql", required_argument, NULL, 'p'},
+        {"work", required_argument, NULL, 'w'},
+        {"runs", required_argument, NULL, 'r'},
+        {"fast-runs", required_argument, NULL, 'f'},
+        {"case", required_argument, NULL, 'n'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int opt, number;
     bool any = false;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'c': env->cli_dir = optarg; break;
+        case 'b': env->bin_dir = optarg; break;
         case 's': env->sqlite3 = optarg; break;
         case 'p': env->psql = optarg; break;
         case 'w': env->work = optarg; break;
@@ -128,6 +134,19 @@ static void read_postgres_env(bench_env *env, char **psql_default)
 
 /* ==== Running ==== */
 
+/* The machine is shared: its load before and after tells how far to trust
+ * the figures. */
+static void print_load(const char *when)
+{
+    char line[128] = "?";
+    FILE *f = fopen("/proc/loadavg", "r");
+    if (f && fgets(line, sizeof(line), f))
+        line[strcspn(line, "\n")] = '\0';
+    if (f)
+        fclose(f);
+    printf("%s: %s\n", when, line);
+}
+
 static int run_case(const bench_case *c, const bench_env *env)
 {
     bench_report_header(c->number, c->title);
@@ -144,7 +163,7 @@ static int run_case(const bench_case *c, const bench_env *env)
 
 int main(int argc, char **argv)
 {
-    bench_env env = {.cli_dir = PM_BENCH_CLI_DIR, .runs = 5, .fast_runs = 21};
+    bench_env env = {.bin_dir = PM_BENCH_BIN_DIR, .runs = 5, .fast_runs = 21};
     bool selected[MAX_CASE + 1] = {false};
     char *psql_default = NULL;
     if (parse_options(argc, argv, &env, selected) != 0) {
@@ -154,12 +173,14 @@ int main(int argc, char **argv)
     read_postgres_env(&env, &psql_default);
     mkdir(env.work, 0755);
     printf("pm_bench: %d runs per side (slow cases), %d (fast cases 5 and 6), alternated; "
-           "medians\n",
-           env.runs, env.fast_runs);
-    int failed = 0;
+           "medians; SQLite library %s\n",
+           env.runs, env.fast_runs, sqlite3_libversion());
+    print_load("load average before");
+    int failed = bench_report_floor(&env) < 0;
     for (size_t i = 0; i < NCASES; i++)
         if (selected[cases[i].number] && run_case(&cases[i], &env) < 0)
             failed = 1;
+    print_load("\nload average after");
     bench_summary_print();
     bench_summary_free();
     free(psql_default);

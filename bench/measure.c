@@ -1,6 +1,7 @@
-/* measure.c: how pm_bench measures. A run is a child process (wait4 gives its
- * wall time and peak memory) or work done in a forked child (for in-process
- * cases, so each run's peak memory is its own); two sides are run in
+/* measure.c: how pm_bench measures. A run is a command started through
+ * pm_bench_run (run.c: wait4 gives its wall time and peak memory) or work
+ * done in a forked child (in-process cases, so each run's peak memory is its
+ * own); two sides are run in
  * alternation and summarised by medians; results are printed per case and
  * gathered into one summary table. */
 #define _DEFAULT_SOURCE /* wait4(), putenv() */
@@ -52,7 +53,7 @@ char *bench_path(const char *dir, const char *name)
 
 char *bench_cli_path(const bench_env *env, size_t count)
 {
-    return bench_format("%s/pm_bench_cli_%zu", env->cli_dir, count);
+    return bench_format("%s/pm_bench_cli_%zu", env->bin_dir, count);
 }
 
 void bench_remove_sqlite(const char *path)
@@ -63,13 +64,6 @@ void bench_remove_sqlite(const char *path)
         unlink(p);
         free(p);
     }
-}
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
 const char *bench_ms_text(char *buf, size_t size, double ms)
@@ -92,6 +86,21 @@ const char *bench_kib_text(char *buf, size_t size, long kib)
 }
 
 /* ==== Child processes ==== */
+
+/* The smallest figures a measured command can show: /bin/true's. */
+int bench_report_floor(const bench_env *env)
+{
+    const char *argv[] = {"/bin/true", NULL};
+    bench_cmd cmd = {argv, NULL, NULL};
+    bench_sample s;
+    int rc = bench_spawn(env, &cmd, &s);
+    if (rc == 0) {
+        char ms[32], peak[32];
+        printf("floor: /bin/true measured the same way takes %s, peak %s\n",
+               bench_ms_text(ms, sizeof(ms), s.ms), bench_kib_text(peak, sizeof(peak), s.peak_kib));
+    }
+    return rc;
+}
 
 /* The tail of the children's stderr log, after a failure. */
 static void show_child_stderr(const char *log)
@@ -119,42 +128,70 @@ static void redirect(int fd, const char *path, int flags)
     close(opened);
 }
 
-/* In the child: redirections, environment, exec. Never returns. */
-static void exec_child(const bench_cmd *cmd, const char *log)
+/* In the child: redirections, environment, then pm_bench_run (which runs
+ * and measures the command). Never returns. */
+static void exec_launcher(const bench_env *env, const bench_cmd *cmd, const char *log,
+                          int result_fd)
 {
     redirect(STDIN_FILENO, cmd->stdin_path ? cmd->stdin_path : "/dev/null", O_RDONLY);
     redirect(STDOUT_FILENO, "/dev/null", O_WRONLY);
     redirect(STDERR_FILENO, log, O_WRONLY | O_CREAT | O_APPEND);
     for (const char *const *e = cmd->env; e && *e; e++)
         putenv((char *)*e);
-    execv(cmd->argv[0], (char *const *)cmd->argv);
-    fprintf(stderr, "pm_bench: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
+    size_t n = 0;
+    while (cmd->argv[n])
+        n++;
+    const char **argv = calloc(n + 3, sizeof(*argv));
+    char *launcher = bench_path(env->bin_dir, "pm_bench_run");
+    char fd_text[16];
+    snprintf(fd_text, sizeof(fd_text), "%d", result_fd);
+    if (argv) {
+        argv[0] = launcher;
+        argv[1] = fd_text;
+        memcpy(argv + 2, cmd->argv, (n + 1) * sizeof(*argv));
+        execv(launcher, (char *const *)argv);
+    }
+    fprintf(stderr, "pm_bench: cannot run %s: %s\n", launcher, strerror(errno));
     _exit(127);
+}
+
+/* Reads pm_bench_run's "<ms> <peak KiB> <status>" line. */
+static int read_result(int fd, bench_sample *out, int *status)
+{
+    char line[128];
+    size_t len = 0;
+    ssize_t got;
+    while (len < sizeof(line) - 1 && (got = read(fd, line + len, sizeof(line) - 1 - len)) > 0)
+        len += (size_t)got;
+    line[len] = '\0';
+    return sscanf(line, "%lf %ld %d", &out->ms, &out->peak_kib, status) == 3 ? 0 : -1;
 }
 
 int bench_spawn(const bench_env *env, const bench_cmd *cmd, bench_sample *out)
 {
     char *log = bench_path(env->work, "child-stderr.log");
+    int fds[2];
+    if (pipe(fds) < 0) {
+        free(log);
+        return -1;
+    }
     fflush(NULL);
-    double start = now_ms();
     pid_t pid = fork();
-    if (pid == 0)
-        exec_child(cmd, log);
-    int status = 0;
-    struct rusage usage;
-    pid_t waited = pid < 0 ? -1 : wait4(pid, &status, 0, &usage);
-    out->ms = now_ms() - start;
-    int rc = 0;
-    if (waited < 0) {
-        fprintf(stderr, "pm_bench: cannot run %s: %s\n", cmd->argv[0], strerror(errno));
-        rc = -1;
-    } else if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "pm_bench: %s failed (status %d)\n", cmd->argv[0],
-                WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
+    if (pid == 0) {
+        close(fds[0]);
+        exec_launcher(env, cmd, log, fds[1]);
+    }
+    close(fds[1]);
+    int status = -1, launcher_status = 0;
+    int rc = pid < 0 ? -1 : read_result(fds[0], out, &status);
+    close(fds[0]);
+    if (pid > 0)
+        waitpid(pid, &launcher_status, 0);
+    if (rc < 0 || status != 0) {
+        fprintf(stderr, "pm_bench: %s failed (status %d)\n", cmd->argv[0], status);
         show_child_stderr(log);
         rc = -1;
     }
-    out->peak_kib = rc == 0 ? usage.ru_maxrss : 0;
     free(log);
     return rc;
 }

@@ -15,8 +15,14 @@ cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "-DCMAKE_C_FLAGS_RELEASE=-
 cmake --build "$build_dir" -j"$(nproc)" --target pm_bench >/dev/null
 
 sqlite3_shell=$(command -v sqlite3)
-echo "bench.sh: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')," \
-  "SQLite shell $("$sqlite3_shell" --version | cut -d' ' -f1), $(cc --version | head -n 1)" >&2
+pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+# The machine, for docs/performance.md.
+echo "machine: $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')," \
+  "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+echo "os: $(. /etc/os-release && echo "$PRETTY_NAME"), kernel $(uname -r)"
+echo "compiler: $(cc --version | head -n 1), -O2 (Release)"
+echo "sqlite3 shell: $("$sqlite3_shell" --version | cut -d' ' -f1-2)"
+echo "postgresql: $("$pg_bin/postgres" --version), psql $("$pg_bin/psql" --version | awk '{print $3}')"
 # psql defaults to $POBLYSH_TEST_PG_BIN/psql, the server's own binary (the
 # /usr/bin/psql wrapper is a Perl script that would be timed too).
 bash scripts/with-postgres.sh "$build_dir/bench/pm_bench" --sqlite3 "$sqlite3_shell" \
