@@ -53,6 +53,7 @@ void bench_remove_sqlite(const char *path);
 
 typedef struct bench_sample {
     double ms;     /* wall-clock time of the run */
+    double cpu_ms; /* user + system CPU time of the process that did the work */
     long peak_kib; /* ru_maxrss of the process that did the work, in KiB */
 } bench_sample;
 
@@ -82,6 +83,12 @@ int bench_report_floor(const bench_env *env);
 typedef int (*bench_work_fn)(void *ctx, double *ms);
 int bench_in_child(bench_work_fn fn, void *ctx, bench_sample *out);
 
+/* Untimed work (building databases, writing scripts, checking results) in a
+ * forked child, so pm_bench itself stays small: a forked child starts with
+ * its parent's memory, which would otherwise count in the peak of every
+ * later in-process run. */
+int bench_isolated(bench_work_fn fn, void *ctx);
+
 /* ==== Several runs ==== */
 
 /* One side of a comparison: prepare (untimed, before every run; may be
@@ -97,6 +104,7 @@ typedef struct bench_stats {
     double median_ms;
     double min_ms;
     double max_ms;
+    double median_cpu_ms;
     long peak_kib; /* median of the runs' peaks */
     int runs;
 } bench_stats;
@@ -112,7 +120,7 @@ int bench_repeat(const bench_side *a, int runs, bench_stats *out);
 /* ==== Reporting ==== */
 
 void bench_report_header(int number, const char *title);
-/* "  label  median 12.3 ms (min .., max .., N runs)  peak 4.1 MiB" */
+/* "  label  median 12.3 ms (min .., max .., N runs)  CPU 10.1 ms  peak 4.1 MiB" */
 void bench_report_stats(const char *label, const bench_stats *s);
 /* Prints the ratio of the medians and whether it is at most target;
  * returns whether it is. */

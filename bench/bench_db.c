@@ -145,20 +145,6 @@ static int read_result(const char *url, const pm_migration *const *set, size_t c
     return rc < 0 ? -1 : 0;
 }
 
-int bench_check_applied(const char *url, const pm_migration *const *set, size_t count)
-{
-    char *schema = NULL;
-    size_t applied = 0, entries = 0;
-    int rc = read_result(url, set, count, &schema, &applied, &entries);
-    free(schema);
-    if (rc == 0 && (applied != count || entries != count)) {
-        fprintf(stderr, "pm_bench: expected %zu applied migrations, found %zu of %zu\n", count,
-                applied, entries);
-        rc = -1;
-    }
-    return rc;
-}
-
 int bench_check_same(const char *url_a, const char *url_b, const pm_migration *const *set,
                      size_t count)
 {

@@ -36,7 +36,4 @@ int bench_write_baseline(const char *path, const char *url, const pm_migration *
 int bench_check_same(const char *url_a, const char *url_b, const pm_migration *const *set,
                      size_t count);
 
-/* Whether url records exactly the first count migrations of set as applied. */
-int bench_check_applied(const char *url, const pm_migration *const *set, size_t count);
-
 #endif

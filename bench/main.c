@@ -57,7 +57,7 @@ static const char *usage =
     "  --sqlite3 PATH    the sqlite3 shell\n"
     "  --psql PATH       PostgreSQL's psql (default $POBLYSH_TEST_PG_BIN/psql)\n"
     "  --work DIR        scratch directory (created)\n"
-    "  --runs N          runs per side of the slow cases (default 5)\n"
+    "  --runs N          runs per side of the slow cases (default 7)\n"
     "  --fast-runs N     runs per side of the fast cases 5 and 6 (default 21)\n"
     "  --case N          run case N only (repeatable; default: all)\n"
     "PostgreSQL is found through POBLYSH_TEST_PG_SOCKET_DIR and POBLYSH_TEST_PG_PORT\n"
@@ -163,7 +163,7 @@ static int run_case(const bench_case *c, const bench_env *env)
 
 int main(int argc, char **argv)
 {
-    bench_env env = {.bin_dir = PM_BENCH_BIN_DIR, .runs = 5, .fast_runs = 21};
+    bench_env env = {.bin_dir = PM_BENCH_BIN_DIR, .runs = 7, .fast_runs = 21};
     bool selected[MAX_CASE + 1] = {false};
     char *psql_default = NULL;
     if (parse_options(argc, argv, &env, selected) != 0) {

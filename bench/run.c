@@ -7,8 +7,9 @@
  *   pm_bench_run RESULT_FD COMMAND [ARG]...
  *
  * Runs COMMAND (stdin, stdout, stderr and environment inherited), waits for
- * it with wait4 and writes "<wall ms> <ru_maxrss KiB> <exit status>\n" to
- * the file descriptor RESULT_FD. Exits 0 when that was written. */
+ * it with wait4 and writes "<wall ms> <ru_maxrss KiB> <exit status> <CPU ms>\n"
+ * (CPU: user + system) to the file descriptor RESULT_FD. Exits 0 when that
+ * was written. */
 #define _DEFAULT_SOURCE /* wait4() */
 #include <errno.h>
 #include <stdio.h>
@@ -26,6 +27,12 @@ static double now_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double cpu_ms(const struct rusage *u)
+{
+    return (double)(u->ru_utime.tv_sec + u->ru_stime.tv_sec) * 1e3 +
+           (double)(u->ru_utime.tv_usec + u->ru_stime.tv_usec) / 1e3;
 }
 
 int main(int argc, char **argv)
@@ -57,6 +64,6 @@ int main(int argc, char **argv)
     }
     double ms = now_ms() - start;
     int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-    fprintf(result, "%.6f %ld %d\n", ms, usage.ru_maxrss, code);
+    fprintf(result, "%.6f %ld %d %.6f\n", ms, usage.ru_maxrss, code, cpu_ms(&usage));
     return fclose(result) == 0 ? 0 : 1;
 }
