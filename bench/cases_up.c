@@ -294,7 +294,7 @@ static int startup_peak(const bench_env *env, size_t count, long *kib)
     char *cli = bench_cli_path(env, count);
     const char *argv[] = {cli, "--version", NULL};
     bench_cmd cmd = {argv, NULL, NULL};
-    bench_sample s;
+    bench_sample s = {0, 0, 0};
     int rc = bench_spawn(env, &cmd, &s);
     *kib = s.peak_kib;
     free(cli);
@@ -311,7 +311,9 @@ int bench_case_up_peak_memory(const bench_env *env)
                       "10,000",
                       bench_kib_text(a, sizeof(a), small), bench_kib_text(b, sizeof(b), large));
     int rc = peak_on(env, SQLITE_FILE, "SQLite file");
-    if (rc == 0 && env->pg_socket_dir)
+    if (rc == 0 && env->pg_socket_dir && env->psql)
         rc = peak_on(env, POSTGRES, "PostgreSQL");
+    else if (rc == 0)
+        bench_report_note("PostgreSQL: skipped (no server: run it through scripts/bench.sh)");
     return rc;
 }
