@@ -89,23 +89,54 @@ typedef struct {
     size_t cap;
 } reader;
 
+/* The integer in s, or fallback for NULL, "" or anything but an integer.
+ * Called for three columns of every row status reads: plain digits, what
+ * the history holds, are read without strtoll. */
 static int64_t parse_int(const char *s, int64_t fallback)
 {
     if (!s || !*s)
         return fallback;
+    size_t n = strspn(s, "0123456789");
+    if (s[n] == '\0' && n <= 18) {
+        int64_t v = 0;
+        for (size_t i = 0; i < n; i++)
+            v = v * 10 + (s[i] - '0');
+        return v;
+    }
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
     return errno || *end ? fallback : (int64_t)v;
 }
 
-static char *copy_value(const char *const *values, size_t ncolumns, size_t i, int *oom)
+/* The text columns of a row: version, checksum, state, error_message,
+ * error_statement (their places in the SELECT of pm__history_read). */
+static const size_t text_columns[] = {0, 2, 4, 5, 6};
+#define PM_TEXT_COLUMNS (sizeof(text_columns) / sizeof(text_columns[0]))
+
+/* Copies the row's strings into one allocation, version first, so a row
+ * costs one malloc and pm__history_free frees it through row->version. */
+static int copy_strings(pm_history_row *row, size_t ncolumns, const char *const *values)
 {
-    if (i >= ncolumns || !values[i])
-        return NULL;
-    char *copy = pm__strdup(values[i]);
-    *oom |= !copy;
-    return copy;
+    size_t lengths[PM_TEXT_COLUMNS], total = 0;
+    for (size_t k = 0; k < PM_TEXT_COLUMNS; k++) {
+        size_t i = text_columns[k];
+        lengths[k] = i < ncolumns && values[i] ? strlen(values[i]) + 1 : 0;
+        total += lengths[k];
+    }
+    char *block = malloc(total), *p = block;
+    if (!block)
+        return PM_ENOMEM;
+    char **fields[PM_TEXT_COLUMNS] = {&row->version, &row->checksum, &row->state,
+                                      &row->error_message, &row->error_statement};
+    for (size_t k = 0; k < PM_TEXT_COLUMNS; k++) {
+        if (!lengths[k])
+            continue;
+        memcpy(p, values[text_columns[k]], lengths[k]);
+        *fields[k] = p;
+        p += lengths[k];
+    }
+    return 0;
 }
 
 static int read_row(void *ctx, size_t ncolumns, const char *const *values)
@@ -122,24 +153,31 @@ static int read_row(void *ctx, size_t ncolumns, const char *const *values)
         r->cap = cap;
     }
     pm_history_row *row = &r->h->rows[r->h->count];
-    int oom = 0;
     memset(row, 0, sizeof(*row));
-    row->version = copy_value(values, ncolumns, 0, &oom);
+    if (copy_strings(row, ncolumns, values) < 0)
+        return PM_ENOMEM;
     row->applied_at = parse_int(values[1], 0);
-    row->checksum = copy_value(values, ncolumns, 2, &oom);
     row->execution_ms = ncolumns > 3 ? parse_int(values[3], -1) : -1;
-    row->state = copy_value(values, ncolumns, 4, &oom);
-    row->error_message = copy_value(values, ncolumns, 5, &oom);
-    row->error_statement = copy_value(values, ncolumns, 6, &oom);
     row->apply_order = ncolumns > 7 ? parse_int(values[7], -1) : -1;
-    r->h->count++; /* counted even on oom, so pm__history_free releases it */
-    return oom ? PM_ENOMEM : 0;
+    r->h->count++;
+    return 0;
 }
 
 static int compare_rows(const void *a, const void *b)
 {
     return pm_migration_name_cmp(((const pm_history_row *)a)->version,
                                  ((const pm_history_row *)b)->version);
+}
+
+/* Rows usually come back in version order already (SQLite returns them in
+ * insertion order, which is version order for a history written by up):
+ * checking costs one comparison per row, sorting n log n. */
+static bool sorted_by_version(const pm_history *h)
+{
+    for (size_t i = 1; i < h->count; i++)
+        if (pm_migration_name_cmp(h->rows[i - 1].version, h->rows[i].version) > 0)
+            return false;
+    return true;
 }
 
 int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
@@ -188,20 +226,15 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
         pm__history_free(out);
         return rc;
     }
-    if (out->count > 1)
+    if (!sorted_by_version(out))
         qsort(out->rows, out->count, sizeof(*out->rows), compare_rows);
     return 0;
 }
 
 void pm__history_free(pm_history *h)
 {
-    for (size_t i = 0; i < h->count; i++) {
-        free(h->rows[i].version);
-        free(h->rows[i].checksum);
-        free(h->rows[i].state);
-        free(h->rows[i].error_message);
-        free(h->rows[i].error_statement);
-    }
+    for (size_t i = 0; i < h->count; i++)
+        free(h->rows[i].version); /* the row's strings, in one block (copy_strings) */
     free(h->rows);
     h->rows = NULL;
     h->count = 0;

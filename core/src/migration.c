@@ -86,23 +86,29 @@ static int compare_numbers(const char *a, size_t na, const char *b, size_t nb)
     return strncmp(a, b, na);
 }
 
+static bool starts_with_digit(const char *s)
+{
+    return *s >= '0' && *s <= '9';
+}
+
+/* Called for every pair the engine merges and sorts (status, up): the
+ * common mYYYY_... names go straight to strcmp, without measuring digit
+ * runs. */
 int pm_migration_name_cmp(const char *a, const char *b)
 {
+    if (!starts_with_digit(a) || !starts_with_digit(b))
+        return strcmp(a, b);
     size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
-    if (na && nb) {
-        int cmp = compare_numbers(a, na, b, nb);
-        return cmp ? cmp : strcmp(a + na, b + nb);
-    }
-    return strcmp(a, b);
+    int cmp = compare_numbers(a, na, b, nb);
+    return cmp ? cmp : strcmp(a + na, b + nb);
 }
 
 /* Whether a and b carry the same version: equal digits, or the same
  * mYYYY_MM_DD_HHMMSS. */
 static bool same_version(const char *a, const char *b)
 {
-    size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
-    if (na && nb)
-        return compare_numbers(a, na, b, nb) == 0;
+    if (starts_with_digit(a) && starts_with_digit(b))
+        return compare_numbers(a, strspn(a, "0123456789"), b, strspn(b, "0123456789")) == 0;
     return a[0] == 'm' && b[0] == 'm' && strlen(a) > 1 + PM_VERSION_LEN &&
            strlen(b) > 1 + PM_VERSION_LEN && strncmp(a, b, 1 + PM_VERSION_LEN) == 0;
 }
