@@ -27,16 +27,8 @@ static const bench_case cases[] = {
      true},
     {3, "status in-process with 1k, 10k and 100k applied migrations (SQLite file)",
      bench_case_status_scaling, false},
-    /* ---- Case 4 goes here ----------------------------------------------
-     * The test database (poblysh/testdb.h): a clone vs re-running every
-     * migration, in rollback mode. Add one line,
-     *   {4, "test database: clone vs re-migrate (rollback mode)",
-     *    bench_case_testdb_clone, false},
-     * declare int bench_case_testdb_clone(const bench_env *env) in bench.h,
-     * write it in bench/cases_testdb.c and add that file to pm_bench in
-     * bench/CMakeLists.txt. bench_alternate() with two bench_sides (in-process
-     * work through bench_in_child()) gives medians and peak memory;
-     * bench_report_* and bench_summary_add() print it like the others. */
+    {4, "test database (100 migrations): clone and rollback mode vs re-migrating",
+     bench_case_testdb, false},
     {5, "whole-process `migrate status`, 1,000 applied, SQLite file, vs sqlite3 SELECT",
      bench_case_status_cli, false},
     {6, "whole-process up of 100 migrations on sqlite::memory:, vs sqlite3 :memory:",

@@ -33,6 +33,7 @@ const pm_dialect pm_dialect_sqlite = {
     .drop_suffix = "",
     .fk_checks_off = "PRAGMA foreign_keys = OFF",
     .fk_checks_on = "PRAGMA foreign_keys = ON",
+    .others_committed = "PRAGMA data_version",
 };
 
 const pm_dialect pm_dialect_postgres = {

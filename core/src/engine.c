@@ -20,8 +20,8 @@ struct pm_engine {
     unsigned int flags; /* PM_ENGINE_* */
     pm_sql_fn dry_run;  /* non-NULL: record instead of run */
     void *dry_run_ctx;
-    /* SQLite's PRAGMA data_version just before this session read the
-     * history, or -1 (see recheck_history). */
+    /* The dialect's others_committed counter just before this session read
+     * the history, or -1 (see recheck_history). */
     int64_t history_version;
 };
 
@@ -260,16 +260,17 @@ static int take_int64(void *ctx, size_t ncolumns, const char *const *values)
     return 0;
 }
 
-/* SQLite's PRAGMA data_version: it changes exactly when another connection
- * has committed to the file since this connection last read it (never for
- * its own commits). -1 on other backends, and in a dry run. */
+/* The dialect's others_committed counter (SQLite: PRAGMA data_version): it
+ * changes exactly when another connection has committed since this one last
+ * read it (never for its own commits). -1 when the dialect has none, and in
+ * a dry run. */
 static int data_version(pm_engine *e, int64_t *out, pm_error *err)
 {
     *out = -1;
-    if (!(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db) ||
-        strcmp(pm__db_dialect(e->db)->name, "sqlite") != 0)
+    const char *sql = pm__db_dialect(e->db)->others_committed;
+    if (!sql || !(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db))
         return 0;
-    return pm__db_query(e->db, "PRAGMA data_version", NULL, 0, take_int64, out, err);
+    return pm__db_query(e->db, sql, NULL, 0, take_int64, out, err);
 }
 
 /* With begin() excluding other writers (SQLite), others can still write

@@ -6,7 +6,7 @@
  * one round trip per migration; libpq returns a result per statement, so a
  * failure is still pinned to its statement. The migration lock is a
  * session-level advisory lock, polled with pg_try_advisory_lock. */
-#include <libpq-fe.h>
+#include "pq_lazy.h"
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +227,10 @@ static void pg_close(pm_conn *conn)
 static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err)
 {
     conninfo ci;
-    int rc = check_parameters(url, err);
+    int rc = pm_pq_load(err);
+    if (rc < 0)
+        return rc;
+    rc = check_parameters(url, err);
     if (rc == 0)
         rc = conninfo_build(&ci, url, err);
     if (rc < 0)

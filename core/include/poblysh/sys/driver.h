@@ -77,6 +77,12 @@ struct pm_dialect {
     const char *database_exists;
     const char *named_lock;
     const char *named_unlock;
+    /* A query returning one number that changes exactly when another
+     * connection has committed to the database since this one last looked
+     * (SQLite's PRAGMA data_version), or NULL. With it, a session on a
+     * PM_CONN_BEGIN_EXCLUDES connection re-reads the history before each
+     * migration only when someone else has written. */
+    const char *others_committed;
 };
 
 /* The dialects the core knows, for drivers to point their connections at
