@@ -11,6 +11,7 @@
 #include <dbi/dbi.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -524,8 +525,6 @@ static void dbi_close(pm_conn *conn)
     quiet_begin(&q);
     if (c->conn)
         dbi_conn_close(c->conn);
-    if (c->inst)
-        dbi_shutdown_r(c->inst);
     quiet_end(&q);
     free(c);
 }
@@ -538,12 +537,31 @@ static const backend *find_backend(const char *name)
     return NULL;
 }
 
-/* Creates the libdbi connection for driver_name, or explains why not. */
-static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err)
+/* One libdbi instance for the process, made on first use and never shut
+ * down. An instance per connection loaded every libdbi driver module (and
+ * libpq or the MySQL client library with it) at each open and unloaded them
+ * at each close, and what those libraries allocate when loaded was lost at
+ * every cycle. */
+static dbi_inst process_inst;
+static int process_ndrivers;
+static pthread_once_t process_once = PTHREAD_ONCE_INIT;
+
+static void initialize_process_instance(void)
 {
     quiet q;
     quiet_begin(&q);
-    int ndrivers = dbi_initialize_r(NULL, &c->inst);
+    process_ndrivers = dbi_initialize_r(NULL, &process_inst);
+    quiet_end(&q);
+}
+
+/* Creates the libdbi connection for driver_name, or explains why not. */
+static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err)
+{
+    pthread_once(&process_once, initialize_process_instance);
+    int ndrivers = process_ndrivers;
+    c->inst = process_inst;
+    quiet q;
+    quiet_begin(&q);
     c->conn = ndrivers > 0 ? dbi_conn_new_r(driver_name, c->inst) : NULL;
     quiet_end(&q);
     if (c->conn)
