@@ -95,6 +95,20 @@ static char *encoded_password(const char *url)
 
 /* ==== Open and close ==== */
 
+/* Ends an open: on success db takes the driver's connection and goes to
+ * *out; on failure (rc < 0, no connection made) db is freed. */
+static int adopt_connection(pm_db *db, int rc, pm_db **out)
+{
+    if (rc < 0) {
+        db->conn = NULL;
+        pm_db_close(db);
+        return rc;
+    }
+    db->conn->driver = db->driver;
+    *out = db;
+    return 0;
+}
+
 int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
                      const pm_db_options *opts, pm_error *err)
 {
@@ -142,14 +156,7 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
         pm_db_close(db);
         return rc;
     }
-    if (rc < 0) {
-        db->conn = NULL;
-        pm_db_close(db);
-        return rc;
-    }
-    db->conn->driver = driver;
-    *out = db;
-    return 0;
+    return adopt_connection(db, rc, out);
 }
 
 int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, size_t size,
@@ -165,15 +172,7 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     db->driver = driver;
-    int rc = driver->image_open(&db->conn, image, size, err);
-    if (rc < 0) {
-        db->conn = NULL;
-        pm_db_close(db);
-        return rc;
-    }
-    db->conn->driver = driver;
-    *out = db;
-    return 0;
+    return adopt_connection(db, driver->image_open(&db->conn, image, size, err), out);
 }
 
 int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)

@@ -152,25 +152,6 @@ static void test_concurrent_processes_migrate_the_template_once(void **state)
                      0);
 }
 
-static void capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t size)
-{
-    char path[] = "/tmp/pm-testdb-pg-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, buf, size - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-}
-
 static void release_keeping(void *tdb)
 {
     pm_error err = PM_ERROR_INIT;
@@ -183,7 +164,7 @@ static void test_keep_leaves_the_database_and_prints_its_url_without_the_passwor
     pm_testdb *tdb = acquire(two, 2, PM_TESTDB_CLONE);
     char *name = current_database(tdb);
     char said[512];
-    capture_stderr(release_keeping, tdb, said, sizeof(said));
+    pm_test_capture_stderr(release_keeping, tdb, said, sizeof(said));
     assert_non_null(strstr(said, "poblysh: kept test database postgresql://poblysh:"));
     assert_non_null(strstr(said, name));
     assert_null(strstr(said, getenv("POBLYSH_TEST_PG_PASSWORD")));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../../core/src/internal.h"
 #include "testutil.h"
@@ -121,4 +122,23 @@ int64_t pm_test_history_count(pm_db *db)
     if (!pm_test_has_table(db, "seaql_migrations"))
         return 0;
     return pm_test_int(db, "SELECT count(*) FROM seaql_migrations");
+}
+
+void pm_test_capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t size)
+{
+    char path[] = "/tmp/pm-test-stderr-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(STDERR_FILENO);
+    dup2(fd, STDERR_FILENO);
+    fn(arg);
+    fflush(stderr);
+    dup2(saved, STDERR_FILENO);
+    close(saved);
+    lseek(fd, 0, SEEK_SET);
+    ssize_t n = read(fd, buf, size - 1);
+    buf[n > 0 ? n : 0] = '\0';
+    close(fd);
+    unlink(path);
 }

@@ -49,6 +49,10 @@ bool pm_test_has_column(pm_db *db, const char *table, const char *column);
 /* Number of history rows, 0 when the table is absent. */
 int64_t pm_test_history_count(pm_db *db);
 
+/* Runs fn(arg) with stderr going to a temporary file, and puts what it
+ * wrote into buf (NUL-terminated, cut at size - 1). */
+void pm_test_capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t size);
+
 /* Fails the test, printing err, unless rc is 0. */
 #define pm_test_ok(rc, err) pm_test__ok((rc), (err), __FILE__, __LINE__)
 void pm_test__ok(int rc, const pm_error *err, const char *file, int line);

@@ -124,26 +124,6 @@ static void test_file_url_is_migrated_once_and_clones_leave_it_unchanged(void **
     rmdir(dir);
 }
 
-/* Captures what fn writes to stderr into buf. */
-static void capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t size)
-{
-    char path[] = "/tmp/pm-testdb-stderr-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    fflush(stderr);
-    int saved = dup(STDERR_FILENO);
-    dup2(fd, STDERR_FILENO);
-    fn(arg);
-    fflush(stderr);
-    dup2(saved, STDERR_FILENO);
-    close(saved);
-    lseek(fd, 0, SEEK_SET);
-    ssize_t n = read(fd, buf, size - 1);
-    buf[n > 0 ? n : 0] = '\0';
-    close(fd);
-    unlink(path);
-}
-
 static void release_keeping(void *tdb)
 {
     pm_error err = PM_ERROR_INIT;
@@ -161,7 +141,7 @@ static void test_keep_writes_the_clone_to_a_file_and_says_where(void **state)
     pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_CLONE);
     pm_test_exec(pm_testdb_db(tdb), "INSERT INTO orders (id, name) VALUES (7, 'kept')");
     char said[512];
-    capture_stderr(release_keeping, tdb, said, sizeof(said));
+    pm_test_capture_stderr(release_keeping, tdb, said, sizeof(said));
 
     char prefix[160];
     snprintf(prefix, sizeof(prefix), "poblysh: kept test database sqlite://%s/poblysh-test-", dir);
