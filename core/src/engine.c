@@ -267,7 +267,8 @@ static int take_int64(void *ctx, size_t ncolumns, const char *const *values)
 static int data_version(pm_engine *e, int64_t *out, pm_error *err)
 {
     *out = -1;
-    const char *sql = pm__db_dialect(e->db)->others_committed;
+    const pm_dialect *d = pm__db_dialect(e->db);
+    const char *sql = PM__DIALECT_HAS(d, 2, others_committed) ? d->others_committed : NULL;
     if (!sql || !(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db))
         return 0;
     return pm__db_query(e->db, sql, NULL, 0, take_int64, out, err);

@@ -66,6 +66,8 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
 /* Whether the driver has the member added in its version (v5 members are
  * read only from drivers built with version 5 or later). */
 #define PM__DRIVER_HAS(driver, since, member) ((driver)->version >= (since) && (driver)->member)
+/* The same for a dialect's members. */
+#define PM__DIALECT_HAS(d, since, member) ((d)->version >= (since) && (d)->member)
 /* Defined by the generated drivers/builtin.c: the drivers of this build. */
 const pm_driver *const *pm__builtin_drivers(void);
 

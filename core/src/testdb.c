@@ -11,7 +11,10 @@
  * each test in a transaction. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -21,6 +24,7 @@
  * table's layout), so servers stop handing out old templates. */
 #define PM_TESTDB_FORMAT "poblysh-testdb-1"
 #define PM_TESTDB_HASH_LEN 16
+#define PM_TESTDB_SAVEPOINT "pm_testdb"
 
 typedef struct pm_template {
     struct pm_template *next;
@@ -54,7 +58,28 @@ struct pm_testdb {
 };
 
 static pm_template *templates;
+static pid_t templates_pid; /* the process the list belongs to */
 static unsigned long serial;
+
+/* Eight hex digits that tell this process from others on other hosts or in
+ * other containers with the same PID, for names on a shared server. */
+static const char *process_tag(void)
+{
+    static char tag[9];
+    static pid_t tagged; /* a forked child makes a tag of its own */
+    if (tagged != getpid()) {
+        tagged = getpid();
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        uint64_t x = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^
+                     ((uint64_t)getpid() << 40) ^ (uint64_t)(uintptr_t)&now;
+        x ^= x >> 33; /* splitmix64's finaliser */
+        x *= 0xff51afd7ed558ccdULL;
+        x ^= x >> 33;
+        snprintf(tag, sizeof(tag), "%08x", (unsigned)(x & 0xffffffffu));
+    }
+    return tag;
+}
 
 /* ==== The set's identity ==== */
 
@@ -145,21 +170,37 @@ static int prepare_image(pm_template *t, pm_db *db, const pm_migration *const *s
     return t->driver->image_save(db->conn, &t->image, &t->size, err);
 }
 
-/* Migrates pm_tpl_<hash>_new and renames it pm_tpl_<hash>, so a process
- * that dies half-way leaves no template that looks finished. */
+/* Another process renamed its copy into place first: ours goes. */
+static int lost_the_race(pm_template *t, const char *building, int rc, pm_error *err)
+{
+    bool exists = false;
+    pm_error ignored = PM_ERROR_INIT;
+    if (database_exists(t->admin, t->template_name, &exists, &ignored) < 0 || !exists) {
+        pm_error_clear(&ignored);
+        return rc;
+    }
+    pm_error_clear(&ignored);
+    pm_error_clear(err);
+    exec_named(t->admin, pm__db_dialect(t->admin)->database_drop, building, NULL, NULL);
+    return 0;
+}
+
+/* Migrates pm_tpl_<hash>_new_<tag> and renames it pm_tpl_<hash>, so a
+ * process that dies half-way leaves no template that looks finished. The
+ * name is this process's own: the named lock is per database on PostgreSQL,
+ * so processes whose URLs name different databases can build at once, and
+ * then the first rename wins. */
 static int build_server_template(pm_template *t, const pm_migration *const *set, size_t count,
                                  pm_error *err)
 {
     const pm_dialect *d = pm__db_dialect(t->admin);
-    char *building = pm__format("%s_new", t->template_name);
+    char *building = pm__format("%s_new_%s", t->template_name, process_tag());
     char *url = building ? url_with_database(t->url, building) : NULL;
     if (!url) {
         free(building);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
-    int rc = exec_named(t->admin, d->database_drop, building, NULL, err);
-    if (rc == 0)
-        rc = exec_named(t->admin, d->database_create, building, "template1", err);
+    int rc = exec_named(t->admin, d->database_create, building, "template1", err);
     pm_db *db = NULL;
     if (rc == 0)
         rc = pm_db_open(&db, url, NULL, err);
@@ -169,9 +210,10 @@ static int build_server_template(pm_template *t, const pm_migration *const *set,
             pm__error_prefix(err, "cannot migrate the test template %s", pm_db_url(db));
     }
     pm_db_close(db); /* nobody may be connected to a template while it is copied */
-    if (rc == 0)
-        rc = exec_named(t->admin, d->database_rename, building, t->template_name, err);
-    else
+    if (rc == 0 && (rc = exec_named(t->admin, d->database_rename, building, t->template_name,
+                                    err)) < 0)
+        rc = lost_the_race(t, building, rc, err);
+    else if (rc < 0)
         exec_named(t->admin, d->database_drop, building, NULL, NULL);
     free(url);
     free(building);
@@ -194,8 +236,8 @@ static int prepare_server(pm_template *t, const pm_migration *const *set, size_t
     rc = database_exists(t->admin, t->template_name, &exists, err);
     if (rc == 0 && !exists)
         rc = build_server_template(t, set, count, err);
-    pm_error ignored = PM_ERROR_INIT;
-    pm__db_query(t->admin, d->named_unlock, params, 1, NULL, NULL, rc < 0 ? &ignored : err);
+    pm_error ignored = PM_ERROR_INIT; /* the session's end releases it anyway */
+    pm__db_query(t->admin, d->named_unlock, params, 1, NULL, NULL, &ignored);
     pm_error_clear(&ignored);
     return rc;
 }
@@ -207,7 +249,7 @@ static bool can_copy_in_process(const pm_driver *driver)
 
 static bool can_copy_on_server(const pm_dialect *d)
 {
-    return d->database_create && d->database_rename && d->database_drop && d->database_exists &&
+    return d->version >= 2 && d->database_create && d->database_rename && d->database_drop && d->database_exists &&
            d->named_lock && d->named_unlock;
 }
 
@@ -271,6 +313,12 @@ static bool same_set(const pm_template *t, const pm_migration *const *set, size_
 static int template_for(pm_template **out, const char *url, const pm_migration *const *set,
                         size_t count, pm_error *err)
 {
+    if (templates_pid != getpid()) {
+        /* A forked child: the parent's connections are not its to use or
+         * close, so it starts a list of its own. */
+        templates = NULL;
+        templates_pid = getpid();
+    }
     for (pm_template *t = templates; t; t = t->next) {
         if (same_set(t, set, count) && strcmp(t->url, url) == 0) {
             *out = t;
@@ -320,7 +368,7 @@ static int copy_template(pm_template *t, pm_db **db, char **name, char **url, pm
             return pm_error_set(err, PM_ENOMEM, "out of memory");
         return pm__db_open_image(db, t->driver, t->image, t->size, err);
     }
-    *name = pm__format("pm_t_%s_%ld_%lu", t->hash, (long)getpid(), ++serial);
+    *name = pm__format("pm_t_%s_%ld_%s_%lu", t->hash, (long)getpid(), process_tag(), ++serial);
     *url = *name ? url_with_database(t->url, *name) : NULL;
     if (!*url)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
@@ -377,16 +425,22 @@ static int acquire_shared(pm_testdb *tdb, pm_error *err)
                             "use: release it before acquiring it again");
     if (!t->shared) {
         int rc = copy_template(t, &t->shared, &t->shared_name, &t->shared_url, err);
-        if (rc < 0) {
-            drop_shared(t);
+        if (rc < 0) { /* copy_template() dropped what it made */
+            free(t->shared_name);
+            free(t->shared_url);
+            t->shared_name = t->shared_url = NULL;
             return rc;
         }
     }
     if (!(tdb->url = pm__strdup(t->shared_url)))
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = pm__db_exec(t->shared, "BEGIN", err);
-    if (rc < 0)
+    /* The savepoint marks poblysh's transaction: a test that commits and
+     * begins again leaves a transaction, but not this savepoint. */
+    int rc = pm__db_exec(t->shared, "BEGIN; SAVEPOINT " PM_TESTDB_SAVEPOINT, err);
+    if (rc < 0) { /* e.g. the connection was lost: start again next time */
+        drop_shared(t);
         return rc;
+    }
     t->shared_out = true;
     tdb->db = t->shared;
     return 0;
@@ -429,21 +483,35 @@ char *pm_testdb_url(const pm_testdb *tdb, int with_password)
     return with_password ? pm__strdup(tdb->url) : pm_url_redact(tdb->url);
 }
 
-/* Rollback mode: the test's writes go; a test that ended the transaction
- * itself is reported, and the copy it may have changed is discarded. */
+static const char misuse_message[] =
+    "the test ended the transaction its rollback-mode test database runs in (a COMMIT, ROLLBACK "
+    "or END of its own), so its writes may have been committed; that database was discarded and "
+    "the next test gets a fresh copy. In rollback mode a test must not commit or start "
+    "transactions (SAVEPOINTs are fine); use clone mode for tests that do";
+
+/* Rollback mode: the test's writes go. A test that ended poblysh's
+ * transaction is reported, and the copy it may have changed is discarded;
+ * a lost connection is reported as such. */
 static int release_shared(pm_testdb *tdb, pm_error *err)
 {
     pm_template *t = tdb->tpl;
+    int rc = 0;
     if (!t->driver->in_transaction(t->shared->conn)) {
+        rc = pm__db_exec(t->shared, "SELECT 1", err); /* is it the connection? */
+        if (rc == 0)
+            rc = pm_error_set(err, PM_EMISUSE, "%s", misuse_message);
         drop_shared(t);
-        return pm_error_set(err, PM_EMISUSE,
-                            "the test ended the transaction its rollback-mode test database runs "
-                            "in (a COMMIT, ROLLBACK or END of its own), so its writes may have "
-                            "been committed; that database was discarded and the next test gets "
-                            "a fresh copy. In rollback mode a test must not commit or start "
-                            "transactions (SAVEPOINTs are fine); use clone mode for tests that do");
+        return rc;
     }
-    int rc = pm__db_exec(t->shared, "ROLLBACK", err);
+    pm_error lost = PM_ERROR_INIT;
+    if (pm__db_exec(t->shared, "ROLLBACK TO SAVEPOINT " PM_TESTDB_SAVEPOINT, &lost) < 0) {
+        /* The savepoint is gone: the test committed and began again. */
+        rc = pm_error_set(err, PM_EMISUSE, "%s", misuse_message);
+        pm_error_clear(&lost);
+        drop_shared(t);
+        return rc;
+    }
+    rc = pm__db_exec(t->shared, "ROLLBACK", err);
     if (rc < 0)
         drop_shared(t);
     t->shared_out = false;
@@ -461,7 +529,7 @@ static int keep_image(pm_testdb *tdb, char **where, pm_error *err)
     const char *dir = getenv("TMPDIR");
     char *path = pm__format("%s/poblysh-test-%ld-%lu.db", dir && *dir ? dir : "/tmp",
                             (long)getpid(), ++serial);
-    FILE *f = path ? fopen(path, "wb") : NULL;
+    FILE *f = path ? fopen(path, "wbx") : NULL; /* never through a link planted there */
     bool written = f && fwrite(image, 1, size, f) == size;
     if (f && fclose(f) != 0)
         written = false;
@@ -474,7 +542,7 @@ static int keep_image(pm_testdb *tdb, char **where, pm_error *err)
     }
     *where = pm__format("%s://%s", tdb->tpl->driver->schemes[0], path);
     free(path);
-    return 0;
+    return *where ? 0 : pm_error_set(err, PM_ENOMEM, "out of memory");
 }
 
 static int release_clone(pm_testdb *tdb, unsigned int flags, pm_error *err)
@@ -509,6 +577,8 @@ int pm_testdb_release(pm_testdb *tdb, unsigned int flags, pm_error *err)
 
 void pm_testdb_cleanup(void)
 {
+    if (templates_pid != getpid())
+        templates = NULL; /* a forked child's copy of its parent's list */
     while (templates) {
         pm_template *t = templates;
         templates = t->next;

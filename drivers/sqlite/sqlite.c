@@ -429,6 +429,12 @@ static int sqlite_image_save(pm_conn *conn, void **image, size_t *size, pm_error
     }
     memcpy(*image, bytes, (size_t)n);
     *size = (size_t)n;
+    /* A WAL file's header says so (bytes 18 and 19 are 2); an in-memory
+     * database cannot use WAL, so the copy says rollback journal (1). */
+    if (n >= 20) {
+        ((unsigned char *)*image)[18] = 1;
+        ((unsigned char *)*image)[19] = 1;
+    }
     sqlite3_free(bytes);
     return 0;
 }

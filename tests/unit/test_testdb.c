@@ -205,6 +205,48 @@ static void test_rollback_mode_reports_a_test_that_commits(void **state)
     release(next);
 }
 
+static void test_rollback_mode_reports_a_test_that_commits_and_begins_again(void **state)
+{
+    (void)state;
+    pm_error err = PM_ERROR_INIT;
+    pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);
+    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO accounts (id, name) VALUES (1, 'a'); COMMIT; BEGIN");
+    assert_int_equal(pm_testdb_release(tdb, 0, &err), PM_EMISUSE);
+    pm_error_clear(&err);
+    pm_testdb *next = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);
+    assert_int_equal(pm_test_int(pm_testdb_db(next), "SELECT count(*) FROM accounts"), 0);
+    release(next);
+}
+
+/* A template file in WAL mode still clones into memory. */
+static void test_file_template_in_wal_mode_clones(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pm-testdb-wal-XXXXXX";
+    assert_non_null(mkdtemp(dir));
+    char url[160], path[128];
+    snprintf(path, sizeof(path), "%s/wal.db", dir);
+    snprintf(url, sizeof(url), "sqlite://%s", path);
+    pm_db *file = pm_test_open(url);
+    char *mode = pm_test_text(file, "PRAGMA journal_mode = WAL");
+    assert_string_equal(mode, "wal");
+    free(mode);
+    pm_db_close(file);
+
+    pm_testdb *tdb = acquire(url, two, 2, PM_TESTDB_CLONE);
+    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO orders (id, name) VALUES (1, 'x')");
+    assert_int_equal(pm_test_history_count(pm_testdb_db(tdb)), 2);
+    release(tdb);
+    pm_testdb_cleanup(); /* closes nothing on the file, but frees its template */
+    char extra[160];
+    unlink(path);
+    snprintf(extra, sizeof(extra), "%s-wal", path);
+    unlink(extra);
+    snprintf(extra, sizeof(extra), "%s-shm", path);
+    unlink(extra);
+    rmdir(dir);
+}
+
 static void test_rollback_mode_refuses_a_begin_inside_the_test(void **state)
 {
     (void)state;
@@ -293,6 +335,8 @@ int main(void)
         cmocka_unit_test(test_rollback_mode_undoes_each_tests_writes),
         cmocka_unit_test(test_rollback_mode_shares_one_connection_between_tests),
         cmocka_unit_test(test_rollback_mode_reports_a_test_that_commits),
+        cmocka_unit_test(test_rollback_mode_reports_a_test_that_commits_and_begins_again),
+        cmocka_unit_test(test_file_template_in_wal_mode_clones),
         cmocka_unit_test(test_rollback_mode_refuses_a_begin_inside_the_test),
         cmocka_unit_test(test_rollback_mode_gives_out_one_database_at_a_time),
         cmocka_unit_test(test_acquire_names_the_migration_of_a_bad_set),

@@ -12,22 +12,29 @@
  *   PM_TESTDB_ROLLBACK  one migrated database shared by the process's tests,
  *                       each test running inside a transaction that release
  *                       rolls back. The test must not COMMIT, ROLLBACK or
- *                       BEGIN a transaction of its own: release detects it,
- *                       returns PM_EMISUSE and replaces the shared database.
+ *                       BEGIN a transaction of its own: release detects it
+ *                       (poblysh's savepoint is gone), returns PM_EMISUSE and
+ *                       replaces the shared database.
  *
  * In cmocka:
  *
  *   static int setup(void **state) {
  *       pm_error err = PM_ERROR_INIT;
- *       return pm_testdb_acquire((pm_testdb **)state, "sqlite::memory:", set, count,
- *                                PM_TESTDB_CLONE, &err) == 0 ? 0 : -1;
+ *       int rc = pm_testdb_acquire((pm_testdb **)state, "sqlite::memory:", set, count,
+ *                                  PM_TESTDB_CLONE, &err);
+ *       if (rc < 0)
+ *           fprintf(stderr, "%s\n", err.message);
+ *       pm_error_clear(&err);
+ *       return rc < 0 ? -1 : 0;
  *   }
  *   static int teardown(void **state) {
  *       return pm_testdb_release(*state, 0, NULL) == 0 ? 0 : -1;
  *   }
  *
  * and call pm_testdb_cleanup() once before the program exits. See
- * docs/testing.md. Not thread-safe: acquire and release from one thread. */
+ * docs/testing.md. Not thread-safe: acquire and release from one thread. A
+ * forked child starts with no templates of its own and leaves its parent's
+ * alone. */
 #ifndef POBLYSH_TESTDB_H
 #define POBLYSH_TESTDB_H
 
@@ -53,7 +60,8 @@ typedef enum pm_testdb_mode {
  * url says where: "sqlite::memory:" (the usual choice), "sqlite://file.db"
  * (the file itself is the template and is migrated in place; clones are
  * in-memory copies of it), or a PostgreSQL URL whose database is used only
- * to create and drop the others (its role needs CREATEDB). The first call
+ * to create and drop the others (PostgreSQL 13 or later; every process must
+ * use the same role, with CREATEDB). The first call
  * for a (url, set) migrates the template; later calls reuse it. On
  * PostgreSQL the template is named after a hash of the set's names and
  * checksums, so processes running at once share it: one migrates while the

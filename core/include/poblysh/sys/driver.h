@@ -27,7 +27,9 @@ typedef struct pm_catalog pm_catalog;
 
 /* ==== Dialect ==== */
 
-#define PM_DIALECT_VERSION 1
+/* 1: the first layout. 2: database_* and named_* (test databases) and
+ * others_committed appended. */
+#define PM_DIALECT_VERSION 2
 
 /* How a backend spells portable DDL. Plain data: the core's renderer
  * (core/src/render.c) does the rest, so dialects are reused between drivers
@@ -63,6 +65,7 @@ struct pm_dialect {
      * backend has none (SQLite: verify uses a fresh in-memory database). */
     const char *scratch_create;
     const char *scratch_drop;
+    /* ---- Added in version 2 (read only from dialects of version 2) ---- */
     /* For test databases (poblysh/testdb.h) on a server, or NULL when the
      * backend cannot copy a database. Each "%s" is a safe name.
      * database_create makes its first "%s" a copy of its second (the
