@@ -285,36 +285,10 @@ static child *spawn_cli_with(fixture *f, bool close_stdout, const char *const *a
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f);
-
-    int out[2], err[2];
-    assert_int_equal(pipe(out), 0);
-    assert_int_equal(pipe(err), 0);
-    /* Close-on-exec, so children started together do not hold each other's
-     * pipes open and every reader sees end-of-file when its child exits. */
-    srv_set_cloexec(out[0]);
-    srv_set_cloexec(out[1]);
-    srv_set_cloexec(err[0]);
-    srv_set_cloexec(err[1]);
     child *c = new_child(f);
-    fflush(NULL);
     clock_gettime(CLOCK_MONOTONIC, &c->started);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        static const char exec_failed[] = "test_mariadb: execve of poblysh failed\n";
-        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
-            _exit(125);
-        if (close_stdout)
-            close(STDOUT_FILENO);
-        execve(cli_path, argv, envp);
-        (void)!write(STDERR_FILENO, exec_failed, sizeof(exec_failed) - 1);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    c->pid = pid;
-    c->out_fd = out[0];
-    c->err_fd = err[0];
+    pm_test_spawn_opts opts = {NULL, false, close_stdout};
+    c->pid = pm_test_spawn(cli_path, argv, envp, &opts, &c->out_fd, &c->err_fd);
     c->exited = false;
     return c;
 }

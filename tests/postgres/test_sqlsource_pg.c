@@ -314,27 +314,8 @@ static int run_cli(fixture *f, const char *const *args)
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
 
-    int out[2], err[2];
-    assert_int_equal(pipe(out), 0);
-    assert_int_equal(pipe(err), 0);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
-            _exit(125);
-        close(out[0]);
-        close(err[0]);
-        close(out[1]);
-        close(err[1]);
-        static const char exec_failed[] =
-            "test_sqlsource_pg: execve of the poblysh binary failed\n";
-        execve(cli_path, argv, envp);
-        (void)!write(STDERR_FILENO, exec_failed, sizeof(exec_failed) - 1);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
+    int out_fd, err_fd;
+    pid_t pid = pm_test_spawn(cli_path, argv, envp, NULL, &out_fd, &err_fd);
     free(argv);
     for (size_t i = 0; i < PM_ARRAY_LEN(owned); i++)
         free(owned[i]);
@@ -343,7 +324,7 @@ static int run_cli(fixture *f, const char *const *args)
         char *data;
         size_t len, cap;
     } buf[2] = {{NULL, 0, 0}, {NULL, 0, 0}};
-    struct pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+    struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
     int open_fds = 2, timed_out = 0;
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);

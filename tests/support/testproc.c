@@ -162,13 +162,6 @@ void close_db(fixture *f)
 
 /* ==== Running the binary ==== */
 
-void set_cloexec(int fd)
-{
-    int flags = fcntl(fd, F_GETFD);
-    assert_true(flags >= 0);
-    assert_int_equal(fcntl(fd, F_SETFD, flags | FD_CLOEXEC), 0);
-}
-
 /* The child's environment: PATH, the profile and URL asked for, and the
  * sanitizer settings of this process so a sanitized binary reports alike. */
 static char **child_environment(fixture *f, cli_env env)
@@ -203,35 +196,10 @@ child spawn_cli(fixture *f, cli_env env, const char *const *args)
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f, env);
-
-    int out[2], err[2];
-    assert_int_equal(pipe(out), 0);
-    assert_int_equal(pipe(err), 0);
-    /* Close-on-exec, so children started together do not hold each other's
-     * pipes open and every reader sees end-of-file when its child exits. */
-    set_cloexec(out[0]);
-    set_cloexec(out[1]);
-    set_cloexec(err[0]);
-    set_cloexec(err[1]);
-    fflush(NULL);
-    pid_t pid = fork();
-    assert_true(pid >= 0);
-    if (pid == 0) {
-        static const char chdir_failed[] = "test_cli: chdir into the test directory failed\n";
-        static const char exec_failed[] = "test_cli: execve of the poblysh binary failed\n";
-        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
-            _exit(125);
-        if (chdir(f->dir) != 0) {
-            (void)!write(STDERR_FILENO, chdir_failed, sizeof(chdir_failed) - 1);
-            _exit(126);
-        }
-        execve(cli_path, argv, envp);
-        (void)!write(STDERR_FILENO, exec_failed, sizeof(exec_failed) - 1);
-        _exit(127);
-    }
-    close(out[1]);
-    close(err[1]);
-    return (child){pid, out[0], err[0]};
+    pm_test_spawn_opts opts = {f->dir, false, false};
+    child c;
+    c.pid = pm_test_spawn(cli_path, argv, envp, &opts, &c.out_fd, &c.err_fd);
+    return c;
 }
 
 typedef struct buffer {

@@ -75,7 +75,6 @@ typedef struct child {
     int err_fd;
 } child;
 
-void set_cloexec(int fd);
 /* Starts `poblysh args...` in the test's directory with only env set. */
 child spawn_cli(fixture *f, cli_env env, const char *const *args);
 /* Reads the child's stdout and stderr to their end, waits for it, and

@@ -88,13 +88,6 @@ char *strndup_or_null(const char *s, size_t n)
     return copy;
 }
 
-void srv_set_cloexec(int fd)
-{
-    int flags = fcntl(fd, F_GETFD);
-    assert_true(flags >= 0);
-    assert_int_equal(fcntl(fd, F_SETFD, flags | FD_CLOEXEC), 0);
-}
-
 int read_some(int fd, buffer *b)
 {
     if (b->cap - b->len < 4096) {

@@ -40,7 +40,6 @@ void srv_free_run(run_result *r);
 /* Kills and reaps what a failed test left running, closing its pipes. */
 void kill_children(child *children, size_t nchildren);
 char *strndup_or_null(const char *s, size_t n);
-void srv_set_cloexec(int fd);
 
 typedef struct buffer {
     char *data;

@@ -1,6 +1,7 @@
 /* testutil.c: fixture migrations and database helpers for the tests. The
  * helpers go through the core's driver wrappers, so they behave the same on
  * every backend. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,4 +142,60 @@ void pm_test_capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t siz
     buf[n > 0 ? n : 0] = '\0';
     close(fd);
     unlink(path);
+}
+
+static void set_cloexec(int fd)
+{
+    int flags = fcntl(fd, F_GETFD);
+    assert_true(flags >= 0);
+    assert_int_equal(fcntl(fd, F_SETFD, flags | FD_CLOEXEC), 0);
+}
+
+/* In the child: says what failed (write() only: it runs after fork) and exits. */
+static void child_fails(int code, const char *what, const char *path)
+{
+    static const char prefix[] = "test child: ";
+    (void)!write(STDERR_FILENO, prefix, sizeof(prefix) - 1);
+    (void)!write(STDERR_FILENO, what, strlen(what));
+    (void)!write(STDERR_FILENO, path, strlen(path));
+    (void)!write(STDERR_FILENO, "\n", 1);
+    _exit(code);
+}
+
+pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
+                    const pm_test_spawn_opts *opts, int *out_fd, int *err_fd)
+{
+    static const pm_test_spawn_opts none = {NULL, false, false};
+    if (!opts)
+        opts = &none;
+    int out[2], err[2];
+    assert_int_equal(pipe(out), 0);
+    assert_int_equal(pipe(err), 0);
+    set_cloexec(out[0]);
+    set_cloexec(out[1]);
+    set_cloexec(err[0]);
+    set_cloexec(err[1]);
+    fflush(NULL);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err[1], STDERR_FILENO) < 0)
+            _exit(125);
+        if (opts->stdin_null) {
+            int devnull = open("/dev/null", O_RDONLY);
+            if (devnull < 0 || dup2(devnull, STDIN_FILENO) < 0)
+                child_fails(125, "cannot read /dev/null for ", path);
+        }
+        if (opts->close_stdout)
+            close(STDOUT_FILENO);
+        if (opts->dir && chdir(opts->dir) != 0)
+            child_fails(126, "cannot chdir to ", opts->dir);
+        execve(path, argv, envp);
+        child_fails(127, "execve failed: ", path);
+    }
+    close(out[1]);
+    close(err[1]);
+    *out_fd = out[0];
+    *err_fd = err[0];
+    return pid;
 }

@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <cmocka.h>
 
@@ -52,6 +53,22 @@ int64_t pm_test_history_count(pm_db *db);
 /* Runs fn(arg) with stderr going to a temporary file, and puts what it
  * wrote into buf (NUL-terminated, cut at size - 1). */
 void pm_test_capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t size);
+
+/* How pm_test_spawn() starts a child; a NULL opts means none of these. */
+typedef struct pm_test_spawn_opts {
+    const char *dir;   /* chdir here first, or NULL */
+    bool stdin_null;   /* stdin from /dev/null */
+    bool close_stdout; /* stdout closed, for tests of a failing stdout */
+} pm_test_spawn_opts;
+
+/* Starts path with argv and envp, its stdout and stderr on two pipes whose
+ * read ends go to *out_fd and *err_fd; returns its pid. Every pipe end is
+ * close-on-exec, so children started together do not hold each other's pipes
+ * open and every reader sees end of file when its child exits. The child
+ * exits 125 (redirection), 126 (chdir) or 127 (execve) when it cannot
+ * start, saying so on stderr. */
+pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
+                    const pm_test_spawn_opts *opts, int *out_fd, int *err_fd);
 
 /* Fails the test, printing err, unless rc is 0. */
 #define pm_test_ok(rc, err) pm_test__ok((rc), (err), __FILE__, __LINE__)
