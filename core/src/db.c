@@ -9,31 +9,6 @@
 
 #include "internal.h"
 
-/* ==== Registry ==== */
-
-static const pm_driver *find_driver(const pm_driver *const *drivers, const char *scheme)
-{
-    for (size_t i = 0; drivers[i]; i++)
-        for (const char *const *s = drivers[i]->schemes; *s; s++)
-            if (strcmp(*s, scheme) == 0)
-                return drivers[i];
-    return NULL;
-}
-
-static char *schemes_of(const pm_driver *const *drivers)
-{
-    pm_buf b = PM_BUF_INIT;
-    for (size_t i = 0; drivers[i]; i++)
-        for (const char *const *s = drivers[i]->schemes; *s; s++)
-            pm_buf_printf(&b, "%s%s:", b.len ? ", " : "", *s);
-    return pm_buf_detach(&b);
-}
-
-char *pm_db_known_schemes(void)
-{
-    return schemes_of(pm__builtin_drivers());
-}
-
 /* ==== Scrubbing ==== */
 
 /* Replaces every occurrence of secret in *field with "***". */
@@ -109,36 +84,53 @@ static int adopt_connection(pm_db *db, int rc, pm_db **out)
     return 0;
 }
 
-int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
-                     const pm_db_options *opts, pm_error *err)
+/* The driver for url's scheme, or PM_ENODRIVER listing the known ones. */
+static int find_driver(const pm_driver **out, const pm_url *parsed, const char *url, pm_error *err)
 {
+    *out = pm__driver_find(parsed->scheme);
+    if (*out)
+        return 0;
+    char *known = pm_db_known_schemes();
+    char *shown = pm_url_redact(url);
+    int rc = pm_error_set(err, PM_ENODRIVER,
+                          "no driver for URL scheme \"%s:\" in %s; this build knows: %s",
+                          parsed->scheme, shown ? shown : "the URL", known ? known : "(none)");
+    free(known);
+    free(shown);
+    return rc;
+}
+
+/* A connection a driver made must name a backend the core can use. */
+static int check_backend(const pm_db *db, pm_error *err)
+{
+    const pm_backend *b = db->conn->backend;
+    if (!b || b->version < 1 || b->version > PM_BACKEND_VERSION || !b->name || !b->begin ||
+        !b->has_table || !b->has_column)
+        return pm_error_set(err, PM_ENODRIVER,
+                            "driver %s connected to a backend this build cannot use (version %u; "
+                            "this build knows 1 to %d)",
+                            db->driver->name, b ? b->version : 0, PM_BACKEND_VERSION);
+    return pm__dialect_check(b->dialect, err);
+}
+
+int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
+{
+    if (!out)
+        return pm_error_set(err, PM_EINVAL, "pm_db_open: out is NULL");
     *out = NULL;
     pm_url *parsed = NULL;
     int rc = pm_url_parse(&parsed, url, err);
-    if (rc < 0)
-        return rc;
-    const pm_driver *driver = find_driver(drivers, parsed->scheme);
-    if (!driver) {
-        char *known = schemes_of(drivers);
-        char *shown = pm_url_redact(url);
-        rc = pm_error_set(err, PM_ENODRIVER,
-                          "no driver for URL scheme \"%s:\" in %s; this build knows: %s",
-                          parsed->scheme, shown ? shown : "the URL", known ? known : "(none)");
-        free(known);
-        free(shown);
+    const pm_driver *driver = NULL;
+    if (rc == 0)
+        rc = find_driver(&driver, parsed, url, err);
+    if (rc == 0)
+        rc = pm__driver_check(driver, err);
+    pm_db *db = rc == 0 ? calloc(1, sizeof(*db)) : NULL;
+    if (rc == 0 && !db)
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc < 0) {
         pm_url_free(parsed);
         return rc;
-    }
-    if (driver->version < 4 || driver->version > PM_DRIVER_VERSION) {
-        rc = pm_error_set(err, PM_ENODRIVER, "driver %s has version %u; this build knows 4..%d",
-                          driver->name, driver->version, PM_DRIVER_VERSION);
-        pm_url_free(parsed);
-        return rc;
-    }
-    pm_db *db = calloc(1, sizeof(*db));
-    if (!db) {
-        pm_url_free(parsed);
-        return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     db->driver = driver;
     db->url = pm_url_redact(url);
@@ -152,7 +144,9 @@ int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *u
     pm_connect_options copts = {opts ? opts->wait_seconds : 0};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
-    if (rc == 0 && (rc = pm__dialect_check(db->conn->dialect, err)) < 0) {
+    if (rc == 0)
+        db->conn->driver = driver;
+    if (rc == 0 && (rc = check_backend(db, err)) < 0) {
         pm_db_close(db);
         return rc;
     }
@@ -175,12 +169,6 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
     return adopt_connection(db, driver->image_open(&db->conn, image, size, err), out);
 }
 
-int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
-{
-    if (!out)
-        return pm_error_set(err, PM_EINVAL, "pm_db_open: out is NULL");
-    return pm__db_open_with(out, pm__builtin_drivers(), url, opts, err);
-}
 
 void pm_db_close(pm_db *db)
 {
@@ -208,15 +196,24 @@ const char *pm_db_driver_name(const pm_db *db)
 
 /* ==== Schema ==== */
 
+/* The driver's own reader, else its backend's, else NULL. */
+static int (*schema_reader(const pm_db *db))(pm_conn *, pm_catalog *, pm_error *)
+{
+    if (db->driver->read_schema)
+        return db->driver->read_schema;
+    return db->conn->backend->read_schema;
+}
+
 int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err)
 {
     *out = NULL;
-    if (!db->driver->read_schema)
+    int (*reader)(pm_conn *, pm_catalog *, pm_error *) = schema_reader(db);
+    if (!reader)
         return pm_error_set(err, PM_EUNSUPPORTED, "the %s driver cannot read the schema",
                             db->driver->name);
     int rc = pm__catalog_new(out, err);
     if (rc == 0)
-        rc = scrub(db, db->driver->read_schema(db->conn, *out, err), err);
+        rc = scrub(db, reader(db->conn, *out, err), err);
     if (rc < 0) {
         pm__catalog_free(*out);
         *out = NULL;
@@ -255,24 +252,24 @@ static int take_home(void *ctx, size_t n, const char *const *values)
 
 int pm_db_scratch_begin(pm_db *db, pm_error *err)
 {
-    const pm_dialect *d = pm__db_dialect(db);
-    if (!d->scratch_create)
-        return pm_error_set(err, PM_EUNSUPPORTED,
-                            "%s has no scratch schema: verify SQLite migrations on sqlite::memory:",
-                            d->name);
+    const pm_backend *b = pm__db_backend(db);
+    if (!b->scratch_create)
+        return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch schema%s%s", b->name,
+                            b->scratch_elsewhere ? ": " : "",
+                            b->scratch_elsewhere ? b->scratch_elsewhere : "");
     if (db->scratch)
         return pm_error_set(err, PM_EINVAL, "a scratch schema is already in use");
-    if (strcmp(d->name, "mysql") == 0) {
-        free(db->scratch_home);
-        db->scratch_home = NULL;
-        int hrc = db->driver->query(db->conn, "SELECT DATABASE()", NULL, 0, take_home, db, err);
+    free(db->scratch_home);
+    db->scratch_home = NULL;
+    if (b->scratch_home) {
+        int hrc = pm__db_query(db, b->scratch_home, NULL, 0, take_home, db, err);
         if (hrc < 0)
-            return scrub(db, hrc, err);
+            return hrc;
     }
     db->scratch = pm__format("poblysh_verify_%ld_%ld", (long)getpid(), (long)time(NULL));
     if (!db->scratch)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = run_format(db, d->scratch_create, db->scratch, err);
+    int rc = run_format(db, b->scratch_create, db->scratch, err);
     if (rc < 0) {
         free(db->scratch);
         db->scratch = NULL;
@@ -284,11 +281,12 @@ int pm_db_scratch_end(pm_db *db, pm_error *err)
 {
     if (!db->scratch)
         return 0;
-    int rc = run_format(db, pm__db_dialect(db)->scratch_drop, db->scratch, err);
+    const pm_backend *b = pm__db_backend(db);
+    int rc = run_format(db, b->scratch_drop, db->scratch, err);
     free(db->scratch);
     db->scratch = NULL;
-    if (rc == 0 && db->scratch_home)
-        rc = run_format(db, "USE `%s`", db->scratch_home, err);
+    if (rc == 0 && db->scratch_home && b->scratch_return)
+        rc = run_format(db, b->scratch_return, db->scratch_home, err);
     free(db->scratch_home);
     db->scratch_home = NULL;
     return rc;
@@ -301,6 +299,33 @@ bool pm_db_transactional_ddl(const pm_db *db)
     return (db->conn->flags & PM_CONN_TRANSACTIONAL_DDL) != 0;
 }
 
+unsigned int pm_db_capabilities(const pm_db *db)
+{
+    const pm_backend *b = db->conn->backend;
+    unsigned int flags = db->conn->flags, caps = 0;
+    if (flags & PM_CONN_TRANSACTIONAL_DDL)
+        caps |= PM_CAP_TRANSACTIONAL_DDL;
+    if (flags & PM_CONN_EPHEMERAL)
+        caps |= PM_CAP_EPHEMERAL;
+    if (db->driver->image_save && db->driver->image_open)
+        caps |= PM_CAP_CLONE_IMAGE;
+    if (b->database_create && b->database_blank && b->database_rename && b->database_drop &&
+        b->database_exists && b->named_lock && b->named_unlock)
+        caps |= PM_CAP_CLONE_TEMPLATE;
+    if (db->driver->in_transaction)
+        caps |= PM_CAP_ROLLBACK_TESTDB;
+    if (b->scratch_create && b->scratch_drop)
+        caps |= PM_CAP_SCRATCH_SCHEMA;
+    if (schema_reader(db))
+        caps |= PM_CAP_READ_SCHEMA;
+    return caps;
+}
+
+const char *pm_db_backend_name(const pm_db *db)
+{
+    return db->conn->backend->name;
+}
+
 void *pm_db_native_handle(pm_db *db)
 {
     return db->driver->native_handle ? db->driver->native_handle(db->conn) : NULL;
@@ -309,7 +334,7 @@ void *pm_db_native_handle(pm_db *db)
 void pm_db_interrupt(pm_db *db)
 {
     db->interrupted = 1;
-    if (db->driver->version >= 2 && db->driver->cancel && db->conn)
+    if (db->driver->cancel && db->conn)
         db->driver->cancel(db->conn);
 }
 
@@ -327,7 +352,12 @@ int pm_db_exec(pm_db *db, const char *sql, pm_error *err)
 
 const pm_dialect *pm__db_dialect(const pm_db *db)
 {
-    return db->conn->dialect;
+    return db->conn->backend->dialect;
+}
+
+const pm_backend *pm__db_backend(const pm_db *db)
+{
+    return db->conn->backend;
 }
 
 unsigned int pm__db_flags(const pm_db *db)
@@ -354,33 +384,6 @@ bool pm__db_recording(const pm_db *db)
     return db->record != NULL;
 }
 
-/* sql with $1..$n written in as string literals, for a dry run's output. */
-static char *with_literals(const char *sql, const char *const *params, size_t nparams)
-{
-    pm_buf b = PM_BUF_INIT;
-    for (const char *p = sql; *p;) {
-        char *end;
-        long k = p[0] == '$' ? strtol(p + 1, &end, 10) : 0;
-        if (k >= 1 && (size_t)k <= nparams) {
-            if (!params[k - 1]) {
-                pm_buf_append(&b, "NULL");
-            } else {
-                pm_buf_appendc(&b, '\'');
-                for (const char *v = params[k - 1]; *v; v++) {
-                    if (*v == '\'')
-                        pm_buf_appendc(&b, '\'');
-                    pm_buf_appendc(&b, *v);
-                }
-                pm_buf_appendc(&b, '\'');
-            }
-            p = end;
-        } else {
-            pm_buf_appendc(&b, *p++);
-        }
-    }
-    return pm_buf_detach(&b);
-}
-
 static int record(pm_db *db, const char *sql)
 {
     db->record(db->record_migration, sql, db->record_ctx);
@@ -400,7 +403,7 @@ int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t n
                  pm_row_fn row, void *ctx, pm_error *err)
 {
     if (db->record && !row) { /* a write: shown, not run */
-        char *shown = with_literals(sql, params, nparams);
+        char *shown = pm_sql_inline_params(sql, params, nparams, NULL, NULL);
         if (!shown)
             return pm_error_set(err, PM_ENOMEM, "out of memory");
         record(db, shown);

@@ -267,8 +267,7 @@ static int take_int64(void *ctx, size_t ncolumns, const char *const *values)
 static int data_version(pm_engine *e, int64_t *out, pm_error *err)
 {
     *out = -1;
-    const pm_dialect *d = pm__db_dialect(e->db);
-    const char *sql = PM__DIALECT_HAS(d, 2, others_committed) ? d->others_committed : NULL;
+    const char *sql = pm__db_backend(e->db)->others_committed;
     if (!sql || !(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db))
         return 0;
     return pm__db_query(e->db, sql, NULL, 0, take_int64, out, err);
@@ -675,13 +674,13 @@ static int drop_kind(pm_engine *e, const pm_catalog *cat, const char *kind, cons
     if (n && !names)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     pm__catalog_objects(cat, kind, names, n);
-    const pm_dialect *d = pm__db_dialect(e->db);
+    const pm_backend *b = pm__db_backend(e->db);
     int rc = 0;
     for (size_t i = 0; i < n && rc == 0; i++) {
         pm_buf sql = PM_BUF_INIT;
         pm_buf_printf(&sql, "DROP %s IF EXISTS ", sql_kind);
-        pm__render_ident(&sql, d, names[i]);
-        pm_buf_append(&sql, d->drop_suffix ? d->drop_suffix : "");
+        pm__render_ident(&sql, b->dialect, names[i]);
+        pm_buf_append(&sql, b->drop_suffix ? b->drop_suffix : "");
         rc = sql.oom ? pm_error_set(err, PM_ENOMEM, "out of memory")
                      : pm__db_exec(e->db, pm_buf_cstr(&sql), err);
         pm_buf_free(&sql);
@@ -700,9 +699,9 @@ static int drop_everything(pm_engine *e, pm_error *err)
 {
     pm_catalog *cat = NULL;
     int rc = pm__db_read_catalog(e->db, &cat, err);
-    const pm_dialect *d = pm__db_dialect(e->db);
-    if (rc == 0 && d->fk_checks_off)
-        rc = pm__db_exec(e->db, d->fk_checks_off, err);
+    const pm_backend *b = pm__db_backend(e->db);
+    if (rc == 0 && b->fk_checks_off)
+        rc = pm__db_exec(e->db, b->fk_checks_off, err);
     if (rc == 0)
         rc = drop_kind(e, cat, "view", "VIEW", err);
     if (rc == 0)
@@ -714,13 +713,13 @@ static int drop_everything(pm_engine *e, pm_error *err)
     if (rc == 0) {
         pm_buf sql = PM_BUF_INIT;
         pm_buf_append(&sql, "DROP TABLE IF EXISTS ");
-        pm__render_ident(&sql, d, PM_HISTORY_TABLE);
+        pm__render_ident(&sql, b->dialect, PM_HISTORY_TABLE);
         rc = pm__db_exec(e->db, pm_buf_cstr(&sql), err);
         pm_buf_free(&sql);
     }
-    if (d->fk_checks_on) {
+    if (b->fk_checks_on) {
         pm_error ignored = PM_ERROR_INIT;
-        int on = pm__db_exec(e->db, d->fk_checks_on, rc < 0 ? &ignored : err);
+        int on = pm__db_exec(e->db, b->fk_checks_on, rc < 0 ? &ignored : err);
         pm_error_clear(&ignored);
         rc = rc < 0 ? rc : on;
     }

@@ -300,8 +300,8 @@ int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err)
                             row->state, int_param(order, row->apply_order),
                             int_param(ms, row->execution_ms)};
     /* An applied row's time is partly measured by the server when the driver
-     * sends the migration at commit (the dialect's elapsed_ms). */
-    const char *server_elapsed = pm__db_dialect(db)->elapsed_ms;
+     * sends the migration at commit (the backend's elapsed_ms). */
+    const char *server_elapsed = pm__db_backend(db)->elapsed_ms;
     bool use_server = server_elapsed && row->execution_ms >= 0;
     char *elapsed = use_server ? pm__format(server_elapsed, "$6") : pm__strdup("$6");
     char *fmt = elapsed ? pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "

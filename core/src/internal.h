@@ -55,21 +55,27 @@ bool pm__db_recording(const pm_db *db);
 int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err);
 unsigned int pm__db_flags(const pm_db *db);
 
-/* Opens url with one of the given drivers (NULL-terminated list). */
-int pm__db_open_with(pm_db **out, const pm_driver *const *drivers, const char *url,
-                     const pm_db_options *opts, pm_error *err);
+const pm_backend *pm__db_backend(const pm_db *db);
 
 /* A connection to a new private in-memory database holding a copy of image
  * (driver->image_open), for test databases. */
 int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, size_t size,
                       pm_error *err);
-/* Whether the driver has the member added in its version (v5 members are
- * read only from drivers built with version 5 or later). */
+/* Whether the driver has the member added in its version. */
 #define PM__DRIVER_HAS(driver, since, member) ((driver)->version >= (since) && (driver)->member)
-/* The same for a dialect's members. */
-#define PM__DIALECT_HAS(d, since, member) ((d)->version >= (since) && (d)->member)
+
+/* ==== registry.c: drivers by scheme ==== */
+
+/* The driver claiming scheme: registered ones first (latest first), then
+ * the compiled-in ones; NULL when none does. */
+const pm_driver *pm__driver_find(const char *scheme);
+/* 0 when the core can use d (version window, required members), else
+ * PM_ENODRIVER naming it. */
+int pm__driver_check(const pm_driver *d, pm_error *err);
 /* Defined by the generated drivers/builtin.c: the drivers of this build. */
 const pm_driver *const *pm__builtin_drivers(void);
+/* Defined by the generated backends/builtin_backends.c. */
+const pm_backend *const *pm__builtin_backends(void);
 
 /* ==== render.c: portable DDL to SQL text (malloc'd *out) ==== */
 

@@ -195,9 +195,9 @@ static int need_name(const char *what, const char *name, pm_error *err)
 int pm__dialect_check(const pm_dialect *d, pm_error *err)
 {
     if (!d)
-        return pm_error_set(err, PM_EINVAL, "the driver gave no dialect");
-    if (d->version < 1 || d->version > PM_DIALECT_VERSION)
-        return pm_error_set(err, PM_EINVAL, "dialect %s has version %u; this build knows 1..%d",
+        return pm_error_set(err, PM_EINVAL, "the backend gave no dialect");
+    if (d->version != PM_DIALECT_VERSION)
+        return pm_error_set(err, PM_EINVAL, "dialect %s has version %u; this build knows %d",
                             d->name ? d->name : "?", d->version, PM_DIALECT_VERSION);
     const char *missing = !d->name ? "name" : !d->quote ? "quote" : !d->string_default ? "string_default"
                         : !d->now ? "now" : !d->bool_true ? "bool_true" : !d->bool_false ? "bool_false"

@@ -87,5 +87,5 @@ int pm_schema_has_column(pm_schema *s, const char *table, const char *column, bo
 
 const char *pm_schema_dialect(const pm_schema *s)
 {
-    return dialect(s)->name;
+    return pm__db_backend(s->db)->name;
 }

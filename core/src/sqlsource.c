@@ -35,7 +35,15 @@ struct pm_source {
     size_t nowned, capowned;
 };
 
-static const char *const known_dialects[] = {"sqlite", "postgres", "mysql"};
+/* "sqlite, postgres, mysql": the backends a section may name (malloc'd). */
+static char *backend_names(void)
+{
+    pm_buf b = PM_BUF_INIT;
+    const pm_backend *const *all = pm_backends();
+    for (size_t i = 0; all[i]; i++)
+        pm_buf_printf(&b, "%s%s", i ? ", " : "", all[i]->name);
+    return pm_buf_detach(&b);
+}
 
 /* ==== Running a section ==== */
 
@@ -107,6 +115,16 @@ static int parse_fail(pm_error *err, const char *file, int line, const char *fmt
     return rc;
 }
 
+static int unknown_dialect(pm_error *err, const char *file, int line, const char *name)
+{
+    char *known = backend_names();
+    char *fmt = pm__format("unknown dialect \"%%s\" (known: %s)", known ? known : "?");
+    int rc = fmt ? parse_fail(err, file, line, fmt, name) : pm_error_set(err, PM_ENOMEM, "out of memory");
+    free(fmt);
+    free(known);
+    return rc;
+}
+
 /* Parses the options after "-- migrate:up" into s. */
 static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_tx,
                          const char *file, int line, pm_error *err)
@@ -122,12 +140,8 @@ static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_
         } else if (strcmp(tok, "transaction:true") == 0) {
             continue;
         } else if (strncmp(tok, "dialect=", 8) == 0 || strncmp(tok, "dialect:", 8) == 0) {
-            bool known = false;
-            for (size_t i = 0; i < PM_ARRAY_LEN(known_dialects); i++)
-                known |= strcmp(tok + 8, known_dialects[i]) == 0;
-            if (!known)
-                rc = parse_fail(err, file, line,
-                                "unknown dialect \"%s\" (known: sqlite, postgres, mysql)", tok + 8);
+            if (!pm_backend_find(tok + 8))
+                rc = unknown_dialect(err, file, line, tok + 8);
             else if (!(s->dialect = pm__strdup(tok + 8)))
                 rc = pm_error_set(err, PM_ENOMEM, "out of memory");
         } else {
@@ -165,6 +179,26 @@ static int no_statement(void *ctx, const char *statement, size_t length, size_t 
     return 0;
 }
 
+/* An unterminated quote or comment is found now, not when it runs, by the
+ * lexical rules of the backend that will split it (none for a backend whose
+ * drivers hand scripts to the engine's own parser). A section for any
+ * backend is refused only if no backend's rules accept it. */
+static int check_splits(const sql_section *s, pm_error *split)
+{
+    const pm_backend *named = pm_backend_find(s->dialect);
+    if (named)
+        return named->parses_scripts ? 0
+                                     : pm_sql_split_flags(s->text, named->lexer_flags,
+                                                          no_statement, NULL, split);
+    int rc = PM_EINVAL;
+    const pm_backend *const *all = pm_backends();
+    for (size_t i = 0; all[i] && rc < 0; i++) {
+        pm_error_clear(split);
+        rc = pm_sql_split_flags(s->text, all[i]->lexer_flags, no_statement, NULL, split);
+    }
+    return rc;
+}
+
 static int add_section(sql_migration *sm, bool up, const char *text, size_t len, sql_section *proto,
                        pm_error *err)
 {
@@ -180,18 +214,8 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     sm->nsections++;
     proto->dialect = NULL; /* now owned by the section */
-    /* An unterminated quote or comment is found now, not when it runs, by
-     * the rules of the backend that will split it (SQLite splits its own).
-     * A section for any backend is refused only if no rules accept it. */
-    if (s->dialect && strcmp(s->dialect, "sqlite") == 0)
-        return 0;
     pm_error split = PM_ERROR_INIT;
-    bool mysql = s->dialect && strcmp(s->dialect, "mysql") == 0;
-    int rc = pm_sql_split_flags(s->text, mysql ? PM_SQL_MYSQL : 0, no_statement, NULL, &split);
-    if (rc < 0 && !s->dialect) {
-        pm_error_clear(&split);
-        rc = pm_sql_split_flags(s->text, PM_SQL_MYSQL, no_statement, NULL, &split);
-    }
+    int rc = check_splits(s, &split);
     if (rc < 0)
         rc = pm_error_set(err, PM_ESET, "%s: in the -- migrate:%s section%s%s: %s (lines counted "
                           "from the section's first line)",

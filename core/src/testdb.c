@@ -153,7 +153,7 @@ static int database_exists(pm_db *admin, const char *name, bool *out, pm_error *
 {
     const char *params[] = {name};
     *out = false;
-    return pm__db_query(admin, pm__db_dialect(admin)->database_exists, params, 1, note_row, out,
+    return pm__db_query(admin, pm__db_backend(admin)->database_exists, params, 1, note_row, out,
                         err);
 }
 
@@ -181,7 +181,7 @@ static int lost_the_race(pm_template *t, const char *building, int rc, pm_error 
     }
     pm_error_clear(&ignored);
     pm_error_clear(err);
-    exec_named(t->admin, pm__db_dialect(t->admin)->database_drop, building, NULL, NULL);
+    exec_named(t->admin, pm__db_backend(t->admin)->database_drop, building, NULL, NULL);
     return 0;
 }
 
@@ -193,14 +193,14 @@ static int lost_the_race(pm_template *t, const char *building, int rc, pm_error 
 static int build_server_template(pm_template *t, const pm_migration *const *set, size_t count,
                                  pm_error *err)
 {
-    const pm_dialect *d = pm__db_dialect(t->admin);
+    const pm_backend *d = pm__db_backend(t->admin);
     char *building = pm__format("%s_new_%s", t->template_name, process_tag());
     char *url = building ? url_with_database(t->url, building) : NULL;
     if (!url) {
         free(building);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
-    int rc = exec_named(t->admin, d->database_create, building, "template1", err);
+    int rc = exec_named(t->admin, d->database_create, building, d->database_blank, err);
     pm_db *db = NULL;
     if (rc == 0)
         rc = pm_db_open(&db, url, NULL, err);
@@ -225,7 +225,7 @@ static int build_server_template(pm_template *t, const pm_migration *const *set,
 static int prepare_server(pm_template *t, const pm_migration *const *set, size_t count,
                           pm_error *err)
 {
-    const pm_dialect *d = pm__db_dialect(t->admin);
+    const pm_backend *d = pm__db_backend(t->admin);
     if (!(t->template_name = pm__format("pm_tpl_%s", t->hash)))
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     const char *params[] = {t->template_name};
@@ -247,9 +247,9 @@ static bool can_copy_in_process(const pm_driver *driver)
     return PM__DRIVER_HAS(driver, 5, image_save) && PM__DRIVER_HAS(driver, 5, image_open);
 }
 
-static bool can_copy_on_server(const pm_dialect *d)
+static bool can_copy_on_server(const pm_backend *d)
 {
-    return d->version >= 2 && d->database_create && d->database_rename && d->database_drop && d->database_exists &&
+    return d->database_create && d->database_blank && d->database_rename && d->database_drop && d->database_exists &&
            d->named_lock && d->named_unlock;
 }
 
@@ -265,7 +265,7 @@ static int prepare(pm_template *t, const pm_migration *const *set, size_t count,
         pm_db_close(db);
         return rc;
     }
-    if (can_copy_on_server(pm__db_dialect(db))) {
+    if (can_copy_on_server(pm__db_backend(db))) {
         t->admin = db;
         return prepare_server(t, set, count, err);
     }
@@ -372,7 +372,7 @@ static int copy_template(pm_template *t, pm_db **db, char **name, char **url, pm
     *url = *name ? url_with_database(t->url, *name) : NULL;
     if (!*url)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    const pm_dialect *d = pm__db_dialect(t->admin);
+    const pm_backend *d = pm__db_backend(t->admin);
     int rc = exec_named(t->admin, d->database_create, *name, t->template_name, err);
     if (rc < 0) {
         pm__error_prefix(err, "cannot copy test template %s", t->template_name);
@@ -390,7 +390,7 @@ static int drop_copy(pm_template *t, pm_db *db, const char *name, pm_error *err)
     pm_db_close(db);
     if (!name)
         return 0;
-    return exec_named(t->admin, pm__db_dialect(t->admin)->database_drop, name, NULL, err);
+    return exec_named(t->admin, pm__db_backend(t->admin)->database_drop, name, NULL, err);
 }
 
 static void drop_shared(pm_template *t)

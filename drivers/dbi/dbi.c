@@ -1,9 +1,9 @@
 /* dbi.c: the libdbi driver. mysql:// and mariadb:// reach MySQL/MariaDB
  * through libdbi's mysql driver; dbi:<driver>://... reaches any installed
- * libdbi driver, with query parameters passed to dbi_conn_set_option. What
- * differs per backend (dialect, transactions, lock, catalog) is one row of
- * the backends table below; dialects and catalog SQL are shared with the
- * native SQLite and PostgreSQL drivers, not copied.
+ * libdbi driver, with query parameters passed to dbi_conn_set_option. Each
+ * libdbi driver reaches one backend (backends/<name>/), shared with the
+ * native SQLite and PostgreSQL drivers: its dialect, session set-up,
+ * transactions, lock and catalog come from there, not from this file.
  *
  * libdbi's drivers print to stdout and stderr on their own (the sqlite3 one
  * prints "No tables in statement !"), so every libdbi call runs with both
@@ -19,36 +19,28 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../postgres/pg_sql.h"
-#include "../sqlite/sqlite_sql.h"
 #include "poblysh/sys/driver.h"
-
-#define DBI_LOCK_POLL_MS 100
-/* How long SQLite waits for another process's write lock outside lock(). */
-#define DBI_SQLITE_BUSY_MS "5000"
 
 typedef struct dbi_pm_conn dbi_pm_conn;
 
 /* ==== Backends ==== */
 
-typedef struct backend {
-    const char *name;       /* libdbi driver name */
-    const pm_dialect *dialect;
-    unsigned int flags;     /* PM_CONN_* */
-    const char *setup_sql;  /* run after connecting, or NULL */
-    const char *begin_sql;
-    const char *has_table_sql;
-    const char *has_column_sql;
-    int (*lock)(dbi_pm_conn *c, int timeout_ms, pm_error *err);
-    int (*unlock)(dbi_pm_conn *c, pm_error *err);
-    int (*read_schema)(pm_conn *conn, pm_catalog *cat, pm_error *err);
-} backend;
+/* The backend each libdbi driver reaches, by name. */
+static const struct {
+    const char *libdbi_driver;
+    const char *backend;
+} reaches[] = {
+    {"mysql", "mysql"},
+    {"pgsql", "postgres"},
+    {"sqlite3", "sqlite"},
+};
 
 struct dbi_pm_conn {
     pm_conn base;
     dbi_inst inst;
     dbi_conn conn;
-    const backend *backend;
+    const pm_backend *backend;
+    const char *libdbi_driver; /* "mysql", "pgsql", "sqlite3": static */
     bool in_transaction;
     volatile sig_atomic_t cancelled;
     char lock_key[96]; /* "" when not locked */
@@ -160,52 +152,19 @@ static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_err
     return rc;
 }
 
-/* sql with $1..$n replaced by literals quoted by the libdbi driver. Only the
- * core's own statements take parameters; they hold no '$' inside strings. */
-static char *inline_params(dbi_pm_conn *c, const char *sql, const char *const *params,
-                           size_t nparams)
+/* A literal quoted by the libdbi driver, malloc'd. */
+static char *dbi_literal(void *ctx, const char *value)
 {
-    size_t cap = strlen(sql) + 64, len = 0;
-    char *out = malloc(cap);
-    for (const char *p = sql; out && *p;) {
-        char *quoted = NULL;
-        const char *piece = p;
-        size_t n = 1;
-        char *end = NULL;
-        long k = p[0] == '$' ? strtol(p + 1, &end, 10) : 0;
-        if (k >= 1 && (size_t)k <= nparams) {
-            if (params[k - 1])
-                dbi_conn_quote_string_copy(c->conn, params[k - 1], &quoted);
-            piece = quoted ? quoted : "NULL";
-            n = strlen(piece);
-            p = end;
-        } else {
-            p++;
-        }
-        if (len + n + 1 > cap) {
-            cap = (len + n + 1) * 2;
-            char *grown = realloc(out, cap);
-            if (!grown) {
-                free(out);
-                free(quoted);
-                return NULL;
-            }
-            out = grown;
-        }
-        memcpy(out + len, piece, n);
-        len += n;
-        free(quoted);
-    }
-    if (out)
-        out[len] = '\0';
-    return out;
+    char *quoted = NULL;
+    dbi_conn_quote_string_copy(((dbi_pm_conn *)ctx)->conn, value, &quoted);
+    return quoted;
 }
 
 static int dbi_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
                      pm_row_fn row, void *ctx, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
-    char *text = inline_params(c, sql, params, nparams);
+    char *text = pm_sql_inline_params(sql, params, nparams, dbi_literal, c);
     if (!text)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     int rc = run(c, text, row, ctx, err);
@@ -236,8 +195,8 @@ static int exec_statement(void *ctx, const char *statement, size_t length, size_
 static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
     exec_ctx x = {(dbi_pm_conn *)conn, err};
-    bool mysql = strcmp(((dbi_pm_conn *)conn)->backend->name, "mysql") == 0;
-    return pm_sql_split_flags(sql, mysql ? PM_SQL_MYSQL : 0, exec_statement, &x, err);
+    unsigned int rules = ((dbi_pm_conn *)conn)->backend->lexer_flags;
+    return pm_sql_split_flags(sql, rules, exec_statement, &x, err);
 }
 
 /* ==== Transactions ==== */
@@ -245,7 +204,7 @@ static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
 static int dbi_begin(pm_conn *conn, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
-    int rc = run(c, c->backend->begin_sql, NULL, NULL, err);
+    int rc = run(c, c->backend->begin, NULL, NULL, err);
     c->in_transaction = rc == 0;
     return rc;
 }
@@ -267,162 +226,6 @@ static int dbi_rollback(pm_conn *conn, pm_error *err)
     c->in_transaction = false;
     return run(c, "ROLLBACK", NULL, NULL, err);
 }
-
-/* ==== Locks ==== */
-
-static int take_text(void *ctx, size_t ncolumns, const char *const *values)
-{
-    snprintf(ctx, 96, "%s", ncolumns && values[0] ? values[0] : "");
-    return 0;
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-static double ms_since(const struct timespec *start)
-{
-    struct timespec now;
-    clock_gettime(CLOCK_MONOTONIC, &now);
-    return (double)(now.tv_sec - start->tv_sec) * 1e3 + (double)(now.tv_nsec - start->tv_nsec) / 1e6;
-}
-
-/* Polls try_sql (which takes the key as $1 and returns granted) until it
- * answers granted or timeout_ms passes. Returns 0, PM_ELOCKED (err not yet
- * set: the caller names the holder), PM_EINTERRUPTED or an error. */
-static int poll_lock(dbi_pm_conn *c, const char *try_sql, const char *granted, int timeout_ms,
-                     pm_error *err)
-{
-    const char *params[] = {c->lock_key};
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        char got[96] = "";
-        int rc = dbi_query(&c->base, try_sql, params, 1, take_text, got, err);
-        if (rc < 0)
-            return rc;
-        if (strcmp(got, granted) == 0)
-            return 0;
-        if (c->cancelled)
-            return pm_error_set(err, PM_EINTERRUPTED, "interrupted while waiting for the migration lock");
-        if (ms_since(&start) >= timeout_ms)
-            return PM_ELOCKED;
-        sleep_ms(DBI_LOCK_POLL_MS);
-    }
-}
-
-/* MySQL/MariaDB: a named lock per database, GET_LOCK polled with timeout 0. */
-static int mysql_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
-{
-    char db[96] = "";
-    int rc = run(c, "SELECT DATABASE()", take_text, db, err);
-    if (rc == 0 && !*db)
-        return pm_error_set(err, PM_EDB, "no database selected: name it in the URL, e.g. mysql://user@host/app");
-    if (rc == 0)
-        rc = run(c, "SELECT CONCAT('poblysh:', SHA1(CONCAT(DATABASE(), '.seaql_migrations')))",
-                 take_text, c->lock_key, err);
-    if (rc == 0)
-        rc = poll_lock(c, "SELECT GET_LOCK($1, 0)", "1", timeout_ms, err);
-    if (rc != PM_ELOCKED) {
-        if (rc < 0)
-            c->lock_key[0] = '\0';
-        return rc;
-    }
-    char holder[96] = "";
-    const char *params[] = {c->lock_key};
-    pm_error ignored = PM_ERROR_INIT;
-    dbi_query(&c->base, "SELECT IS_USED_LOCK($1)", params, 1, take_text, holder, &ignored);
-    pm_error_clear(&ignored);
-    c->lock_key[0] = '\0';
-    if (!*holder)
-        return pm_error_set(err, PM_ELOCKED,
-                            "migration lock not acquired within %d s: another runner held it "
-                            "(it has just been released; run the command again)",
-                            timeout_ms / 1000);
-    return pm_error_set(err, PM_ELOCKED,
-                        "migration lock not acquired within %d s: another runner holds it, "
-                        "MySQL/MariaDB connection ID %s; see it with SELECT * FROM "
-                        "information_schema.PROCESSLIST WHERE ID = %s",
-                        timeout_ms / 1000, holder, holder);
-}
-
-static int mysql_unlock(dbi_pm_conn *c, pm_error *err)
-{
-    const char *params[] = {c->lock_key};
-    int rc = dbi_query(&c->base, "SELECT RELEASE_LOCK($1)", params, 1, NULL, NULL, err);
-    c->lock_key[0] = '\0';
-    return rc;
-}
-
-/* PostgreSQL through libdbi: the same advisory lock as drivers/postgres. */
-static int pgsql_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
-{
-    char schema[96] = "";
-    int rc = run(c, PG_SQL_SCHEMA, take_text, schema, err);
-    if (rc == 0 && !*schema)
-        return pm_error_set(err, PM_EDB, "no schema to keep the migration history in: the "
-                                         "search_path names no existing schema");
-    const char *params[] = {schema};
-    if (rc == 0)
-        rc = dbi_query(&c->base, PG_SQL_LOCK_KEY, params, 1, take_text, c->lock_key, err);
-    if (rc == 0)
-        rc = poll_lock(c, PG_SQL_TRY_LOCK, "t", timeout_ms, err);
-    if (rc != PM_ELOCKED) {
-        if (rc < 0)
-            c->lock_key[0] = '\0';
-        return rc;
-    }
-    char pid[96] = "";
-    const char *key[] = {c->lock_key};
-    pm_error ignored = PM_ERROR_INIT;
-    dbi_query(&c->base, PG_SQL_LOCK_HOLDER("l.pid::text"), key, 1, take_text, pid, &ignored);
-    pm_error_clear(&ignored);
-    c->lock_key[0] = '\0';
-    return pm_error_set(err, PM_ELOCKED,
-                        "migration lock not acquired within %d s: another runner holds it, "
-                        "PostgreSQL backend PID %s",
-                        timeout_ms / 1000, *pid ? pid : "unknown");
-}
-
-static int pgsql_unlock(dbi_pm_conn *c, pm_error *err)
-{
-    const char *params[] = {c->lock_key};
-    int rc = dbi_query(&c->base, PG_SQL_UNLOCK, params, 1, NULL, NULL, err);
-    c->lock_key[0] = '\0';
-    return rc;
-}
-
-/* SQLite through libdbi: BEGIN IMMEDIATE per migration is the lock, as in
- * drivers/sqlite; lock() only sets how long it waits. */
-static int sqlite3_lock(dbi_pm_conn *c, int timeout_ms, pm_error *err)
-{
-    char sql[64];
-    snprintf(sql, sizeof(sql), "PRAGMA busy_timeout = %d", timeout_ms);
-    return run(c, sql, NULL, NULL, err);
-}
-
-static int sqlite3_unlock(dbi_pm_conn *c, pm_error *err)
-{
-    return run(c, "PRAGMA busy_timeout = " DBI_SQLITE_BUSY_MS, NULL, NULL, err);
-}
-
-static const backend backends[] = {
-    {"mysql", &pm_dialect_mysql, 0, "SET time_zone = '+00:00'", "START TRANSACTION",
-     "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND "
-     "table_name = $1 AND table_type = 'BASE TABLE'",
-     "SELECT 1 FROM information_schema.columns WHERE table_schema = DATABASE() AND "
-     "table_name = $1 AND column_name = $2",
-     mysql_lock, mysql_unlock, pm_catalog_read_mysql},
-    {"pgsql", &pm_dialect_postgres, PM_CONN_TRANSACTIONAL_DDL, "SET client_min_messages = warning",
-     "BEGIN", PG_SQL_HAS_TABLE, PG_SQL_HAS_COLUMN, pgsql_lock, pgsql_unlock,
-     pm_catalog_read_postgres},
-    {"sqlite3", &pm_dialect_sqlite, PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES,
-     "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = " DBI_SQLITE_BUSY_MS, "BEGIN IMMEDIATE",
-     SQLITE_SQL_HAS_TABLE, SQLITE_SQL_HAS_COLUMN, sqlite3_lock, sqlite3_unlock,
-     pm_catalog_read_sqlite},
-};
 
 /* ==== Opening ==== */
 
@@ -493,7 +296,7 @@ static int set_sqlite3_file(dbi_pm_conn *c, const pm_url *url, pm_error *err)
 static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
 {
     int rc = 0;
-    if (strcmp(c->backend->name, "sqlite3") == 0) {
+    if (strcmp(c->libdbi_driver, "sqlite3") == 0) {
         rc = set_sqlite3_file(c, url, err);
     } else {
         char port[8] = "";
@@ -508,7 +311,7 @@ static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
             rc = set_option(c, "password", url->password, err);
         if (rc == 0 && url->path && url->path[0] == '/' && url->path[1])
             rc = set_option(c, "dbname", url->path + 1, err);
-        if (rc == 0 && strcmp(c->backend->name, "mysql") == 0 && !pm_url_param_get(url, "encoding"))
+        if (rc == 0 && strcmp(c->libdbi_driver, "mysql") == 0 && !pm_url_param_get(url, "encoding"))
             rc = set_option(c, "encoding", "utf8mb4", err); /* UTF-8 maps to 3-byte utf8 */
         if (rc == 0 && !pm_url_param_get(url, "timeout"))
             rc = set_option(c, "timeout", "10", err);
@@ -529,11 +332,15 @@ static void dbi_close(pm_conn *conn)
     free(c);
 }
 
-static const backend *find_backend(const char *name)
+/* Points c at the backend its libdbi driver reaches; NULL when none. */
+static const pm_backend *find_backend(dbi_pm_conn *c, const char *libdbi_driver)
 {
-    for (size_t i = 0; i < PM_ARRAY_LEN(backends); i++)
-        if (strcmp(backends[i].name, name) == 0)
-            return &backends[i];
+    for (size_t i = 0; i < sizeof(reaches) / sizeof(reaches[0]); i++) {
+        if (strcmp(reaches[i].libdbi_driver, libdbi_driver) == 0) {
+            c->libdbi_driver = reaches[i].libdbi_driver;
+            return pm_backend_find(reaches[i].backend);
+        }
+    }
     return NULL;
 }
 
@@ -587,7 +394,7 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
     if (!c)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     int rc = new_connection(c, driver_name, err);
-    if (rc == 0 && !(c->backend = find_backend(driver_name)))
+    if (rc == 0 && !(c->backend = find_backend(c, driver_name)))
         rc = pm_error_set(err, PM_ENODRIVER,
                           "libdbi driver \"%s\" is installed, but poblysh has no dialect for it "
                           "(it knows mysql, pgsql and sqlite3)",
@@ -606,14 +413,14 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
                               driver_name, message && *message ? message : "unknown error");
         }
     }
-    if (rc == 0 && c->backend->setup_sql)
-        rc = dbi_exec(&c->base, c->backend->setup_sql, err);
+    if (rc == 0 && c->backend->session_setup)
+        rc = dbi_exec(&c->base, c->backend->session_setup, err);
     if (rc < 0) {
         dbi_close(&c->base);
         return rc;
     }
-    c->base.dialect = c->backend->dialect;
-    c->base.flags = c->backend->flags;
+    c->base.backend = c->backend;
+    c->base.flags = c->backend->conn_flags;
     *out = &c->base;
     return 0;
 }
@@ -623,46 +430,32 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
 static int dbi_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
-    return c->backend->lock(c, timeout_ms, err);
+    return pm_driver_lock(conn, timeout_ms, c->lock_key, sizeof(c->lock_key), &c->cancelled, err);
 }
 
 static int dbi_unlock(pm_conn *conn, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
     int rc = dbi_rollback(conn, err); /* never unlock inside an open transaction */
-    if (rc == 0 && (*c->lock_key || strcmp(c->backend->name, "sqlite3") == 0))
-        rc = c->backend->unlock(c, err);
+    if (rc == 0)
+        rc = pm_driver_unlock(conn, c->lock_key, err);
+    c->lock_key[0] = '\0';
     return rc;
-}
-
-static int note_row(void *ctx, size_t ncolumns, const char *const *values)
-{
-    (void)ncolumns;
-    (void)values;
-    *(bool *)ctx = true;
-    return 0;
 }
 
 static int dbi_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
 {
     const char *params[] = {table};
-    *out = false;
-    return dbi_query(conn, ((dbi_pm_conn *)conn)->backend->has_table_sql, params, 1, note_row, out,
-                     err);
+    return pm_driver_row_exists(conn, ((dbi_pm_conn *)conn)->backend->has_table, params, 1, out,
+                                err);
 }
 
 static int dbi_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
                           pm_error *err)
 {
     const char *params[] = {table, column};
-    *out = false;
-    return dbi_query(conn, ((dbi_pm_conn *)conn)->backend->has_column_sql, params, 2, note_row, out,
-                     err);
-}
-
-static int dbi_read_schema(pm_conn *conn, pm_catalog *cat, pm_error *err)
-{
-    return ((dbi_pm_conn *)conn)->backend->read_schema(conn, cat, err);
+    return pm_driver_row_exists(conn, ((dbi_pm_conn *)conn)->backend->has_column, params, 2, out,
+                                err);
 }
 
 static void *dbi_native_handle(pm_conn *conn)
@@ -696,5 +489,4 @@ const pm_driver pm_driver_dbi = {
     .has_column = dbi_has_column,
     .native_handle = dbi_native_handle,
     .cancel = dbi_cancel,
-    .read_schema = dbi_read_schema,
 };

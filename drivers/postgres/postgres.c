@@ -13,11 +13,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "pg_sql.h"
 #include "poblysh/sys/driver.h"
 
 #define PG_DEFAULT_CONNECT_TIMEOUT "10"
-#define PG_LOCK_POLL_MS 100
 #define PG_WAIT_POLL_MS 500
 /* Between batched statements. The newline before ';' ends a statement's
  * trailing "-- comment", which would otherwise swallow the ';'. */
@@ -240,8 +238,8 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
         free(ci.dbname);
         return oom(err);
     }
-    c->base.dialect = &pm_dialect_postgres;
-    c->base.flags = PM_CONN_TRANSACTIONAL_DDL;
+    c->base.backend = &pm_backend_postgres;
+    c->base.flags = pm_backend_postgres.conn_flags;
     int waited = 0;
     c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, &waited);
     free(ci.dbname);
@@ -419,59 +417,13 @@ static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
     return c->in_transaction ? 0 : flush_one_by_one(c, before, err);
 }
 
-/* The statement with $1..$n replaced by quoted literals, for the queue.
- * Only the core's own statements take parameters, and they hold no '$'
- * inside strings. */
-static char *inline_params(pg_conn *c, const char *sql, const char *const *params, size_t nparams)
+/* A literal quoted by libpq (E'' when the value needs it), malloc'd. */
+static char *pg_literal(void *ctx, const char *value)
 {
-    size_t cap = strlen(sql) + 1, len = 0;
-    for (size_t i = 0; i < nparams; i++)
-        cap += params[i] ? 2 * strlen(params[i]) + 4 : 5;
-    char *out = malloc(cap);
-    if (!out)
-        return NULL;
-    for (const char *p = sql; *p;) {
-        if (p[0] == '$' && p[1] >= '1' && p[1] <= '9') {
-            char *end;
-            long k = strtol(p + 1, &end, 10);
-            if (k >= 1 && (size_t)k <= nparams) {
-                const char *v = params[k - 1];
-                char *literal = v ? PQescapeLiteral(c->pg, v, strlen(v)) : NULL;
-                if (v && !literal) {
-                    free(out);
-                    return NULL;
-                }
-                const char *text = literal ? literal : "NULL";
-                size_t n = strlen(text);
-                if (len + n + 1 > cap) { /* E'' escapes can be longer */
-                    cap = len + n + strlen(p) + 1;
-                    char *grown = realloc(out, cap);
-                    if (!grown) {
-                        PQfreemem(literal);
-                        free(out);
-                        return NULL;
-                    }
-                    out = grown;
-                }
-                memcpy(out + len, text, n);
-                len += n;
-                PQfreemem(literal);
-                p = end;
-                continue;
-            }
-        }
-        if (len + 2 > cap) {
-            char *grown = realloc(out, cap *= 2);
-            if (!grown) {
-                free(out);
-                return NULL;
-            }
-            out = grown;
-        }
-        out[len++] = *p++;
-    }
-    out[len] = '\0';
-    return out;
+    char *escaped = PQescapeLiteral(((pg_conn *)ctx)->pg, value, strlen(value));
+    char *copy = escaped ? strdup(escaped) : NULL;
+    PQfreemem(escaped);
+    return copy;
 }
 
 static int pg_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
@@ -479,7 +431,7 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
 {
     pg_conn *c = (pg_conn *)conn;
     if (c->in_transaction && !row) { /* e.g. the history row: joins the batch */
-        char *inlined = inline_params(c, sql, params, nparams);
+        char *inlined = pm_sql_inline_params(sql, params, nparams, pg_literal, c);
         int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
         free(inlined);
         return rc < 0 ? oom(err) : 0;
@@ -523,77 +475,11 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
 
 /* ==== The migration lock ==== */
 
-static int take_text(void *ctx, size_t ncolumns, const char *const *values)
-{
-    char *buf = ctx;
-    snprintf(buf, 64, "%s", ncolumns && values[0] ? values[0] : "");
-    return 0;
-}
-
-/* The lock key (see pg_sql.h), computed once per lock(). */
-static int lock_key(pg_conn *c, pm_error *err)
-{
-    char schema[64] = "";
-    int rc = run_params(c, PG_SQL_SCHEMA, NULL, 0, take_text, schema, err);
-    if (rc == 0 && !*schema)
-        return pm_error_set(err, PM_EDB,
-                            "no schema to keep the migration history in: the search_path names no "
-                            "existing schema (check ?options=-csearch_path%%3D...)");
-    char key[64] = "";
-    const char *params[] = {schema};
-    if (rc == 0)
-        rc = run_params(c, PG_SQL_LOCK_KEY, params, 1, take_text, key, err);
-    if (rc == 0)
-        snprintf(c->lock_key, sizeof(c->lock_key), "%s", key);
-    return rc;
-}
-
-/* The timeout error, naming the backend that holds the lock when it can. */
-static int lock_timeout_error(pg_conn *c, int timeout_ms, pm_error *err)
-{
-    char pid[64] = "", app[64] = "";
-    const char *params[] = {c->lock_key};
-    pm_error ignored = PM_ERROR_INIT;
-    run_params(c, PG_SQL_LOCK_HOLDER("l.pid::text"), params, 1, take_text, pid, &ignored);
-    run_params(c, PG_SQL_LOCK_HOLDER("coalesce(a.application_name, '')"), params, 1, take_text, app,
-               &ignored);
-    pm_error_clear(&ignored);
-    if (!*pid)
-        return pm_error_set(err, PM_ELOCKED,
-                            "migration lock not acquired within %d s: another runner held it "
-                            "(it has just been released; run the command again)",
-                            timeout_ms / 1000);
-    return pm_error_set(err, PM_ELOCKED,
-                        "migration lock not acquired within %d s: another runner holds it, "
-                        "PostgreSQL backend PID %s%s%s%s; see it with SELECT * FROM "
-                        "pg_stat_activity WHERE pid = %s",
-                        timeout_ms / 1000, pid, *app ? " (application \"" : "", app,
-                        *app ? "\")" : "", pid);
-}
-
+/* The backend's advisory lock, polled (pm_driver_lock()). */
 static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
     pg_conn *c = (pg_conn *)conn;
-    int rc = lock_key(c, err);
-    if (rc < 0)
-        return rc;
-    const char *params[] = {c->lock_key};
-    struct timespec start;
-    clock_gettime(CLOCK_MONOTONIC, &start);
-    for (;;) {
-        char got[64] = "";
-        rc = run_params(c, PG_SQL_TRY_LOCK, params, 1, take_text, got, err);
-        if (rc < 0)
-            return rc;
-        if (strcmp(got, "t") == 0)
-            return 0;
-        if (c->cancelled)
-            return pm_error_set(err, PM_EINTERRUPTED, "interrupted while waiting for the migration lock");
-        if (seconds_since(&start) * 1000 >= timeout_ms)
-            break;
-        sleep_ms(PG_LOCK_POLL_MS);
-    }
-    return lock_timeout_error(c, timeout_ms, err);
+    return pm_driver_lock(conn, timeout_ms, c->lock_key, sizeof(c->lock_key), &c->cancelled, err);
 }
 
 static int pg_unlock(pm_conn *conn, pm_error *err)
@@ -601,37 +487,26 @@ static int pg_unlock(pm_conn *conn, pm_error *err)
     pg_conn *c = (pg_conn *)conn;
     if (!*c->lock_key)
         return 0;
-    const char *params[] = {c->lock_key};
     int rc = pg_rollback(conn, err); /* never unlock inside an open transaction */
     if (rc == 0)
-        rc = run_params(c, PG_SQL_UNLOCK, params, 1, NULL, NULL, err);
+        return pm_driver_unlock(conn, c->lock_key, err);
     c->lock_key[0] = '\0';
     return rc;
 }
 
 /* ==== Catalog ==== */
 
-static int note_row(void *ctx, size_t ncolumns, const char *const *values)
-{
-    (void)ncolumns;
-    (void)values;
-    *(bool *)ctx = true;
-    return 0;
-}
-
 static int pg_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
 {
     const char *params[] = {table};
-    *out = false;
-    return pg_query(conn, PG_SQL_HAS_TABLE, params, 1, note_row, out, err);
+    return pm_driver_row_exists(conn, pm_backend_postgres.has_table, params, 1, out, err);
 }
 
 static int pg_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
                          pm_error *err)
 {
     const char *params[] = {table, column};
-    *out = false;
-    return pg_query(conn, PG_SQL_HAS_COLUMN, params, 2, note_row, out, err);
+    return pm_driver_row_exists(conn, pm_backend_postgres.has_column, params, 2, out, err);
 }
 
 /* Whether the server holds a transaction open for us (for rollback-mode
@@ -677,6 +552,5 @@ const pm_driver pm_driver_postgres = {
     .has_column = pg_has_column,
     .native_handle = pg_native_handle,
     .cancel = pg_cancel,
-    .read_schema = pm_catalog_read_postgres,
     .in_transaction = pg_in_transaction,
 };

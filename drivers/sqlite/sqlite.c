@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "poblysh/sys/driver.h"
-#include "sqlite_sql.h"
 
 #define SQLITE_DEFAULT_BUSY_MS 5000
 
@@ -158,8 +157,10 @@ static sqlite_conn *new_conn(char *filename)
         return NULL;
     }
     c->filename = filename;
-    c->base.dialect = &pm_dialect_sqlite;
-    c->base.flags = PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES;
+    c->base.backend = &pm_backend_sqlite;
+    c->base.flags = pm_backend_sqlite.conn_flags;
+    if (strcmp(filename, ":memory:") == 0)
+        c->base.flags |= PM_CONN_EPHEMERAL;
     c->lock_timeout_ms = SQLITE_DEFAULT_BUSY_MS;
     return c;
 }
@@ -373,27 +374,17 @@ static int sqlite_unlock(pm_conn *conn, pm_error *err)
 
 /* ==== Catalog ==== */
 
-static int note_row(void *ctx, size_t ncolumns, const char *const *values)
-{
-    (void)ncolumns;
-    (void)values;
-    *(bool *)ctx = true;
-    return 0;
-}
-
 static int sqlite_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
 {
     const char *params[] = {table};
-    *out = false;
-    return sqlite_query(conn, SQLITE_SQL_HAS_TABLE, params, 1, note_row, out, err);
+    return pm_driver_row_exists(conn, pm_backend_sqlite.has_table, params, 1, out, err);
 }
 
 static int sqlite_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
                              pm_error *err)
 {
     const char *params[] = {table, column};
-    *out = false;
-    return sqlite_query(conn, SQLITE_SQL_HAS_COLUMN, params, 2, note_row, out, err);
+    return pm_driver_row_exists(conn, pm_backend_sqlite.has_column, params, 2, out, err);
 }
 
 static void *sqlite_native_handle(pm_conn *conn)
@@ -485,7 +476,6 @@ const pm_driver pm_driver_sqlite = {
     .has_column = sqlite_has_column,
     .native_handle = sqlite_native_handle,
     .cancel = sqlite_cancel,
-    .read_schema = pm_catalog_read_sqlite,
     .in_transaction = sqlite_in_transaction,
     .image_save = sqlite_image_save,
     .image_open = sqlite_image_open,

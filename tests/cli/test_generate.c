@@ -308,7 +308,7 @@ static void test_generate__new_migration_builds_and_is_pending(void **state)
     char *copy = fmt("%s/copy", work_root);
     remove_tree(copy);
     assert_int_equal(mkdir(copy, 0755), 0);
-    static const char *const parts[] = {"core",  "drivers", "migrations",    "cli",
+    static const char *const parts[] = {"core", "backends", "drivers", "migrations", "cli",
                                         "tests", "cmake",   "CMakeLists.txt"};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         char *from = fmt("%s/%s", src_root, parts[i]);

@@ -45,6 +45,35 @@ const char *pm_db_driver_name(const pm_db *db);
  * migration then leaves nothing behind. MySQL/MariaDB commit DDL implicitly. */
 bool pm_db_transactional_ddl(const pm_db *db);
 
+/* What a connection can do, asked instead of matching URL schemes or
+ * driver names (pm_db_capabilities()). */
+/* DDL is transactional: a failed migration leaves nothing behind. */
+#define PM_CAP_TRANSACTIONAL_DDL (1u << 0)
+/* The database lives in the connection and is gone when it closes
+ * (sqlite::memory:). */
+#define PM_CAP_EPHEMERAL (1u << 1)
+/* Test databases in clone mode, by copying the database's image in the
+ * process (SQLite). */
+#define PM_CAP_CLONE_IMAGE (1u << 2)
+/* Test databases in clone mode, by copying a template database on the
+ * server (PostgreSQL's CREATE DATABASE ... TEMPLATE). */
+#define PM_CAP_CLONE_TEMPLATE (1u << 3)
+/* Test databases in rollback mode: the driver tells whether a transaction
+ * is open. */
+#define PM_CAP_ROLLBACK_TESTDB (1u << 4)
+/* `verify` can run in a scratch namespace on the server
+ * (pm_db_scratch_begin()); without it, verify needs an ephemeral database. */
+#define PM_CAP_SCRATCH_SCHEMA (1u << 5)
+/* The schema can be read (pm_db_schema(), `fresh`, `verify`). */
+#define PM_CAP_READ_SCHEMA (1u << 6)
+
+/* The PM_CAP_* flags of db. */
+unsigned int pm_db_capabilities(const pm_db *db);
+
+/* The name of the engine db reaches ("sqlite", "postgres", "mysql"), which
+ * several drivers can share (libdbi's pgsql reaches "postgres"); static. */
+const char *pm_db_backend_name(const pm_db *db);
+
 /* The driver's own handle (sqlite3 *, PGconn *), so a service can keep using
  * the connection poblysh migrated, e.g. an in-memory SQLite database in
  * tests. Borrowed; do not close it. */

@@ -4,11 +4,15 @@
  * A driver is a const struct pm_driver of function pointers, versioned like
  * libgit2's git_odb_backend and SQLite's sqlite3_vfs: `version` comes first,
  * new members are only ever appended and marked with the version that added
- * them, and optional members may be NULL. Adding a driver is one folder under
- * drivers/ and one pm_add_driver() line in drivers/CMakeLists.txt. */
+ * them, and optional members may be NULL. A driver is compiled in (one folder
+ * under drivers/ and one pm_add_driver() line in drivers/CMakeLists.txt) or
+ * registered by the program at run time with pm_driver_register(). What a
+ * driver knows about the engine it reaches is not here: its connections
+ * point at that engine's struct pm_backend (sys/backend.h). */
 #ifndef POBLYSH_SYS_DRIVER_H
 #define POBLYSH_SYS_DRIVER_H
 
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -16,93 +20,23 @@
 #include "../errors.h"
 #include "../schema.h"
 #include "../url.h"
+#include "backend.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 typedef struct pm_driver pm_driver;
-typedef struct pm_dialect pm_dialect;
-typedef struct pm_catalog pm_catalog;
-
-/* ==== Dialect ==== */
-
-/* 1: the first layout. 2: database_* and named_* (test databases) and
- * others_committed appended. */
-#define PM_DIALECT_VERSION 2
-
-/* How a backend spells portable DDL. Plain data: the core's renderer
- * (core/src/render.c) does the rest, so dialects are reused between drivers
- * that reach the same backend (libdbi's sqlite3 reuses SQLite's). */
-struct pm_dialect {
-    unsigned int version; /* PM_DIALECT_VERSION */
-    const char *name;     /* "sqlite", "postgres", "mysql" */
-    char quote;           /* identifier quote: '"' or '`' */
-    /* Type names by pm_type. PM_TYPE_STRING's entry holds one "%u" for the
-     * length; string_default is used when the length is 0. */
-    const char *types[PM_TYPE__COUNT];
-    const char *string_default;
-    const char *now;     /* expression for PM_DEFAULT_NOW, parenthesised if needed */
-    const char *bool_true;
-    const char *bool_false;
-    bool drop_index_on_table; /* DROP INDEX i ON t (MySQL) instead of DROP INDEX i */
-    /* String literals treat '\\' as an escape (MySQL's default), so the
-     * renderer doubles backslashes in them. */
-    bool backslash_escapes;
-    /* An expression for the milliseconds the current migration took, for
-     * drivers that send its statements as one batch at commit (PostgreSQL):
-     * its one "%s" is replaced by the parameter holding the client's
-     * measurement of up(). NULL to use the client's measurement alone. */
-    const char *elapsed_ms;
-    /* Appended to each DROP when emptying a schema (" CASCADE"), or "". */
-    const char *drop_suffix;
-    /* Statements that turn foreign-key checks off and on again around
-     * emptying a schema (SQLite, MySQL), or NULL. */
-    const char *fk_checks_off;
-    const char *fk_checks_on;
-    /* For `verify` on a server: create and drop a scratch namespace and
-     * switch the session to it; each "%s" is its (safe) name. NULL when the
-     * backend has none (SQLite: verify uses a fresh in-memory database). */
-    const char *scratch_create;
-    const char *scratch_drop;
-    /* ---- Added in version 2 (read only from dialects of version 2) ---- */
-    /* For test databases (poblysh/testdb.h) on a server, or NULL when the
-     * backend cannot copy a database. Each "%s" is a safe name.
-     * database_create makes its first "%s" a copy of its second (the
-     * template); database_rename renames its first to its second;
-     * database_drop drops one even while others are connected to it.
-     * database_exists is a query with $1, the name, that returns a row when
-     * it exists. named_lock and named_unlock take and release a lock, $1 its
-     * name, that every session of the server sees, waiting for it. */
-    const char *database_create;
-    const char *database_rename;
-    const char *database_drop;
-    const char *database_exists;
-    const char *named_lock;
-    const char *named_unlock;
-    /* A query returning one number that changes exactly when another
-     * connection has committed to the database since this one last looked
-     * (SQLite's PRAGMA data_version), or NULL. With it, a session on a
-     * PM_CONN_BEGIN_EXCLUDES connection re-reads the history before each
-     * migration only when someone else has written. */
-    const char *others_committed;
-};
-
-/* The dialects the core knows, for drivers to point their connections at
- * (core/src/dialects.c). */
-extern const pm_dialect pm_dialect_sqlite;
-extern const pm_dialect pm_dialect_postgres;
-extern const pm_dialect pm_dialect_mysql;
 
 /* ==== Connection ==== */
 
 /* The core's part of every connection. A driver's connection struct embeds it
  * first: struct sqlite_conn { pm_conn base; sqlite3 *db; }; */
-typedef struct pm_conn {
-    const pm_driver *driver;
-    const pm_dialect *dialect; /* set by open(); may depend on the URL */
+struct pm_conn {
+    const pm_driver *driver;   /* set by the core after open() */
+    const pm_backend *backend; /* the engine reached; set by open(), may depend on the URL */
     unsigned int flags;        /* PM_CONN_* capabilities, set by open() */
-} pm_conn;
+};
 
 /* Called once per result row. values[i] is the column's text, NULL for SQL
  * NULL; borrowed for the call only. Return 0 to continue, or a negative
@@ -119,8 +53,11 @@ typedef struct pm_connect_options {
 /* 1: the first interface. 2: cancel(). 3: capability flags moved from the
  * driver to the connection (pm_conn.flags), removing pm_driver.flags.
  * 4: read_schema(). 5: in_transaction(), image_save() and image_open(), for
- * test databases. */
-#define PM_DRIVER_VERSION 5
+ * test databases. 6: pm_conn.dialect replaced by pm_conn.backend (the engine's
+ * one struct pm_backend), PM_CONN_EPHEMERAL; drivers can be registered at run
+ * time. The core accepts drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION. */
+#define PM_DRIVER_VERSION 6
+#define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
  * reached, which for libdbi is only known from the URL. */
@@ -130,6 +67,9 @@ typedef struct pm_connect_options {
  * commit/rollback, so the engine re-reads history inside each migration's
  * transaction (SQLite's BEGIN IMMEDIATE). */
 #define PM_CONN_BEGIN_EXCLUDES (1u << 1)
+/* The database lives in the connection and is gone when it closes
+ * (sqlite::memory:). */
+#define PM_CONN_EPHEMERAL (1u << 2)
 
 struct pm_driver {
     /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
@@ -145,7 +85,7 @@ struct pm_driver {
 
     /* Connects to url (already parsed; url->scheme is one of schemes). On
      * success stores a connection whose first member is a pm_conn with its
-     * dialect and flags set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
+     * backend and flags set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
      * or PM_EURL with err filled; the core scrubs the password from err. */
     int (*open)(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err);
 
@@ -179,7 +119,8 @@ struct pm_driver {
     int (*unlock)(pm_conn *conn, pm_error *err);
 
     /* Whether a table (in the connection's current schema) or a column of it
-     * exists. */
+     * exists. Usually pm_driver_row_exists() with the backend's has_table and
+     * has_column queries. */
     int (*has_table)(pm_conn *conn, const char *table, bool *out, pm_error *err);
     int (*has_column)(pm_conn *conn, const char *table, const char *column, bool *out,
                       pm_error *err);
@@ -198,9 +139,9 @@ struct pm_driver {
     /* ---- Added in version 4 ---- */
 
     /* Describes the connection's current schema into cat (pm_catalog_*),
-     * for `migrate schema`, `verify` and `fresh`. Usually one of the core's
-     * pm_catalog_read_*(). Optional: without it those commands are
-     * PM_EUNSUPPORTED. */
+     * for `migrate schema`, `verify` and `fresh`. Optional: without it the
+     * core uses the backend's read_schema(), and without that those
+     * commands are PM_EUNSUPPORTED. */
     int (*read_schema)(pm_conn *conn, pm_catalog *cat, pm_error *err);
 
     /* ---- Added in version 5: test databases (poblysh/testdb.h) ---- */
@@ -216,7 +157,7 @@ struct pm_driver {
      * (malloc'd, the caller frees it) and its size in *size; image_open()
      * connects to a new private in-memory database holding a copy of such
      * bytes. Clone mode copies the migrated template this way. Optional,
-     * both or neither: without them clone mode needs the dialect's
+     * both or neither: without them clone mode needs the backend's
      * database_* statements. */
     int (*image_save)(pm_conn *conn, void **image, size_t *size, pm_error *err);
     int (*image_open)(pm_conn **out, const void *image, size_t size, pm_error *err);
@@ -246,14 +187,49 @@ void pm_catalog_entry(pm_catalog *cat, const char *table, int section, long posi
 #endif
     ;
 
-/* The readers, one per backend, written once in the core
- * (core/src/catalog_read.c) and usable as read_schema() by every driver
- * that reaches that backend. They use only the driver's query(). */
-int pm_catalog_read_sqlite(pm_conn *conn, pm_catalog *cat, pm_error *err);
-int pm_catalog_read_postgres(pm_conn *conn, pm_catalog *cat, pm_error *err);
-int pm_catalog_read_mysql(pm_conn *conn, pm_catalog *cat, pm_error *err);
+/* ==== Registering a driver ==== */
+
+/* Adds driver to the drivers pm_db_open() chooses from by URL scheme, as
+ * sqlite3_vfs_register() adds a VFS: registered drivers are searched before
+ * the compiled-in ones, the latest first, so a program can also take over a
+ * scheme. driver must stay valid until it is unregistered. A driver whose
+ * version is outside PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION, or that lacks
+ * a name, schemes or a required member, is refused with PM_ENODRIVER naming
+ * it. Registering the same driver twice is a no-op. Call it before opening
+ * connections; it is thread-safe. */
+int pm_driver_register(const pm_driver *driver, pm_error *err);
+/* Removes a registered driver; 0, or PM_EINVAL when it was not registered. */
+int pm_driver_unregister(const pm_driver *driver);
 
 /* ==== Helpers for drivers ==== */
+
+/* Whether sql (with params $1..$n) returns at least one row, through
+ * conn->driver->query(): has_table() and has_column() with the backend's
+ * queries. */
+int pm_driver_row_exists(pm_conn *conn, const char *sql, const char *const *params,
+                         size_t nparams, bool *out, pm_error *err);
+
+/* The literal for value (malloc'd), or NULL when out of memory. */
+typedef char *(*pm_sql_literal_fn)(void *ctx, const char *value);
+/* sql with each $1..$n replaced by the literal for that parameter (NULL
+ * parameters by NULL), for drivers that cannot send parameters. literal
+ * may be NULL for standard SQL quoting ('' doubled). Only the core's own
+ * statements take parameters, and they hold no '$' inside strings. Returns
+ * a malloc'd string, or NULL when out of memory. */
+char *pm_sql_inline_params(const char *sql, const char *const *params, size_t nparams,
+                           pm_sql_literal_fn literal, void *ctx);
+
+/* The migration lock with the backend's lock_* SQL (sys/backend.h), through
+ * conn->driver->query(): finds the namespace and the key (kept in key, of
+ * keysize bytes), then polls lock_try every 100 ms until granted, timeout_ms
+ * passes (PM_ELOCKED naming the holder when lock_holder can) or *cancelled
+ * becomes non-zero (PM_EINTERRUPTED). For a backend without a session lock
+ * it runs lock_wait with timeout_ms, if any. key is "" after a failure. */
+int pm_driver_lock(pm_conn *conn, int timeout_ms, char *key, size_t keysize,
+                   const volatile sig_atomic_t *cancelled, pm_error *err);
+/* Releases what pm_driver_lock() took (key "" is a no-op) and clears key. */
+int pm_driver_unlock(pm_conn *conn, char *key, pm_error *err);
+
 
 /* Called by pm_sql_split() for each statement: its text (without the ';',
  * trimmed, not NUL-terminated), length, and byte offset in the input. Return

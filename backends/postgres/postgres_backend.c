@@ -1,0 +1,165 @@
+/* postgres_backend.c: everything poblysh knows about PostgreSQL as an
+ * engine, for every driver that reaches it (drivers/postgres on libpq,
+ * libdbi's pgsql): its DDL spelling, its catalog (pg_catalog), the advisory
+ * lock, the scratch schema of `verify` and the server templates of test
+ * databases. Talks to the database only through the driver's query(). */
+#include <string.h>
+
+#include "poblysh/sys/driver.h"
+
+static const pm_dialect postgres_dialect = {
+    .version = PM_DIALECT_VERSION,
+    .name = "postgres",
+    .quote = '"',
+    .types =
+        {
+            [PM_TYPE_UUID] = "UUID",
+            [PM_TYPE_TEXT] = "TEXT",
+            [PM_TYPE_STRING] = "VARCHAR(%u)",
+            [PM_TYPE_INTEGER] = "INTEGER",
+            [PM_TYPE_BIGINT] = "BIGINT",
+            [PM_TYPE_BOOLEAN] = "BOOLEAN",
+            [PM_TYPE_DOUBLE] = "DOUBLE PRECISION",
+            [PM_TYPE_TIMESTAMPTZ] = "TIMESTAMPTZ",
+            [PM_TYPE_DATE] = "DATE",
+            [PM_TYPE_JSON] = "JSONB",
+            [PM_TYPE_BINARY] = "BYTEA",
+        },
+    .string_default = "VARCHAR",
+    .now = "now()",
+    .bool_true = "TRUE",
+    .bool_false = "FALSE",
+    .drop_index_on_table = false,
+};
+
+/* ==== Catalog ==== */
+
+#define PG_REGCLASS "(quote_ident(current_schema()) || '.' || quote_ident($1))::regclass"
+#define PG_COLUMN_NAMES(keys, rel)                                                                 \
+    "(SELECT string_agg(a.attname, ', ' ORDER BY k.ord) FROM unnest(" keys ") WITH ORDINALITY "    \
+    "AS k(attnum, ord) JOIN pg_attribute a ON a.attrelid = " rel " AND a.attnum = k.attnum)"
+
+static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
+{
+    pm_rows r;
+    int rc = pm_rows_fetch(c,
+                   "SELECT a.attnum, a.attname, upper(format_type(a.atttypid, a.atttypmod)), "
+                   "a.attnotnull, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN "
+                   "pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid "
+                   "= " PG_REGCLASS " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+                   t, &r, err);
+    for (size_t i = 0; rc == 0 && i < r.nrows; i++)
+        pm_catalog_column(cat, t, pm_rows_cell(&r, i, 0), pm_rows_cell(&r, i, 1), pm_rows_cell(&r, i, 2), pm_catalog_truthy(pm_rows_cell(&r, i, 3)),
+                   pm_rows_cell(&r, i, 4));
+    pm_rows_free(&r);
+    if (rc == 0)
+        rc = pm_rows_fetch(c,
+                   "SELECT c.contype::text, " PG_COLUMN_NAMES("c.conkey", "c.conrelid") ", cf.relname, "
+                   PG_COLUMN_NAMES("c.confkey", "c.confrelid") ", c.confdeltype::text FROM pg_constraint "
+                   "c LEFT JOIN pg_class cf ON cf.oid = c.confrelid WHERE c.conrelid = " PG_REGCLASS
+                   " AND c.contype IN ('p', 'u', 'f')",
+                   t, &r, err);
+    for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
+        const char *type = pm_rows_cell(&r, i, 0), *cols = pm_rows_cell(&r, i, 1) ? pm_rows_cell(&r, i, 1) : "?";
+        if (strcmp(type, "p") == 0)
+            pm_catalog_entry(cat, t, PM_CATALOG_PRIMARY_KEY, 0, "primary key (%s)", cols);
+        else if (strcmp(type, "u") == 0)
+            pm_catalog_entry(cat, t, PM_CATALOG_UNIQUE, 0, "unique (%s)", cols);
+        else
+            pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0,
+                             "foreign key (%s) references %s (%s)%s", cols, pm_rows_cell(&r, i, 2),
+                             pm_rows_cell(&r, i, 3) ? pm_rows_cell(&r, i, 3) : "?", pm_catalog_on_delete(pm_rows_cell(&r, i, 4)));
+    }
+    pm_rows_free(&r);
+    if (rc == 0)
+        rc = pm_rows_fetch(c,
+                   "SELECT i.relname, ix.indisunique, " PG_COLUMN_NAMES("ix.indkey::int2[]",
+                                                                       "ix.indrelid")
+                   " FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = "
+                   PG_REGCLASS " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = "
+                   "ix.indexrelid)",
+                   t, &r, err);
+    for (size_t i = 0; rc == 0 && i < r.nrows; i++)
+        pm_catalog_entry(cat, t, PM_CATALOG_INDEX, 0, "%sindex %s (%s)",
+                         pm_catalog_truthy(pm_rows_cell(&r, i, 1)) ? "unique " : "", pm_rows_cell(&r, i, 0),
+                         pm_rows_cell(&r, i, 2) ? pm_rows_cell(&r, i, 2) : "expression");
+    pm_rows_free(&r);
+    return rc;
+}
+
+static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
+{
+    pm_rows objects;
+    int rc = pm_rows_fetch(c,
+                   "SELECT c.relname, CASE WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN "
+                   "c.relkind IN ('v', 'm') THEN 'view' ELSE 'sequence' END FROM pg_class c JOIN "
+                   "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+                   "AND c.relkind IN ('r', 'p', 'v', 'm', 'S') UNION ALL SELECT t.typname, 'type' "
+                   "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname "
+                   "= current_schema() AND t.typtype IN ('e', 'd', 'r') ORDER BY 1",
+                   NULL, &objects, err);
+    for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
+        const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
+        pm_catalog_object(cat, kind, name);
+        if (strcmp(kind, "table") == 0)
+            rc = read_table(c, cat, name, err);
+    }
+    pm_rows_free(&objects);
+    return rc;
+}
+
+
+/* ==== The backend ==== */
+
+/* The holder of the advisory lock with key $1 in this database (advisory
+ * locks are per database; another database's runner holds a lock with the
+ * same key and must not be named). */
+#define PG_LOCK_HOLDER                                                                             \
+    "SELECT 'PostgreSQL backend PID ' || l.pid || CASE WHEN coalesce(a.application_name, '') "     \
+    "<> '' THEN ' (application \"' || a.application_name || '\")' ELSE '' END || '; see it "       \
+    "with SELECT * FROM pg_stat_activity WHERE pid = ' || l.pid FROM pg_locks l LEFT JOIN "        \
+    "pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND "         \
+    "l.objsubid = 1 AND l.database = (SELECT oid FROM pg_database WHERE datname = "                \
+    "current_database()) AND ((l.classid::bigint << 32) | l.objid::bigint) = $1::bigint LIMIT 1"
+
+const pm_backend pm_backend_postgres = {
+    .version = PM_BACKEND_VERSION,
+    .name = "postgres",
+    .dialect = &postgres_dialect,
+    .conn_flags = PM_CONN_TRANSACTIONAL_DDL,
+    .session_setup = "SET client_min_messages = warning",
+    .begin = "BEGIN",
+    .has_table = "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                 "c.relnamespace WHERE n.nspname = current_schema() AND c.relname = $1 AND "
+                 "c.relkind IN ('r', 'p')",
+    .has_column = "SELECT 1 FROM information_schema.columns WHERE table_schema = "
+                  "current_schema() AND table_name = $1 AND column_name = $2",
+    .read_schema = read_schema,
+    /* The lock is per schema of the history table, so runners on different
+     * schemas of one database do not block each other. Polled, never the
+     * blocking pg_advisory_lock: a blocking wait could deadlock against
+     * CREATE INDEX CONCURRENTLY. */
+    .lock_namespace = "SELECT current_schema()",
+    .lock_no_namespace = "no schema to keep the migration history in: the search_path names no "
+                         "existing schema (check ?options=-csearch_path%3D...)",
+    .lock_key = "SELECT hashtextextended('poblysh:' || $1 || '.seaql_migrations', 0)::text",
+    .lock_try = "SELECT pg_try_advisory_lock($1::bigint)",
+    .lock_granted = "t",
+    .lock_release = "SELECT pg_advisory_unlock($1::bigint)",
+    .lock_holder = PG_LOCK_HOLDER,
+    /* The client's time in up() (%s: statements sent before a catalog query
+     * ran then) plus the final batch's: it arrives as one message, so
+     * statement_timestamp() is when it did and clock_timestamp() is now. */
+    .elapsed_ms = "(%s::bigint + (extract(epoch FROM clock_timestamp() - statement_timestamp()) "
+                  "* 1000)::bigint)",
+    .drop_suffix = " CASCADE",
+    .scratch_create = "CREATE SCHEMA %s; SET search_path TO %s",
+    .scratch_drop = "DROP SCHEMA %s CASCADE; RESET search_path",
+    .database_create = "CREATE DATABASE %s TEMPLATE %s",
+    .database_blank = "template1",
+    .database_rename = "ALTER DATABASE %s RENAME TO %s",
+    .database_drop = "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+    .database_exists = "SELECT 1 FROM pg_database WHERE datname = $1",
+    .named_lock = "SELECT pg_advisory_lock(hashtext($1))",
+    .named_unlock = "SELECT pg_advisory_unlock(hashtext($1))",
+};

@@ -1,0 +1,126 @@
+/* registry.c: the drivers pm_db_open() chooses from by URL scheme: those a
+ * program registered at run time (pm_driver_register(), searched first,
+ * latest first, as sqlite3_vfs_register() does) and those compiled in
+ * (the generated drivers/builtin.c). A driver's interface version is checked
+ * once, here, against the window this build supports. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PM_MAX_REGISTERED 32
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static const pm_driver *registered[PM_MAX_REGISTERED];
+static size_t nregistered;
+
+/* ==== Checking a driver ==== */
+
+int pm__driver_check(const pm_driver *d, pm_error *err)
+{
+    if (!d)
+        return pm_error_set(err, PM_EINVAL, "pm_driver_register: driver is NULL");
+    const char *name = d->name ? d->name : "(unnamed)";
+    if (d->version < PM_DRIVER_VERSION_MIN || d->version > PM_DRIVER_VERSION)
+        return pm_error_set(err, PM_ENODRIVER,
+                            "driver %s has interface version %u; this build of poblysh knows "
+                            "versions %d to %d (sys/driver.h, PM_DRIVER_VERSION)",
+                            name, d->version, PM_DRIVER_VERSION_MIN, PM_DRIVER_VERSION);
+    const char *missing = !d->name                     ? "name"
+                          : !d->schemes || !d->schemes[0] ? "schemes"
+                          : !d->open                   ? "open"
+                          : !d->close                  ? "close"
+                          : !d->exec                   ? "exec"
+                          : !d->query                  ? "query"
+                          : !d->begin                  ? "begin"
+                          : !d->commit                 ? "commit"
+                          : !d->rollback               ? "rollback"
+                          : !d->has_table              ? "has_table"
+                          : !d->has_column             ? "has_column"
+                                                       : NULL;
+    if (missing)
+        return pm_error_set(err, PM_ENODRIVER, "driver %s has no %s, which every driver needs",
+                            name, missing);
+    return 0;
+}
+
+/* ==== Registration ==== */
+
+int pm_driver_register(const pm_driver *driver, pm_error *err)
+{
+    int rc = pm__driver_check(driver, err);
+    if (rc < 0)
+        return rc;
+    pthread_mutex_lock(&registry_lock);
+    bool known = false;
+    for (size_t i = 0; i < nregistered && !known; i++)
+        known = registered[i] == driver;
+    if (!known && nregistered == PM_MAX_REGISTERED)
+        rc = pm_error_set(err, PM_EINVAL, "cannot register driver %s: %d drivers are registered",
+                          driver->name, PM_MAX_REGISTERED);
+    else if (!known)
+        registered[nregistered++] = driver;
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
+int pm_driver_unregister(const pm_driver *driver)
+{
+    int rc = PM_EINVAL;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = 0; i < nregistered; i++) {
+        if (registered[i] != driver)
+            continue;
+        memmove(&registered[i], &registered[i + 1], (nregistered - i - 1) * sizeof(*registered));
+        nregistered--;
+        rc = 0;
+        break;
+    }
+    pthread_mutex_unlock(&registry_lock);
+    return rc;
+}
+
+/* ==== Finding a driver ==== */
+
+static bool claims(const pm_driver *d, const char *scheme)
+{
+    for (const char *const *s = d->schemes; *s; s++)
+        if (strcmp(*s, scheme) == 0)
+            return true;
+    return false;
+}
+
+const pm_driver *pm__driver_find(const char *scheme)
+{
+    const pm_driver *found = NULL;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = nregistered; i-- > 0 && !found;)
+        if (claims(registered[i], scheme))
+            found = registered[i];
+    pthread_mutex_unlock(&registry_lock);
+    const pm_driver *const *builtin = pm__builtin_drivers();
+    for (size_t i = 0; builtin[i] && !found; i++)
+        if (claims(builtin[i], scheme))
+            found = builtin[i];
+    return found;
+}
+
+static void append_schemes(pm_buf *b, const pm_driver *d)
+{
+    for (const char *const *s = d->schemes; *s; s++)
+        pm_buf_printf(b, "%s%s:", b->len ? ", " : "", *s);
+}
+
+char *pm_db_known_schemes(void)
+{
+    pm_buf b = PM_BUF_INIT;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = nregistered; i-- > 0;)
+        append_schemes(&b, registered[i]);
+    pthread_mutex_unlock(&registry_lock);
+    const pm_driver *const *builtin = pm__builtin_drivers();
+    for (size_t i = 0; builtin[i]; i++)
+        append_schemes(&b, builtin[i]);
+    return pm_buf_detach(&b);
+}
