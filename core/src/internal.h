@@ -69,6 +69,9 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
 /* The driver claiming scheme: registered ones first (latest first), then
  * the compiled-in ones; NULL when none does. */
 const pm_driver *pm__driver_find(const char *scheme);
+/* Whether a driver claims scheme followed by a sub-scheme ("dbi:*" in its
+ * schemes: dbi:pgsql://...). */
+bool pm__scheme_takes_subscheme(const char *scheme);
 /* 0 when the core can use d (version window, required members), else
  * PM_ENODRIVER naming it. */
 int pm__driver_check(const pm_driver *d, pm_error *err);

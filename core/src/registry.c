@@ -83,33 +83,57 @@ int pm_driver_unregister(const pm_driver *driver)
 
 /* ==== Finding a driver ==== */
 
-static bool claims(const pm_driver *d, const char *scheme)
+/* Whether entry ("mysql", or "dbi:*" for a scheme with a sub-scheme)
+ * names scheme; *sub says which form it was. */
+static bool names(const char *entry, const char *scheme, bool *sub)
 {
+    size_t n = strlen(scheme);
+    *sub = strncmp(entry, scheme, n) == 0 && strcmp(entry + n, ":*") == 0;
+    return *sub || strcmp(entry, scheme) == 0;
+}
+
+static bool claims(const pm_driver *d, const char *scheme, bool want_sub)
+{
+    bool sub;
     for (const char *const *s = d->schemes; *s; s++)
-        if (strcmp(*s, scheme) == 0)
+        if (names(*s, scheme, &sub) && (sub || !want_sub))
             return true;
     return false;
 }
 
-const pm_driver *pm__driver_find(const char *scheme)
+/* Every driver, registered first; stops when fn returns true. */
+static const pm_driver *first_driver(bool (*fn)(const pm_driver *, const char *, bool),
+                                     const char *scheme, bool want_sub)
 {
     const pm_driver *found = NULL;
     pthread_mutex_lock(&registry_lock);
     for (size_t i = nregistered; i-- > 0 && !found;)
-        if (claims(registered[i], scheme))
+        if (fn(registered[i], scheme, want_sub))
             found = registered[i];
     pthread_mutex_unlock(&registry_lock);
     const pm_driver *const *builtin = pm__builtin_drivers();
     for (size_t i = 0; builtin[i] && !found; i++)
-        if (claims(builtin[i], scheme))
+        if (fn(builtin[i], scheme, want_sub))
             found = builtin[i];
     return found;
 }
 
+const pm_driver *pm__driver_find(const char *scheme)
+{
+    return first_driver(claims, scheme, false);
+}
+
+bool pm__scheme_takes_subscheme(const char *scheme)
+{
+    return first_driver(claims, scheme, true) != NULL;
+}
+
 static void append_schemes(pm_buf *b, const pm_driver *d)
 {
-    for (const char *const *s = d->schemes; *s; s++)
-        pm_buf_printf(b, "%s%s:", b->len ? ", " : "", *s);
+    for (const char *const *s = d->schemes; *s; s++) {
+        size_t n = strcspn(*s, ":");
+        pm_buf_printf(b, "%s%.*s:%s", b->len ? ", " : "", (int)n, *s, (*s)[n] ? "<driver>:" : "");
+    }
 }
 
 char *pm_db_known_schemes(void)

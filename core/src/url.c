@@ -8,6 +8,7 @@
 
 #include "poblysh/sys/driver.h"
 #include "poblysh/url.h"
+#include "internal.h"
 #include "util.h"
 
 #define PM_URL_EXAMPLE "(expected e.g. sqlite://file.db or postgres://host/db)"
@@ -210,7 +211,8 @@ static int scheme_error(url_parser *p, size_t n)
     return url_error(p->err, "missing scheme " PM_URL_EXAMPLE);
 }
 
-/* Reads "scheme:" and, for libdbi, "dbi:<driver>:"; *rest points past them. */
+/* Reads "scheme:" and, for a scheme a driver claims with a sub-scheme
+ * ("dbi:*"), "scheme:<driver>:"; *rest points past them. */
 static int parse_scheme(url_parser *p, const char **rest)
 {
     const char *s = p->text;
@@ -221,11 +223,11 @@ static int parse_scheme(url_parser *p, const char **rest)
         return url_oom(p->err);
     lower_in_place(p->url->scheme);
     s += n + 1;
-    if (strcmp(p->url->scheme, "dbi") == 0) {
+    if (pm__scheme_takes_subscheme(p->url->scheme)) {
         n = scheme_span(s);
         if (n == 0 || s[n] != ':')
-            return url_error(p->err, "expected a libdbi driver after \"dbi:\" "
-                                     "(e.g. dbi:pgsql://host/db or dbi:sqlite3:file.db)");
+            return url_error(p->err, "expected a driver after \"%s:\", as in %s:<driver>://host/db",
+                             p->url->scheme, p->url->scheme);
         if (!(p->url->subscheme = pm__strndup(s, n)))
             return url_oom(p->err);
         lower_in_place(p->url->subscheme);

@@ -470,7 +470,7 @@ static void dbi_cancel(pm_conn *conn)
     ((dbi_pm_conn *)conn)->cancelled = 1;
 }
 
-static const char *const dbi_schemes[] = {"mysql", "mariadb", "dbi", NULL};
+static const char *const dbi_schemes[] = {"mysql", "mariadb", "dbi:*", NULL};
 
 const pm_driver pm_driver_dbi = {
     .version = PM_DRIVER_VERSION,

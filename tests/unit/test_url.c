@@ -247,7 +247,7 @@ static void test_url__rejects_bad_input_with_named_fault(void **state)
         {"://x", "missing scheme"},
         {"secret@h:5432/d", "missing scheme"},
         {"post_gres://h/d", "'_' at offset 4 is not allowed in a scheme"},
-        {"dbi:pgsql", "libdbi driver"},
+        {"dbi:pgsql", "driver after \"dbi:\""},
         {"postgres://u@h:99999/d", "port \"99999\" is not between 1 and 65535"},
         {"postgres://h:99999/d", "the port after ':' is not between 1 and 65535"},
         {"postgres://admin:s3cr3tPW", "the port after ':' is not a number"},

@@ -80,7 +80,9 @@ struct pm_driver {
     const char *name;
 
     /* NULL-terminated list of URL schemes this driver claims, lower case,
-     * without the colon: { "sqlite", NULL }. */
+     * without the colon: { "sqlite", NULL }. "NAME:*" claims NAME followed
+     * by a sub-scheme, as libdbi's "dbi:*" claims dbi:pgsql://...: the
+     * parsed URL's subscheme then holds "pgsql". */
     const char *const *schemes;
 
     /* Connects to url (already parsed; url->scheme is one of schemes). On
