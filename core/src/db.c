@@ -1,7 +1,8 @@
 /* db.c: opening a database by URL through the driver registry, and the thin
  * wrappers through which the core calls a driver. The wrappers scrub the
- * password from every error a driver reports, because database libraries
- * echo connection details in their messages. */
+ * URL's secrets (found and scrubbed by url.c) from every error a driver
+ * reports, because database libraries echo connection details in their
+ * messages. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -11,61 +12,11 @@
 
 /* ==== Scrubbing ==== */
 
-/* Replaces every occurrence of secret in *field with "***". */
-static void scrub_field(char **field, const char *secret)
-{
-    if (!*field || !secret || !*secret || !strstr(*field, secret))
-        return;
-    pm_buf b = PM_BUF_INIT;
-    size_t n = strlen(secret);
-    const char *p = *field, *hit;
-    while ((hit = strstr(p, secret))) {
-        pm_buf_appendn(&b, p, (size_t)(hit - p));
-        pm_buf_append(&b, "***");
-        p = hit + n;
-    }
-    pm_buf_append(&b, p);
-    char *clean = pm_buf_detach(&b);
-    if (clean) {
-        free(*field);
-        *field = clean;
-    } else {
-        free(*field); /* out of memory: better no message than a leaked one */
-        *field = NULL;
-    }
-}
-
 static int scrub(const pm_db *db, int rc, pm_error *err)
 {
-    if (rc >= 0 || !err)
-        return rc;
-    const char *secrets[] = {db->password, db->password_enc};
-    for (size_t i = 0; i < PM_ARRAY_LEN(secrets); i++) {
-        scrub_field(&err->message, secrets[i]);
-        scrub_field(&err->db_code, secrets[i]);
-        scrub_field(&err->detail, secrets[i]);
-        scrub_field(&err->hint, secrets[i]);
-        scrub_field(&err->statement, secrets[i]);
-    }
+    if (rc < 0)
+        pm__secrets_scrub(&db->secrets, err);
     return rc;
-}
-
-/* The password as written in the URL text (percent-encoded), or NULL. */
-static char *encoded_password(const char *url)
-{
-    const char *auth = strstr(url, "://");
-    if (!auth)
-        return NULL;
-    auth += 3;
-    size_t len = strcspn(auth, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < len; i++)
-        if (auth[i] == '@')
-            at = auth + i;
-    if (!at)
-        return NULL;
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    return colon && colon + 1 < at ? pm__strndup(colon + 1, (size_t)(at - colon - 1)) : NULL;
 }
 
 /* ==== Open and close ==== */
@@ -134,9 +85,7 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
     }
     db->driver = driver;
     db->url = pm_url_redact(url);
-    db->password = pm__strdup(parsed->password);
-    db->password_enc = encoded_password(url);
-    if (!db->url || (parsed->password && !db->password)) {
+    if (!db->url || pm__secrets_find(&db->secrets, url) < 0) {
         pm_url_free(parsed);
         pm_db_close(db);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
@@ -177,8 +126,7 @@ void pm_db_close(pm_db *db)
     if (db->conn)
         db->driver->close(db->conn);
     free(db->url);
-    free(db->password);
-    free(db->password_enc);
+    pm__secrets_clear(&db->secrets);
     free(db->scratch);
     free(db->scratch_home);
     free(db);

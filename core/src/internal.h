@@ -9,14 +9,14 @@
 
 #include "poblysh/poblysh.h"
 #include "poblysh/sys/driver.h"
+#include "secrets.h"
 #include "util.h"
 
 struct pm_db {
     pm_conn *conn;
     const pm_driver *driver;
     char *url;           /* redacted */
-    char *password;      /* decoded, for scrubbing driver messages; may be NULL */
-    char *password_enc;  /* as written in the URL, percent-encoded; may be NULL */
+    pm_secrets secrets;  /* of the URL, scrubbed from every driver message */
     volatile sig_atomic_t interrupted; /* set by pm_db_interrupt() */
     /* Dry run: writes go to record() instead of the database. */
     pm_sql_fn record;

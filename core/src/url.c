@@ -1,6 +1,8 @@
-/* url.c: the one database URL parser every driver shares (pm_url_parse) and
- * the redaction that makes any URL safe to print (pm_url_redact). Error
- * messages name the fault and its offset but never quote a password. */
+/* url.c: the one database URL parser every driver shares (pm_url_parse), the
+ * one finder of a URL's secrets (pm__secrets_find), and the two uses of it:
+ * the redaction that makes any URL safe to print (pm_url_redact) and the
+ * scrubbing of driver messages (pm__secrets_scrub). Error messages name the
+ * fault and its offset but never quote a password. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -489,23 +491,64 @@ const char *pm_url_param_get(const pm_url *url, const char *key)
     return NULL;
 }
 
-/* ==== Redaction ==== */
+/* ==== Secrets ==== */
 
-/* Finds the password of "scheme://user:password@host..." lexically: the
- * authority runs to the first '/', '?' or '#' and the user info to its last
- * '@'. When the authority has a ':' but no '@', a raw '/', '?' or '#' in the
- * password may have cut it short, so the '@' is looked for up to the first
- * '=' (query values such as user=a@b come after one). */
-static int find_password(const char *text, size_t *start, size_t *end)
+/* Where the authority begins (past "://"), or NULL. Only a "://" before the
+ * first '?' counts: a later one sits in a query value
+ * ("postgres:?host=h&application_name=x://y"). Text before the scheme is
+ * allowed, so a URL quoted inside other words is still found. */
+static const char *authority_start(const char *text)
 {
     const char *sep = strstr(text, "://");
-    if (!sep)
-        return 0;
-    const char *auth = sep + 3;
-    size_t alen = strcspn(auth, "/?#");
+    return sep && (size_t)(sep - text) < strcspn(text, "?") ? sep + 3 : NULL;
+}
+
+/* The port text of a "host:port" authority (for "[v6]:port" the one after
+ * the ']'), or NULL when there is no ':'. */
+static const char *port_text(const char *auth, size_t alen, size_t *plen)
+{
+    const char *host_end = auth;
+    if (alen > 0 && auth[0] == '[') {
+        const char *close = memchr(auth, ']', alen);
+        if (!close)
+            return NULL;
+        host_end = close + 1;
+    }
+    const char *colon = memchr(host_end, ':', alen - (size_t)(host_end - auth));
+    if (!colon)
+        return NULL;
+    *plen = alen - (size_t)(colon + 1 - auth);
+    return colon + 1;
+}
+
+/* The '@' that ends the user info, or NULL: the authority's last '@', as the
+ * parser reads it. With none there, a raw '/' or '?' in a password may have
+ * cut the authority short ("u:pa/ss@h"), so when a non-numeric port follows
+ * the ':' the '@' is looked for up to the first '=' (query values such as
+ * user=a@b come after one). After a numeric port it is looked for only
+ * before the query, whose values may hold an '@' ("h:3306/d?x@y"). */
+static const char *userinfo_end(const char *auth, size_t alen)
+{
     const char *at = last_char(auth, alen, '@');
-    if (!at && memchr(auth, ':', alen))
-        at = last_char(auth, alen + strcspn(auth + alen, "="), '@');
+    size_t plen = 0;
+    const char *port = at ? NULL : port_text(auth, alen, &plen);
+    if (!port)
+        return at;
+    size_t limit =
+        strspn(port, "0123456789") >= plen ? strcspn(auth, "?") : alen + strcspn(auth + alen, "=");
+    return last_char(auth, limit, '@');
+}
+
+/* Finds the password of "scheme://user:password@host..." lexically: the
+ * authority runs to the first '/', '?' or '#' and the user info to the '@'
+ * userinfo_end() picks. */
+static int find_password(const char *text, size_t *start, size_t *end)
+{
+    const char *auth = authority_start(text);
+    if (!auth)
+        return 0;
+    size_t alen = strcspn(auth, "/?#");
+    const char *at = userinfo_end(auth, alen);
     if (!at) {
         /* "user:secret" with no '@host': a port is digits, anything else
          * after the ':' may be a password and is hidden. */
@@ -527,43 +570,190 @@ static int find_password(const char *text, size_t *start, size_t *end)
     return 1;
 }
 
-/* Appends query (the text after '?') with the values of secret keys
- * replaced. */
-static void redact_query(pm_buf *out, const char *query)
+static int add_span(pm_secrets *s, size_t start, size_t end)
+{
+    pm_secret_span *spans = realloc(s->spans, (s->nspans + 1) * sizeof(*spans));
+    if (!spans)
+        return PM_ENOMEM;
+    spans[s->nspans].start = start;
+    spans[s->nspans].end = end;
+    s->spans = spans;
+    s->nspans++;
+    return 0;
+}
+
+/* Adds the values of secret keys in the query (the text from offset q, just
+ * past the '?') as spans. */
+static int find_query_secrets(pm_secrets *s, const char *text, size_t q)
 {
     for (;;) {
-        size_t len = strcspn(query, "&");
-        const char *eq = memchr(query, '=', len);
-        if (eq && eq + 1 < query + len && is_secret_key(query, (size_t)(eq - query))) {
-            pm_buf_appendn(out, query, (size_t)(eq + 1 - query));
-            pm_buf_append(out, "***");
-        } else {
-            pm_buf_appendn(out, query, len);
+        const char *seg = text + q;
+        size_t len = strcspn(seg, "&");
+        const char *eq = memchr(seg, '=', len);
+        if (eq && eq + 1 < seg + len && is_secret_key(seg, (size_t)(eq - seg))) {
+            int rc = add_span(s, (size_t)(eq + 1 - text), q + len);
+            if (rc)
+                return rc;
         }
-        if (!query[len])
-            return;
-        pm_buf_appendc(out, '&');
-        query += len + 1;
+        if (!seg[len])
+            return 0;
+        q += len + 1;
     }
 }
+
+/* s[0..n) percent-decoded as the parser decodes it; an escape the parser
+ * would refuse is kept as written. NULL when out of memory. */
+static char *decode_lenient(const char *s, size_t n)
+{
+    char *d = malloc(n + 1);
+    if (!d)
+        return NULL;
+    size_t len = 0;
+    for (size_t i = 0; i < n; i++) {
+        int hi = s[i] == '%' && i + 1 < n ? hex_value(s[i + 1]) : -1;
+        int lo = hi >= 0 && i + 2 < n ? hex_value(s[i + 2]) : -1;
+        if (lo < 0 || (hi == 0 && lo == 0)) {
+            d[len++] = s[i];
+            continue;
+        }
+        d[len++] = (char)(hi * 16 + lo);
+        i += 2;
+    }
+    d[len] = '\0';
+    return d;
+}
+
+static int has_value(const pm_secrets *s, const char *value)
+{
+    for (size_t i = 0; i < s->nvalues; i++) {
+        if (strcmp(s->values[i], value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+/* Adds value (taken over; NULL means out of memory) unless empty or known. */
+static int add_value(pm_secrets *s, char *value)
+{
+    if (!value)
+        return PM_ENOMEM;
+    if (!*value || has_value(s, value)) {
+        free(value);
+        return 0;
+    }
+    char **values = realloc(s->values, (s->nvalues + 1) * sizeof(*values));
+    if (!values) {
+        free(value);
+        return PM_ENOMEM;
+    }
+    values[s->nvalues++] = value;
+    s->values = values;
+    return 0;
+}
+
+/* Longest first, so that a secret inside a longer one cannot leave the
+ * longer one's remainder behind when scrubbing. */
+static int longest_first(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    size_t nx = strlen(x), ny = strlen(y);
+    if (nx != ny)
+        return nx > ny ? -1 : 1;
+    return strcmp(x, y);
+}
+
+int pm__secrets_find(pm_secrets *out, const char *text)
+{
+    int rc = 0;
+    size_t start, end, pos = 0;
+    if (!text)
+        return 0;
+    if (find_password(text, &start, &end)) {
+        rc = add_span(out, start, end);
+        pos = end;
+    }
+    /* The query starts at the first '?' after the password, which may hold
+     * a raw '?' of its own. */
+    const char *query = strchr(text + pos, '?');
+    if (rc == 0 && query)
+        rc = find_query_secrets(out, text, (size_t)(query + 1 - text));
+    for (size_t i = 0; rc == 0 && i < out->nspans; i++) {
+        const char *written = text + out->spans[i].start;
+        size_t n = out->spans[i].end - out->spans[i].start;
+        rc = add_value(out, pm__strndup(written, n));
+        if (rc == 0)
+            rc = add_value(out, decode_lenient(written, n));
+    }
+    if (rc) {
+        pm__secrets_clear(out);
+        return rc;
+    }
+    if (out->nvalues > 1)
+        qsort(out->values, out->nvalues, sizeof(*out->values), longest_first);
+    return 0;
+}
+
+void pm__secrets_clear(pm_secrets *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->nvalues; i++)
+        free(s->values[i]);
+    free(s->values);
+    free(s->spans);
+    *s = (pm_secrets)PM_SECRETS_INIT;
+}
+
+/* ==== Scrubbing ==== */
+
+/* Replaces every occurrence of secret in *field with "***". */
+static void scrub_field(char **field, const char *secret)
+{
+    if (!*field || !*secret || !strstr(*field, secret))
+        return;
+    pm_buf b = PM_BUF_INIT;
+    size_t n = strlen(secret);
+    const char *p = *field, *hit;
+    while ((hit = strstr(p, secret))) {
+        pm_buf_appendn(&b, p, (size_t)(hit - p));
+        pm_buf_append(&b, "***");
+        p = hit + n;
+    }
+    pm_buf_append(&b, p);
+    free(*field);
+    *field = pm_buf_detach(&b); /* NULL when out of memory: no message beats a leaked one */
+}
+
+void pm__secrets_scrub(const pm_secrets *s, pm_error *err)
+{
+    if (!s || !err)
+        return;
+    for (size_t i = 0; i < s->nvalues; i++) {
+        scrub_field(&err->message, s->values[i]);
+        scrub_field(&err->db_code, s->values[i]);
+        scrub_field(&err->detail, s->values[i]);
+        scrub_field(&err->hint, s->values[i]);
+        scrub_field(&err->statement, s->values[i]);
+    }
+}
+
+/* ==== Redaction ==== */
 
 char *pm_url_redact(const char *text)
 {
     if (!text)
         return pm__strdup("");
+    pm_secrets secrets = PM_SECRETS_INIT;
+    if (pm__secrets_find(&secrets, text) < 0)
+        return NULL;
     pm_buf out = PM_BUF_INIT;
-    size_t pos = 0, start, end;
-    if (find_password(text, &start, &end)) {
-        pm_buf_appendn(&out, text, start);
+    size_t pos = 0;
+    for (size_t i = 0; i < secrets.nspans; i++) {
+        pm_buf_appendn(&out, text + pos, secrets.spans[i].start - pos);
         pm_buf_append(&out, "***");
-        pos = end;
+        pos = secrets.spans[i].end;
     }
-    const char *query = strchr(text + pos, '?');
-    if (query) {
-        pm_buf_appendn(&out, text + pos, (size_t)(query + 1 - (text + pos)));
-        redact_query(&out, query + 1);
-    } else {
-        pm_buf_append(&out, text + pos);
-    }
+    pm_buf_append(&out, text + pos);
+    pm__secrets_clear(&secrets);
     return pm_buf_detach(&out);
 }

@@ -1,15 +1,17 @@
 /* test_url.c: pins down the database URL parser (every shape a driver sees,
- * every fault it must name) and the redaction that keeps passwords out of
- * logs and error messages. */
+ * every fault it must name), the finder of a URL's secrets, and its two
+ * uses: the redaction that keeps passwords out of logs and the scrubbing
+ * that keeps them out of driver messages. */
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <setjmp.h>
-#include <cmocka.h>
-
 #include <stdlib.h>
 #include <string.h>
 
+#include <cmocka.h>
+
+#include "../../core/src/internal.h"
 #include "poblysh/poblysh.h"
 
 /* ==== Helpers ==== */
@@ -373,6 +375,231 @@ static void test_url__redact_leaves_urls_without_password_unchanged(void **state
         assert_redacts(texts[i], texts[i]);
 }
 
+static void test_url__redact_ignores_scheme_separator_inside_query(void **state)
+{
+    (void)state;
+    /* The "://" inside application_name is not the start of an authority. */
+    assert_redacts("postgres:?host=127.0.0.1&password=SECRET&application_name=x://y:z",
+                   "postgres:?host=127.0.0.1&password=***&application_name=x://y:z");
+    assert_redacts("postgres:?application_name=x://u:v@w&pwd=SECRET",
+                   "postgres:?application_name=x://u:v@w&pwd=***");
+}
+
+static void test_url__redact_ignores_at_sign_in_query_flag(void **state)
+{
+    (void)state;
+    /* An '@' in a query value after host:port does not end a user info. */
+    assert_redacts("mysql://127.0.0.1:3306/d?x@y&username=u&password=SECRET",
+                   "mysql://127.0.0.1:3306/d?x@y&username=u&password=***");
+    assert_redacts("mysql://127.0.0.1:3306?x@y&password=SECRET",
+                   "mysql://127.0.0.1:3306?x@y&password=***");
+    assert_redacts("mysql://[::1]:3306/d?x@y&password=SECRET",
+                   "mysql://[::1]:3306/d?x@y&password=***");
+    assert_redacts("postgres://[::1]/d?x@y&password=SECRET", "postgres://[::1]/d?x@y&password=***");
+    /* A numeric password with a raw '/' still ends at the '@' before the query. */
+    assert_redacts("postgres://u:1234/56@h/db?sslmode=require",
+                   "postgres://u:***@h/db?sslmode=require");
+}
+
+/* ==== Secrets and scrubbing ==== */
+
+static int has_secret(const pm_secrets *s, const char *value)
+{
+    for (size_t i = 0; i < s->nvalues; i++) {
+        if (strcmp(s->values[i], value) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+static void test_url__secrets_found_as_written_and_decoded(void **state)
+{
+    (void)state;
+    static const char *const text = "postgres://u:p%40ss@h/db?sslpassword=a%2Fb&pwd=c&pass=c"
+                                    "&password=&user=kept";
+    static const char *const expected[] = {"p%40ss", "p@ss", "a%2Fb", "a/b", "c"};
+    pm_secrets s = PM_SECRETS_INIT;
+    assert_int_equal(pm__secrets_find(&s, text), 0);
+    assert_int_equal(s.nvalues, PM_ARRAY_LEN(expected));
+    for (size_t i = 0; i < PM_ARRAY_LEN(expected); i++) {
+        if (!has_secret(&s, expected[i]))
+            fail_msg("\"%s\" not among the secrets of \"%s\"", expected[i], text);
+    }
+    for (size_t i = 1; i < s.nvalues; i++)
+        assert_true(strlen(s.values[i - 1]) >= strlen(s.values[i]));
+    /* The spans are where each secret is written: the two "c"s apart. */
+    static const char *const written[] = {"p%40ss", "a%2Fb", "c", "c"};
+    assert_int_equal(s.nspans, PM_ARRAY_LEN(written));
+    for (size_t i = 0; i < s.nspans; i++) {
+        size_t n = s.spans[i].end - s.spans[i].start;
+        assert_int_equal(n, strlen(written[i]));
+        assert_memory_equal(text + s.spans[i].start, written[i], n);
+        if (i > 0)
+            assert_true(s.spans[i - 1].end < s.spans[i].start);
+    }
+    pm__secrets_clear(&s);
+    assert_int_equal(s.nvalues, 0);
+    assert_null(s.values);
+
+    assert_int_equal(pm__secrets_find(&s, "postgres://u@h/db?sslmode=require"), 0);
+    assert_int_equal(s.nvalues, 0);
+    assert_int_equal(s.nspans, 0);
+    pm__secrets_clear(&s);
+}
+
+static void test_url__scrub_hides_secrets_in_every_error_field(void **state)
+{
+    (void)state;
+    pm_secrets s = PM_SECRETS_INIT;
+    assert_int_equal(pm__secrets_find(&s, "postgres://u:Pw%21d@h/db?password=Qv%2Fx"), 0);
+    pm_error err = PM_ERROR_INIT;
+    pm_error_set(&err, PM_EDB, "auth failed for Pw!d (Pw%%21d), then Qv/x and Qv%%2Fx");
+    err.db_code = strdup("28P01 Pw!d");
+    err.detail = strdup("detail Qv/x");
+    err.hint = strdup("hint Qv%2Fx");
+    err.statement = strdup("SET x = 'Pw%21d'");
+    err.migration = strdup("m_Pw!d"); /* ours, not the driver's: left alone */
+    pm__secrets_scrub(&s, &err);
+    assert_string_equal(err.message, "auth failed for *** (***), then *** and ***");
+    assert_string_equal(err.db_code, "28P01 ***");
+    assert_string_equal(err.detail, "detail ***");
+    assert_string_equal(err.hint, "hint ***");
+    assert_string_equal(err.statement, "SET x = '***'");
+    assert_string_equal(err.migration, "m_Pw!d");
+    pm_error_clear(&err);
+    pm__secrets_scrub(&s, NULL);
+    pm__secrets_clear(&s);
+}
+
+static void test_url__scrub_replaces_longer_secret_first(void **state)
+{
+    (void)state;
+    /* "abc" is part of "abcdef": scrubbing it first would leave "def". */
+    pm_secrets s = PM_SECRETS_INIT;
+    assert_int_equal(pm__secrets_find(&s, "postgres://u:abc@h/db?password=abcdef"), 0);
+    pm_error err = PM_ERROR_INIT;
+    pm_error_set(&err, PM_EDB, "abcdef, abc");
+    pm__secrets_scrub(&s, &err);
+    assert_string_equal(err.message, "***, ***");
+    pm_error_clear(&err);
+    pm__secrets_clear(&s);
+}
+
+/* A driver that claims the schemes below and opens an in-memory SQLite
+ * database for any of them, so that a URL with a password or ?password=
+ * (which the SQLite driver refuses) reaches real SQLite messages through
+ * db.c's wrappers. */
+static const pm_driver *sqlite_driver(void)
+{
+    const pm_driver *const *drivers = pm__builtin_drivers();
+    for (size_t i = 0; drivers[i]; i++) {
+        if (strcmp(drivers[i]->name, "sqlite") == 0)
+            return drivers[i];
+    }
+    fail_msg("this build has no SQLite driver");
+    return NULL;
+}
+
+static int open_memory(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
+                       pm_error *err)
+{
+    (void)url;
+    pm_url *memory = NULL;
+    int rc = pm_url_parse(&memory, "sqlite::memory:", err);
+    if (rc == 0)
+        rc = sqlite_driver()->open(out, memory, opts, err);
+    pm_url_free(memory);
+    return rc;
+}
+
+static pm_db *open_on_memory(const char *url)
+{
+    static const char *const schemes[] = {"postgres", "mysql", "dbi:*", NULL};
+    static pm_driver driver;
+    driver = *sqlite_driver();
+    driver.schemes = schemes;
+    driver.open = open_memory;
+    pm_db *db = NULL;
+    pm_error err = PM_ERROR_INIT;
+    if (pm_driver_register(&driver, &err) != 0 || pm_db_open(&db, url, NULL, &err) != 0)
+        fail_msg("opening \"%s\": %s", url, err.message ? err.message : "?");
+    assert_int_equal(pm_driver_unregister(&driver), 0);
+    pm_error_clear(&err);
+    return db;
+}
+
+static void assert_hidden(const char *what, const char *url, const char *text, const char *secret)
+{
+    if (text && strstr(text, secret))
+        fail_msg("%s of \"%s\" shows the secret \"%s\": %s", what, url, secret, text);
+}
+
+/* Each URL with its secrets, as written and decoded. The redacted URL and
+ * a real SQLite error naming every secret (in its message and statement)
+ * must both hide all of them. */
+static void test_url__redaction_and_scrubbing_agree(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        const char *secrets[4];
+    } cases[] = {
+        {"postgres://alice:pa%40ss@h/db", {"pa%40ss", "pa@ss"}},
+        {"postgres://h/db?user=a&password=Qu%2Bery1&sslmode=require", {"Qu%2Bery1", "Qu+ery1"}},
+        {"mysql://u@h/db?sslpassword=Ssl%2Fpw&PWD=PwdPw", {"Ssl%2Fpw", "Ssl/pw", "PwdPw"}},
+        {"dbi:pgsql://u:Dbi%3Apw@h/db?pass=Pass2", {"Dbi%3Apw", "Dbi:pw", "Pass2"}},
+        {"postgres:?host=127.0.0.1&password=Opaque1&application_name=x://y:z", {"Opaque1"}},
+        {"mysql://127.0.0.1:3306/d?x@y&username=u&password=AtFlag1", {"AtFlag1"}},
+    };
+    for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
+        const char *url = cases[i].url;
+        char *shown = pm_url_redact(url);
+        assert_non_null(shown);
+        pm_buf sql = PM_BUF_INIT;
+        pm_buf_append(&sql, "SELECT 1 FROM \"");
+        for (size_t k = 0; k < 4 && cases[i].secrets[k]; k++)
+            pm_buf_printf(&sql, "%s%s", k ? " " : "", cases[i].secrets[k]);
+        pm_buf_append(&sql, "\"");
+        char *text = pm_buf_detach(&sql);
+        assert_non_null(text);
+
+        pm_db *db = open_on_memory(url);
+        pm_error err = PM_ERROR_INIT;
+        assert_int_equal(pm__db_exec(db, text, &err), PM_EDB);
+        assert_non_null(strstr(err.message, "no such table: ***"));
+        for (size_t k = 0; k < 4 && cases[i].secrets[k]; k++) {
+            assert_hidden("the redaction", url, shown, cases[i].secrets[k]);
+            assert_hidden("the scrubbed message", url, err.message, cases[i].secrets[k]);
+            assert_hidden("the scrubbed statement", url, err.statement, cases[i].secrets[k]);
+            assert_hidden("the connection's URL", url, pm_db_url(db), cases[i].secrets[k]);
+        }
+        pm_error_clear(&err);
+        pm_db_close(db);
+        free(text);
+        free(shown);
+    }
+}
+
+static void test_url__driver_message_never_shows_query_password(void **state)
+{
+    (void)state;
+    pm_db *db = open_on_memory("postgres://h/db?sslmode=require&password=Tbl%5Fpw");
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm__db_exec(db, "SELECT 1 FROM Tbl_pw", &err), PM_EDB);
+    assert_string_equal(err.message, "no such table: ***");
+    assert_string_equal(err.statement, "SELECT 1 FROM ***");
+    pm_error_clear(&err);
+    assert_int_equal(pm__db_exec(db, "SELECT 1 FROM \"Tbl%5Fpw\"", &err), PM_EDB);
+    assert_string_equal(err.message, "no such table: ***");
+    assert_string_equal(err.statement, "SELECT 1 FROM \"***\"");
+    pm_error_clear(&err);
+    /* Text that is not a secret is left as it was. */
+    assert_int_equal(pm__db_exec(db, "SELECT 1 FROM Tbl_p", &err), PM_EDB);
+    assert_string_equal(err.message, "no such table: Tbl_p");
+    pm_error_clear(&err);
+    pm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -390,6 +617,13 @@ int main(void)
         cmocka_unit_test(test_url__redacts_password_query_params),
         cmocka_unit_test(test_url__redacts_unparseable_text),
         cmocka_unit_test(test_url__redact_leaves_urls_without_password_unchanged),
+        cmocka_unit_test(test_url__redact_ignores_scheme_separator_inside_query),
+        cmocka_unit_test(test_url__redact_ignores_at_sign_in_query_flag),
+        cmocka_unit_test(test_url__secrets_found_as_written_and_decoded),
+        cmocka_unit_test(test_url__scrub_hides_secrets_in_every_error_field),
+        cmocka_unit_test(test_url__scrub_replaces_longer_secret_first),
+        cmocka_unit_test(test_url__redaction_and_scrubbing_agree),
+        cmocka_unit_test(test_url__driver_message_never_shows_query_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
