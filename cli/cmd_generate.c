@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "poblysh/sys/backend.h"
 
 #define DESCRIPTION_MAX 100
 #define VERSION_LEN 18 /* "mYYYY_MM_DD_HHMMSS" */
@@ -496,11 +497,30 @@ static int generate(generate_run *g, const cli_options *opts)
 
 /* ==== --sql ==== */
 
+/* "sqlite|postgres|mysql": the backends a section can name. */
+static char *backend_names(void)
+{
+    const pm_backend *const *all = pm_backends();
+    size_t len = 1;
+    for (size_t i = 0; all[i]; i++)
+        len += strlen(all[i]->name) + 1;
+    char *names = malloc(len);
+    if (!names)
+        return NULL;
+    names[0] = '\0';
+    for (size_t i = 0; all[i]; i++) {
+        if (i)
+            strcat(names, "|");
+        strcat(names, all[i]->name);
+    }
+    return names;
+}
+
 static const char sql_template[] =
     "-- %s: TODO say in one to three sentences what this migration changes and why.\n"
     "-- Written by `poblysh migrate generate --sql`. Sections: \"-- migrate:up\" and\n"
     "-- \"-- migrate:down\"; options after them: transaction:false, and\n"
-    "-- dialect=sqlite|postgres|mysql for a variant of one backend (docs/sql-migrations.md).\n"
+    "-- dialect=%s for a variant of one backend (docs/sql-migrations.md).\n"
     "\n"
     "-- migrate:up\n"
     "\n"
@@ -578,7 +598,9 @@ static int generate_sql(const cli_options *opts)
         rc = PM_EXIT_USAGE;
     }
     char *path = rc == 0 ? format("%s/%s.sql", dir, full) : NULL;
-    char *text = rc == 0 ? format(sql_template, full) : NULL;
+    char *backends = rc == 0 ? backend_names() : NULL;
+    char *text = backends ? format(sql_template, full, backends) : NULL;
+    free(backends);
     if (rc == 0 && (!path || !text))
         rc = out_of_memory();
     if (rc == 0) {

@@ -76,8 +76,11 @@ int cli_verify(const cli_options *opts)
     cli_options scratch = *opts;
     if (!scratch.database_url)
         scratch.database_url = "sqlite::memory:";
-    if (strncmp(scratch.database_url, "sqlite:", 7) == 0 &&
-        strcmp(scratch.database_url, "sqlite::memory:") != 0) {
+    unsigned int caps = 0;
+    pm_error probe = PM_ERROR_INIT;
+    int known = pm_url_capabilities(scratch.database_url, &caps, &probe);
+    pm_error_clear(&probe);
+    if (known == 0 && !(caps & (PM_CAP_EPHEMERAL | PM_CAP_SCRATCH_SCHEMA))) {
         fprintf(stderr, "poblysh: verify needs a scratch database: use sqlite::memory: (the "
                         "default) or a PostgreSQL or MySQL URL, where it makes and drops a "
                         "scratch schema\n");
@@ -88,7 +91,7 @@ int cli_verify(const cli_options *opts)
     size_t problems = 0;
     bool own_scratch = false;
     int rc = cli_session_open(&s, &scratch, 1, &err);
-    if (rc == 0 && strcmp(pm_db_url(s.db), "sqlite::memory:") != 0) {
+    if (rc == 0 && !(pm_db_capabilities(s.db) & PM_CAP_EPHEMERAL)) {
         rc = pm_db_scratch_begin(s.db, &err);
         own_scratch = rc == 0;
     }

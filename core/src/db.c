@@ -247,26 +247,53 @@ bool pm_db_transactional_ddl(const pm_db *db)
     return (db->conn->flags & PM_CONN_TRANSACTIONAL_DDL) != 0;
 }
 
-unsigned int pm_db_capabilities(const pm_db *db)
+/* The PM_CAP_* flags of a connection through d to b with conn flags. */
+static unsigned int capabilities(const pm_driver *d, const pm_backend *b, unsigned int flags)
 {
-    const pm_backend *b = db->conn->backend;
-    unsigned int flags = db->conn->flags, caps = 0;
+    unsigned int caps = 0;
     if (flags & PM_CONN_TRANSACTIONAL_DDL)
         caps |= PM_CAP_TRANSACTIONAL_DDL;
     if (flags & PM_CONN_EPHEMERAL)
         caps |= PM_CAP_EPHEMERAL;
-    if (db->driver->image_save && db->driver->image_open)
+    if (d->image_save && d->image_open)
         caps |= PM_CAP_CLONE_IMAGE;
     if (b->database_create && b->database_blank && b->database_rename && b->database_drop &&
         b->database_exists && b->named_lock && b->named_unlock)
         caps |= PM_CAP_CLONE_TEMPLATE;
-    if (db->driver->in_transaction)
+    if (d->in_transaction)
         caps |= PM_CAP_ROLLBACK_TESTDB;
     if (b->scratch_create && b->scratch_drop)
         caps |= PM_CAP_SCRATCH_SCHEMA;
-    if (schema_reader(db))
+    if (d->read_schema || b->read_schema)
         caps |= PM_CAP_READ_SCHEMA;
     return caps;
+}
+
+unsigned int pm_db_capabilities(const pm_db *db)
+{
+    return capabilities(db->driver, db->conn->backend, db->conn->flags);
+}
+
+int pm_url_capabilities(const char *url, unsigned int *caps, pm_error *err)
+{
+    *caps = 0;
+    pm_url *parsed = NULL;
+    const pm_driver *driver = NULL;
+    int rc = pm_url_parse(&parsed, url, err);
+    if (rc == 0)
+        rc = find_driver(&driver, parsed, url, err);
+    if (rc == 0)
+        rc = pm__driver_check(driver, err);
+    unsigned int flags = 0;
+    const pm_backend *b = rc == 0 && driver->backend_of ? driver->backend_of(parsed, &flags) : NULL;
+    if (rc == 0 && !b)
+        rc = pm_error_set(err, PM_EUNSUPPORTED,
+                          "the %s driver cannot tell what a URL reaches without connecting",
+                          driver->name);
+    if (rc == 0)
+        *caps = capabilities(driver, b, flags);
+    pm_url_free(parsed);
+    return rc;
 }
 
 const char *pm_db_backend_name(const pm_db *db)

@@ -470,6 +470,15 @@ static void dbi_cancel(pm_conn *conn)
     ((dbi_pm_conn *)conn)->cancelled = 1;
 }
 
+static const pm_backend *dbi_backend_of(const pm_url *url, unsigned int *conn_flags)
+{
+    dbi_pm_conn probe = {0};
+    const char *libdbi_driver = libdbi_driver_of(url);
+    const pm_backend *b = libdbi_driver ? find_backend(&probe, libdbi_driver) : NULL;
+    *conn_flags = b ? b->conn_flags : 0;
+    return b;
+}
+
 static const char *const dbi_schemes[] = {"mysql", "mariadb", "dbi:*", NULL};
 
 const pm_driver pm_driver_dbi = {
@@ -489,4 +498,5 @@ const pm_driver pm_driver_dbi = {
     .has_column = dbi_has_column,
     .native_handle = dbi_native_handle,
     .cancel = dbi_cancel,
+    .backend_of = dbi_backend_of,
 };

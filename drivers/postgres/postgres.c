@@ -533,6 +533,13 @@ static void pg_cancel(pm_conn *conn)
         PQcancel(c->cancel, errbuf, sizeof(errbuf));
 }
 
+static const pm_backend *pg_backend_of(const pm_url *url, unsigned int *conn_flags)
+{
+    (void)url;
+    *conn_flags = pm_backend_postgres.conn_flags;
+    return &pm_backend_postgres;
+}
+
 static const char *const postgres_schemes[] = {"postgres", "postgresql", NULL};
 
 const pm_driver pm_driver_postgres = {
@@ -553,4 +560,5 @@ const pm_driver pm_driver_postgres = {
     .native_handle = pg_native_handle,
     .cancel = pg_cancel,
     .in_transaction = pg_in_transaction,
+    .backend_of = pg_backend_of,
 };

@@ -457,6 +457,18 @@ static int sqlite_image_open(pm_conn **out, const void *image, size_t size, pm_e
     return 0;
 }
 
+/* Known from the URL: the file, or :memory:, which goes with the
+ * connection. */
+static const pm_backend *sqlite_backend_of(const pm_url *url, unsigned int *conn_flags)
+{
+    char *filename = url_filename(url);
+    *conn_flags = pm_backend_sqlite.conn_flags;
+    if (filename && strcmp(filename, ":memory:") == 0)
+        *conn_flags |= PM_CONN_EPHEMERAL;
+    free(filename);
+    return &pm_backend_sqlite;
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", NULL};
 
 const pm_driver pm_driver_sqlite = {
@@ -479,4 +491,5 @@ const pm_driver pm_driver_sqlite = {
     .in_transaction = sqlite_in_transaction,
     .image_save = sqlite_image_save,
     .image_open = sqlite_image_open,
+    .backend_of = sqlite_backend_of,
 };

@@ -70,6 +70,11 @@ bool pm_db_transactional_ddl(const pm_db *db);
 /* The PM_CAP_* flags of db. */
 unsigned int pm_db_capabilities(const pm_db *db);
 
+/* The PM_CAP_* flags a connection to url would have, told without
+ * connecting (nothing is created). PM_EUNSUPPORTED when the driver cannot
+ * tell before connecting; PM_EURL or PM_ENODRIVER for a bad URL. */
+int pm_url_capabilities(const char *url, unsigned int *caps, pm_error *err);
+
 /* The name of the engine db reaches ("sqlite", "postgres", "mysql"), which
  * several drivers can share (libdbi's pgsql reaches "postgres"); static. */
 const char *pm_db_backend_name(const pm_db *db);

@@ -163,6 +163,14 @@ struct pm_driver {
      * database_* statements. */
     int (*image_save)(pm_conn *conn, void **image, size_t *size, pm_error *err);
     int (*image_open)(pm_conn **out, const void *image, size_t size, pm_error *err);
+
+    /* ---- Added in version 6 ---- */
+
+    /* The backend a connection to url would reach and the PM_CONN_* flags
+     * it would have, told without connecting (pm_url_capabilities(), so
+     * `verify` can refuse a URL before creating its database). Returns NULL
+     * when url cannot be told apart without connecting. Optional. */
+    const pm_backend *(*backend_of)(const pm_url *url, unsigned int *conn_flags);
 };
 
 /* ==== Reading the catalog ==== */
