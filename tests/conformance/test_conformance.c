@@ -2,7 +2,11 @@
  * against every backend: `test_conformance URL`. Each test starts from a
  * database without the suite's tables, so it works on in-memory SQLite, a
  * file, or a server. A driver is done when this suite passes on a real
- * database. */
+ * database. What a connection can do comes from pm_db_capabilities(),
+ * never from the URL or the driver's name. The suite also registers a
+ * driver of its own at run time (wrapped-sqlite:, a thin wrapper over the
+ * SQLite driver), so it proves that a driver from outside the library
+ * works. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +20,7 @@
 #include "testutil.h"
 
 static const char *url;
+static unsigned int caps; /* pm_db_capabilities() of a connection to url */
 
 static const char *const suite_tables[] = {"conf_types", "conf_nt", "conf_slow", "conf_a", "conf_b", "conf_c",
                                            "conf_bad", "tenants", "seaql_migrations", "conf_snap",
@@ -70,7 +75,7 @@ static pm_engine *engine_for(fixture *f, const pm_migration *const *set, size_t 
 
 static bool is_memory(void)
 {
-    return strstr(url, ":memory:") != NULL;
+    return (caps & PM_CAP_EPHEMERAL) != 0;
 }
 
 /* ==== The baseline migration ==== */
@@ -727,14 +732,15 @@ static int wf_teardown(void **state)
     return teardown(state);
 }
 
+/* For assertions written in one engine's own SQL or about its catalog. */
 static bool wf_is_sqlite(const fixture *f)
 {
-    return strcmp(pm__db_dialect(f->db)->name, "sqlite") == 0;
+    return strcmp(pm_db_backend_name(f->db), "sqlite") == 0;
 }
 
 static bool wf_is_mysql(const fixture *f)
 {
-    return strcmp(pm__db_dialect(f->db)->name, "mysql") == 0;
+    return strcmp(pm_db_backend_name(f->db), "mysql") == 0;
 }
 
 static pm_engine *wf_engine(fixture *f, const pm_migration *const *set, size_t count,
@@ -1407,7 +1413,7 @@ static void test_conformance__schema_snapshot_has_the_shape_sqlite_gives(void **
 static void wf_verify_target(fixture *f)
 {
     wf_require_schema_reads(); /* verify reads the schema */
-    if (wf_is_sqlite(f))
+    if (!(caps & PM_CAP_SCRATCH_SCHEMA))
         return;
     pm_test_ok(pm_db_scratch_begin(f->db, &f->err), &f->err);
     wf_scratch = true;
@@ -1639,7 +1645,7 @@ static void
 test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns(void **state)
 {
     fixture *f = *state;
-    if (wf_is_sqlite(f)) { /* SQLite has none: verify uses sqlite::memory: */
+    if (!(caps & PM_CAP_SCRATCH_SCHEMA)) { /* SQLite has none: verify uses sqlite::memory: */
         assert_int_equal(pm_db_scratch_begin(f->db, &f->err), PM_EUNSUPPORTED);
         assert_non_null(strstr(f->err.message, "sqlite::memory:"));
         return;
@@ -1666,21 +1672,16 @@ test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns
 /* ==== Test databases (poblysh/testdb.h) ==== */
 
 /* Clone mode needs a driver that copies databases in memory (SQLite) or a
- * server whose dialect can (PostgreSQL, natively or through libdbi);
- * rollback mode a driver that reports open transactions (the native ones). */
-static bool url_starts(const char *prefix)
-{
-    return strncmp(url, prefix, strlen(prefix)) == 0;
-}
-
+ * server whose backend can (PostgreSQL, natively or through libdbi);
+ * rollback mode also a driver that reports open transactions. */
 static bool testdb_clone_supported(void)
 {
-    return url_starts("sqlite:") || url_starts("postgres") || url_starts("dbi:pgsql:");
+    return (caps & (PM_CAP_CLONE_IMAGE | PM_CAP_CLONE_TEMPLATE)) != 0;
 }
 
 static bool testdb_rollback_supported(void)
 {
-    return url_starts("sqlite:") || url_starts("postgres");
+    return testdb_clone_supported() && (caps & PM_CAP_ROLLBACK_TESTDB);
 }
 
 /* Acquires, or checks the refusal names the driver and returns NULL. */
@@ -1735,6 +1736,79 @@ static void test_conformance__test_database_rollback_mode_undoes_each_test(void 
     td_release(second);
 }
 
+/* ==== Capabilities ==== */
+
+static void test_conformance__capabilities_describe_what_the_connection_does(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(pm_db_capabilities(f->db), caps);
+    /* Told from the URL alone, when the driver can, they are the same. */
+    unsigned int told = 0;
+    int rc = pm_url_capabilities(url, &told, &f->err);
+    if (rc == 0)
+        assert_int_equal(told, caps);
+    else
+        assert_int_equal(rc, PM_EUNSUPPORTED);
+    pm_error_clear(&f->err);
+    /* Ephemeral: another connection to the URL sees another database. */
+    pm_test_exec(f->db, "CREATE TABLE conf_probe (id INTEGER)");
+    pm_db *other = pm_test_open(url);
+    assert_int_equal(pm_test_has_table(other, "conf_probe"), !(caps & PM_CAP_EPHEMERAL));
+    pm_db_close(other);
+    /* Transactional DDL: a table created in a rolled-back transaction is
+     * gone; MySQL commits it. */
+    pm_test_ok(pm__db_begin(f->db, &f->err), &f->err);
+    pm_test_ok(pm__db_exec(f->db, "CREATE TABLE conf_v (id INTEGER)", &f->err), &f->err);
+    pm__db_rollback(f->db, &f->err);
+    assert_int_equal(pm_test_has_table(f->db, "conf_v"), !(caps & PM_CAP_TRANSACTIONAL_DDL));
+    /* Reading the schema works exactly when it says so. */
+    char *text = NULL;
+    rc = pm_db_schema(f->db, &text, &f->err);
+    assert_int_equal(rc == 0, (caps & PM_CAP_READ_SCHEMA) != 0);
+    free(text);
+}
+
+/* ==== A driver registered at run time ==== */
+
+/* The SQLite driver under a scheme and name of its own, registered by this
+ * program: what a driver from outside the library looks like to poblysh. */
+extern const pm_driver pm_driver_sqlite;
+static int wrapped_opens;
+
+static int wrapped_open(pm_conn **out, const pm_url *u, const pm_connect_options *opts,
+                        pm_error *err)
+{
+    wrapped_opens++;
+    return pm_driver_sqlite.open(out, u, opts, err);
+}
+
+static const char *const wrapped_schemes[] = {"wrapped-sqlite", NULL};
+static pm_driver wrapped_sqlite;
+
+static void register_wrapped_sqlite(void)
+{
+    wrapped_sqlite = pm_driver_sqlite;
+    wrapped_sqlite.name = "wrapped-sqlite";
+    wrapped_sqlite.schemes = wrapped_schemes;
+    wrapped_sqlite.open = wrapped_open;
+    pm_error err = PM_ERROR_INIT;
+    if (pm_driver_register(&wrapped_sqlite, &err) < 0) {
+        fprintf(stderr, "test_conformance: cannot register wrapped-sqlite: %s\n", err.message);
+        exit(1);
+    }
+}
+
+/* Opens url once: its capabilities, and whether the registered driver
+ * serves it. */
+static bool probe_url(void)
+{
+    pm_db *db = pm_test_open(url);
+    caps = pm_db_capabilities(db);
+    bool wrapped = strcmp(pm_db_driver_name(db), wrapped_sqlite.name) == 0;
+    pm_db_close(db);
+    return wrapped;
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -1753,8 +1827,10 @@ int main(int argc, char **argv)
         }
     }
     build_race_set();
+    register_wrapped_sqlite();
+    bool wrapped = probe_url();
     char *shown = pm_url_redact(url);
-    printf("driver conformance suite on %s\n", shown);
+    printf("driver conformance suite on %s (capabilities 0x%x)\n", shown, caps);
     free(shown);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_conformance__builtin_set_creates_tenants_and_one_history_row, setup, teardown),
@@ -1792,8 +1868,14 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns, wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(test_conformance__test_database_clones_have_the_set_and_are_independent, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__test_database_rollback_mode_undoes_each_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__capabilities_describe_what_the_connection_does, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     pm_testdb_cleanup();
+    if (wrapped && wrapped_opens < 2) {
+        fprintf(stderr, "test_conformance: the registered driver was not used (%d opens)\n",
+                wrapped_opens);
+        return 1;
+    }
     return failed;
 }

@@ -1208,6 +1208,21 @@ static void test_mariadb__golang_folder_up_status_and_down(void **state)
     assert_contains(r->out, "0 applied, 3 pending.\n");
 }
 
+/* MySQL/MariaDB commits DDL implicitly and cannot copy a database, but has
+ * a scratch database for verify and a catalog to read. */
+static void test_mariadb__capabilities_are_those_of_a_server_without_transactional_ddl(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "caps");
+    const unsigned int want = PM_CAP_SCRATCH_SCHEMA | PM_CAP_READ_SCHEMA;
+    assert_int_equal(pm_db_capabilities(f->db), want);
+    assert_false(pm_db_transactional_ddl(f->db));
+    assert_string_equal(pm_db_backend_name(f->db), "mysql");
+    unsigned int told = 0;
+    pm_test_ok(pm_url_capabilities(f->url, &told, &f->err), &f->err);
+    assert_int_equal(told, want);
+}
+
 #define MARIADB_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1240,6 +1255,7 @@ int main(int argc, char **argv)
     build_race_set();
     const struct CMUnitTest tests[] = {
         MARIADB_TEST(test_mariadb__up_creates_tenants_with_mysql_types_and_down_removes_it),
+        MARIADB_TEST(test_mariadb__capabilities_are_those_of_a_server_without_transactional_ddl),
         MARIADB_TEST(test_mariadb__timestamps_are_utc_when_the_server_time_zone_is_not),
         MARIADB_TEST(test_mariadb__concurrent_cli_runners_apply_tenants_once),
         MARIADB_TEST(test_mariadb__concurrent_library_runners_record_each_migration_once),

@@ -1200,6 +1200,28 @@ static void test_postgres__create_index_concurrently_runs_without_a_transaction(
     assert_int_equal(pm_test_history_count(f->db), 0);
 }
 
+/* What PostgreSQL can do, natively and the same through libdbi's pgsql
+ * (which cannot report open transactions, so no rollback mode). */
+static void test_postgres__capabilities_are_those_of_a_transactional_server(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "caps");
+    const unsigned int server = PM_CAP_TRANSACTIONAL_DDL | PM_CAP_CLONE_TEMPLATE |
+                                PM_CAP_SCRATCH_SCHEMA | PM_CAP_READ_SCHEMA;
+    assert_int_equal(pm_db_capabilities(f->db), server | PM_CAP_ROLLBACK_TESTDB);
+    assert_string_equal(pm_db_backend_name(f->db), "postgres");
+    unsigned int told = 0;
+    pm_test_ok(pm_url_capabilities(f->url, &told, &f->err), &f->err);
+    assert_int_equal(told, server | PM_CAP_ROLLBACK_TESTDB);
+    const char *dbi = getenv("POBLYSH_TEST_DBI_PGSQL_URL");
+    if (dbi && *dbi) {
+        pm_db *db = pm_test_open(dbi);
+        assert_int_equal(pm_db_capabilities(db), server);
+        assert_string_equal(pm_db_backend_name(db), "postgres");
+        pm_db_close(db);
+    }
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1226,6 +1248,7 @@ int main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         TEST(test_postgres__tenants_table_matches_the_seed),
+        TEST(test_postgres__capabilities_are_those_of_a_transactional_server),
         TEST(test_postgres__create_index_concurrently_runs_without_a_transaction),
         TEST(test_postgres__failing_third_statement_rolls_back_and_is_named),
         TEST(test_postgres__failing_second_statement_is_named_not_a_neighbour),
