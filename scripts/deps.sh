@@ -2,18 +2,21 @@
 # deps.sh: installs the Debian packages a fresh machine lacks, and nothing
 # else. `deps.sh build` for building the CLI, `deps.sh test` for the tests too,
 # `deps.sh bench` for the benchmark (scripts/bench.sh: the sqlite3 shell and
-# PostgreSQL, whose psql is the baseline).
+# PostgreSQL, whose psql is the baseline), `deps.sh format` for
+# scripts/format.sh (clang-format).
 set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
 test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server)
 bench_pkgs=(sqlite3 postgresql)
+format_pkgs=(clang-format)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench]" >&2; exit 2 ;;
+  format) wanted=("${format_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|format]" >&2; exit 2 ;;
 esac
 
 missing=()
