@@ -81,6 +81,11 @@ void cli_session_close(cli_session *s);
  * (may be NULL) tells whether a failed migration was wholly rolled back. */
 int cli_report_error(const pm_error *err, const pm_db *db);
 
+/* After cli_report_error(): prints what to do next, naming this CLI's
+ * commands and flags, when err is a state the history is in (advice.c). The
+ * library's messages describe the state only. */
+void cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err);
+
 /* `migrate status` (cmd_status.c). */
 int cli_status(const cli_options *opts);
 

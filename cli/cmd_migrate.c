@@ -34,6 +34,8 @@ int cli_report_error(const pm_error *err, const pm_db *db)
     bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
     if (err->migration && rolled_back && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  its transaction was rolled back: the database is as it was before\n");
+    if (err->code == PM_EPROFILE) /* the library names the variable; the flag is ours */
+        fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
     switch (err->code) {
     case PM_ECONNECT:
         return PM_EXIT_CONNECT;
@@ -248,6 +250,8 @@ static int with_session(const cli_options *opts,
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
              : rc < 0              ? cli_report_error(&err, s.db)
                                    : PM_EXIT_OK;
+    if (rc < 0 && err.code)
+        cli_advise(&s, opts, &err);
     cli_session_close(&s);
     pm_error_clear(&err);
     return code;

@@ -28,8 +28,8 @@ int pm_profile_database_url(char **out, const char *profile, const char *url_ove
             url = PM_TEST_DATABASE_URL;
         else
             return pm_error_set(err, PM_EPROFILE,
-                                "profile \"%s\" has no default database: set %s or pass "
-                                "--database-url (only the local and test profiles have defaults)",
+                                "profile \"%s\" has no default database (only the local and "
+                                "test profiles have defaults) and %s is not set",
                                 profile ? profile : "(none)", PM_ENV_DATABASE_URL);
     }
     *out = pm__strdup(url);

@@ -933,6 +933,7 @@ static void test_cli__failed_migration_blocks_up_and_down_until_repaired(void **
     assert_contains(r->err, "cannot revert " TENANTS);
     assert_contains(r->err, "marked failed");
     assert_contains(r->err, "nothing was reverted");
+    assert_contains(r->err, "repair --applied " TENANTS); /* the CLI's advice */
     assert_lacks(r->out, "Reverting");
     assert_true(db_has_table(f, "tenants"));
     assert_int_equal(db_history_count(f), 1);
@@ -964,6 +965,7 @@ static void test_cli__failed_migration_blocks_up_and_down_until_repaired(void **
         assert_exit(r, 1);
         assert_contains(r->err, TENANTS);
         assert_contains(r->err, "is not marked failed");
+        assert_contains(r->err, "--applied and --rollback only clear a failed migration");
         assert_int_equal(db_history_count(f), 1);
     }
 

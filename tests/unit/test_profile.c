@@ -68,6 +68,7 @@ static void test_profile__other_profile_without_url_is_an_error(void **state)
     assert_null(url);
     assert_non_null(strstr(err.message, "production"));
     assert_non_null(strstr(err.message, "POBLYSH_DATABASE_URL"));
+    assert_null(strstr(err.message, "--database-url")); /* a CLI flag: the CLI adds it */
     pm_error_clear(&err);
 }
 
