@@ -83,7 +83,7 @@ int pm_driver_unregister(const pm_driver *driver)
 
 /* ==== Finding a driver ==== */
 
-/* Whether entry ("mysql", or "dbi:*" for a scheme with a sub-scheme)
+/* Whether entry (a scheme, or "NAME:*" for one with a sub-scheme)
  * names scheme; *sub says which form it was. */
 static bool names(const char *entry, const char *scheme, bool *sub)
 {
