@@ -34,8 +34,8 @@ static pid_t templates_pid; /* the process the list belongs to */
 
 /* The first PM_TESTDB_HASH_LEN hex digits of SHA-256 over the set's names
  * and checksums: the same set gives the same template on every run. */
-static int set_hash(char out[PM_TESTDB_HASH_LEN + 1], const pm_migration *const *set,
-                    size_t count, pm_error *err)
+static int set_hash(char out[PM_TESTDB_HASH_LEN + 1], const pm_migration *const *set, size_t count,
+                    pm_error *err)
 {
     pm_buf text = PM_BUF_INIT;
     pm_buf_append(&text, PM_TESTDB_FORMAT "\n");
@@ -103,8 +103,7 @@ static void template_free(pm_template *t)
 }
 
 /* Remembers set as the array t was asked for last. */
-static int remember_set(pm_template *t, const pm_migration *const *set, size_t count,
-                        pm_error *err)
+static int remember_set(pm_template *t, const pm_migration *const *set, size_t count, pm_error *err)
 {
     const pm_migration **copy = malloc((count ? count : 1) * sizeof(*copy));
     if (!copy)

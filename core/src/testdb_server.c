@@ -161,8 +161,7 @@ int pm_testdb__server_prepare(pm_template *t, pm_db *admin, const pm_migration *
 
 int pm_testdb__server_copy(pm_template *t, pm_db **db, char **name, char **url, pm_error *err)
 {
-    *name = pm__format("pm_t_%s_%ld_%s_%lu", t->hash, (long)getpid(), process_tag(),
-                       ++copy_serial);
+    *name = pm__format("pm_t_%s_%ld_%s_%lu", t->hash, (long)getpid(), process_tag(), ++copy_serial);
     *url = *name ? url_with_database(t->url, *name) : NULL;
     if (!*url)
         return pm_error_set(err, PM_ENOMEM, "out of memory");

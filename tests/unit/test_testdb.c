@@ -1,7 +1,8 @@
 /* test_testdb.c: test databases (poblysh/testdb.h) on SQLite: clones are
  * complete and independent, the template is migrated once, rollback mode
  * undoes each test and catches one that commits, KEEP leaves a file to look
- * at and says where through the API, printing nothing. The same on PostgreSQL is in tests/postgres/test_testdb_pg.c. */
+ * at and says where through the API, printing nothing. The same on
+ * PostgreSQL is in tests/postgres/test_testdb_pg.c. */
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
