@@ -439,3 +439,52 @@ int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *ou
 {
     return scrub(db, db->driver->has_column(db->conn, table, column, out, err), err);
 }
+
+/* ==== Test databases ==== */
+
+int pm__db_image_save(pm_db *db, void **image, size_t *size, pm_error *err)
+{
+    *image = NULL;
+    *size = 0;
+    if (!db->driver->image_save)
+        return pm_error_set(err, PM_EUNSUPPORTED, "driver %s cannot copy a database in memory",
+                            db->driver->name);
+    return scrub(db, db->driver->image_save(db->conn, image, size, err), err);
+}
+
+bool pm__db_in_transaction(pm_db *db)
+{
+    return db->driver->in_transaction && db->driver->in_transaction(db->conn);
+}
+
+static int discard_row(void *ctx, size_t ncolumns, const char *const *values)
+{
+    (void)ctx;
+    (void)ncolumns;
+    (void)values;
+    return 0;
+}
+
+/* Runs fmt with name in it now. Through query() with a row callback, which
+ * every driver runs at once: a driver that batches a transaction's statements
+ * (PostgreSQL) sends what it queued first, so the transaction is open on the
+ * server when this returns. */
+static int run_now(pm_db *db, const char *fmt, const char *name, pm_error *err)
+{
+    char *sql = pm__format(fmt, name);
+    if (!sql)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = db->record ? record(db, sql) : pm__db_query(db, sql, NULL, 0, discard_row, NULL, err);
+    free(sql);
+    return rc;
+}
+
+int pm__db_savepoint(pm_db *db, const char *name, pm_error *err)
+{
+    return run_now(db, "SAVEPOINT %s", name, err);
+}
+
+int pm__db_rollback_to(pm_db *db, const char *name, pm_error *err)
+{
+    return run_now(db, "ROLLBACK TO SAVEPOINT %s", name, err);
+}

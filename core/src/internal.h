@@ -64,6 +64,19 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
 /* Whether the driver has the member added in its version. */
 #define PM__DRIVER_HAS(driver, since, member) ((driver)->version >= (since) && (driver)->member)
 
+/* ==== db.c: test databases ==== */
+
+/* The whole database of db as bytes (driver->image_save): *image is
+ * malloc'd, the caller frees it. PM_EUNSUPPORTED without PM_CAP_CLONE_IMAGE. */
+int pm__db_image_save(pm_db *db, void **image, size_t *size, pm_error *err);
+/* Whether the server holds a transaction open on db (false when the driver
+ * cannot tell: without PM_CAP_ROLLBACK_TESTDB). */
+bool pm__db_in_transaction(pm_db *db);
+/* SAVEPOINT name and ROLLBACK TO SAVEPOINT name, run at once (never left in
+ * a batching driver's queue). name is an identifier, used unquoted. */
+int pm__db_savepoint(pm_db *db, const char *name, pm_error *err);
+int pm__db_rollback_to(pm_db *db, const char *name, pm_error *err);
+
 /* ==== registry.c: drivers by scheme ==== */
 
 /* The driver claiming scheme: registered ones first (latest first), then

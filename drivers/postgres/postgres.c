@@ -28,6 +28,7 @@ typedef struct pg_conn {
     PGcancel *cancel;    /* made at open, so cancel() allocates nothing */
     volatile sig_atomic_t cancelled;
     bool in_transaction; /* between begin() and commit()/rollback() */
+    bool batch_open;     /* statements join the queue (batching()) */
     char **queue;        /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
     char lock_key[64];   /* the advisory lock key as text, "" before lock() */
@@ -402,9 +403,21 @@ static int flush_one_by_one(pg_conn *c, size_t first, pm_error *err)
     return rc;
 }
 
+/* Whether statements join the batch: from begin() until commit(),
+ * rollback() or a read through query(). After such a read the rest of the
+ * transaction goes one statement at a time, so a transaction shared with a
+ * caller that needs each statement run (or failed) when it is made, as a
+ * rollback-mode test database is, works as outside one. A migration's
+ * has_table()/has_column() checks send the batch but do not end it. */
+static bool batching(const pg_conn *c)
+{
+    return c->in_transaction && c->batch_open;
+}
+
 static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
     pg_conn *c = (pg_conn *)conn;
+    bool batch = batching(c);
     size_t before = c->nqueue;
     int rc = pm_sql_split(sql, enqueue_statement, c, err);
     if (rc == PM_ENOMEM)
@@ -414,7 +427,7 @@ static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
             free(c->queue[--c->nqueue]);
         return rc;
     }
-    return c->in_transaction ? 0 : flush_one_by_one(c, before, err);
+    return batch ? 0 : flush_one_by_one(c, before, err);
 }
 
 /* A literal quoted by libpq (E'' when the value needs it), malloc'd. */
@@ -430,12 +443,14 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
                     pm_row_fn row, void *ctx, pm_error *err)
 {
     pg_conn *c = (pg_conn *)conn;
-    if (c->in_transaction && !row) { /* e.g. the history row: joins the batch */
+    if (batching(c) && !row) { /* e.g. the history row: joins the batch */
         char *inlined = pm_sql_inline_params(sql, params, nparams, pg_literal, c);
         int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
         free(inlined);
         return rc < 0 ? oom(err) : 0;
     }
+    if (row)
+        c->batch_open = false;
     int rc = flush(c, err);
     return rc < 0 ? rc : run_params(c, sql, params, nparams, row, ctx, err);
 }
@@ -451,6 +466,7 @@ static int pg_begin(pm_conn *conn, pm_error *err)
     if (enqueue_copy(c, "BEGIN", 5) < 0)
         return oom(err);
     c->in_transaction = true;
+    c->batch_open = true;
     return 0;
 }
 
@@ -460,6 +476,7 @@ static int pg_commit(pm_conn *conn, pm_error *err)
     if (enqueue_copy(c, "COMMIT", 6) < 0)
         return oom(err);
     c->in_transaction = false;
+    c->batch_open = false;
     return flush(c, err);
 }
 
@@ -468,6 +485,7 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
     pg_conn *c = (pg_conn *)conn;
     clear_queue(c); /* never sent: nothing to undo */
     c->in_transaction = false;
+    c->batch_open = false;
     if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return 0;
     return run_params(c, "ROLLBACK", NULL, 0, NULL, NULL, err);
@@ -496,17 +514,29 @@ static int pg_unlock(pm_conn *conn, pm_error *err)
 
 /* ==== Catalog ==== */
 
+/* A migration's check: it sends the batch, which then goes on (one extra
+ * round trip per check). */
+static int check_exists(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                        bool *out, pm_error *err)
+{
+    pg_conn *c = (pg_conn *)conn;
+    bool open = c->batch_open;
+    int rc = pm_driver_row_exists(conn, sql, params, nparams, out, err);
+    c->batch_open = open;
+    return rc;
+}
+
 static int pg_has_table(pm_conn *conn, const char *table, bool *out, pm_error *err)
 {
     const char *params[] = {table};
-    return pm_driver_row_exists(conn, pm_backend_postgres.has_table, params, 1, out, err);
+    return check_exists(conn, pm_backend_postgres.has_table, params, 1, out, err);
 }
 
 static int pg_has_column(pm_conn *conn, const char *table, const char *column, bool *out,
                          pm_error *err)
 {
     const char *params[] = {table, column};
-    return pm_driver_row_exists(conn, pm_backend_postgres.has_column, params, 2, out, err);
+    return check_exists(conn, pm_backend_postgres.has_column, params, 2, out, err);
 }
 
 /* Whether the server holds a transaction open for us (for rollback-mode

@@ -1162,6 +1162,35 @@ static void test_postgres__execution_ms_covers_work_sent_before_a_catalog_query(
                  (long long)recorded, (long long)reported);
 }
 
+/* A migration's catalog check sends the batch but does not end it: what
+ * the migration runs after it is queued again (and fails at commit), not
+ * sent one statement at a time. */
+static int exec_after_check_rc = 1;
+
+static int up_check_then_fail(pm_schema *s, const void *data)
+{
+    (void)data;
+    bool exists = false;
+    int rc = pm_schema_has_table(s, "pmt_nowhere", &exists);
+    if (rc == 0)
+        rc = exec_after_check_rc = pm_schema_exec(s, "INSERT INTO pmt_nowhere VALUES (1)");
+    return rc;
+}
+
+static void test_postgres__statements_after_a_catalog_check_are_still_batched(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "batch_after_check");
+    static const pm_migration checked =
+        MIGRATION("m2024_03_02_000000_check_then_fail", up_check_then_fail, down_drop_timed);
+    const pm_migration *set[] = {&checked};
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 1, NULL, &f->err), &f->err);
+    assert_int_equal(pm_engine_up(f->engine, PM_ALL, NULL, &f->err), PM_EDB);
+    assert_int_equal(exec_after_check_rc, 0); /* queued, not run at once */
+    assert_non_null(f->err.statement);
+    assert_non_null(strstr(f->err.statement, "pmt_nowhere"));
+}
+
 /* Every test gets the fixture: an admin connection, and whatever it adds. */
 /* ==== Migrations that cannot run in a transaction ==== */
 
@@ -1273,6 +1302,7 @@ int main(int argc, char **argv)
         TEST(test_postgres__search_path_option_puts_tables_in_that_schema),
         TEST(test_postgres__execution_ms_covers_the_server_side_sleep),
         TEST(test_postgres__execution_ms_covers_work_sent_before_a_catalog_query),
+        TEST(test_postgres__statements_after_a_catalog_check_are_still_batched),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();

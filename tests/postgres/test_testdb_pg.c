@@ -1,7 +1,7 @@
 /* test_testdb_pg.c: test databases (poblysh/testdb.h) on a real PostgreSQL
  * server: clones are databases of their own made from a pm_tpl_<hash>
  * template and dropped on release; concurrent processes migrate the template
- * once; KEEP leaves the database and prints its URL without the password;
+ * once; KEEP leaves the database and returns its URL without the password;
  * rollback mode undoes each test and catches one that commits. The server
  * comes from POBLYSH_TEST_PG_URL (scripts/with-postgres.sh). */
 #include <fcntl.h>
@@ -158,27 +158,56 @@ static void test_concurrent_processes_migrate_the_template_once(void **state)
                      0);
 }
 
-static void release_keeping(void *tdb)
+typedef struct keeping {
+    pm_testdb *tdb;
+    int with_password;
+    char *url;
+} keeping;
+
+static void release_keeping(void *arg)
 {
+    keeping *k = arg;
     pm_error err = PM_ERROR_INIT;
-    pm_test_ok(pm_testdb_release(tdb, PM_TESTDB_KEEP, &err), &err);
+    pm_test_ok(pm_testdb_keep(&k->url, k->tdb, k->with_password, &err), &err);
 }
 
-static void test_keep_leaves_the_database_and_prints_its_url_without_the_password(void **state)
+static void drop_database(const char *name)
 {
-    (void)state;
-    pm_testdb *tdb = acquire(two, 2, PM_TESTDB_CLONE);
-    char *name = current_database(tdb);
-    char said[512];
-    pm_test_capture_stderr(release_keeping, tdb, said, sizeof(said));
-    assert_non_null(strstr(said, "poblysh: kept test database postgresql://poblysh:"));
-    assert_non_null(strstr(said, name));
-    assert_null(strstr(said, getenv("POBLYSH_TEST_PG_PASSWORD")));
-    assert_null(strstr(said, "p%40ss"));
-    assert_true(database_exists(name));
     char sql[128];
     snprintf(sql, sizeof(sql), "DROP DATABASE %s", name);
     pm_test_exec(admin, sql);
+}
+
+static void test_keep_leaves_the_database_and_returns_its_url_without_the_password(void **state)
+{
+    (void)state;
+    keeping k = {acquire(two, 2, PM_TESTDB_CLONE), 0, NULL};
+    char *name = current_database(k.tdb);
+    char said[512];
+    pm_test_capture_stderr(release_keeping, &k, said, sizeof(said));
+    assert_string_equal(said, ""); /* the library prints nothing */
+    assert_non_null(k.url);
+    assert_non_null(strstr(k.url, "postgresql://poblysh:"));
+    assert_non_null(strstr(k.url, name));
+    assert_null(strstr(k.url, getenv("POBLYSH_TEST_PG_PASSWORD")));
+    assert_null(strstr(k.url, "p%40ss"));
+    assert_true(database_exists(name));
+    drop_database(name);
+    free(k.url);
+    free(name);
+}
+
+static void test_keep_with_password_returns_a_url_that_opens_the_database(void **state)
+{
+    (void)state;
+    keeping k = {acquire(two, 2, PM_TESTDB_CLONE), 1, NULL};
+    char *name = current_database(k.tdb);
+    release_keeping(&k);
+    pm_db *kept = pm_test_open(k.url);
+    assert_int_equal(pm_test_history_count(kept), 2);
+    pm_db_close(kept);
+    drop_database(name);
+    free(k.url);
     free(name);
 }
 
@@ -199,6 +228,53 @@ static void test_rollback_mode_undoes_each_tests_writes(void **state)
     release(second);
     free(name);
     free(again);
+}
+
+/* The database name at the end of tdb's URL (malloc'd). */
+static char *database_of(pm_testdb *tdb)
+{
+    char *url = pm_testdb_url(tdb, 0);
+    char *name = strrchr(url, '/') + 1;
+    name[strcspn(name, "?")] = '\0';
+    char *copy = strdup(name);
+    free(url);
+    return copy;
+}
+
+/* What the server says of the shared database's one connection, read on
+ * the admin connection so that nothing is sent on the test's. */
+static char *activity(const char *name, const char *column)
+{
+    char sql[256];
+    snprintf(sql, sizeof(sql), "SELECT %s FROM pg_stat_activity WHERE datname = '%s'", column,
+             name);
+    return pm_test_text(admin, sql);
+}
+
+/* acquire() opened the transaction on the server (its BEGIN and savepoint
+ * were sent, not left in the driver's queue), and the test's own statements
+ * through pm_db_exec() run when made, as outside a transaction. */
+static void test_rollback_mode_transaction_is_open_on_the_server_after_acquire(void **state)
+{
+    (void)state;
+    pm_testdb *tdb = acquire(two, 2, PM_TESTDB_ROLLBACK);
+    char *name = database_of(tdb);
+    char *said = activity(name, "state");
+    assert_string_equal(said, "idle in transaction");
+    free(said);
+    said = activity(name, "query");
+    assert_non_null(strstr(said, "SAVEPOINT pm_testdb"));
+    free(said);
+
+    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO accounts (id, name) VALUES (3, 'sent')");
+    said = activity(name, "query");
+    assert_non_null(strstr(said, "'sent'")); /* sent at once, not queued */
+    free(said);
+    release(tdb);
+    said = activity(name, "state");
+    assert_string_equal(said, "idle");
+    free(said);
+    free(name);
 }
 
 static void test_rollback_mode_recovers_from_a_failed_statement_in_the_test(void **state)
@@ -291,8 +367,10 @@ int main(void)
         cmocka_unit_test(test_clone_is_a_database_of_its_own_with_the_set_applied),
         cmocka_unit_test(test_clones_are_independent_and_dropped_on_release),
         cmocka_unit_test(test_concurrent_processes_migrate_the_template_once),
-        cmocka_unit_test(test_keep_leaves_the_database_and_prints_its_url_without_the_password),
+        cmocka_unit_test(test_keep_leaves_the_database_and_returns_its_url_without_the_password),
+        cmocka_unit_test(test_keep_with_password_returns_a_url_that_opens_the_database),
         cmocka_unit_test(test_rollback_mode_undoes_each_tests_writes),
+        cmocka_unit_test(test_rollback_mode_transaction_is_open_on_the_server_after_acquire),
         cmocka_unit_test(test_rollback_mode_recovers_from_a_failed_statement_in_the_test),
         cmocka_unit_test(test_rollback_mode_reports_a_test_that_commits),
         cmocka_unit_test(test_rollback_mode_reports_a_test_that_commits_and_begins_again),

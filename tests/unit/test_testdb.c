@@ -1,7 +1,9 @@
 /* test_testdb.c: test databases (poblysh/testdb.h) on SQLite: clones are
  * complete and independent, the template is migrated once, rollback mode
  * undoes each test and catches one that commits, KEEP leaves a file to look
- * at. The same on PostgreSQL is in tests/postgres/test_testdb_pg.c. */
+ * at and says where through the API, printing nothing. The same on
+ * PostgreSQL is in tests/postgres/test_testdb_pg.c. */
+#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,42 +126,112 @@ static void test_file_url_is_migrated_once_and_clones_leave_it_unchanged(void **
     rmdir(dir);
 }
 
-static void release_keeping(void *tdb)
+/* A fresh directory as $TMPDIR, for KEEP's files; restore_tmpdir() puts
+ * the old value back and removes the directory. */
+static char *use_tmpdir(char *dir)
 {
-    pm_error err = PM_ERROR_INIT;
-    pm_test_ok(pm_testdb_release(tdb, PM_TESTDB_KEEP, &err), &err);
-}
-
-static void test_keep_writes_the_clone_to_a_file_and_says_where(void **state)
-{
-    (void)state;
-    char dir[] = "/tmp/pm-testdb-keep-XXXXXX";
     assert_non_null(mkdtemp(dir));
     char *old = getenv("TMPDIR") ? strdup(getenv("TMPDIR")) : NULL;
     setenv("TMPDIR", dir, 1);
+    return old;
+}
 
-    pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_CLONE);
-    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO orders (id, name) VALUES (7, 'kept')");
-    char said[512];
-    pm_test_capture_stderr(release_keeping, tdb, said, sizeof(said));
-
-    char prefix[160];
-    snprintf(prefix, sizeof(prefix), "poblysh: kept test database sqlite://%s/poblysh-test-", dir);
-    assert_non_null(strstr(said, prefix));
-    char *url = strstr(said, "sqlite://");
-    url[strcspn(url, "\n")] = '\0';
-    pm_db *kept = pm_test_open(url);
-    char *name = pm_test_text(kept, "SELECT name FROM orders WHERE id = 7");
-    assert_string_equal(name, "kept");
-    free(name);
-    pm_db_close(kept);
-    unlink(url + strlen("sqlite://"));
-    rmdir(dir);
+static void restore_tmpdir(const char *dir, char *old)
+{
+    assert_int_equal(rmdir(dir), 0); /* the test removed what it kept */
     if (old)
         setenv("TMPDIR", old, 1);
     else
         unsetenv("TMPDIR");
     free(old);
+}
+
+/* Removes the poblysh-test-* files in dir; returns how many there were. */
+static int remove_kept_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    int n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        if (strncmp(e->d_name, "poblysh-test-", 13) != 0)
+            continue;
+        char path[512];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        assert_int_equal(unlink(path), 0);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+typedef struct keeping {
+    pm_testdb *tdb;
+    unsigned int flags; /* pm_testdb_release()'s, or ~0u for pm_testdb_keep() */
+    char *url;
+} keeping;
+
+static void release_keeping(void *arg)
+{
+    keeping *k = arg;
+    pm_error err = PM_ERROR_INIT;
+    if (k->flags == ~0u)
+        pm_test_ok(pm_testdb_keep(&k->url, k->tdb, 0, &err), &err);
+    else
+        pm_test_ok(pm_testdb_release(k->tdb, k->flags, &err), &err);
+}
+
+static void test_keep_writes_the_clone_to_a_file_and_returns_its_url(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pm-testdb-keep-XXXXXX";
+    char *old = use_tmpdir(dir);
+    pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_CLONE);
+    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO orders (id, name) VALUES (7, 'kept')");
+    keeping k = {tdb, ~0u, NULL};
+    char said[512];
+    pm_test_capture_stderr(release_keeping, &k, said, sizeof(said));
+    assert_string_equal(said, ""); /* the library prints nothing */
+
+    char prefix[160];
+    snprintf(prefix, sizeof(prefix), "sqlite://%s/poblysh-test-", dir);
+    assert_non_null(k.url);
+    assert_memory_equal(k.url, prefix, strlen(prefix));
+    pm_db *kept = pm_test_open(k.url);
+    char *name = pm_test_text(kept, "SELECT name FROM orders WHERE id = 7");
+    assert_string_equal(name, "kept");
+    free(name);
+    pm_db_close(kept);
+    assert_int_equal(unlink(k.url + strlen("sqlite://")), 0);
+    free(k.url);
+    restore_tmpdir(dir, old);
+}
+
+/* The flag keeps the clone as pm_testdb_keep() does, and prints nothing. */
+static void test_keep_flag_keeps_the_clone_without_printing(void **state)
+{
+    (void)state;
+    char dir[] = "/tmp/pm-testdb-keep-XXXXXX";
+    char *old = use_tmpdir(dir);
+    keeping k = {acquire("sqlite::memory:", two, 2, PM_TESTDB_CLONE), PM_TESTDB_KEEP, NULL};
+    char said[512];
+    pm_test_capture_stderr(release_keeping, &k, said, sizeof(said));
+    assert_string_equal(said, "");
+    assert_int_equal(remove_kept_files(dir), 1);
+    restore_tmpdir(dir, old);
+}
+
+static void test_keep_in_rollback_mode_keeps_nothing_and_rolls_back(void **state)
+{
+    (void)state;
+    pm_error err = PM_ERROR_INIT;
+    pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);
+    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO accounts (id, name) VALUES (1, 'a')");
+    char *url = (char *)"unset";
+    pm_test_ok(pm_testdb_keep(&url, tdb, 1, &err), &err);
+    assert_null(url);
+    pm_testdb *next = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);
+    assert_int_equal(pm_test_int(pm_testdb_db(next), "SELECT count(*) FROM accounts"), 0);
+    release(next);
 }
 
 /* ==== Rollback mode ==== */
@@ -320,6 +392,9 @@ static void test_release_of_null_does_nothing(void **state)
 {
     (void)state;
     assert_int_equal(pm_testdb_release(NULL, 0, NULL), 0);
+    char *url = (char *)"unset";
+    assert_int_equal(pm_testdb_keep(&url, NULL, 0, NULL), 0);
+    assert_null(url);
     assert_null(pm_testdb_db(NULL));
 }
 
@@ -331,7 +406,9 @@ int main(void)
         cmocka_unit_test(test_template_is_migrated_once_per_process),
         cmocka_unit_test(test_each_set_gets_its_own_template),
         cmocka_unit_test(test_file_url_is_migrated_once_and_clones_leave_it_unchanged),
-        cmocka_unit_test(test_keep_writes_the_clone_to_a_file_and_says_where),
+        cmocka_unit_test(test_keep_writes_the_clone_to_a_file_and_returns_its_url),
+        cmocka_unit_test(test_keep_flag_keeps_the_clone_without_printing),
+        cmocka_unit_test(test_keep_in_rollback_mode_keeps_nothing_and_rolls_back),
         cmocka_unit_test(test_rollback_mode_undoes_each_tests_writes),
         cmocka_unit_test(test_rollback_mode_shares_one_connection_between_tests),
         cmocka_unit_test(test_rollback_mode_reports_a_test_that_commits),

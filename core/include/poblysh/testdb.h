@@ -90,11 +90,9 @@ pm_db *pm_testdb_db(pm_testdb *tdb);
 char *pm_testdb_url(const pm_testdb *tdb, int with_password);
 
 /* pm_testdb_release() flags. */
-/* Clone mode: keep the test's database to look at after a failed test, and
- * print where it is on stderr ("poblysh: kept test database <url>",
- * password redacted). PostgreSQL keeps the database; an in-memory SQLite
- * clone is written to a file in $TMPDIR (or /tmp). Ignored in rollback
- * mode, whose writes are always rolled back. */
+/* Clone mode: keep the test's database, as pm_testdb_keep() does, without
+ * saying where (nothing is printed: the library never prints). Use
+ * pm_testdb_keep() to learn where it is. Ignored in rollback mode. */
 #define PM_TESTDB_KEEP (1u << 0)
 
 /* Ends the test: rolls its transaction back (rollback mode) or closes and
@@ -104,6 +102,18 @@ char *pm_testdb_url(const pm_testdb *tdb, int with_password);
  * is discarded and the next acquire starts from a fresh copy. err may be
  * NULL. pm_testdb_release(NULL, ...) returns 0. */
 int pm_testdb_release(pm_testdb *tdb, unsigned int flags, pm_error *err);
+
+/* Ends the test like pm_testdb_release(tdb, 0, err), but in clone mode keeps
+ * its database to look at after a failed test, and stores in *out a URL that
+ * opens it: PostgreSQL keeps the database (the caller drops it); an
+ * in-memory SQLite clone is written to a new file in $TMPDIR (or /tmp),
+ * "sqlite:///tmp/poblysh-test-<pid>-<n>.db" (the caller deletes it). The
+ * URL's password is redacted unless with_password, as in pm_testdb_url().
+ * *out is malloc'd and the caller frees it; it is NULL on failure and in
+ * rollback mode, where nothing is kept (the test's writes are rolled back
+ * and the return value is pm_testdb_release()'s). Frees tdb in every case;
+ * pm_testdb_keep(out, NULL, ...) sets *out to NULL and returns 0. */
+int pm_testdb_keep(char **out, pm_testdb *tdb, int with_password, pm_error *err);
 
 /* Frees what the process keeps between tests: templates held in memory,
  * connections to the servers, the shared databases of rollback mode (on
