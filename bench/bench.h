@@ -150,7 +150,7 @@ const char *bench_kib_text(char *buf, size_t size, long kib);
 int bench_case_up_sqlite_file(const bench_env *env); /* 1 */
 int bench_case_up_postgres(const bench_env *env);    /* 2 */
 int bench_case_status_scaling(const bench_env *env); /* 3 */
-int bench_case_testdb(const bench_env *env);        /* 4 (cases_testdb.c) */
+int bench_case_testdb(const bench_env *env);         /* 4 (cases_testdb.c) */
 int bench_case_status_cli(const bench_env *env);     /* 5 */
 int bench_case_up_memory(const bench_env *env);      /* 6 */
 int bench_case_up_peak_memory(const bench_env *env); /* 7 */

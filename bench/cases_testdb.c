@@ -15,9 +15,9 @@
 #include "bench_set.h"
 
 #define TESTDB_SET_SIZE 100
-#define CLONE_TARGET 8.0        /* clone at least this many times faster */
-#define ROLLBACK_TARGET 200.0   /* rollback mode at least this many times faster */
-#define ROLLBACK_MAX_US 20.0    /* and under this per test */
+#define CLONE_TARGET 8.0      /* clone at least this many times faster */
+#define ROLLBACK_TARGET 200.0 /* rollback mode at least this many times faster */
+#define ROLLBACK_MAX_US 20.0  /* and under this per test */
 
 typedef struct testdb_bench {
     const char *url;
@@ -183,8 +183,8 @@ int bench_case_testdb(const bench_env *env)
         return -1;
     size_t count = 0;
     const pm_migration *const *set = bench_set_migrations(built, &count);
-    int rc = compare_on("sqlite::memory:", "sqlite::memory:", set, count, env->runs, 50, 20000,
-                        true);
+    int rc =
+        compare_on("sqlite::memory:", "sqlite::memory:", set, count, env->runs, 50, 20000, true);
     const char *pg = getenv("POBLYSH_TEST_PG_URL");
     if (rc == 0 && env->pg_socket_dir && pg && *pg)
         rc = compare_on("PostgreSQL", pg, set, count, env->runs, 3, 500, false);

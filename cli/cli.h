@@ -10,11 +10,11 @@
 /* Exit codes, documented in --help and README.md. */
 enum {
     PM_EXIT_OK = 0,
-    PM_EXIT_FAILURE = 1,   /* a migration or database error */
-    PM_EXIT_USAGE = 2,     /* bad arguments, an invalid URL, a profile with no database, no --yes */
-    PM_EXIT_LOCKED = 3,    /* another runner held the migration lock past the timeout */
-    PM_EXIT_CONNECT = 4,   /* could not connect: unreachable, refused, authentication, no database */
-    PM_EXIT_ATTENTION = 5, /* the history needs attention: up refused, or status --exit-code */
+    PM_EXIT_FAILURE = 1, /* a migration or database error */
+    PM_EXIT_USAGE = 2,   /* bad arguments, an invalid URL, a profile with no database, no --yes */
+    PM_EXIT_LOCKED = 3,  /* another runner held the migration lock past the timeout */
+    PM_EXIT_CONNECT = 4, /* could not connect: unreachable, refused, authentication, no database */
+    PM_EXIT_ATTENTION = 5,    /* the history needs attention: up refused, or status --exit-code */
     PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was stopped */
 };
 
@@ -41,14 +41,14 @@ typedef struct cli_options {
     int lock_timeout;         /* --lock-timeout seconds; 0 = default */
     int wait;                 /* --wait seconds for the server to come up; 0 = no retry */
     int verbose;
-    int json;                 /* --format json */
-    pm_repair repair;         /* --accept / --applied / --rollback */
+    int json;         /* --format json */
+    pm_repair repair; /* --accept / --applied / --rollback */
     const char *repair_name;
-    const char *dir;          /* --dir: the migrations folder for generate */
-    const char *output;       /* --output FILE for schema */
-    const char *argument;     /* the positional argument (generate NAME) */
-    const char *source;       /* --source DIR, or NULL */
-    unsigned int given;       /* OPT_* bits the user gave */
+    const char *dir;      /* --dir: the migrations folder for generate */
+    const char *output;   /* --output FILE for schema */
+    const char *argument; /* the positional argument (generate NAME) */
+    const char *source;   /* --source DIR, or NULL */
+    unsigned int given;   /* OPT_* bits the user gave */
 } cli_options;
 
 typedef int (*cli_command_fn)(const cli_options *opts);

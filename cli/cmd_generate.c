@@ -545,15 +545,16 @@ static int newest_in_folder(const char *dir, const char *description, char **new
         if (set[i]->name[0] == 'm')
             d = strchr(set[i]->name + 1 + VERSION_LEN - 1, '_');
         if (d && strcmp(d + 1, description) == 0) {
-            fprintf(stderr, "poblysh: a migration named \"%s\" is already in %s: %s\n",
-                    description, dir, set[i]->name);
+            fprintf(stderr, "poblysh: a migration named \"%s\" is already in %s: %s\n", description,
+                    dir, set[i]->name);
             rc = PM_EXIT_USAGE;
         }
     }
     if (rc == 0 && count)
         *newest = format("%s", set[count - 1]->name);
     if (rc < 0) {
-        fprintf(stderr, "poblysh: error: %s\n", err.message ? err.message : "cannot read the folder");
+        fprintf(stderr, "poblysh: error: %s\n",
+                err.message ? err.message : "cannot read the folder");
         rc = PM_EXIT_FAILURE;
     }
     pm_error_clear(&err);
@@ -592,8 +593,9 @@ static int generate_sql(const cli_options *opts)
     char *newest = NULL;
     int rc = full ? newest_in_folder(dir, name, &newest) : out_of_memory();
     if (rc == 0 && newest && pm_migration_name_cmp(newest, full) >= 0) {
-        fprintf(stderr, "poblysh: the newest migration of %s, %s, is not older than the new one "
-                        "(%s): try again in a second, or check this computer's clock\n",
+        fprintf(stderr,
+                "poblysh: the newest migration of %s, %s, is not older than the new one "
+                "(%s): try again in a second, or check this computer's clock\n",
                 dir, newest, full);
         rc = PM_EXIT_USAGE;
     }

@@ -37,22 +37,16 @@ int cli_report_error(const pm_error *err, const pm_db *db)
     if (err->code == PM_EPROFILE) /* the library names the variable; the flag is ours */
         fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
     switch (err->code) {
-    case PM_ECONNECT:
-        return PM_EXIT_CONNECT;
+    case PM_ECONNECT: return PM_EXIT_CONNECT;
     case PM_ECHECKSUM:
     case PM_EDRIFT:
-    case PM_EFAILED:
-        return PM_EXIT_ATTENTION;
-    case PM_EINTERRUPTED:
-        return PM_EXIT_INTERRUPTED;
+    case PM_EFAILED: return PM_EXIT_ATTENTION;
+    case PM_EINTERRUPTED: return PM_EXIT_INTERRUPTED;
     case PM_EURL:
     case PM_ENODRIVER:
-    case PM_EPROFILE:
-        return PM_EXIT_USAGE;
-    case PM_ELOCKED:
-        return PM_EXIT_LOCKED;
-    default:
-        return PM_EXIT_FAILURE;
+    case PM_EPROFILE: return PM_EXIT_USAGE;
+    case PM_ELOCKED: return PM_EXIT_LOCKED;
+    default: return PM_EXIT_FAILURE;
     }
 }
 
@@ -92,25 +86,15 @@ static void on_progress(const pm_event *ev, void *ctx)
 {
     (void)ctx;
     switch (ev->kind) {
-    case PM_EVENT_APPLYING:
-        printf("Applying %s ... ", ev->migration);
-        break;
-    case PM_EVENT_REVERTING:
-        printf("Reverting %s ... ", ev->migration);
-        break;
+    case PM_EVENT_APPLYING: printf("Applying %s ... ", ev->migration); break;
+    case PM_EVENT_REVERTING: printf("Reverting %s ... ", ev->migration); break;
     case PM_EVENT_APPLIED:
-    case PM_EVENT_REVERTED:
-        printf("done (%" PRId64 " ms)\n", ev->elapsed_ms);
-        break;
+    case PM_EVENT_REVERTED: printf("done (%" PRId64 " ms)\n", ev->elapsed_ms); break;
     case PM_EVENT_SKIPPED:
         printf("Skipping %s: another runner got there first\n", ev->migration);
         break;
-    case PM_EVENT_FAILED:
-        printf("FAILED\n");
-        break;
-    case PM_EVENT_DROPPED:
-        printf("Dropped %s\n", ev->migration);
-        break;
+    case PM_EVENT_FAILED: printf("FAILED\n"); break;
+    case PM_EVENT_DROPPED: printf("Dropped %s\n", ev->migration); break;
     }
     fflush(stdout);
 }
@@ -119,7 +103,7 @@ static void on_progress(const pm_event *ev, void *ctx)
 typedef struct dry_run_state {
     const char *current; /* the migration whose header was printed last */
     int started;
-    int begin_held;      /* a BEGIN not printed yet: dropped if COMMIT follows */
+    int begin_held; /* a BEGIN not printed yet: dropped if COMMIT follows */
 } dry_run_state;
 
 static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
@@ -143,7 +127,8 @@ static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
         printf("BEGIN;\n");
     st->begin_held = 0;
     size_t n = strlen(sql);
-    while (n && (sql[n - 1] == '\n' || sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r'))
+    while (n &&
+           (sql[n - 1] == '\n' || sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r'))
         n--; /* an SQL file's section ends in blank lines */
     if (n)
         printf("%.*s%s\n", (int)n, sql, sql[n - 1] == ';' ? "" : ";");
@@ -208,9 +193,7 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     }
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
-    eopts.progress = quiet                        ? NULL
-                     : (opts->given & OPT_DRY_RUN) ? on_dry_run_progress
-                                                   : on_progress;
+    eopts.progress = quiet ? NULL : (opts->given & OPT_DRY_RUN) ? on_dry_run_progress : on_progress;
     if (opts->given & OPT_DRY_RUN) {
         eopts.dry_run = on_dry_run_sql;
         eopts.dry_run_ctx = &dry_run;
@@ -248,7 +231,7 @@ static int with_session(const cli_options *opts,
         rc = body(&s, opts, &err);
     /* A refusal already explained itself (production_guard) and set no error. */
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
-             : rc < 0              ? cli_report_error(&err, s.db)
+               : rc < 0            ? cli_report_error(&err, s.db)
                                    : PM_EXIT_OK;
     if (rc < 0 && err.code)
         cli_advise(&s, opts, &err);

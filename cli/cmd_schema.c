@@ -53,18 +53,12 @@ static void on_verified(const char *migration, pm_verify_result result, const ch
 {
     (void)ctx;
     switch (result) {
-    case PM_VERIFY_OK:
-        printf("ok      %s\n", migration);
-        break;
+    case PM_VERIFY_OK: printf("ok      %s\n", migration); break;
     case PM_VERIFY_NOT_RESTORED:
         printf("FAILED  %s: down() does not restore the schema up() found:\n%s", migration, detail);
         break;
-    case PM_VERIFY_DOWN_FAILED:
-        printf("FAILED  %s: down() failed: %s\n", migration, detail);
-        break;
-    case PM_VERIFY_UP_FAILED:
-        printf("FAILED  %s: up() failed: %s\n", migration, detail);
-        break;
+    case PM_VERIFY_DOWN_FAILED: printf("FAILED  %s: down() failed: %s\n", migration, detail); break;
+    case PM_VERIFY_UP_FAILED: printf("FAILED  %s: up() failed: %s\n", migration, detail); break;
     }
     fflush(stdout);
 }

@@ -14,7 +14,7 @@
 
 #include "cli.h"
 
-static const pm_state all_states[] = {PM_STATE_APPLIED, PM_STATE_PENDING, PM_STATE_MODIFIED,
+static const pm_state all_states[] = {PM_STATE_APPLIED, PM_STATE_PENDING,      PM_STATE_MODIFIED,
                                       PM_STATE_MISSING, PM_STATE_OUT_OF_ORDER, PM_STATE_FAILED};
 
 static void format_time(int64_t unix_seconds, const char *fmt, char *buf, size_t size)
@@ -100,9 +100,11 @@ static void print_text(const pm_status *st)
     }
     printf(".\n");
     if (pm_status_count_state(st, PM_STATE_FAILED))
-        printf("A failed migration blocks up: see docs/states.md, then `poblysh migrate repair`.\n");
-    else if (!up_to_date(st) && pm_status_count(st) != pm_status_count_state(st, PM_STATE_PENDING) +
-                                                          pm_status_count_state(st, PM_STATE_APPLIED))
+        printf(
+            "A failed migration blocks up: see docs/states.md, then `poblysh migrate repair`.\n");
+    else if (!up_to_date(st) &&
+             pm_status_count(st) != pm_status_count_state(st, PM_STATE_PENDING) +
+                                        pm_status_count_state(st, PM_STATE_APPLIED))
         printf("The history needs attention before up will run: see docs/states.md.\n");
 }
 
@@ -118,17 +120,13 @@ static json_t *entry_json(const pm_status_entry *e)
     bool recorded = e->state != PM_STATE_PENDING && e->state != PM_STATE_OUT_OF_ORDER;
     char when[32];
     format_time(e->applied_at, "%Y-%m-%dT%H:%M:%SZ", when, sizeof(when));
-    return json_pack("{s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o}",
-                     "name", e->name,
-                     "state", pm_state_name(e->state),
-                     "applied_at", recorded ? json_string(when) : json_null(),
-                     "applied_at_unix", recorded ? json_integer(e->applied_at) : json_null(),
-                     "checksum",
-                         "stored", nullable_string(e->checksum),
-                         "expected", nullable_string(e->expected),
-                     "execution_ms", e->execution_ms >= 0 ? json_integer(e->execution_ms) : json_null(),
-                     "error", nullable_string(e->error),
-                     "statement", nullable_string(e->statement));
+    return json_pack(
+        "{s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o}", "name", e->name, "state",
+        pm_state_name(e->state), "applied_at", recorded ? json_string(when) : json_null(),
+        "applied_at_unix", recorded ? json_integer(e->applied_at) : json_null(), "checksum",
+        "stored", nullable_string(e->checksum), "expected", nullable_string(e->expected),
+        "execution_ms", e->execution_ms >= 0 ? json_integer(e->execution_ms) : json_null(), "error",
+        nullable_string(e->error), "statement", nullable_string(e->statement));
 }
 
 static int print_json(const cli_session *s, const pm_status *st)
@@ -139,8 +137,8 @@ static int print_json(const cli_session *s, const pm_status *st)
     for (size_t i = 0; i < PM_ARRAY_LEN(all_states); i++)
         json_object_set_new(summary, pm_state_name(all_states[i]),
                             json_integer((json_int_t)pm_status_count_state(st, all_states[i])));
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "database", pm_db_url(s->db), "driver",
-                            pm_db_driver_name(s->db), "profile", s->profile, "up_to_date",
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "database", pm_db_url(s->db),
+                            "driver", pm_db_driver_name(s->db), "profile", s->profile, "up_to_date",
                             up_to_date(st), "summary", summary, "migrations", migrations);
     int rc = doc ? json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
     json_decref(doc);

@@ -1,7 +1,7 @@
 /* main.c: the poblysh command line: argument parsing, help, and dispatch to
  * the command table. It decides exit codes; the work is library calls. */
-#include <getopt.h>
 #include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,8 +30,10 @@ static const char *program_usage =
     "  append ?mode=ro|rw|rwc to choose how a SQLite file is opened (default rwc)\n"
     "  postgres://user:password@host:port/db?sslmode=require&... (postgresql:// too; every libpq\n"
     "  parameter passes through; connect_timeout defaults to 10 s)\n"
-    "  mysql://user:password@host:port/db (mariadb:// too), dbi:DRIVER://... for any libdbi driver\n"
-    "  Percent-encode special characters in the password (@ %%40, : %%3A, / %%2F, ? %%3F, # %%23).\n"
+    "  mysql://user:password@host:port/db (mariadb:// too), dbi:DRIVER://... for any libdbi "
+    "driver\n"
+    "  Percent-encode special characters in the password (@ %%40, : %%3A, / %%2F, ? %%3F, # "
+    "%%23).\n"
     "  Passwords are never printed.\n"
     "\n"
     "Environment:\n"
@@ -185,12 +187,15 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             break;
         case LONG_LOCK_TIMEOUT:
             if (parse_positive(optarg, 86400, &value) < 0)
-                return usage_error("--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"", optarg);
+                return usage_error(
+                    "--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"",
+                    optarg);
             opts->lock_timeout = (int)value;
             break;
         case LONG_WAIT:
             if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 86400, &value) < 0)
-                return usage_error("--wait must be a number of seconds from 0 to 86400, not \"%s\"", optarg);
+                return usage_error("--wait must be a number of seconds from 0 to 86400, not \"%s\"",
+                                   optarg);
             if (strcmp(optarg, "0") == 0)
                 value = 0;
             opts->wait = (int)value;
@@ -201,36 +206,20 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->count = (size_t)value;
             opts->given |= OPT_NUM;
             break;
-        case 'v':
-            opts->verbose = 1;
-            break;
-        case 'h':
-            *help = 1;
-            break;
-        case LONG_VERSION:
-            printf("poblysh %s\n", PM_VERSION_STRING);
-            return -1;
-        case LONG_IGNORE_MODIFIED:
-            opts->given |= OPT_IGNORE_MODIFIED;
-            break;
-        case LONG_ALLOW_MISSING:
-            opts->given |= OPT_ALLOW_MISSING;
-            break;
-        case LONG_ALLOW_OUT_OF_ORDER:
-            opts->given |= OPT_ALLOW_OUT_OF_ORDER;
-            break;
-        case LONG_YES:
-            opts->given |= OPT_YES;
-            break;
+        case 'v': opts->verbose = 1; break;
+        case 'h': *help = 1; break;
+        case LONG_VERSION: printf("poblysh %s\n", PM_VERSION_STRING); return -1;
+        case LONG_IGNORE_MODIFIED: opts->given |= OPT_IGNORE_MODIFIED; break;
+        case LONG_ALLOW_MISSING: opts->given |= OPT_ALLOW_MISSING; break;
+        case LONG_ALLOW_OUT_OF_ORDER: opts->given |= OPT_ALLOW_OUT_OF_ORDER; break;
+        case LONG_YES: opts->given |= OPT_YES; break;
         case LONG_FORMAT:
             if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0)
                 return usage_error("--format must be text or json, not \"%s\"", optarg);
             opts->json = strcmp(optarg, "json") == 0;
             opts->given |= OPT_FORMAT;
             break;
-        case LONG_EXIT_CODE:
-            opts->given |= OPT_EXIT_CODE;
-            break;
+        case LONG_EXIT_CODE: opts->given |= OPT_EXIT_CODE; break;
         case LONG_ACCEPT:
         case LONG_APPLIED:
         case LONG_ROLLBACK: {
@@ -242,16 +231,12 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                 return rc;
             break;
         }
-        case LONG_DRY_RUN:
-            opts->given |= OPT_DRY_RUN;
-            break;
+        case LONG_DRY_RUN: opts->given |= OPT_DRY_RUN; break;
         case LONG_DIR:
             opts->dir = optarg;
             opts->given |= OPT_DIR;
             break;
-        case LONG_SQL:
-            opts->given |= OPT_SQL;
-            break;
+        case LONG_SQL: opts->given |= OPT_SQL; break;
         case LONG_SOURCE:
             if (!*optarg)
                 return usage_error("--source is empty%s", "");
@@ -261,10 +246,8 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->output = optarg;
             opts->given |= OPT_OUTPUT;
             break;
-        case ':':
-            return usage_error("option %s needs a value", argv[optind - 1]);
-        default:
-            return usage_error("unknown option \"%s\"", argv[optind - 1]);
+        case ':': return usage_error("option %s needs a value", argv[optind - 1]);
+        default: return usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
     }
     return 0;
@@ -317,7 +300,8 @@ int main(int argc, char **argv)
         return usage_error("unexpected argument \"%s\"", opts.argument);
     for (unsigned int bit = 1; bit <= OPT_SQL; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
-            fprintf(stderr, "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
+            fprintf(stderr,
+                    "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
                     option_name(bit), name, name);
             return PM_EXIT_USAGE;
         }

@@ -40,51 +40,60 @@ static const pm_dialect mysql_dialect = {
 static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 {
     pm_rows r, fk;
-    int rc = pm_rows_fetch(c,
-                   "SELECT ORDINAL_POSITION, COLUMN_NAME, UPPER(COLUMN_TYPE), IS_NULLABLE, "
-                   "COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
-                   "AND TABLE_NAME = $1 ORDER BY ORDINAL_POSITION",
-                   t, &r, err);
+    int rc = pm_rows_fetch(
+        c,
+        "SELECT ORDINAL_POSITION, COLUMN_NAME, UPPER(COLUMN_TYPE), IS_NULLABLE, "
+        "COLUMN_DEFAULT FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = DATABASE() "
+        "AND TABLE_NAME = $1 ORDER BY ORDINAL_POSITION",
+        t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++)
-        pm_catalog_column(cat, t, pm_rows_cell(&r, i, 0), pm_rows_cell(&r, i, 1), pm_rows_cell(&r, i, 2),
-                   !pm_catalog_truthy(pm_rows_cell(&r, i, 3)), pm_rows_cell(&r, i, 4));
+        pm_catalog_column(cat, t, pm_rows_cell(&r, i, 0), pm_rows_cell(&r, i, 1),
+                          pm_rows_cell(&r, i, 2), !pm_catalog_truthy(pm_rows_cell(&r, i, 3)),
+                          pm_rows_cell(&r, i, 4));
     pm_rows_free(&r);
     memset(&fk, 0, sizeof(fk));
     if (rc == 0)
-        rc = pm_rows_fetch(c,
-                   "SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), "
-                   "k.REFERENCED_TABLE_NAME, GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY "
-                   "k.ORDINAL_POSITION SEPARATOR ', '), r.DELETE_RULE FROM "
-                   "information_schema.KEY_COLUMN_USAGE k JOIN "
-                   "information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = "
-                   "k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE "
-                   "k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = $1 AND k.REFERENCED_TABLE_NAME "
-                   "IS NOT NULL GROUP BY k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, r.DELETE_RULE",
-                   t, &fk, err);
+        rc = pm_rows_fetch(
+            c,
+            "SELECT GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR ', '), "
+            "k.REFERENCED_TABLE_NAME, GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY "
+            "k.ORDINAL_POSITION SEPARATOR ', '), r.DELETE_RULE FROM "
+            "information_schema.KEY_COLUMN_USAGE k JOIN "
+            "information_schema.REFERENTIAL_CONSTRAINTS r ON r.CONSTRAINT_SCHEMA = "
+            "k.CONSTRAINT_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME WHERE "
+            "k.TABLE_SCHEMA = DATABASE() AND k.TABLE_NAME = $1 AND k.REFERENCED_TABLE_NAME "
+            "IS NOT NULL GROUP BY k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, r.DELETE_RULE",
+            t, &fk, err);
     for (size_t i = 0; rc == 0 && i < fk.nrows; i++)
         pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0, "foreign key (%s) references %s (%s)%s",
-                         pm_rows_cell(&fk, i, 0), pm_rows_cell(&fk, i, 1), pm_rows_cell(&fk, i, 2), pm_catalog_on_delete(pm_rows_cell(&fk, i, 3)));
+                         pm_rows_cell(&fk, i, 0), pm_rows_cell(&fk, i, 1), pm_rows_cell(&fk, i, 2),
+                         pm_catalog_on_delete(pm_rows_cell(&fk, i, 3)));
     if (rc == 0) /* indexes, except those MySQL made for a foreign key */
-        rc = pm_rows_fetch(c,
-                   "SELECT s.INDEX_NAME, MIN(s.NON_UNIQUE), GROUP_CONCAT(s.COLUMN_NAME ORDER BY "
-                   "s.SEQ_IN_INDEX SEPARATOR ', ') FROM information_schema.STATISTICS s WHERE "
-                   "s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = $1 AND s.INDEX_NAME NOT IN "
-                   "(SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
-                   "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = s.TABLE_NAME) GROUP BY "
-                   "s.INDEX_NAME",
-                   t, &r, err);
+        rc = pm_rows_fetch(
+            c,
+            "SELECT s.INDEX_NAME, MIN(s.NON_UNIQUE), GROUP_CONCAT(s.COLUMN_NAME ORDER BY "
+            "s.SEQ_IN_INDEX SEPARATOR ', ') FROM information_schema.STATISTICS s WHERE "
+            "s.TABLE_SCHEMA = DATABASE() AND s.TABLE_NAME = $1 AND s.INDEX_NAME NOT IN "
+            "(SELECT CONSTRAINT_NAME FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE "
+            "CONSTRAINT_SCHEMA = DATABASE() AND TABLE_NAME = s.TABLE_NAME) GROUP BY "
+            "s.INDEX_NAME",
+            t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
         const char *name = pm_rows_cell(&r, i, 0);
         bool implicit = false;
-        for (size_t k = 0; pm_catalog_truthy(pm_rows_cell(&r, i, 1)) && k < fk.nrows && !implicit; k++)
-            implicit = pm_rows_cell(&fk, k, 0) && pm_rows_cell(&r, i, 2) && strcmp(pm_rows_cell(&fk, k, 0), pm_rows_cell(&r, i, 2)) == 0;
+        for (size_t k = 0; pm_catalog_truthy(pm_rows_cell(&r, i, 1)) && k < fk.nrows && !implicit;
+             k++)
+            implicit = pm_rows_cell(&fk, k, 0) && pm_rows_cell(&r, i, 2) &&
+                       strcmp(pm_rows_cell(&fk, k, 0), pm_rows_cell(&r, i, 2)) == 0;
         if (implicit)
             continue;
         if (strcmp(name, "PRIMARY") == 0)
-            pm_catalog_entry(cat, t, PM_CATALOG_PRIMARY_KEY, 0, "primary key (%s)", pm_rows_cell(&r, i, 2));
+            pm_catalog_entry(cat, t, PM_CATALOG_PRIMARY_KEY, 0, "primary key (%s)",
+                             pm_rows_cell(&r, i, 2));
         else
             pm_catalog_entry(cat, t, PM_CATALOG_INDEX, 0, "%sindex %s (%s)",
-                             pm_catalog_truthy(pm_rows_cell(&r, i, 1)) ? "" : "unique ", name, pm_rows_cell(&r, i, 2));
+                             pm_catalog_truthy(pm_rows_cell(&r, i, 1)) ? "" : "unique ", name,
+                             pm_rows_cell(&r, i, 2));
     }
     pm_rows_free(&r);
     pm_rows_free(&fk);
@@ -94,11 +103,12 @@ static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 {
     pm_rows objects;
-    int rc = pm_rows_fetch(c,
-                   "SELECT TABLE_NAME, CASE WHEN TABLE_TYPE = 'VIEW' THEN 'view' ELSE 'table' END "
-                   "FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY "
-                   "TABLE_NAME",
-                   NULL, &objects, err);
+    int rc = pm_rows_fetch(
+        c,
+        "SELECT TABLE_NAME, CASE WHEN TABLE_TYPE = 'VIEW' THEN 'view' ELSE 'table' END "
+        "FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY "
+        "TABLE_NAME",
+        NULL, &objects, err);
     for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
         const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
         pm_catalog_object(cat, kind, name);

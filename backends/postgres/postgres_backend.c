@@ -42,25 +42,39 @@ static const pm_dialect postgres_dialect = {
 static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 {
     pm_rows r;
-    int rc = pm_rows_fetch(c,
-                   "SELECT a.attnum, a.attname, upper(format_type(a.atttypid, a.atttypmod)), "
-                   "a.attnotnull, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN "
-                   "pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid "
-                   "= " PG_REGCLASS " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-                   t, &r, err);
+    int rc = pm_rows_fetch(
+        c,
+        "SELECT a.attnum, a.attname, upper(format_type(a.atttypid, a.atttypmod)), "
+        "a.attnotnull, pg_get_expr(d.adbin, d.adrelid) FROM pg_attribute a LEFT JOIN "
+        "pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum WHERE a.attrelid "
+        "= " PG_REGCLASS " AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
+        t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++)
-        pm_catalog_column(cat, t, pm_rows_cell(&r, i, 0), pm_rows_cell(&r, i, 1), pm_rows_cell(&r, i, 2), pm_catalog_truthy(pm_rows_cell(&r, i, 3)),
-                   pm_rows_cell(&r, i, 4));
+        pm_catalog_column(cat, t, pm_rows_cell(&r, i, 0), pm_rows_cell(&r, i, 1),
+                          pm_rows_cell(&r, i, 2), pm_catalog_truthy(pm_rows_cell(&r, i, 3)),
+                          pm_rows_cell(&r, i, 4));
     pm_rows_free(&r);
     if (rc == 0)
-        rc = pm_rows_fetch(c,
-                   "SELECT c.contype::text, " PG_COLUMN_NAMES("c.conkey", "c.conrelid") ", cf.relname, "
-                   PG_COLUMN_NAMES("c.confkey", "c.confrelid") ", c.confdeltype::text FROM pg_constraint "
-                   "c LEFT JOIN pg_class cf ON cf.oid = c.confrelid WHERE c.conrelid = " PG_REGCLASS
-                   " AND c.contype IN ('p', 'u', 'f')",
-                   t, &r, err);
+        rc = pm_rows_fetch(
+            c,
+            "SELECT c.contype::text, " PG_COLUMN_NAMES(
+                "c.conkey",
+                "c.conrelid") ", cf.relname, " PG_COLUMN_NAMES("c.confkey",
+                                                               "c.confrelid") ", "
+                                                                              "c.confdeltype::text "
+                                                                              "FROM pg_constraint "
+                                                                              "c LEFT JOIN "
+                                                                              "pg_class cf ON "
+                                                                              "cf.oid = "
+                                                                              "c.confrelid WHERE "
+                                                                              "c.conrelid "
+                                                                              "= " PG_REGCLASS
+                                                                              " AND c.contype IN "
+                                                                              "('p', 'u', 'f')",
+            t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
-        const char *type = pm_rows_cell(&r, i, 0), *cols = pm_rows_cell(&r, i, 1) ? pm_rows_cell(&r, i, 1) : "?";
+        const char *type = pm_rows_cell(&r, i, 0),
+                   *cols = pm_rows_cell(&r, i, 1) ? pm_rows_cell(&r, i, 1) : "?";
         if (strcmp(type, "p") == 0)
             pm_catalog_entry(cat, t, PM_CATALOG_PRIMARY_KEY, 0, "primary key (%s)", cols);
         else if (strcmp(type, "u") == 0)
@@ -68,20 +82,24 @@ static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
         else
             pm_catalog_entry(cat, t, PM_CATALOG_FOREIGN_KEY, 0,
                              "foreign key (%s) references %s (%s)%s", cols, pm_rows_cell(&r, i, 2),
-                             pm_rows_cell(&r, i, 3) ? pm_rows_cell(&r, i, 3) : "?", pm_catalog_on_delete(pm_rows_cell(&r, i, 4)));
+                             pm_rows_cell(&r, i, 3) ? pm_rows_cell(&r, i, 3) : "?",
+                             pm_catalog_on_delete(pm_rows_cell(&r, i, 4)));
     }
     pm_rows_free(&r);
     if (rc == 0)
-        rc = pm_rows_fetch(c,
-                   "SELECT i.relname, ix.indisunique, " PG_COLUMN_NAMES("ix.indkey::int2[]",
-                                                                       "ix.indrelid")
-                   " FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE ix.indrelid = "
-                   PG_REGCLASS " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = "
-                   "ix.indexrelid)",
-                   t, &r, err);
+        rc = pm_rows_fetch(
+            c,
+            "SELECT i.relname, ix.indisunique, " PG_COLUMN_NAMES(
+                "ix.indkey::int2[]",
+                "ix.indrelid") " FROM pg_index ix JOIN pg_class i ON i.oid = ix.indexrelid WHERE "
+                               "ix.indrelid = " PG_REGCLASS
+                               " AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = "
+                               "ix.indexrelid)",
+            t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++)
         pm_catalog_entry(cat, t, PM_CATALOG_INDEX, 0, "%sindex %s (%s)",
-                         pm_catalog_truthy(pm_rows_cell(&r, i, 1)) ? "unique " : "", pm_rows_cell(&r, i, 0),
+                         pm_catalog_truthy(pm_rows_cell(&r, i, 1)) ? "unique " : "",
+                         pm_rows_cell(&r, i, 0),
                          pm_rows_cell(&r, i, 2) ? pm_rows_cell(&r, i, 2) : "expression");
     pm_rows_free(&r);
     return rc;
@@ -90,14 +108,15 @@ static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 {
     pm_rows objects;
-    int rc = pm_rows_fetch(c,
-                   "SELECT c.relname, CASE WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN "
-                   "c.relkind IN ('v', 'm') THEN 'view' ELSE 'sequence' END FROM pg_class c JOIN "
-                   "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
-                   "AND c.relkind IN ('r', 'p', 'v', 'm', 'S') UNION ALL SELECT t.typname, 'type' "
-                   "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname "
-                   "= current_schema() AND t.typtype IN ('e', 'd', 'r') ORDER BY 1",
-                   NULL, &objects, err);
+    int rc = pm_rows_fetch(
+        c,
+        "SELECT c.relname, CASE WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN "
+        "c.relkind IN ('v', 'm') THEN 'view' ELSE 'sequence' END FROM pg_class c JOIN "
+        "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
+        "AND c.relkind IN ('r', 'p', 'v', 'm', 'S') UNION ALL SELECT t.typname, 'type' "
+        "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname "
+        "= current_schema() AND t.typtype IN ('e', 'd', 'r') ORDER BY 1",
+        NULL, &objects, err);
     for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
         const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
         pm_catalog_object(cat, kind, name);
@@ -107,7 +126,6 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
     pm_rows_free(&objects);
     return rc;
 }
-
 
 /* ==== The backend ==== */
 

@@ -86,8 +86,8 @@ static int table_columns(pm_conn *c, pm_catalog *cat, const char *t, pm_error *e
 static int table_indexes(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 {
     pm_rows r;
-    int rc = pm_rows_fetch(c, "SELECT name, \"unique\", origin FROM pragma_index_list($1)", t, &r,
-                           err);
+    int rc =
+        pm_rows_fetch(c, "SELECT name, \"unique\", origin FROM pragma_index_list($1)", t, &r, err);
     for (size_t i = 0; rc == 0 && i < r.nrows; i++) {
         const char *name = pm_rows_cell(&r, i, 0), *origin = pm_rows_cell(&r, i, 2);
         if (!name || !origin || strcmp(origin, "pk") == 0)
@@ -109,8 +109,8 @@ static int table_indexes(pm_conn *c, pm_catalog *cat, const char *t, pm_error *e
 static int table_foreign_keys(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 {
     pm_rows r;
-    int rc = pm_rows_fetch(c, "SELECT * FROM pragma_foreign_key_list($1) ORDER BY id, seq", t, &r,
-                           err);
+    int rc =
+        pm_rows_fetch(c, "SELECT * FROM pragma_foreign_key_list($1) ORDER BY id, seq", t, &r, err);
     for (size_t i = 0, j; rc == 0 && i < r.nrows; i = j) {
         for (j = i; j < r.nrows && strcmp(pm_rows_cell(&r, j, 0), pm_rows_cell(&r, i, 0)) == 0; j++)
             ;

@@ -65,8 +65,8 @@ int pm_rows_fetch(pm_conn *conn, const char *sql, const char *param, pm_rows *ou
 {
     memset(out, 0, sizeof(*out));
     const char *params[] = {param};
-    int rc = conn->driver->query(conn, sql, param ? params : NULL, param ? 1 : 0, keep_row, out,
-                                 err);
+    int rc =
+        conn->driver->query(conn, sql, param ? params : NULL, param ? 1 : 0, keep_row, out, err);
     if (rc == PM_ENOMEM && !(err && err->message))
         pm_error_set(err, PM_ENOMEM, "out of memory reading the schema");
     if (rc < 0)

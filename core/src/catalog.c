@@ -125,7 +125,9 @@ int pm__catalog_text(pm_catalog *cat, char **out, pm_error *err)
     for (size_t i = 0; i < cat->count; i++) {
         const catalog_line *l = &cat->lines[i];
         if (!l->text)
-            pm_buf_printf(&b, "%s %s\n", l->kind < (int)PM_ARRAY_LEN(kind_names) ? kind_names[l->kind] : "object", l->object);
+            pm_buf_printf(&b, "%s %s\n",
+                          l->kind < (int)PM_ARRAY_LEN(kind_names) ? kind_names[l->kind] : "object",
+                          l->object);
         else
             pm_buf_printf(&b, "  %s\n", l->text);
     }

@@ -118,7 +118,6 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
     return adopt_connection(db, driver->image_open(&db->conn, image, size, err), out);
 }
 
-
 void pm_db_close(pm_db *db)
 {
     if (!db)

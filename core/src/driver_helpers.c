@@ -21,8 +21,8 @@ static int note_row(void *ctx, size_t ncolumns, const char *const *values)
     return 0;
 }
 
-int pm_driver_row_exists(pm_conn *conn, const char *sql, const char *const *params,
-                         size_t nparams, bool *out, pm_error *err)
+int pm_driver_row_exists(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                         bool *out, pm_error *err)
 {
     *out = false;
     return conn->driver->query(conn, sql, params, nparams, note_row, out, err);
@@ -92,8 +92,7 @@ static int query_text(pm_conn *conn, const char *sql, const char *param, char *b
     text_out t = {buf, size};
     buf[0] = '\0';
     const char *params[] = {param};
-    return conn->driver->query(conn, sql, param ? params : NULL, param ? 1 : 0, take_text, &t,
-                               err);
+    return conn->driver->query(conn, sql, param ? params : NULL, param ? 1 : 0, take_text, &t, err);
 }
 
 static void sleep_ms(int ms)

@@ -12,15 +12,12 @@
 const char *pm_strerror(int code)
 {
     switch (code) {
-    case PM_OK:
-        return "success";
+    case PM_OK: return "success";
 #define PM__ERRNO_NAME(name, value, text)                                                          \
-    case PM_##name:                                                                                \
-        return text;
+    case PM_##name: return text;
         PM_ERRNO_MAP(PM__ERRNO_NAME)
 #undef PM__ERRNO_NAME
-    default:
-        return "unknown error";
+    default: return "unknown error";
     }
 }
 

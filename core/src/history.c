@@ -38,7 +38,8 @@ static int create_table(pm_db *db, pm_error *err)
     pm_column columns[PM_ARRAY_LEN(seaorm_columns) + PM_ARRAY_LEN(own_columns)];
     memcpy(columns, seaorm_columns, sizeof(seaorm_columns));
     memcpy(columns + PM_ARRAY_LEN(seaorm_columns), own_columns, sizeof(own_columns));
-    pm_table table = {.name = PM_HISTORY_TABLE, .columns = columns, .ncolumns = PM_ARRAY_LEN(columns)};
+    pm_table table = {
+        .name = PM_HISTORY_TABLE, .columns = columns, .ncolumns = PM_ARRAY_LEN(columns)};
     char *sql = NULL;
     int rc = pm__render_create_table(&sql, pm__db_dialect(db), &table, PM_IF_NOT_EXISTS, err);
     if (rc == 0)
@@ -57,7 +58,8 @@ static int add_missing_columns(pm_db *db, pm_error *err)
         if (present)
             continue;
         char *sql = NULL;
-        rc = pm__render_add_column(&sql, pm__db_dialect(db), PM_HISTORY_TABLE, &own_columns[i], err);
+        rc =
+            pm__render_add_column(&sql, pm__db_dialect(db), PM_HISTORY_TABLE, &own_columns[i], err);
         if (rc == 0)
             rc = pm__db_exec(db, sql, err);
         free(sql);
@@ -296,9 +298,9 @@ static const char *int_param(char buf[24], int64_t v)
 int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err)
 {
     char at[24], ms[24], order[24];
-    const char *params[] = {row->version, int_param(at, row->applied_at), row->checksum,
-                            row->state, int_param(order, row->apply_order),
-                            int_param(ms, row->execution_ms)};
+    const char *params[] = {
+        row->version, int_param(at, row->applied_at),     row->checksum,
+        row->state,   int_param(order, row->apply_order), int_param(ms, row->execution_ms)};
     /* An applied row's time is partly measured by the server when the driver
      * sends the migration at commit (the backend's elapsed_ms). */
     const char *server_elapsed = pm__db_backend(db)->elapsed_ms;
@@ -321,7 +323,8 @@ int pm__history_mark_applied(pm_db *db, const char *version, int64_t applied_at,
                              const char *checksum, int64_t execution_ms, pm_error *err)
 {
     char at[24], ms[24];
-    const char *params[] = {version, int_param(at, applied_at), checksum, int_param(ms, execution_ms)};
+    const char *params[] = {version, int_param(at, applied_at), checksum,
+                            int_param(ms, execution_ms)};
     return run_history(db,
                        "UPDATE @" PM_HISTORY_TABLE "@ SET @state@ = 'applied', @applied_at@ = $2, "
                        "@checksum@ = $3, @execution_ms@ = $4, @error_message@ = NULL, "
@@ -334,7 +337,8 @@ int pm__history_mark_failed(pm_db *db, const char *version, const char *message,
 {
     const char *params[] = {version, message, statement};
     return run_history(db,
-                       "UPDATE @" PM_HISTORY_TABLE "@ SET @state@ = 'failed', @error_message@ = $2, "
+                       "UPDATE @" PM_HISTORY_TABLE
+                       "@ SET @state@ = 'failed', @error_message@ = $2, "
                        "@error_statement@ = $3 WHERE @version@ = $1",
                        params, 3, NULL, NULL, err);
 }
@@ -342,8 +346,7 @@ int pm__history_mark_failed(pm_db *db, const char *version, const char *message,
 int pm__history_set_checksum(pm_db *db, const char *version, const char *checksum, pm_error *err)
 {
     const char *params[] = {version, checksum};
-    return run_history(db,
-                       "UPDATE @" PM_HISTORY_TABLE "@ SET @checksum@ = $2 WHERE @version@ = $1",
+    return run_history(db, "UPDATE @" PM_HISTORY_TABLE "@ SET @checksum@ = $2 WHERE @version@ = $1",
                        params, 2, NULL, NULL, err);
 }
 

@@ -15,8 +15,8 @@
 struct pm_db {
     pm_conn *conn;
     const pm_driver *driver;
-    char *url;           /* redacted */
-    pm_secrets secrets;  /* of the URL, scrubbed from every driver message */
+    char *url;                         /* redacted */
+    pm_secrets secrets;                /* of the URL, scrubbed from every driver message */
     volatile sig_atomic_t interrupted; /* set by pm_db_interrupt() */
     /* Dry run: writes go to record() instead of the database. */
     pm_sql_fn record;

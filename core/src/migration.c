@@ -34,9 +34,9 @@ static int version_ok(const char *v)
     int year, month, day, hour, minute, second;
     return digits(v, 4, &year) && v[4] == '_' && digits(v + 5, 2, &month) && v[7] == '_' &&
            digits(v + 8, 2, &day) && v[10] == '_' && digits(v + 11, 2, &hour) &&
-           digits(v + 13, 2, &minute) && digits(v + 15, 2, &second) && year >= 1970 &&
-           month >= 1 && month <= 12 && day >= 1 && day <= days_in_month(year, month) &&
-           hour <= 23 && minute <= 59 && second <= 59;
+           digits(v + 13, 2, &minute) && digits(v + 15, 2, &second) && year >= 1970 && month >= 1 &&
+           month <= 12 && day >= 1 && day <= days_in_month(year, month) && hour <= 23 &&
+           minute <= 59 && second <= 59;
 }
 
 static int description_ok(const char *d)
@@ -156,8 +156,7 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
             return fail(err, m->name, "migration %s has no up()", m->name);
         if (!m->down)
             return fail(err, m->name,
-                        "migration %s has no down(): every migration must be reversible",
-                        m->name);
+                        "migration %s has no down(): every migration must be reversible", m->name);
         if (i > 0) {
             int cmp = pm_migration_name_cmp(set[i - 1]->name, m->name);
             if (cmp == 0)

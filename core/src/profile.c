@@ -17,7 +17,8 @@ bool pm_profile_auto_migrates(const char *profile)
     return profile && (strcmp(profile, "local") == 0 || strcmp(profile, "test") == 0);
 }
 
-int pm_profile_database_url(char **out, const char *profile, const char *url_override, pm_error *err)
+int pm_profile_database_url(char **out, const char *profile, const char *url_override,
+                            pm_error *err)
 {
     *out = NULL;
     const char *url = url_override && *url_override ? url_override : getenv(PM_ENV_DATABASE_URL);

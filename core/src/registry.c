@@ -27,18 +27,18 @@ int pm__driver_check(const pm_driver *d, pm_error *err)
                             "driver %s has interface version %u; this build of poblysh knows "
                             "versions %d to %d (sys/driver.h, PM_DRIVER_VERSION)",
                             name, d->version, PM_DRIVER_VERSION_MIN, PM_DRIVER_VERSION);
-    const char *missing = !d->name                     ? "name"
+    const char *missing = !d->name                        ? "name"
                           : !d->schemes || !d->schemes[0] ? "schemes"
-                          : !d->open                   ? "open"
-                          : !d->close                  ? "close"
-                          : !d->exec                   ? "exec"
-                          : !d->query                  ? "query"
-                          : !d->begin                  ? "begin"
-                          : !d->commit                 ? "commit"
-                          : !d->rollback               ? "rollback"
-                          : !d->has_table              ? "has_table"
-                          : !d->has_column             ? "has_column"
-                                                       : NULL;
+                          : !d->open                      ? "open"
+                          : !d->close                     ? "close"
+                          : !d->exec                      ? "exec"
+                          : !d->query                     ? "query"
+                          : !d->begin                     ? "begin"
+                          : !d->commit                    ? "commit"
+                          : !d->rollback                  ? "rollback"
+                          : !d->has_table                 ? "has_table"
+                          : !d->has_column                ? "has_column"
+                                                          : NULL;
     if (missing)
         return pm_error_set(err, PM_ENODRIVER, "driver %s has no %s, which every driver needs",
                             name, missing);

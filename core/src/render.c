@@ -38,7 +38,8 @@ static int check_names(const char *what, const char *owner, const char *const *n
         return pm_error_set(err, PM_EINVAL, "%s \"%s\": its column list is NULL", what, owner);
     for (size_t i = 0; i < n; i++)
         if (!names[i] || !*names[i])
-            return pm_error_set(err, PM_EINVAL, "%s \"%s\": column %zu has no name", what, owner, i + 1);
+            return pm_error_set(err, PM_EINVAL, "%s \"%s\": column %zu has no name", what, owner,
+                                i + 1);
     return 0;
 }
 
@@ -93,12 +94,8 @@ static int render_default(pm_buf *b, const pm_dialect *d, const pm_column *c, pm
         return pm_error_set(err, PM_EINVAL, "column \"%s\": default_value is missing", c->name);
     pm_buf_append(b, " DEFAULT ");
     switch (c->default_kind) {
-    case PM_DEFAULT_NOW:
-        pm_buf_append(b, d->now);
-        return 0;
-    case PM_DEFAULT_STRING:
-        render_string_literal(b, d, v);
-        return 0;
+    case PM_DEFAULT_NOW: pm_buf_append(b, d->now); return 0;
+    case PM_DEFAULT_STRING: render_string_literal(b, d, v); return 0;
     case PM_DEFAULT_NUMBER:
         if (!is_number_literal(v))
             return pm_error_set(err, PM_EINVAL, "column \"%s\": default \"%s\" is not a number",
@@ -107,14 +104,13 @@ static int render_default(pm_buf *b, const pm_dialect *d, const pm_column *c, pm
         return 0;
     case PM_DEFAULT_BOOL:
         if (strcmp(v, "true") && strcmp(v, "false"))
-            return pm_error_set(err, PM_EINVAL,
-                                "column \"%s\": boolean default must be \"true\" or \"false\", not \"%s\"",
-                                c->name, v);
+            return pm_error_set(
+                err, PM_EINVAL,
+                "column \"%s\": boolean default must be \"true\" or \"false\", not \"%s\"", c->name,
+                v);
         pm_buf_append(b, strcmp(v, "true") == 0 ? d->bool_true : d->bool_false);
         return 0;
-    case PM_DEFAULT_EXPR:
-        pm_buf_append(b, v);
-        return 0;
+    case PM_DEFAULT_EXPR: pm_buf_append(b, v); return 0;
     default:
         return pm_error_set(err, PM_EINVAL, "column \"%s\" has an unknown default kind (%d)",
                             c->name, (int)c->default_kind);
@@ -124,14 +120,10 @@ static int render_default(pm_buf *b, const pm_dialect *d, const pm_column *c, pm
 static const char *fk_action_sql(pm_fk_action a)
 {
     switch (a) {
-    case PM_FK_CASCADE:
-        return "CASCADE";
-    case PM_FK_SET_NULL:
-        return "SET NULL";
-    case PM_FK_RESTRICT:
-        return "RESTRICT";
-    default:
-        return NULL;
+    case PM_FK_CASCADE: return "CASCADE";
+    case PM_FK_SET_NULL: return "SET NULL";
+    case PM_FK_RESTRICT: return "RESTRICT";
+    default: return NULL;
     }
 }
 
@@ -158,8 +150,9 @@ static int render_column(pm_buf *b, const pm_dialect *d, const pm_column *c, pm_
         return rc;
     if (c->ref_table) {
         if (!c->ref_column)
-            return pm_error_set(err, PM_EINVAL, "column \"%s\" references table \"%s\" but no column",
-                                c->name, c->ref_table);
+            return pm_error_set(err, PM_EINVAL,
+                                "column \"%s\" references table \"%s\" but no column", c->name,
+                                c->ref_table);
         pm_buf_append(b, " REFERENCES ");
         pm__render_ident(b, d, c->ref_table);
         pm_buf_append(b, " (");
@@ -199,11 +192,16 @@ int pm__dialect_check(const pm_dialect *d, pm_error *err)
     if (d->version != PM_DIALECT_VERSION)
         return pm_error_set(err, PM_EINVAL, "dialect %s has version %u; this build knows %d",
                             d->name ? d->name : "?", d->version, PM_DIALECT_VERSION);
-    const char *missing = !d->name ? "name" : !d->quote ? "quote" : !d->string_default ? "string_default"
-                        : !d->now ? "now" : !d->bool_true ? "bool_true" : !d->bool_false ? "bool_false"
-                        : NULL;
+    const char *missing = !d->name             ? "name"
+                          : !d->quote          ? "quote"
+                          : !d->string_default ? "string_default"
+                          : !d->now            ? "now"
+                          : !d->bool_true      ? "bool_true"
+                          : !d->bool_false     ? "bool_false"
+                                               : NULL;
     if (missing)
-        return pm_error_set(err, PM_EINVAL, "dialect %s has no %s", d->name ? d->name : "?", missing);
+        return pm_error_set(err, PM_EINVAL, "dialect %s has no %s", d->name ? d->name : "?",
+                            missing);
     return 0;
 }
 

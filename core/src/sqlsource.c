@@ -22,7 +22,7 @@ typedef struct sql_section {
 typedef struct sql_migration {
     pm_migration migration; /* its data points back to this struct */
     char *name;
-    char *file;             /* for messages */
+    char *file; /* for messages */
     char checksum[PM_CHECKSUM_SIZE];
     sql_section *sections;
     size_t nsections;
@@ -31,7 +31,7 @@ typedef struct sql_migration {
 struct pm_source {
     const pm_migration **set; /* sorted on demand */
     size_t count, cap;
-    sql_migration **owned;    /* the SQL migrations, freed with the source */
+    sql_migration **owned; /* the SQL migrations, freed with the source */
     size_t nowned, capowned;
 };
 
@@ -119,7 +119,8 @@ static int unknown_dialect(pm_error *err, const char *file, int line, const char
 {
     char *known = backend_names();
     char *fmt = pm__format("unknown dialect \"%%s\" (known: %s)", known ? known : "?");
-    int rc = fmt ? parse_fail(err, file, line, fmt, name) : pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = fmt ? parse_fail(err, file, line, fmt, name)
+                 : pm_error_set(err, PM_ENOMEM, "out of memory");
     free(fmt);
     free(known);
     return rc;
@@ -145,9 +146,9 @@ static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_
             else if (!(s->dialect = pm__strdup(tok + 8)))
                 rc = pm_error_set(err, PM_ENOMEM, "out of memory");
         } else {
-            rc = parse_fail(err, file, line,
-                            "unknown section option \"%s\" (known: transaction:false, dialect=NAME)",
-                            tok);
+            rc = parse_fail(
+                err, file, line,
+                "unknown section option \"%s\" (known: transaction:false, dialect=NAME)", tok);
         }
     }
     free(copy);
@@ -187,9 +188,9 @@ static int check_splits(const sql_section *s, pm_error *split)
 {
     const pm_backend *named = pm_backend_find(s->dialect);
     if (named)
-        return named->parses_scripts ? 0
-                                     : pm_sql_split_flags(s->text, named->lexer_flags,
-                                                          no_statement, NULL, split);
+        return named->parses_scripts
+                   ? 0
+                   : pm_sql_split_flags(s->text, named->lexer_flags, no_statement, NULL, split);
     int rc = PM_EINVAL;
     const pm_backend *const *all = pm_backends();
     for (size_t i = 0; all[i] && rc < 0; i++) {
@@ -217,10 +218,12 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
     pm_error split = PM_ERROR_INIT;
     int rc = check_splits(s, &split);
     if (rc < 0)
-        rc = pm_error_set(err, PM_ESET, "%s: in the -- migrate:%s section%s%s: %s (lines counted "
+        rc = pm_error_set(err, PM_ESET,
+                          "%s: in the -- migrate:%s section%s%s: %s (lines counted "
                           "from the section's first line)",
                           sm->file, up ? "up" : "down", s->dialect ? " for " : "",
-                          s->dialect ? s->dialect : "", split.message ? split.message : "cannot be split");
+                          s->dialect ? s->dialect : "",
+                          split.message ? split.message : "cannot be split");
     pm_error_clear(&split);
     return rc;
 }
@@ -278,9 +281,11 @@ static int parse_sections(sql_migration *sm, const char *text, size_t length, bo
             }
             for (size_t i = 0; rc == 0 && i < sm->nsections; i++) {
                 const sql_section *s = &sm->sections[i];
-                if (s->up == up && ((!s->dialect && !proto.dialect) ||
-                                    (s->dialect && proto.dialect && !strcmp(s->dialect, proto.dialect))))
-                    rc = parse_fail(err, sm->file, line, "a second -- migrate:%s section for the same dialect",
+                if (s->up == up &&
+                    ((!s->dialect && !proto.dialect) ||
+                     (s->dialect && proto.dialect && !strcmp(s->dialect, proto.dialect))))
+                    rc = parse_fail(err, sm->file, line,
+                                    "a second -- migrate:%s section for the same dialect",
                                     up ? "up" : "down");
             }
             in_up = up;
@@ -298,8 +303,7 @@ static int parse_sections(sql_migration *sm, const char *text, size_t length, bo
     return rc;
 }
 
-static int new_sql_migration(sql_migration **out, const char *name, const char *file,
-                             pm_error *err)
+static int new_sql_migration(sql_migration **out, const char *name, const char *file, pm_error *err)
 {
     sql_migration *sm = calloc(1, sizeof(*sm));
     if (!sm || !(sm->name = pm__strdup(name)) || !(sm->file = pm__strdup(file))) {
@@ -312,9 +316,9 @@ static int new_sql_migration(sql_migration **out, const char *name, const char *
 
 static void finish(sql_migration *sm, bool no_tx)
 {
-    sm->migration = (pm_migration){sm->name, sql_up, sql_down,
-                                   no_tx ? PM_MIGRATION_NO_TRANSACTION : PM_MIGRATION_DEFAULT,
-                                   sm->checksum, sm};
+    sm->migration = (pm_migration){
+        sm->name,     sql_up, sql_down, no_tx ? PM_MIGRATION_NO_TRANSACTION : PM_MIGRATION_DEFAULT,
+        sm->checksum, sm};
 }
 
 /* ==== The source ==== */
@@ -384,9 +388,10 @@ int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t
     bool no_tx = false;
     int rc = pm_migration_name_check(name, err);
     if (rc < 0)
-        return pm_error_set(err, PM_ESET, "%s: the name \"%s\" does not parse: expected "
-                                          "<version>_<name>.sql, the version digits or "
-                                          "mYYYY_MM_DD_HHMMSS, the name starting with a letter",
+        return pm_error_set(err, PM_ESET,
+                            "%s: the name \"%s\" does not parse: expected "
+                            "<version>_<name>.sql, the version digits or "
+                            "mYYYY_MM_DD_HHMMSS, the name starting with a letter",
                             file, name);
     if ((rc = new_sql_migration(&sm, name, file, err)) < 0)
         return rc;
@@ -476,10 +481,10 @@ static int add_pair(pm_source *src, const char *dir, const char *stem, bool has_
     char *down = up && has_down ? read_file(down_path, &down_len, err) : NULL;
     int rc = !up || (has_down && !down) ? PM_ESET : 0;
     /* One text, so checksum and parsing work as for a dbmate file. */
-    char *text = rc == 0 ? pm__format("-- migrate:up\n%s%s%s", skip_bom(up),
-                                      has_down ? "\n-- migrate:down\n" : "",
-                                      has_down ? skip_bom(down) : "")
-                         : NULL;
+    char *text =
+        rc == 0 ? pm__format("-- migrate:up\n%s%s%s", skip_bom(up),
+                             has_down ? "\n-- migrate:down\n" : "", has_down ? skip_bom(down) : "")
+                : NULL;
     if (rc == 0 && !text)
         rc = pm_error_set(err, PM_ENOMEM, "out of memory");
     if (rc == 0)
@@ -540,8 +545,8 @@ static int add_dir_entries(pm_source *src, const char *dir, DIR *d, pm_error *er
             if (f)
                 fclose(f);
             else
-                rc = pm_error_set(err, PM_ESET, "%s/%s: a .down.sql file without its .up.sql",
-                                  dir, name);
+                rc = pm_error_set(err, PM_ESET, "%s/%s: a .down.sql file without its .up.sql", dir,
+                                  name);
             continue; /* read with its .up.sql */
         }
         if (ends_with(name, ".up.sql")) {

@@ -109,11 +109,11 @@ static int skip_dollar_quoted(lexer *lx, size_t tag_len)
 
 /* Keywords that matter for trigger bodies. */
 typedef struct words {
-    int count;    /* words seen in this statement */
-    int create;   /* its first word is CREATE */
-    int trigger;  /* ... and TRIGGER followed */
-    int depth;    /* open BEGIN/CASE blocks inside the trigger body */
-    int skip;     /* ignore the next word (the CASE of END CASE) */
+    int count;   /* words seen in this statement */
+    int create;  /* its first word is CREATE */
+    int trigger; /* ... and TRIGGER followed */
+    int depth;   /* open BEGIN/CASE blocks inside the trigger body */
+    int skip;    /* ignore the next word (the CASE of END CASE) */
 } words;
 
 static int word_is(const char *w, size_t n, const char *kw)

@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h"
 #include "poblysh/sys/driver.h"
 #include "poblysh/url.h"
-#include "internal.h"
 #include "util.h"
 
 #define PM_URL_EXAMPLE "(expected e.g. sqlite://file.db or postgres://host/db)"

@@ -30,7 +30,10 @@ typedef struct pm_buf {
     int oom;
 } pm_buf;
 
-#define PM_BUF_INIT {NULL, 0, 0, 0}
+#define PM_BUF_INIT                                                                                \
+    {                                                                                              \
+        NULL, 0, 0, 0                                                                              \
+    }
 
 void pm_buf_append(pm_buf *b, const char *s);
 void pm_buf_appendn(pm_buf *b, const char *s, size_t n);

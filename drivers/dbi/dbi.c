@@ -278,7 +278,8 @@ static int set_sqlite3_file(dbi_pm_conn *c, const pm_url *url, pm_error *err)
     char file[4096];
     snprintf(file, sizeof(file), "%s%s", url->has_authority ? host : "", path);
     if (!*file)
-        return pm_error_set(err, PM_EURL, "dbi:sqlite3 URL names no file: use dbi:sqlite3:///abs/path.db");
+        return pm_error_set(err, PM_EURL,
+                            "dbi:sqlite3 URL names no file: use dbi:sqlite3:///abs/path.db");
     char *slash = strrchr(file, '/');
     const char *dir = ".", *name = file;
     if (slash == file) {

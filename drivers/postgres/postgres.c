@@ -25,15 +25,14 @@
 typedef struct pg_conn {
     pm_conn base;
     PGconn *pg;
-    PGcancel *cancel;    /* made at open, so cancel() allocates nothing */
+    PGcancel *cancel; /* made at open, so cancel() allocates nothing */
     volatile sig_atomic_t cancelled;
     bool in_transaction; /* between begin() and commit()/rollback() */
     bool batch_open;     /* statements join the queue (batching()) */
     char **queue;        /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
-    char lock_key[64];   /* the advisory lock key as text, "" before lock() */
+    char lock_key[64]; /* the advisory lock key as text, "" before lock() */
 } pg_conn;
-
 
 /* ==== Errors ==== */
 
@@ -146,7 +145,8 @@ static int conninfo_build(conninfo *ci, const pm_url *url, pm_error *err)
 {
     memset(ci, 0, sizeof(*ci));
     if (url->nparams > 48)
-        return pm_error_set(err, PM_EURL, "postgres URL has too many parameters (%zu)", url->nparams);
+        return pm_error_set(err, PM_EURL, "postgres URL has too many parameters (%zu)",
+                            url->nparams);
     conninfo_add(ci, "host", url->host);
     if (url->port) {
         snprintf(ci->port, sizeof(ci->port), "%d", url->port);

@@ -34,8 +34,8 @@ int pm_pq_load(pm_error *err)
     if (!missing)
         return 0;
     if (*failure) /* dlerror() names the library itself */
-        return pm_error_set(err, PM_ECONNECT, "the PostgreSQL driver needs libpq (%s); install libpq5",
-                            failure);
+        return pm_error_set(err, PM_ECONNECT,
+                            "the PostgreSQL driver needs libpq (%s); install libpq5", failure);
     return pm_error_set(err, PM_ECONNECT,
                         "the PostgreSQL driver needs a newer libpq: libpq.so.5 has no %s", missing);
 }

@@ -5,9 +5,9 @@
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
-#include <time.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "poblysh/sys/driver.h"
 
@@ -21,7 +21,6 @@ typedef struct sqlite_conn {
     volatile sig_atomic_t cancelled;
     struct timespec busy_since;
 } sqlite_conn;
-
 
 /* ==== Errors ==== */
 
@@ -116,8 +115,8 @@ static int url_flags(const pm_url *url, int *flags, pm_error *err)
     for (size_t i = 0; i < url->nparams; i++) {
         const char *key = url->params[i].key, *value = url->params[i].value;
         if (strcmp(key, "mode") != 0)
-            return pm_error_set(err, PM_EURL,
-                                "sqlite URL: unknown parameter \"%s\" (known: mode=ro|rw|rwc)", key);
+            return pm_error_set(
+                err, PM_EURL, "sqlite URL: unknown parameter \"%s\" (known: mode=ro|rw|rwc)", key);
         if (strcmp(value, "ro") == 0)
             *flags = SQLITE_OPEN_READONLY;
         else if (strcmp(value, "rw") == 0)
@@ -205,7 +204,8 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     if (!*c->filename) {
         sqlite_close(&c->base);
-        return pm_error_set(err, PM_EURL, "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
+        return pm_error_set(err, PM_EURL,
+                            "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
     }
     if ((rc = connect_file(c, flags, err)) < 0)
         return rc;
@@ -264,7 +264,8 @@ static int bind_params(sqlite3_stmt *stmt, const char *const *params, size_t npa
         if (k < 1 || (size_t)k > nparams)
             return SQLITE_RANGE;
         const char *value = params[k - 1];
-        int rc = value ? sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC) : sqlite3_bind_null(stmt, i);
+        int rc = value ? sqlite3_bind_text(stmt, i, value, -1, SQLITE_STATIC)
+                       : sqlite3_bind_null(stmt, i);
         if (rc != SQLITE_OK)
             return rc;
     }

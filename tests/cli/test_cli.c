@@ -792,7 +792,8 @@ static void test_cli__rows_without_checksum_are_applied_and_can_be_filled_in(voi
     r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
     assert_exit(r, 0);
     assert_empty(r->err);
-    assert_int_equal(db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
     assert_string_equal(db_text(f, "SELECT checksum FROM seaql_migrations"), good);
     r = run_cli(f, LOCAL, ARGS("migrate", "status"));
     assert_exit(r, 0);
@@ -820,7 +821,8 @@ static void test_cli__seaorm_table_reads_as_applied_and_repair_upgrades_it(void 
     r = run_cli(f, LOCAL, ARGS("migrate", "repair", "--accept", TENANTS));
     assert_exit(r, 0);
     assert_empty(r->err);
-    assert_int_equal(db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
+    assert_int_equal(
+        db_int(f, "SELECT count(*) FROM seaql_migrations WHERE checksum LIKE 'sha256:%'"), 1);
     assert_int_equal(db_int(f, "SELECT applied_at FROM seaql_migrations"), 1700000000);
     assert_false(db_has_table(f, "tenants")); /* repair runs no migration */
 }
@@ -830,7 +832,8 @@ static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
     fixture *f = *state;
     fresh_dir(f, "missing");
     up_and_checksum(f);
-    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+    exec_db(f,
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
     assert_exit(r, 0);
@@ -868,7 +871,8 @@ static void test_cli__out_of_order_migration_needs_allow_out_of_order(void **sta
     fresh_dir(f, "out_of_order");
     up_and_checksum(f);
     assert_exit(run_cli(f, LOCAL, ARGS("migrate", "down")), 0);
-    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+    exec_db(f,
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
     assert_exit(r, 0);
@@ -1123,7 +1127,7 @@ static void assert_iso_utc(const char *text)
 static const json_t *check_status_document(const json_t *doc, bool up_to_date, const char *states,
                                            const int *counts)
 {
-    static const char *const top[] = {"database", "driver",  "profile",
+    static const char *const top[] = {"database",   "driver",  "profile",
                                       "up_to_date", "summary", "migrations"};
     assert_exact_keys(doc, "the document", top, 6);
     assert_string_equal(json_str(doc, "database"), "sqlite://poblysh.db");
@@ -1133,7 +1137,7 @@ static const json_t *check_status_document(const json_t *doc, bool up_to_date, c
     assert_true(json_is_boolean(utd));
     assert_int_equal(json_is_true(utd), up_to_date);
 
-    static const char *const summary_keys[] = {"applied", "pending", "modified",
+    static const char *const summary_keys[] = {"applied", "pending",      "modified",
                                                "missing", "out-of-order", "failed"};
     const json_t *summary = json_object_get(doc, "summary");
     assert_exact_keys(summary, "summary", summary_keys, 6);
@@ -1146,9 +1150,9 @@ static const json_t *check_status_document(const json_t *doc, bool up_to_date, c
     assert_true(json_is_array(migrations));
     assert_int_equal(json_array_size(migrations), 1);
     const json_t *m = json_array_get(migrations, 0);
-    static const char *const entry_keys[] = {"name",     "state",        "applied_at",
-                                             "applied_at_unix", "checksum", "execution_ms",
-                                             "error",    "statement"};
+    static const char *const entry_keys[] = {
+        "name",     "state",        "applied_at", "applied_at_unix",
+        "checksum", "execution_ms", "error",      "statement"};
     assert_exact_keys(m, "migrations[0]", entry_keys, 8);
     assert_string_equal(json_str(m, "name"), TENANTS);
     assert_string_equal(json_str(m, "state"), states);
@@ -1261,7 +1265,8 @@ static void test_cli__status_json_modified_and_failed(void **state)
     /* A missing version: recorded, with no checksum expected of it. */
     exec_db(f, "UPDATE seaql_migrations SET state = NULL, error_message = NULL, "
                "error_statement = NULL");
-    exec_db(f, "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
+    exec_db(f,
+            "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
     r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json", "--exit-code"));
     assert_exit(r, 5);
     doc = parse_json(r->out);
@@ -1293,7 +1298,8 @@ static void test_cli__status_compares_checksums_in_a_previous_release_table(void
     exec_db(f, "DROP TABLE seaql_migrations");
     exec_db(f, "CREATE TABLE seaql_migrations (version VARCHAR PRIMARY KEY NOT NULL, "
                "applied_at BIGINT NOT NULL, checksum VARCHAR NULL, execution_ms BIGINT NULL)");
-    exec_db(f, "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000, '" ZERO_SUM "', 12)");
+    exec_db(f,
+            "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000, '" ZERO_SUM "', 12)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
     assert_exit(r, 0);
@@ -1398,8 +1404,8 @@ static void test_cli__down_outside_local_and_test_needs_yes(void **state)
 
     static const char *const profiles[] = {"production", "staging"};
     for (size_t i = 0; i < 2; i++) {
-        const run_result *r =
-            run_cli(f, (cli_env){profiles[i], NULL}, ARGS("--database-url", url, "migrate", "down"));
+        const run_result *r = run_cli(f, (cli_env){profiles[i], NULL},
+                                      ARGS("--database-url", url, "migrate", "down"));
         assert_exit(r, 2);
         assert_contains(r->err, "--yes");
         assert_contains(r->err, fmt(f, "\"%s\"", profiles[i]));
@@ -1425,9 +1431,8 @@ static void test_cli__down_outside_local_and_test_needs_yes(void **state)
     close_db(f);
 
     /* up needs no --yes anywhere; down under local and test neither. */
-    assert_exit(run_cli(f, (cli_env){"production", NULL},
-                        ARGS("--database-url", url, "migrate", "up")),
-                0);
+    assert_exit(
+        run_cli(f, (cli_env){"production", NULL}, ARGS("--database-url", url, "migrate", "up")), 0);
     r = run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "down"));
     assert_exit(r, 0);
     assert_contains(r->out, "Reverted 1 migration.\n");
@@ -1456,7 +1461,8 @@ static void test_cli__options_apply_only_to_their_commands(void **state)
         {ARGS("migrate", "up", "--exit-code"), "--exit-code does not apply to migrate up"},
         {ARGS("migrate", "down", "--ignore-modified"),
          "--ignore-modified does not apply to migrate down"},
-        {ARGS("migrate", "down", "--allow-missing"), "--allow-missing does not apply to migrate down"},
+        {ARGS("migrate", "down", "--allow-missing"),
+         "--allow-missing does not apply to migrate down"},
         {ARGS("migrate", "down", "--allow-out-of-order"),
          "--allow-out-of-order does not apply to migrate down"},
         {ARGS("migrate", "status", "--ignore-modified"),
@@ -1467,7 +1473,8 @@ static void test_cli__options_apply_only_to_their_commands(void **state)
          "--yes does not apply to migrate repair"},
         {ARGS("migrate", "repair", "--accept", TENANTS, "-n", "1"),
          "-n does not apply to migrate repair"},
-        {ARGS("migrate", "status", "--format", "xml"), "--format must be text or json, not \"xml\""},
+        {ARGS("migrate", "status", "--format", "xml"),
+         "--format must be text or json, not \"xml\""},
         {ARGS("migrate", "status", "--format"), "--format needs a value"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -1516,7 +1523,7 @@ static void test_cli__help_documents_integrity_options_and_exit_5(void **state)
     assert_contains(r->out, "--format");
     assert_contains(r->out, "json");
     assert_contains(r->out, "--exit-code");
-    static const char *const states[] = {"applied", "pending", "modified",
+    static const char *const states[] = {"applied", "pending",      "modified",
                                          "missing", "out-of-order", "failed"};
     for (size_t i = 0; i < 6; i++)
         assert_contains(r->out, fmt(f, "\n  %s ", states[i]));

@@ -308,8 +308,8 @@ static void test_generate__new_migration_builds_and_is_pending(void **state)
     char *copy = fmt("%s/copy", work_root);
     remove_tree(copy);
     assert_int_equal(mkdir(copy, 0755), 0);
-    static const char *const parts[] = {"core", "backends", "drivers", "migrations", "cli",
-                                        "tests", "cmake",   "CMakeLists.txt"};
+    static const char *const parts[] = {"core", "backends", "drivers", "migrations",
+                                        "cli",  "tests",    "cmake",   "CMakeLists.txt"};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         char *from = fmt("%s/%s", src_root, parts[i]);
         if (sh(fmt("cp -r %s %s", shell_quote(from), shell_quote(copy))) != 0)
@@ -638,8 +638,8 @@ static void test_generate__sql_dir_writes_embedded_file(void **state)
     char *name = fmt("%.*s", (int)(strlen(file) - 4), file);
     pm_error err = PM_ERROR_INIT;
     pm_test_ok(pm_migration_name_check(name, &err), &err);
-    assert_string_equal(r.out, fmt("Created %s/%s (embedded in the binary at the next build)\n",
-                                   dir, file));
+    assert_string_equal(
+        r.out, fmt("Created %s/%s (embedded in the binary at the next build)\n", dir, file));
     assert_contains(r.out, "embedded in the binary at the next build");
     char *text = slurp(fmt("%s/%s", dir, file));
     assert_contains(text, "-- migrate:up");

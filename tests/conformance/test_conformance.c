@@ -7,12 +7,12 @@
  * driver of its own at run time (wrapped-sqlite:, a thin wrapper over the
  * SQLite driver), so it proves that a driver from outside the library
  * works. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
-#include <time.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../core/src/internal.h"
@@ -22,14 +22,16 @@
 static const char *url;
 static unsigned int caps; /* pm_db_capabilities() of a connection to url */
 
-static const char *const suite_tables[] = {"conf_types", "conf_nt", "conf_slow", "conf_a", "conf_b", "conf_c",
-                                           "conf_bad", "tenants", "seaql_migrations", "conf_snap",
-                                           "conf_fp_b", "conf_fp_a", "conf_v", "conf_w", "conf_probe"};
+static const char *const suite_tables[] = {
+    "conf_types", "conf_nt",   "conf_slow", "conf_a",           "conf_b",
+    "conf_c",     "conf_bad",  "tenants",   "seaql_migrations", "conf_snap",
+    "conf_fp_b",  "conf_fp_a", "conf_v",    "conf_w",           "conf_probe"};
 
 static const pm_migration ma = PM_TEST_MIGRATION("m2024_03_01_000001_conf_a", "conf_a");
 static const pm_migration mb = PM_TEST_MIGRATION("m2024_03_02_000001_conf_b", "conf_b");
 static const pm_migration mc = PM_TEST_MIGRATION("m2024_03_03_000001_conf_c", "conf_c");
-static const pm_migration mbad = PM_TEST_FAILING_MIGRATION("m2024_03_02_120000_conf_bad", "conf_bad");
+static const pm_migration mbad =
+    PM_TEST_FAILING_MIGRATION("m2024_03_02_120000_conf_bad", "conf_bad");
 static const pm_migration *const abc[] = {&ma, &mb, &mc};
 static const pm_migration *const a_bad_c[] = {&ma, &mbad, &mc};
 
@@ -100,7 +102,8 @@ static void test_conformance__builtin_set_creates_tenants_and_one_history_row(vo
     assert_true(strncmp(created, "20", 2) == 0); /* a timestamp in this century */
     free(created);
     pm_error err = PM_ERROR_INIT;
-    assert_int_equal(pm_db_exec(f->db, "INSERT INTO tenants (name) VALUES ('no id')", &err), PM_EDB);
+    assert_int_equal(pm_db_exec(f->db, "INSERT INTO tenants (name) VALUES ('no id')", &err),
+                     PM_EDB);
     pm_error_clear(&err);
     pm_test_exec(f->db, "DELETE FROM tenants");
     size_t reverted = 0;
@@ -180,7 +183,8 @@ static void test_conformance__seaorm_history_table_is_upgraded(void **state)
     fixture *f = *state;
     pm_test_exec(f->db, "CREATE TABLE seaql_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY, "
                         "applied_at BIGINT NOT NULL)");
-    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', 1704067200)");
+    pm_test_exec(f->db,
+                 "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', 1704067200)");
     pm_test_exec(f->db, "CREATE TABLE conf_a (id INTEGER PRIMARY KEY, name TEXT)");
     pm_engine *engine = engine_for(f, abc, 3);
     size_t n = 0;
@@ -191,8 +195,8 @@ static void test_conformance__seaorm_history_table_is_upgraded(void **state)
     assert_int_equal(pm_test_int(f->db, "SELECT applied_at FROM seaql_migrations WHERE version = "
                                         "'m2024_03_01_000001_conf_a'"),
                      1704067200);
-    assert_int_equal(pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE checksum IS NULL"),
-                     3);
+    assert_int_equal(
+        pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE checksum IS NULL"), 3);
     pm_engine_free(engine);
 }
 
@@ -205,24 +209,43 @@ static int up_types(pm_schema *s, const void *data)
         {.name = "id", .type = PM_TYPE_UUID, .flags = PM_PRIMARY_KEY},
         {.name = "title", .type = PM_TYPE_STRING, .length = 80, .flags = PM_NOT_NULL | PM_UNIQUE},
         {.name = "body", .type = PM_TYPE_TEXT, .flags = PM_NULL},
-        {.name = "n", .type = PM_TYPE_INTEGER, .default_kind = PM_DEFAULT_NUMBER, .default_value = "7"},
+        {.name = "n",
+         .type = PM_TYPE_INTEGER,
+         .default_kind = PM_DEFAULT_NUMBER,
+         .default_value = "7"},
         {.name = "big", .type = PM_TYPE_BIGINT},
-        {.name = "flag", .type = PM_TYPE_BOOLEAN, .flags = PM_NOT_NULL, .default_kind = PM_DEFAULT_BOOL,
+        {.name = "flag",
+         .type = PM_TYPE_BOOLEAN,
+         .flags = PM_NOT_NULL,
+         .default_kind = PM_DEFAULT_BOOL,
          .default_value = "true"},
         {.name = "ratio", .type = PM_TYPE_DOUBLE},
-        {.name = "at", .type = PM_TYPE_TIMESTAMPTZ, .flags = PM_NOT_NULL, .default_kind = PM_DEFAULT_NOW},
+        {.name = "at",
+         .type = PM_TYPE_TIMESTAMPTZ,
+         .flags = PM_NOT_NULL,
+         .default_kind = PM_DEFAULT_NOW},
         {.name = "day", .type = PM_TYPE_DATE},
         {.name = "doc", .type = PM_TYPE_JSON},
         {.name = "blob", .type = PM_TYPE_BINARY},
-        {.name = "label", .type = PM_TYPE_STRING, .length = 20, .default_kind = PM_DEFAULT_STRING,
+        {.name = "label",
+         .type = PM_TYPE_STRING,
+         .length = 20,
+         .default_kind = PM_DEFAULT_STRING,
          .default_value = "it's"},
-        {.name = "a_id", .type = PM_TYPE_INTEGER, .ref_table = "conf_a", .ref_column = "id",
+        {.name = "a_id",
+         .type = PM_TYPE_INTEGER,
+         .ref_table = "conf_a",
+         .ref_column = "id",
          .on_delete = PM_FK_CASCADE},
     };
-    static const pm_table t = {.name = "conf_types", .columns = columns, .ncolumns = PM_ARRAY_LEN(columns)};
+    static const pm_table t = {
+        .name = "conf_types", .columns = columns, .ncolumns = PM_ARRAY_LEN(columns)};
     static const char *const idx_cols[] = {"n", "big"};
-    static const pm_index idx = {.name = "conf_types_n_big", .table = "conf_types", .columns = idx_cols,
-                                 .ncolumns = 2, .unique = true};
+    static const pm_index idx = {.name = "conf_types_n_big",
+                                 .table = "conf_types",
+                                 .columns = idx_cols,
+                                 .ncolumns = 2,
+                                 .unique = true};
     static const pm_column extra = {.name = "extra", .type = PM_TYPE_TEXT};
     int rc = pm_schema_create_table(s, &t, PM_IF_NOT_EXISTS);
     if (rc == 0)
@@ -251,8 +274,8 @@ static int down_types(pm_schema *s, const void *data)
 static void test_conformance__schema_builder_renders_valid_ddl(void **state)
 {
     fixture *f = *state;
-    static const pm_migration types = {"m2024_03_04_000001_conf_types", up_types, down_types, 0, NULL,
-                                       NULL};
+    static const pm_migration types = {
+        "m2024_03_04_000001_conf_types", up_types, down_types, 0, NULL, NULL};
     static const pm_migration *const set[] = {&ma, &types};
     pm_engine *engine = engine_for(f, set, 2);
     pm_test_ok(pm_engine_up(engine, PM_ALL, NULL, &f->err), &f->err);
@@ -267,8 +290,9 @@ static void test_conformance__schema_builder_renders_valid_ddl(void **state)
     free(label);
     /* UNIQUE is enforced */
     pm_error err = PM_ERROR_INIT;
-    assert_int_equal(pm_db_exec(f->db, "INSERT INTO conf_types (id, title) VALUES "
-                                       "('1b6f5bb4-9a1f-4d0e-8c2e-3f1d2a4b5c6d', 'first')",
+    assert_int_equal(pm_db_exec(f->db,
+                                "INSERT INTO conf_types (id, title) VALUES "
+                                "('1b6f5bb4-9a1f-4d0e-8c2e-3f1d2a4b5c6d', 'first')",
                                 &err),
                      PM_EDB);
     pm_error_clear(&err);
@@ -320,12 +344,12 @@ static void test_conformance__work_survives_reconnecting(void **state)
 #define SUM_B "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
 #define SUM_C "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
-static const pm_migration sa = {"m2024_03_01_000001_conf_a", pm_test_up_create, pm_test_down_drop, 0,
-                                SUM_A, "conf_a"};
-static const pm_migration sb = {"m2024_03_02_000001_conf_b", pm_test_up_create, pm_test_down_drop, 0,
-                                SUM_B, "conf_b"};
-static const pm_migration sc = {"m2024_03_03_000001_conf_c", pm_test_up_create, pm_test_down_drop, 0,
-                                SUM_C, "conf_c"};
+static const pm_migration sa = {
+    "m2024_03_01_000001_conf_a", pm_test_up_create, pm_test_down_drop, 0, SUM_A, "conf_a"};
+static const pm_migration sb = {
+    "m2024_03_02_000001_conf_b", pm_test_up_create, pm_test_down_drop, 0, SUM_B, "conf_b"};
+static const pm_migration sc = {
+    "m2024_03_03_000001_conf_c", pm_test_up_create, pm_test_down_drop, 0, SUM_C, "conf_c"};
 static const pm_migration *const summed[] = {&sa, &sb, &sc};
 
 static pm_engine *engine_with(fixture *f, const pm_migration *const *set, size_t count,
@@ -357,7 +381,8 @@ static pm_state state_of(pm_engine *engine, const char *name, pm_status_entry *c
     return state;
 }
 
-static void test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted(void **state)
+static void
+test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted(void **state)
 {
     fixture *f = *state;
     pm_engine *engine = engine_with(f, summed, 2, 0);
@@ -407,7 +432,8 @@ static void test_conformance__seaorm_rows_without_checksum_are_never_modified(vo
     fixture *f = *state;
     pm_test_exec(f->db, "CREATE TABLE seaql_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY, "
                         "applied_at BIGINT NOT NULL)");
-    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', 1704067200)");
+    pm_test_exec(f->db,
+                 "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', 1704067200)");
     pm_test_exec(f->db, "CREATE TABLE conf_a (id INTEGER PRIMARY KEY, name TEXT)");
     pm_engine *engine = engine_with(f, summed, 1, 0);
     pm_status_entry e;
@@ -493,9 +519,10 @@ static int down_nt(pm_schema *s, const void *data)
 }
 
 static const pm_migration nt_failing = {"m2024_03_04_000001_conf_nt", up_nt_failing, down_nt,
-                                        PM_MIGRATION_NO_TRANSACTION, "sha256:nt", NULL};
+                                        PM_MIGRATION_NO_TRANSACTION,  "sha256:nt",   NULL};
 
-static void test_conformance__failed_migration_without_transaction_blocks_until_repaired(void **state)
+static void
+test_conformance__failed_migration_without_transaction_blocks_until_repaired(void **state)
 {
     fixture *f = *state;
     const pm_migration *const set[] = {&sa, &nt_failing};
@@ -523,14 +550,15 @@ static void test_conformance__failed_migration_without_transaction_blocks_until_
     pm_test_ok(pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_04_000001_conf_nt", &f->err),
                &f->err);
     assert_int_equal(state_of(engine, "m2024_03_04_000001_conf_nt", NULL), PM_STATE_APPLIED);
-    assert_int_equal(pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_04_000001_conf_nt",
-                                      &f->err),
-                     PM_EINVAL);
+    assert_int_equal(
+        pm_engine_repair(engine, PM_REPAIR_APPLIED, "m2024_03_04_000001_conf_nt", &f->err),
+        PM_EINVAL);
     assert_non_null(strstr(f->err.message, "is not marked failed"));
     assert_null(strstr(f->err.message, "--"));
 
     /* fail again, then undone by hand: forget the row */
-    pm_test_exec(f->db, "DELETE FROM seaql_migrations WHERE version = 'm2024_03_04_000001_conf_nt'");
+    pm_test_exec(f->db,
+                 "DELETE FROM seaql_migrations WHERE version = 'm2024_03_04_000001_conf_nt'");
     pm_test_exec(f->db, "DROP TABLE conf_nt");
     assert_true(pm_engine_up(engine, PM_ALL, NULL, &f->err) < 0);
     pm_test_exec(f->db, "DROP TABLE conf_nt");
@@ -560,10 +588,11 @@ static int up_slow(pm_schema *s, const void *data)
     return rc;
 }
 
-static const pm_migration slow = {"m2024_03_05_000001_conf_slow", up_slow, pm_test_down_drop,
-                                  PM_MIGRATION_NO_TRANSACTION, "sha256:slow", "conf_slow"};
+static const pm_migration slow = {"m2024_03_05_000001_conf_slow", up_slow,       pm_test_down_drop,
+                                  PM_MIGRATION_NO_TRANSACTION,    "sha256:slow", "conf_slow"};
 
-static void test_conformance__kill_9_during_migration_without_transaction_leaves_failed(void **state)
+static void
+test_conformance__kill_9_during_migration_without_transaction_leaves_failed(void **state)
 {
     fixture *f = *state;
     if (is_memory()) /* a killed process takes its in-memory database with it */
@@ -617,7 +646,7 @@ static void build_race_set(void)
         snprintf(race_names[i], sizeof(race_names[i]), "m2024_04_01_%06d_race", i);
         snprintf(race_tables[i], sizeof(race_tables[i]), "conf_race_%d", i);
         race_migrations[i] = (pm_migration){race_names[i], pm_test_up_create, pm_test_down_drop, 0,
-                                            NULL, race_tables[i]};
+                                            NULL,          race_tables[i]};
         race_set[i] = &race_migrations[i];
     }
 }
@@ -1843,42 +1872,90 @@ int main(int argc, char **argv)
     printf("driver conformance suite on %s (capabilities 0x%x)\n", shown, caps);
     free(shown);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_conformance__builtin_set_creates_tenants_and_one_history_row, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__builtin_set_creates_tenants_and_one_history_row, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__up_down_status_cycle, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__failing_migration_leaves_no_history_row, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__unknown_applied_version_is_reported, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__seaorm_history_table_is_upgraded, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__schema_builder_renders_valid_ddl, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__errors_carry_database_code_and_statement, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__has_table_and_has_column, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__work_survives_reconnecting, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__concurrent_runners_apply_each_migration_once, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__seaorm_rows_without_checksum_are_never_modified, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__missing_version_blocks_up_unless_allowed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__late_merged_migration_is_out_of_order, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__failed_migration_without_transaction_blocks_until_repaired, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__transactional_migration_never_shows_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__kill_9_during_migration_without_transaction_leaves_failed, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__dry_run_of_up_records_the_sql_and_changes_nothing, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__dry_run_of_up_with_history_table_present_changes_nothing, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__dry_run_of_down_records_drop_and_delete_and_changes_nothing, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__fresh_drops_stray_objects_and_applies_everything, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__fresh_on_an_empty_database_applies_everything, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__reset_reverts_every_applied_migration, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__refresh_reverts_and_reapplies_everything, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__schema_snapshot_reads_finish, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__schema_snapshot_is_stable_and_describes_tenants, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__schema_snapshot_shows_indexes_unique_and_foreign_keys, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__schema_snapshot_has_the_shape_sqlite_gives, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_passes_a_set_whose_downs_restore_the_schema, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_catches_downs_that_do_not_restore_or_fail, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_reports_a_failing_up_and_stops, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_refuses_a_database_with_history, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns, wf_setup, wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__test_database_clones_have_the_set_and_are_independent, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__test_database_rollback_mode_undoes_each_test, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__capabilities_describe_what_the_connection_does, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__failing_migration_leaves_no_history_row,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__unknown_applied_version_is_reported,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__seaorm_history_table_is_upgraded, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__schema_builder_renders_valid_ddl, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__errors_carry_database_code_and_statement,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__has_table_and_has_column, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__work_survives_reconnecting, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__concurrent_runners_apply_each_migration_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__edited_migration_is_modified_and_blocks_up_until_accepted, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__seaorm_rows_without_checksum_are_never_modified, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__missing_version_blocks_up_unless_allowed,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__late_merged_migration_is_out_of_order,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__failed_migration_without_transaction_blocks_until_repaired, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__transactional_migration_never_shows_failed, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__kill_9_during_migration_without_transaction_leaves_failed, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__dry_run_of_up_records_the_sql_and_changes_nothing, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__dry_run_of_up_with_history_table_present_changes_nothing, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__dry_run_of_down_records_drop_and_delete_and_changes_nothing, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__fresh_drops_stray_objects_and_applies_everything, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__fresh_on_an_empty_database_applies_everything, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__reset_reverts_every_applied_migration,
+                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__refresh_reverts_and_reapplies_everything,
+                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__schema_snapshot_reads_finish, wf_setup,
+                                        wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__schema_snapshot_is_stable_and_describes_tenants, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__schema_snapshot_shows_indexes_unique_and_foreign_keys, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__schema_snapshot_has_the_shape_sqlite_gives, wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__verify_passes_a_set_whose_downs_restore_the_schema, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__verify_catches_downs_that_do_not_restore_or_fail, wf_setup,
+            wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__verify_reports_a_failing_up_and_stops,
+                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__verify_refuses_a_database_with_history,
+                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__scratch_schema_is_empty_and_dropped_and_the_connection_returns,
+            wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__test_database_clones_have_the_set_and_are_independent, setup,
+            teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__test_database_rollback_mode_undoes_each_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__capabilities_describe_what_the_connection_does, setup, teardown),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     pm_testdb_cleanup();

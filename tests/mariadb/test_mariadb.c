@@ -1143,8 +1143,8 @@ static void test_mariadb__dbmate_folder_up_status_and_down(void **state)
     r = run_cli(f, ARGS("migrate", "status", "--source", dir, "--database-url", f->url));
     assert_exit(r, 0);
     assert_empty(r->err);
-    static const char *const names[] = {"1_create_users ", "9_create_posts ",
-                                        "10_add_posts_title ", "20240301120000_create_tags "};
+    static const char *const names[] = {"1_create_users ", "9_create_posts ", "10_add_posts_title ",
+                                        "20240301120000_create_tags "};
     for (size_t i = 0; i < PM_ARRAY_LEN(names); i++)
         assert_contains(line_starting(f, r->out, names[i]), " applied ");
     assert_contains(r->out, "4 applied, 0 pending.\n");

@@ -490,7 +490,8 @@ static void test_postgres__tenants_table_matches_the_seed(void **state)
     assert_query(f, TENANTS, "SELECT version FROM seaql_migrations");
     int64_t applied_at = pm_test_int(f->db, "SELECT applied_at FROM seaql_migrations");
     assert_in_range(applied_at, (int64_t)before, (int64_t)after);
-    assert_query(f, "t", "SELECT execution_ms >= 0 AND checksum LIKE 'sha256:%%' FROM seaql_migrations");
+    assert_query(f, "t",
+                 "SELECT execution_ms >= 0 AND checksum LIKE 'sha256:%%' FROM seaql_migrations");
     assert_int_equal(advisory_locks_held(f), 0);
 }
 
@@ -1211,9 +1212,12 @@ static int down_concurrent_indexes(pm_schema *s, const void *data)
                              "pmt_big_a; DROP TABLE pmt_big");
 }
 
-static const pm_migration concurrent_indexes = {
-    "m2024_07_01_000000_concurrent_indexes", up_concurrent_indexes, down_concurrent_indexes,
-    PM_MIGRATION_NO_TRANSACTION, "sha256:ci", NULL};
+static const pm_migration concurrent_indexes = {"m2024_07_01_000000_concurrent_indexes",
+                                                up_concurrent_indexes,
+                                                down_concurrent_indexes,
+                                                PM_MIGRATION_NO_TRANSACTION,
+                                                "sha256:ci",
+                                                NULL};
 
 static void test_postgres__create_index_concurrently_runs_without_a_transaction(void **state)
 {

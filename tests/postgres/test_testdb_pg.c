@@ -28,8 +28,9 @@ static const pm_migration *const two[] = {&m_accounts, &m_orders};
  * run's pid and time. Its up() appends a line to up_log. */
 static char fresh_checksum[64];
 static char up_log[64];
-static const pm_migration m_logged = {"m2024_03_01_000001_logged", up_logged, pm_test_down_drop,
-                                      PM_MIGRATION_DEFAULT, fresh_checksum, "logged"};
+static const pm_migration m_logged = {
+    "m2024_03_01_000001_logged", up_logged,      pm_test_down_drop,
+    PM_MIGRATION_DEFAULT,        fresh_checksum, "logged"};
 static const pm_migration *const fresh[] = {&m_accounts, &m_logged};
 
 static int up_logged(pm_schema *s, const void *data)

@@ -40,7 +40,8 @@ void pm_test__ok(int rc, const pm_error *err, const char *file, int line)
     print_error("%s:%d: call failed with %d (%s): %s [migration %s, statement %s, code %s]\n", file,
                 line, rc, pm_strerror(rc), err && err->message ? err->message : "(no message)",
                 err && err->migration ? err->migration : "-",
-                err && err->statement ? err->statement : "-", err && err->db_code ? err->db_code : "-");
+                err && err->statement ? err->statement : "-",
+                err && err->db_code ? err->db_code : "-");
     _fail(file, line);
 }
 

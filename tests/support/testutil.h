@@ -23,9 +23,13 @@ int pm_test_down_drop(pm_schema *s, const void *data);
 int pm_test_up_create_then_fail(pm_schema *s, const void *data);
 
 #define PM_TEST_MIGRATION(name, table)                                                             \
-    {name, pm_test_up_create, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table}
+    {                                                                                              \
+        name, pm_test_up_create, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table              \
+    }
 #define PM_TEST_FAILING_MIGRATION(name, table)                                                     \
-    {name, pm_test_up_create_then_fail, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table}
+    {                                                                                              \
+        name, pm_test_up_create_then_fail, pm_test_down_drop, PM_MIGRATION_DEFAULT, NULL, table    \
+    }
 
 /* The statement pm_test_up_create_then_fail() fails on. */
 #define PM_TEST_BAD_STATEMENT "INSERT INTO no_such_table_xyz VALUES (1)"

@@ -114,9 +114,11 @@ static void test_checksum__leading_bom_is_ignored(void **state)
     /* A truncated BOM is not a BOM. */
     char ab[PM_CHECKSUM_SIZE];
     SUM(ab, "ab");
-    SUM(other, "\xEF\xBB" "ab");
+    SUM(other, "\xEF\xBB"
+               "ab");
     assert_string_not_equal(other, ab);
-    SUM(other, "\xEF" "ab");
+    SUM(other, "\xEF"
+               "ab");
     assert_string_not_equal(other, ab);
 }
 

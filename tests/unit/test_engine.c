@@ -80,7 +80,8 @@ static void test_engine__up_applies_all_in_order_and_records_history(void **stat
     int64_t at = pm_test_int(f->db, "SELECT applied_at FROM seaql_migrations WHERE version = "
                                     "'m2024_01_02_000001_two'");
     assert_true(at > now - 60 && at <= now);
-    assert_true(pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE execution_ms >= 0") == 3);
+    assert_true(
+        pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE execution_ms >= 0") == 3);
 }
 
 static void test_engine__second_up_does_nothing(void **state)
@@ -236,8 +237,8 @@ static int up_returns_code(pm_schema *s, const void *data)
 static void test_engine__migration_returning_error_without_sql_is_named(void **state)
 {
     (void)state;
-    static const pm_migration odd = {"m2024_05_05_000000_odd", up_returns_code, pm_test_down_drop, 0,
-                                     NULL, "x"};
+    static const pm_migration odd = {
+        "m2024_05_05_000000_odd", up_returns_code, pm_test_down_drop, 0, NULL, "x"};
     static const pm_migration *const set[] = {&odd};
     pm_db *db = pm_test_open("sqlite::memory:");
     pm_engine *engine = NULL;
@@ -255,8 +256,8 @@ static void test_engine__migration_returning_error_without_sql_is_named(void **s
 static void test_engine__checksum_is_recorded_when_the_migration_has_one(void **state)
 {
     (void)state;
-    static const pm_migration with_sum = {"m2024_06_06_000000_sum", pm_test_up_create,
-                                          pm_test_down_drop, 0, "sha256:abc", "t_sum"};
+    static const pm_migration with_sum = {
+        "m2024_06_06_000000_sum", pm_test_up_create, pm_test_down_drop, 0, "sha256:abc", "t_sum"};
     static const pm_migration *const set[] = {&with_sum};
     pm_db *db = pm_test_open("sqlite::memory:");
     pm_engine *engine = NULL;
@@ -273,16 +274,24 @@ static void test_engine__checksum_is_recorded_when_the_migration_has_one(void **
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test_setup_teardown(test_engine__up_applies_all_in_order_and_records_history, setup3, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__up_applies_all_in_order_and_records_history,
+                                        setup3, teardown),
         cmocka_unit_test_setup_teardown(test_engine__second_up_does_nothing, setup3, teardown),
         cmocka_unit_test_setup_teardown(test_engine__up_n_applies_at_most_n, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__down_reverts_last_applied_only, setup3, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__down_reverts_last_applied_only, setup3,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_engine__down_n_reverts_newest_first, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__down_on_empty_database_reverts_nothing, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__failing_migration_leaves_no_table_and_no_history_row, setup_bad, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__status_reports_applied_pending_and_unknown, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__status_on_fresh_database_creates_nothing, setup3, teardown),
-        cmocka_unit_test_setup_teardown(test_engine__down_refuses_unknown_applied_version_before_changing_anything, setup3, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__down_on_empty_database_reverts_nothing, setup3,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(
+            test_engine__failing_migration_leaves_no_table_and_no_history_row, setup_bad, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__status_reports_applied_pending_and_unknown,
+                                        setup3, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__status_on_fresh_database_creates_nothing,
+                                        setup3, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_engine__down_refuses_unknown_applied_version_before_changing_anything, setup3,
+            teardown),
         cmocka_unit_test(test_engine__migration_returning_error_without_sql_is_named),
         cmocka_unit_test(test_engine__checksum_is_recorded_when_the_migration_has_one),
     };

@@ -9,7 +9,7 @@
 
 /* The table exactly as SeaORM's migrator creates it on SQLite. */
 #define SEAORM_TABLE                                                                               \
-    "CREATE TABLE \"seaql_migrations\" (\"version\" varchar NOT NULL PRIMARY KEY, "              \
+    "CREATE TABLE \"seaql_migrations\" (\"version\" varchar NOT NULL PRIMARY KEY, "                \
     "\"applied_at\" bigint NOT NULL)"
 
 static pm_engine *builtin_engine(pm_db *db)

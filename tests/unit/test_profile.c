@@ -1,7 +1,7 @@
 /* test_profile.c: profiles, the URL they imply, and pm_startup(): local and
  * test migrate automatically, other profiles only check. */
-#include <stdlib.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -132,9 +132,9 @@ static void test_profile__startup_on_production_applies_nothing_and_lists_pendin
 
 /* Migrations with checksums, as the compiled-in ones have. */
 static const pm_migration c1 = {"m2024_01_01_000001_one", pm_test_up_create, pm_test_down_drop,
-                                PM_MIGRATION_DEFAULT, "sha256:one-v1", "t_one"};
+                                PM_MIGRATION_DEFAULT,     "sha256:one-v1",   "t_one"};
 static const pm_migration c2 = {"m2024_01_02_000001_two", pm_test_up_create, pm_test_down_drop,
-                                PM_MIGRATION_DEFAULT, "sha256:two-v1", "t_two"};
+                                PM_MIGRATION_DEFAULT,     "sha256:two-v1",   "t_two"};
 static const pm_migration *const checked_set[] = {&c1, &c2};
 
 /* A file database in a directory of its own, named by
@@ -335,7 +335,8 @@ static void test_profile__startup_on_local_refuses_modified_and_applies_nothing(
  * checksum and execution_ms, none of the later ones. Production reads it
  * without upgrading it (status takes no lock and writes nothing), and must
  * still see that a migration was modified. */
-static void test_profile__startup_on_production_checks_checksums_of_a_previous_release_table(void **state)
+static void
+test_profile__startup_on_production_checks_checksums_of_a_previous_release_table(void **state)
 {
     (void)state;
     temp_db t;
@@ -365,13 +366,21 @@ int main(void)
         cmocka_unit_test_setup(test_profile__only_local_and_test_migrate_automatically, clean_env),
         cmocka_unit_test_setup(test_profile__url_precedence_flag_then_env_then_default, clean_env),
         cmocka_unit_test_setup(test_profile__other_profile_without_url_is_an_error, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_test_profile_migrates_memory_database, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_production_applies_nothing_and_lists_pending, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_production_reports_modified_even_allowing_pending, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_production_lists_each_problem_with_its_state, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_production_with_only_pending_starts_when_allowed, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_local_refuses_modified_and_applies_nothing, clean_env),
-        cmocka_unit_test_setup(test_profile__startup_on_production_checks_checksums_of_a_previous_release_table, clean_env),
+        cmocka_unit_test_setup(test_profile__startup_on_test_profile_migrates_memory_database,
+                               clean_env),
+        cmocka_unit_test_setup(
+            test_profile__startup_on_production_applies_nothing_and_lists_pending, clean_env),
+        cmocka_unit_test_setup(
+            test_profile__startup_on_production_reports_modified_even_allowing_pending, clean_env),
+        cmocka_unit_test_setup(
+            test_profile__startup_on_production_lists_each_problem_with_its_state, clean_env),
+        cmocka_unit_test_setup(
+            test_profile__startup_on_production_with_only_pending_starts_when_allowed, clean_env),
+        cmocka_unit_test_setup(test_profile__startup_on_local_refuses_modified_and_applies_nothing,
+                               clean_env),
+        cmocka_unit_test_setup(
+            test_profile__startup_on_production_checks_checksums_of_a_previous_release_table,
+            clean_env),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -122,8 +122,8 @@ static void test_registry__a_registered_driver_takes_over_a_builtin_scheme(void 
 static void test_registry__capabilities_of_sqlite_memory_and_file(void **state)
 {
     (void)state;
-    const unsigned int sqlite_caps = PM_CAP_TRANSACTIONAL_DDL | PM_CAP_CLONE_IMAGE |
-                                     PM_CAP_ROLLBACK_TESTDB | PM_CAP_READ_SCHEMA;
+    const unsigned int sqlite_caps =
+        PM_CAP_TRANSACTIONAL_DDL | PM_CAP_CLONE_IMAGE | PM_CAP_ROLLBACK_TESTDB | PM_CAP_READ_SCHEMA;
     pm_db *db = pm_test_open("sqlite::memory:");
     assert_int_equal(pm_db_capabilities(db), sqlite_caps | PM_CAP_EPHEMERAL);
     pm_db_close(db);

@@ -27,7 +27,7 @@ static const pm_migration m_accounts = PM_TEST_MIGRATION("m2024_01_01_000001_acc
 static const pm_migration m_orders = PM_TEST_MIGRATION("m2024_01_02_000001_orders", "orders");
 static const pm_migration *const two[] = {&m_accounts, &m_orders};
 static const pm_migration m_counted = {"m2024_03_01_000001_counted", up_counted, pm_test_down_drop,
-                                       PM_MIGRATION_DEFAULT, NULL, "counted"};
+                                       PM_MIGRATION_DEFAULT,         NULL,       "counted"};
 static const pm_migration *const counted[] = {&m_accounts, &m_counted};
 static const pm_migration *const one[] = {&m_accounts};
 
@@ -282,7 +282,8 @@ static void test_rollback_mode_reports_a_test_that_commits_and_begins_again(void
     (void)state;
     pm_error err = PM_ERROR_INIT;
     pm_testdb *tdb = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);
-    pm_test_exec(pm_testdb_db(tdb), "INSERT INTO accounts (id, name) VALUES (1, 'a'); COMMIT; BEGIN");
+    pm_test_exec(pm_testdb_db(tdb),
+                 "INSERT INTO accounts (id, name) VALUES (1, 'a'); COMMIT; BEGIN");
     assert_int_equal(pm_testdb_release(tdb, 0, &err), PM_EMISUSE);
     pm_error_clear(&err);
     pm_testdb *next = acquire("sqlite::memory:", two, 2, PM_TESTDB_ROLLBACK);

@@ -25,7 +25,10 @@ typedef struct pm_db_options {
     int wait_seconds;
 } pm_db_options;
 
-#define PM_DB_OPTIONS_INIT {PM_DB_OPTIONS_VERSION, 0}
+#define PM_DB_OPTIONS_INIT                                                                         \
+    {                                                                                              \
+        PM_DB_OPTIONS_VERSION, 0                                                                   \
+    }
 
 /* Connects to url. opts may be NULL. On an unknown scheme returns
  * PM_ENODRIVER with a message listing the schemes this build knows. The

@@ -54,14 +54,17 @@ typedef struct pm_engine_options {
     int lock_timeout_seconds; /* waiting for another runner; 0 means 60 */
     pm_progress_fn progress;  /* may be NULL */
     void *progress_ctx;
-    unsigned int flags;       /* PM_ENGINE_* */
+    unsigned int flags; /* PM_ENGINE_* */
     /* Dry run: when set, up and down change nothing and hand every statement
      * they would send (history bookkeeping included) to this function. */
     pm_sql_fn dry_run;
     void *dry_run_ctx;
 } pm_engine_options;
 
-#define PM_ENGINE_OPTIONS_INIT {PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL}
+#define PM_ENGINE_OPTIONS_INIT                                                                     \
+    {                                                                                              \
+        PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL                                    \
+    }
 
 /* Validates the set (pm_migration_set_check) and binds it to db. Both db and
  * set are borrowed and must outlive the engine. opts may be NULL. */
@@ -139,12 +142,12 @@ const char *pm_state_name(pm_state state);
 typedef struct pm_status_entry {
     const char *name;
     pm_state state;
-    int64_t applied_at;      /* unix seconds; 0 when pending */
-    const char *checksum;    /* stored checksum, NULL when none (rows SeaORM wrote) */
-    const char *expected;    /* this set's checksum, NULL when missing or unknown */
-    int64_t execution_ms;    /* -1 when unknown */
-    const char *error;       /* failed: what went wrong */
-    const char *statement;   /* failed: the statement, when known */
+    int64_t applied_at;    /* unix seconds; 0 when pending */
+    const char *checksum;  /* stored checksum, NULL when none (rows SeaORM wrote) */
+    const char *expected;  /* this set's checksum, NULL when missing or unknown */
+    int64_t execution_ms;  /* -1 when unknown */
+    const char *error;     /* failed: what went wrong */
+    const char *statement; /* failed: the statement, when known */
 } pm_status_entry;
 
 typedef struct pm_status pm_status;

@@ -12,25 +12,25 @@ extern "C" {
 #endif
 
 /* One list generates the enum and pm_strerror() (libuv's UV_ERRNO_MAP). */
-#define PM_ERRNO_MAP(X)                                                         \
-    X(ERROR, -1, "error")                                                       \
-    X(ENOMEM, -2, "out of memory")                                              \
-    X(EINVAL, -3, "invalid argument")                                           \
-    X(EURL, -4, "invalid database URL")                                         \
-    X(ENODRIVER, -5, "no driver for this URL scheme")                           \
-    X(ECONNECT, -6, "cannot connect to the database")                           \
-    X(EDB, -7, "database error")                                                \
-    X(EMIGRATION, -8, "migration failed")                                       \
-    X(ESET, -9, "invalid migration set")                                        \
-    X(ELOCKED, -10, "migration lock not acquired in time")                      \
-    X(ENOTFOUND, -11, "not found")                                              \
-    X(EPENDING, -12, "pending migrations")                                      \
-    X(EPROFILE, -13, "profile has no database")                                 \
-    X(EUNSUPPORTED, -14, "not supported by this driver")                        \
-    X(EINTERRUPTED, -15, "interrupted")                                         \
-    X(ECHECKSUM, -16, "an applied migration was modified")                      \
-    X(EDRIFT, -17, "history and migration set disagree")                        \
-    X(EFAILED, -18, "a migration is marked failed")                            \
+#define PM_ERRNO_MAP(X)                                                                            \
+    X(ERROR, -1, "error")                                                                          \
+    X(ENOMEM, -2, "out of memory")                                                                 \
+    X(EINVAL, -3, "invalid argument")                                                              \
+    X(EURL, -4, "invalid database URL")                                                            \
+    X(ENODRIVER, -5, "no driver for this URL scheme")                                              \
+    X(ECONNECT, -6, "cannot connect to the database")                                              \
+    X(EDB, -7, "database error")                                                                   \
+    X(EMIGRATION, -8, "migration failed")                                                          \
+    X(ESET, -9, "invalid migration set")                                                           \
+    X(ELOCKED, -10, "migration lock not acquired in time")                                         \
+    X(ENOTFOUND, -11, "not found")                                                                 \
+    X(EPENDING, -12, "pending migrations")                                                         \
+    X(EPROFILE, -13, "profile has no database")                                                    \
+    X(EUNSUPPORTED, -14, "not supported by this driver")                                           \
+    X(EINTERRUPTED, -15, "interrupted")                                                            \
+    X(ECHECKSUM, -16, "an applied migration was modified")                                         \
+    X(EDRIFT, -17, "history and migration set disagree")                                           \
+    X(EFAILED, -18, "a migration is marked failed")                                                \
     X(EMISUSE, -19, "used against the rules of the API")
 
 typedef enum pm_errno {
@@ -52,7 +52,10 @@ typedef struct pm_error {
     char *statement; /* the statement that failed */
 } pm_error;
 
-#define PM_ERROR_INIT {0, 0, 0, 0, 0, 0, 0}
+#define PM_ERROR_INIT                                                                              \
+    {                                                                                              \
+        0, 0, 0, 0, 0, 0, 0                                                                        \
+    }
 
 /* The static name of a PM_E* code ("database error"); never NULL. */
 const char *pm_strerror(int code);

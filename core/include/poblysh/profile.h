@@ -34,10 +34,12 @@ bool pm_profile_auto_migrates(const char *profile);
  * $POBLYSH_DATABASE_URL, else the profile's default (local:
  * sqlite://poblysh.db, test: sqlite::memory:). Any other profile without a
  * URL is PM_EPROFILE. The caller frees *out. */
-int pm_profile_database_url(char **out, const char *profile, const char *url_override, pm_error *err);
+int pm_profile_database_url(char **out, const char *profile, const char *url_override,
+                            pm_error *err);
 
 /* pm_startup() flags. */
-#define PM_STARTUP_ALLOW_PENDING (1u << 0) /* profiles that do not migrate: start with pending ones */
+#define PM_STARTUP_ALLOW_PENDING                                                                   \
+    (1u << 0) /* profiles that do not migrate: start with pending ones */
 
 /* The startup entry point for services: resolves the profile and URL, opens
  * the database and, for local and test, applies every pending migration of

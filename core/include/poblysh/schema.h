@@ -22,12 +22,12 @@ extern "C" {
 /* Portable column types. How each is stored per backend is documented in
  * docs/migrations.md ("Types per backend"). */
 typedef enum pm_type {
-    PM_TYPE_UUID,        /* SQLite TEXT (36-char canonical form), PostgreSQL UUID */
+    PM_TYPE_UUID, /* SQLite TEXT (36-char canonical form), PostgreSQL UUID */
     PM_TYPE_TEXT,
-    PM_TYPE_STRING,      /* VARCHAR(length); length 0 means the backend's default */
-    PM_TYPE_INTEGER,     /* 32-bit */
-    PM_TYPE_BIGINT,      /* 64-bit */
-    PM_TYPE_BOOLEAN,     /* SQLite BOOLEAN, stored 0/1 */
+    PM_TYPE_STRING,  /* VARCHAR(length); length 0 means the backend's default */
+    PM_TYPE_INTEGER, /* 32-bit */
+    PM_TYPE_BIGINT,  /* 64-bit */
+    PM_TYPE_BOOLEAN, /* SQLite BOOLEAN, stored 0/1 */
     PM_TYPE_DOUBLE,
     PM_TYPE_TIMESTAMPTZ, /* SQLite TEXT, RFC 3339 UTC: 2024-01-01T00:00:00.000Z */
     PM_TYPE_DATE,
@@ -62,8 +62,8 @@ typedef enum pm_fk_action {
 typedef struct pm_column {
     const char *name;
     pm_type type;
-    unsigned int length;       /* PM_TYPE_STRING only */
-    unsigned int flags;        /* PM_NOT_NULL | PM_PRIMARY_KEY | ... */
+    unsigned int length; /* PM_TYPE_STRING only */
+    unsigned int flags;  /* PM_NOT_NULL | PM_PRIMARY_KEY | ... */
     pm_default_kind default_kind;
     const char *default_value; /* see pm_default_kind */
     const char *ref_table;     /* foreign key target table, or NULL */

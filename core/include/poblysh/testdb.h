@@ -50,10 +50,7 @@ extern "C" {
 
 typedef struct pm_testdb pm_testdb;
 
-typedef enum pm_testdb_mode {
-    PM_TESTDB_CLONE = 0,
-    PM_TESTDB_ROLLBACK = 1
-} pm_testdb_mode;
+typedef enum pm_testdb_mode { PM_TESTDB_CLONE = 0, PM_TESTDB_ROLLBACK = 1 } pm_testdb_mode;
 
 /* Gives the calling test a database with every migration of set applied.
  *

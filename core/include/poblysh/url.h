@@ -25,14 +25,14 @@ typedef struct pm_url_param {
 /* A parsed URL. Plain data: every string is owned by the struct and released
  * by pm_url_free(). Absent parts are NULL (port is 0). */
 typedef struct pm_url {
-    char *scheme;    /* lower-cased: "sqlite", "postgres", "dbi" */
-    char *subscheme; /* the libdbi driver of "dbi:<driver>:", else NULL */
+    char *scheme;      /* lower-cased: "sqlite", "postgres", "dbi" */
+    char *subscheme;   /* the libdbi driver of "dbi:<driver>:", else NULL */
     int has_authority; /* 1 when "//" followed the scheme */
     char *user;
     char *password;
-    char *host;      /* without the brackets of an IPv6 literal */
-    int port;        /* 1..65535, or 0 when absent */
-    char *path;      /* "/db" after an authority; the opaque part otherwise */
+    char *host; /* without the brackets of an IPv6 literal */
+    int port;   /* 1..65535, or 0 when absent */
+    char *path; /* "/db" after an authority; the opaque part otherwise */
     pm_url_param *params;
     size_t nparams;
 } pm_url;

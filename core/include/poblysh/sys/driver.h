@@ -87,8 +87,8 @@ struct pm_driver {
 
     /* Connects to url (already parsed; url->scheme is one of schemes). On
      * success stores a connection whose first member is a pm_conn with its
-     * backend and flags set (the core sets its driver), and returns 0. On failure returns PM_ECONNECT
-     * or PM_EURL with err filled; the core scrubs the password from err. */
+     * backend and flags set (the core sets its driver), and returns 0. On failure returns
+     * PM_ECONNECT or PM_EURL with err filled; the core scrubs the password from err. */
     int (*open)(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err);
 
     /* Closes and frees conn. Called once per successful open(). */
@@ -179,12 +179,12 @@ struct pm_driver {
  * driver's read_schema() adds every object of the connection's current
  * schema and, for tables, their parts; the core sorts and prints them. */
 
-enum { /* sections of a table, printed in this order */
-    PM_CATALOG_COLUMN,      /* "column NAME TYPE NOT NULL|NULL [DEFAULT x]", by position */
-    PM_CATALOG_PRIMARY_KEY, /* "primary key (a, b)" */
-    PM_CATALOG_UNIQUE,      /* "unique (a)" */
-    PM_CATALOG_INDEX,       /* "index NAME (a)", "unique index NAME (a)" */
-    PM_CATALOG_FOREIGN_KEY  /* "foreign key (a) references T (b) [on delete cascade]" */
+enum {                         /* sections of a table, printed in this order */
+       PM_CATALOG_COLUMN,      /* "column NAME TYPE NOT NULL|NULL [DEFAULT x]", by position */
+       PM_CATALOG_PRIMARY_KEY, /* "primary key (a, b)" */
+       PM_CATALOG_UNIQUE,      /* "unique (a)" */
+       PM_CATALOG_INDEX,       /* "index NAME (a)", "unique index NAME (a)" */
+       PM_CATALOG_FOREIGN_KEY  /* "foreign key (a) references T (b) [on delete cascade]" */
 };
 
 /* Adds an object: kind is "table", "view", "sequence" or "type". */
@@ -216,8 +216,8 @@ int pm_driver_unregister(const pm_driver *driver);
 /* Whether sql (with params $1..$n) returns at least one row, through
  * conn->driver->query(): has_table() and has_column() with the backend's
  * queries. */
-int pm_driver_row_exists(pm_conn *conn, const char *sql, const char *const *params,
-                         size_t nparams, bool *out, pm_error *err);
+int pm_driver_row_exists(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
+                         bool *out, pm_error *err);
 
 /* The literal for value (malloc'd), or NULL when out of memory. */
 typedef char *(*pm_sql_literal_fn)(void *ctx, const char *value);
@@ -240,12 +240,10 @@ int pm_driver_lock(pm_conn *conn, int timeout_ms, char *key, size_t keysize,
 /* Releases what pm_driver_lock() took (key "" is a no-op) and clears key. */
 int pm_driver_unlock(pm_conn *conn, char *key, pm_error *err);
 
-
 /* Called by pm_sql_split() for each statement: its text (without the ';',
  * trimmed, not NUL-terminated), length, and byte offset in the input. Return
  * 0 to go on or a negative PM_E* code to stop. */
-typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t length,
-                                   size_t offset);
+typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t length, size_t offset);
 
 /* Splits sql into statements at top-level ';' (core/src/sqlsplit.c),
  * skipping ones that hold only blanks and comments. An unterminated string,
