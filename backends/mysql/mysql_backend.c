@@ -102,21 +102,12 @@ static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 
 static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 {
-    pm_rows objects;
-    int rc = pm_rows_fetch(
-        c,
+    return pm_catalog_read(
+        c, cat,
         "SELECT TABLE_NAME, CASE WHEN TABLE_TYPE = 'VIEW' THEN 'view' ELSE 'table' END "
         "FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() ORDER BY "
         "TABLE_NAME",
-        NULL, &objects, err);
-    for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
-        const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
-        pm_catalog_object(cat, kind, name);
-        if (strcmp(kind, "table") == 0)
-            rc = read_table(c, cat, name, err);
-    }
-    pm_rows_free(&objects);
-    return rc;
+        read_table, err);
 }
 
 /* ==== The backend ==== */

@@ -107,24 +107,15 @@ static int read_table(pm_conn *c, pm_catalog *cat, const char *t, pm_error *err)
 
 static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 {
-    pm_rows objects;
-    int rc = pm_rows_fetch(
-        c,
+    return pm_catalog_read(
+        c, cat,
         "SELECT c.relname, CASE WHEN c.relkind IN ('r', 'p') THEN 'table' WHEN "
         "c.relkind IN ('v', 'm') THEN 'view' ELSE 'sequence' END FROM pg_class c JOIN "
         "pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = current_schema() "
         "AND c.relkind IN ('r', 'p', 'v', 'm', 'S') UNION ALL SELECT t.typname, 'type' "
         "FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace WHERE n.nspname "
         "= current_schema() AND t.typtype IN ('e', 'd', 'r') ORDER BY 1",
-        NULL, &objects, err);
-    for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
-        const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
-        pm_catalog_object(cat, kind, name);
-        if (strcmp(kind, "table") == 0)
-            rc = read_table(c, cat, name, err);
-    }
-    pm_rows_free(&objects);
-    return rc;
+        read_table, err);
 }
 
 /* ==== The backend ==== */

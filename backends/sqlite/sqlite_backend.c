@@ -129,26 +129,20 @@ static int table_foreign_keys(pm_conn *c, pm_catalog *cat, const char *t, pm_err
     return rc;
 }
 
+static int read_table(pm_conn *c, pm_catalog *cat, const char *name, pm_error *err)
+{
+    int rc = table_columns(c, cat, name, err);
+    if (rc == 0)
+        rc = table_indexes(c, cat, name, err);
+    return rc == 0 ? table_foreign_keys(c, cat, name, err) : rc;
+}
+
 static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 {
-    pm_rows objects;
-    int rc = pm_rows_fetch(c,
+    return pm_catalog_read(c, cat,
                            "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view') "
                            "AND name NOT LIKE 'sqlite_%' ORDER BY name",
-                           NULL, &objects, err);
-    for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
-        const char *name = pm_rows_cell(&objects, i, 0), *type = pm_rows_cell(&objects, i, 1);
-        pm_catalog_object(cat, type, name);
-        if (strcmp(type, "table") != 0)
-            continue;
-        rc = table_columns(c, cat, name, err);
-        if (rc == 0)
-            rc = table_indexes(c, cat, name, err);
-        if (rc == 0)
-            rc = table_foreign_keys(c, cat, name, err);
-    }
-    pm_rows_free(&objects);
-    return rc;
+                           read_table, err);
 }
 
 /* ==== The backend ==== */

@@ -84,6 +84,25 @@ char *pm_rows_join(const pm_rows *r, size_t first, size_t end, size_t col)
     return pm_buf_detach(&b);
 }
 
+/* ==== Reading a schema ==== */
+
+int pm_catalog_read(pm_conn *conn, pm_catalog *cat, const char *objects_sql,
+                    int (*read_table)(pm_conn *conn, pm_catalog *cat, const char *table,
+                                      pm_error *err),
+                    pm_error *err)
+{
+    pm_rows objects;
+    int rc = pm_rows_fetch(conn, objects_sql, NULL, &objects, err);
+    for (size_t i = 0; rc == 0 && i < objects.nrows; i++) {
+        const char *name = pm_rows_cell(&objects, i, 0), *kind = pm_rows_cell(&objects, i, 1);
+        pm_catalog_object(cat, kind, name);
+        if (strcmp(kind, "table") == 0)
+            rc = read_table(conn, cat, name, err);
+    }
+    pm_rows_free(&objects);
+    return rc;
+}
+
 /* ==== The catalog's common spellings ==== */
 
 bool pm_catalog_truthy(const char *v)

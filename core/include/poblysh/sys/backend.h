@@ -216,6 +216,13 @@ void pm_rows_free(pm_rows *r);
  * malloc'd, NULL when out of memory. */
 char *pm_rows_join(const pm_rows *r, size_t first, size_t end, size_t col);
 
+/* Reads a schema: objects_sql returns (name, kind) rows, kind "table",
+ * "view", "sequence" or "type"; each is added to cat, and read_table()
+ * adds each table's parts. The loop every backend's read_schema() needs. */
+int pm_catalog_read(pm_conn *conn, pm_catalog *cat, const char *objects_sql,
+                    int (*read_table)(pm_conn *conn, pm_catalog *cat, const char *table,
+                                      pm_error *err),
+                    pm_error *err);
 /* Whether a catalog flag reads as true ("1", "t", "YES"). */
 bool pm_catalog_truthy(const char *value);
 /* Adds "column NAME TYPE NOT NULL|NULL [DEFAULT x]" at position pos. */
