@@ -1,12 +1,13 @@
-/* cli_set.c: the migration set of pm_bench_cli_<N>, the poblysh CLI linked
- * with N migrations of the benchmark set compiled in instead of
- * migrations/ (as tests/fixtures/fixture_migrations.c does for
- * poblysh_fixture): one binary per size, as a project's CLI has exactly its
- * own migrations. */
+/* cli_set.c: pm_bench_cli_<N>, the poblysh command line (pm_cli_main) over
+ * N migrations of the benchmark set compiled in, as a service's own binary
+ * is: one binary per size, as a project's CLI has exactly its own
+ * migrations. */
 #include "bench_set.h"
-#include "poblysh/migrations.h"
+#include "poblysh/cli.h"
 
-const pm_migration *const *pm_builtin_migrations(size_t *count)
+int main(int argc, char **argv)
 {
-    return bench_static_set(count);
+    size_t count = 0;
+    const pm_migration *const *set = bench_static_set(&count);
+    return pm_cli_main(argc, argv, set, count);
 }

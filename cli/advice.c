@@ -8,16 +8,18 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_internal.h"
 
 static void hint(const char *fmt, ...)
 {
+    char text[1024];
     va_list ap;
     va_start(ap, fmt);
-    fputs("  hint: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
+    fputs("  hint: ", stderr);
+    cli_put_named(stderr, text); /* `poblysh migrate ...` as this program is called */
+    fputc('\n', stderr);
 }
 
 /* The entry of migration name, or NULL. */

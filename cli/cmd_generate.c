@@ -24,7 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_internal.h"
 #include "poblysh/sys/backend.h"
 
 #define DESCRIPTION_MAX 100

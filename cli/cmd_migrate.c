@@ -10,8 +10,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "cli.h"
-#include "poblysh/migrations.h"
+#include "cli_internal.h"
 
 /* ==== Errors ==== */
 
@@ -142,19 +141,19 @@ static void on_dry_run_progress(const pm_event *ev, void *ctx)
 
 static dry_run_state dry_run;
 
-static const char *source_dir(const cli_options *opts)
+const char *cli_source_dir(const cli_options *opts)
 {
-    const char *dir = opts->source ? opts->source : getenv("POBLYSH_MIGRATIONS_DIR");
+    const char *dir = opts->source ? opts->source : getenv(PM_ENV_MIGRATIONS_DIR);
     return dir && *dir ? dir : NULL;
 }
 
 int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
 {
     memset(s, 0, sizeof(*s));
-    if (source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
+    if (cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
         int rc = pm_source_new(&s->source, err);
         if (rc == 0)
-            rc = pm_source_add_dir(s->source, source_dir(opts), err);
+            rc = pm_source_add_dir(s->source, cli_source_dir(opts), err);
         if (rc < 0)
             return rc;
     }
@@ -185,9 +184,10 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     if (s->source) {
         set = pm_source_migrations(s->source, &count);
         if (opts->verbose)
-            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, source_dir(opts));
+            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, cli_source_dir(opts));
     } else {
-        set = pm_builtin_migrations(&count);
+        set = opts->set;
+        count = opts->set_count;
         if (opts->verbose)
             fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
     }
@@ -410,7 +410,7 @@ const cli_command cli_migrate_commands[] = {
      "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n"
      "  --dry-run               print the SQL up would send (history bookkeeping included), each\n"
      "                          migration under a header, and change nothing\n",
-     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN},
+     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN, 1},
     {"down", cmd_down, "Revert the last applied migration(s)",
      "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
      "                            [--lock-timeout SECS]\n"
@@ -421,25 +421,25 @@ const cli_command cli_migrate_commands[] = {
      "  -n, --num N   revert N migrations (default: 1)\n"
      "  --yes         required under any profile but local and test: down can drop data\n"
      "  --dry-run     print the SQL down would send and change nothing\n",
-     OPT_NUM | OPT_YES | OPT_DRY_RUN},
+     OPT_NUM | OPT_YES | OPT_DRY_RUN, 1},
     {"fresh", cmd_fresh, "Drop everything in the schema, then apply every migration",
      "Usage: poblysh migrate fresh [--yes] [--database-url URL]\n"
      "\n"
      "Drops every table, view, sequence and type of the target schema (the history table too),\n"
      "then applies every migration. Under any profile but local and test it needs --yes.\n",
-     OPT_YES},
+     OPT_YES, 1},
     {"refresh", cmd_refresh, "Revert every applied migration, then apply every migration",
      "Usage: poblysh migrate refresh [--yes] [--database-url URL]\n"
      "\n"
      "Runs every applied migration's down(), last applied first, then every up().\n"
      "Under any profile but local and test it needs --yes.\n",
-     OPT_YES},
+     OPT_YES, 1},
     {"reset", cmd_reset, "Revert every applied migration",
      "Usage: poblysh migrate reset [--yes] [--database-url URL]\n"
      "\n"
      "Runs every applied migration's down(), last applied first.\n"
      "Under any profile but local and test it needs --yes.\n",
-     OPT_YES},
+     OPT_YES, 1},
     {"status", cli_status, "Show every migration and its state",
      "Usage: poblysh migrate status [--format text|json] [--exit-code] [--database-url URL]\n"
      "\n"
@@ -454,7 +454,7 @@ const cli_command cli_migrate_commands[] = {
      "\n"
      "  --format json  one JSON document (schema in docs/status-json.md)\n"
      "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",
-     OPT_FORMAT | OPT_EXIT_CODE},
+     OPT_FORMAT | OPT_EXIT_CODE, 1},
     {"repair", cmd_repair, "Fix the history after an intended edit or a failed migration",
      "Usage: poblysh migrate repair (--accept NAME | --applied NAME | --rollback NAME)\n"
      "\n"
@@ -463,7 +463,7 @@ const cli_command cli_migrate_commands[] = {
      "                   intended (also fills in rows SeaORM wrote without one)\n"
      "  --applied NAME   NAME is failed and you finished its work by hand: mark it applied\n"
      "  --rollback NAME  NAME is failed and you undid its work by hand: forget its row\n",
-     OPT_REPAIR},
+     OPT_REPAIR, 1},
     {"schema", cli_schema, "Print the database's schema as sorted, backend-neutral text",
      "Usage: poblysh migrate schema [--output FILE] [--database-url URL]\n"
      "\n"
@@ -473,7 +473,7 @@ const cli_command cli_migrate_commands[] = {
      "see schema changes as diffs in review.\n"
      "\n"
      "  --output FILE   write it to FILE instead of stdout\n",
-     OPT_OUTPUT},
+     OPT_OUTPUT, 0},
     {"verify", cli_verify, "Check that every down() restores the schema exactly",
      "Usage: poblysh migrate verify [--database-url URL]\n"
      "\n"
@@ -485,7 +485,7 @@ const cli_command cli_migrate_commands[] = {
      "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; a\n"
      "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"
      "                      and dropped by the command\n",
-     0},
+     0, 1},
     {"generate", cli_generate, "Create a new migration file and register it",
      "Usage: poblysh migrate generate NAME [--dir DIR] [--sql [--source DIR]]\n"
      "\n"
@@ -500,6 +500,6 @@ const cli_command cli_migrate_commands[] = {
      "  --sql       write an SQL migration instead: DIR/mYYYY_MM_DD_HHMMSS_NAME.sql, embedded at\n"
      "              the next build (no registry line needed); with --source DIR, a file\n"
      "              YYYYMMDDHHMMSS_NAME.sql in that folder (dbmate's naming)\n",
-     OPT_DIR | OPT_ARGUMENT | OPT_SQL},
-    {NULL, NULL, NULL, NULL, 0},
+     OPT_DIR | OPT_ARGUMENT | OPT_SQL, 0},
+    {NULL, NULL, NULL, NULL, 0, 0},
 };

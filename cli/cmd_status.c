@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli_internal.h"
 
 static const pm_state all_states[] = {PM_STATE_APPLIED, PM_STATE_PENDING,      PM_STATE_MODIFIED,
                                       PM_STATE_MISSING, PM_STATE_OUT_OF_ORDER, PM_STATE_FAILED};

@@ -11,7 +11,7 @@ if(NOT TARGET PkgConfig::DBI)
       list(APPEND _pm_dbi_includes "${dir}")
     endif()
   endforeach()
-  add_library(PkgConfig::DBI INTERFACE IMPORTED)
+  add_library(PkgConfig::DBI INTERFACE IMPORTED GLOBAL)
   set_target_properties(PkgConfig::DBI PROPERTIES
     INTERFACE_INCLUDE_DIRECTORIES "${_pm_dbi_includes}"
     INTERFACE_LINK_LIBRARIES "${DBI_LINK_LIBRARIES}")

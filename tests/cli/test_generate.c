@@ -191,7 +191,7 @@ static run_result run_in(const char *binary, const char *cwd, const char *const 
     while (args[nargs])
         nargs++;
     char **argv = keep(calloc(nargs + 2, sizeof(*argv)));
-    argv[0] = (char *)binary;
+    argv[0] = "poblysh"; /* as a user types it; argv[0] names the program */
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char *out_path = fmt("%s/stdout.txt", work_root);
@@ -308,8 +308,8 @@ static void test_generate__new_migration_builds_and_is_pending(void **state)
     char *copy = fmt("%s/copy", work_root);
     remove_tree(copy);
     assert_int_equal(mkdir(copy, 0755), 0);
-    static const char *const parts[] = {"core", "backends", "drivers", "migrations",
-                                        "cli",  "tests",    "cmake",   "CMakeLists.txt"};
+    static const char *const parts[] = {"core",  "backends", "drivers", "migrations",    "cli",
+                                        "tools", "tests",    "cmake",   "CMakeLists.txt"};
     for (size_t i = 0; i < sizeof(parts) / sizeof(parts[0]); i++) {
         char *from = fmt("%s/%s", src_root, parts[i]);
         if (sh(fmt("cp -r %s %s", shell_quote(from), shell_quote(copy))) != 0)
@@ -350,13 +350,13 @@ static void test_generate__new_migration_builds_and_is_pending(void **state)
     char *build = fmt("%s/build", copy);
     char *log = fmt("%s/build.log", work_root);
     int rc = sh(fmt("cmake -S %s -B %s -DBUILD_TESTING=OFF -DPOBLYSH_WERROR=ON >%s 2>&1 && "
-                    "cmake --build %s --target poblysh -j2 >>%s 2>&1",
+                    "cmake --build %s --target poblysh-seed -j2 >>%s 2>&1",
                     shell_quote(copy), shell_quote(build), shell_quote(log), shell_quote(build),
                     shell_quote(log)));
     if (rc != 0)
         fail_msg("building the copy with the new migration failed:\n%s", slurp(log));
 
-    char *copy_cli = fmt("%s/cli/poblysh", build);
+    char *copy_cli = fmt("%s/migrations/poblysh-seed", build);
     r = run_in(copy_cli, work_root, ARGS("migrate", "status", "--database-url", "sqlite::memory:"));
     assert_exit(r, 0);
     size_t tenants = line_starting(r.out, TENANTS);

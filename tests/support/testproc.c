@@ -192,7 +192,10 @@ child spawn_cli(fixture *f, cli_env env, const char *const *args)
         nargs++;
     char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
     assert_non_null(argv);
-    argv[0] = (char *)cli_path;
+    /* Invoked as `poblysh`, as a user types it, whichever build of the
+     * command line (standalone, this repository's service, a fixture) runs:
+     * argv[0] names the program in its messages. */
+    argv[0] = "poblysh";
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f, env);

@@ -4,12 +4,12 @@
 #ifndef POBLYSH_H
 #define POBLYSH_H
 
-#define PM_VERSION_STRING "0.1.0"
-
 #include "db.h"
 #include "engine.h"
 #include "errors.h"
 #include "migration.h"
+#include "migrations.h"
+#include "poblysh/version.h"
 #include "profile.h"
 #include "schema.h"
 #include "source.h"

@@ -4,6 +4,7 @@
 #define PM_CLI_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "poblysh/poblysh.h"
 
@@ -44,11 +45,14 @@ typedef struct cli_options {
     int json;         /* --format json */
     pm_repair repair; /* --accept / --applied / --rollback */
     const char *repair_name;
-    const char *dir;      /* --dir: the migrations folder for generate */
-    const char *output;   /* --output FILE for schema */
-    const char *argument; /* the positional argument (generate NAME) */
-    const char *source;   /* --source DIR, or NULL */
-    unsigned int given;   /* OPT_* bits the user gave */
+    const char *dir;                /* --dir: the migrations folder for generate */
+    const char *output;             /* --output FILE for schema */
+    const char *argument;           /* the positional argument (generate NAME) */
+    const char *source;             /* --source DIR, or NULL */
+    unsigned int given;             /* OPT_* bits the user gave */
+    const pm_migration *const *set; /* the program's compiled-in set, or NULL */
+    size_t set_count;
+    int needs_set_check; /* the command manages migrations: refuse without any */
 } cli_options;
 
 typedef int (*cli_command_fn)(const cli_options *opts);
@@ -57,9 +61,24 @@ typedef struct cli_command {
     const char *name;
     cli_command_fn run;
     const char *summary;
-    const char *usage;   /* the text of `poblysh migrate NAME --help` */
-    unsigned int allows; /* OPT_* bits this command accepts */
+    const char *usage;    /* the text of `poblysh migrate NAME --help` */
+    unsigned int allows;  /* OPT_* bits this command accepts */
+    int needs_migrations; /* refused, touching nothing, when there are none to manage */
 } cli_command;
+
+/* The environment variable naming a folder of SQL migrations. */
+#define PM_ENV_MIGRATIONS_DIR "POBLYSH_MIGRATIONS_DIR"
+
+/* The program's name as invoked (argv[0]'s last component), for usage text
+ * and hints; "poblysh" for the standalone binary. */
+extern const char *cli_program;
+
+/* Writes text with each command-line mention "poblysh ..." naming
+ * cli_program instead, so a service's binary documents itself. */
+void cli_put_named(FILE *out, const char *text);
+
+/* --source, else $POBLYSH_MIGRATIONS_DIR, else NULL. */
+const char *cli_source_dir(const cli_options *opts);
 
 /* The migrate subcommands (cmd_migrate.c). */
 extern const cli_command cli_migrate_commands[];

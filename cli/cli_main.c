@@ -1,12 +1,16 @@
-/* main.c: the poblysh command line: argument parsing, help, and dispatch to
- * the command table. It decides exit codes; the work is library calls. */
+/* cli_main.c: pm_cli_main(), the poblysh command line over a given migration
+ * set: argument parsing, help, and dispatch to the command table. It decides
+ * exit codes; the work is library calls. The standalone poblysh (poblysh.c)
+ * and every service binary run this same function. */
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "cli.h"
+#include "cli_internal.h"
 
 static const char *program_usage =
     "Usage: poblysh [options] migrate <command> [command options]\n"
@@ -19,7 +23,8 @@ static const char *program_usage =
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
     "  --source DIR         use the SQL migrations of DIR (dbmate or golang-migrate layout)\n"
-    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR\n"
+    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR.\n"
+    "                       The installed poblysh has none compiled in: it needs one of them\n"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
@@ -56,6 +61,22 @@ static const char *program_usage =
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
     "       where the database can (libdbi lets the running statement finish)\n";
 
+const char *cli_program = "poblysh";
+
+void cli_put_named(FILE *out, const char *text)
+{
+    static const char word[] = "poblysh ";
+    const char *p = text, *hit;
+    while ((hit = strstr(p, word)) != NULL) {
+        bool starts_word = hit == text || !(isalnum((unsigned char)hit[-1]) || hit[-1] == '_');
+        fwrite(p, 1, (size_t)(hit - p), out);
+        fputs(starts_word ? cli_program : "poblysh", out);
+        fputc(' ', out);
+        p = hit + sizeof(word) - 1;
+    }
+    fputs(p, out);
+}
+
 static void print_program_usage(FILE *out)
 {
     char commands[1024] = "";
@@ -65,15 +86,30 @@ static void print_program_usage(FILE *out)
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
     char *schemes = pm_db_known_schemes();
-    fprintf(out, program_usage, commands, schemes ? schemes : "?");
+    size_t size = strlen(program_usage) + strlen(commands) + (schemes ? strlen(schemes) : 1) + 1;
+    char *text = malloc(size);
+    if (text) {
+        snprintf(text, size, program_usage, commands, schemes ? schemes : "?");
+        cli_put_named(out, text);
+    }
+    free(text);
     free(schemes);
+}
+
+/* "poblysh 0.1.0"; a service's own binary: "myservice (poblysh 0.1.0)". */
+static void print_version(void)
+{
+    if (strcmp(cli_program, "poblysh") == 0)
+        printf("poblysh %s\n", pm_version());
+    else
+        printf("%s (poblysh %s)\n", cli_program, pm_version());
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "poblysh: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry 'poblysh --help'.\n");
+    fprintf(stderr, "\nTry '%s --help'.\n", cli_program);
     return PM_EXIT_USAGE;
 }
 
@@ -208,7 +244,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             break;
         case 'v': opts->verbose = 1; break;
         case 'h': *help = 1; break;
-        case LONG_VERSION: printf("poblysh %s\n", PM_VERSION_STRING); return -1;
+        case LONG_VERSION: print_version(); return -1;
         case LONG_IGNORE_MODIFIED: opts->given |= OPT_IGNORE_MODIFIED; break;
         case LONG_ALLOW_MISSING: opts->given |= OPT_ALLOW_MISSING; break;
         case LONG_ALLOW_OUT_OF_ORDER: opts->given |= OPT_ALLOW_OUT_OF_ORDER; break;
@@ -262,13 +298,44 @@ static int command_names_error(const char *fmt, const char *arg)
     }
     fprintf(stderr, "poblysh: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (expected one of: %s)\nTry 'poblysh --help'.\n", names);
+    fprintf(stderr, " (expected one of: %s)\nTry '%s --help'.\n", names, cli_program);
     return PM_EXIT_USAGE;
 }
 
-int main(int argc, char **argv)
+/* Without a set of the program's own and without --source or
+ * $POBLYSH_MIGRATIONS_DIR there is nothing to migrate: say how to give
+ * migrations, before any database is opened. */
+static int no_migrations_error(const cli_options *opts)
+{
+    if (!opts->needs_set_check || opts->set || cli_source_dir(opts))
+        return 0;
+    fprintf(stderr,
+            "%s: no migrations to manage: this binary has no compiled-in migration set, and\n"
+            "  neither --source DIR nor %s names a folder of SQL migrations.\n"
+            "  hint: point it at your SQL migrations: %s --source DIR migrate ... (dbmate or\n"
+            "        golang-migrate layout), or export %s=DIR\n"
+            "  hint: for C migrations, build your service's own command: poblysh_add_migrations()\n"
+            "        in CMake and pm_cli_main() in its main() (see poblysh(1), SERVICES)\n"
+            "Nothing was opened or changed.\n",
+            cli_program, PM_ENV_MIGRATIONS_DIR, cli_program, PM_ENV_MIGRATIONS_DIR);
+    return PM_EXIT_USAGE;
+}
+
+static const char *program_name(const char *argv0)
+{
+    if (!argv0 || !*argv0)
+        return "poblysh";
+    const char *slash = strrchr(argv0, '/');
+    return slash && slash[1] ? slash + 1 : argv0;
+}
+
+int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)
 {
     cli_options opts = {0};
+    opts.set = count ? set : NULL;
+    opts.set_count = opts.set ? count : 0;
+    cli_program = program_name(argc > 0 ? argv[0] : NULL);
+    optind = 0; /* a fresh getopt_long() scan, even if the program ran one before */
     int help = 0;
     int rc = parse_options(argc, argv, &opts, &help);
     if (rc)
@@ -293,17 +360,18 @@ int main(int argc, char **argv)
     if (optind + 3 < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind + 3]);
     if (help) {
-        fputs(command->usage, stdout);
+        cli_put_named(stdout, command->usage);
         return PM_EXIT_OK;
     }
     if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
         return usage_error("unexpected argument \"%s\"", opts.argument);
     for (unsigned int bit = 1; bit <= OPT_SQL; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
-            fprintf(stderr,
-                    "poblysh: %s does not apply to migrate %s\nTry 'poblysh migrate %s --help'.\n",
-                    option_name(bit), name, name);
+            fprintf(stderr, "%s: %s does not apply to migrate %s\nTry '%s migrate %s --help'.\n",
+                    cli_program, option_name(bit), name, cli_program, name);
             return PM_EXIT_USAGE;
         }
-    return command->run(&opts);
+    opts.needs_set_check = command->needs_migrations;
+    rc = no_migrations_error(&opts);
+    return rc ? rc : command->run(&opts);
 }

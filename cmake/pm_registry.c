@@ -1,18 +1,26 @@
-/* registry.c: the compiled-in migration set the CLI and services use: the C
- * migrations listed in registry.def and the SQL files of this folder
- * embedded at build time, merged into one set ordered by version. */
+/* pm_registry.c: a program's compiled-in migration set,
+ * pm_builtin_migrations(): the C migrations its registry.def lists and the
+ * SQL files pm_embed_sql embedded at build time (the array
+ * pm_embedded_migrations), merged into one set ordered by version.
+ * Installed with the package and compiled into each program that has a set:
+ * poblysh_add_migrations() does it in CMake; by hand, compile it with
+ * -DPM_REGISTRY_FILE='"path/to/registry.def"' (see examples/service). */
 #include <pthread.h>
 
 #include "poblysh/migrations.h"
 #include "poblysh/source.h"
 
+#ifndef PM_REGISTRY_FILE
+#error "define PM_REGISTRY_FILE as the quoted path of the registry.def to compile"
+#endif
+
 #define PM_REGISTER(ident) extern const pm_migration ident;
-#include "registry.def"
+#include PM_REGISTRY_FILE
 #undef PM_REGISTER
 
 #define PM_REGISTER(ident) &ident,
 static const pm_migration *const registry[] = {
-#include "registry.def"
+#include PM_REGISTRY_FILE
 };
 #undef PM_REGISTER
 

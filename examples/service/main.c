@@ -1,0 +1,40 @@
+/* main.c: widgets, an example service that owns its migrations and links an
+ * installed poblysh (CMakeLists.txt: find_package; Makefile: pkg-config).
+ *
+ *   widgets migrate up|down|status|...   poblysh's command line over widgets'
+ *                                        own set (pm_cli_main)
+ *   widgets serve                        what the service does at startup:
+ *                                        pm_startup() migrates under the local
+ *                                        and test profiles and refuses to start
+ *                                        with pending migrations elsewhere */
+#include <stdio.h>
+#include <string.h>
+
+#include "poblysh/cli.h"
+#include "poblysh/poblysh.h"
+
+static int serve(const pm_migration *const *set, size_t count)
+{
+    pm_db *db = NULL;
+    pm_error err = PM_ERROR_INIT;
+    if (pm_startup(&db, set, count, 0, &err) < 0) {
+        fprintf(stderr, "widgets: cannot start: %s\n", err.message ? err.message : "?");
+        pm_error_clear(&err);
+        return 1;
+    }
+    printf("widgets: ready on %s\n", pm_db_url(db)); /* pm_db_url() is redacted */
+    pm_db_close(db);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    size_t count = 0;
+    const pm_migration *const *set = pm_builtin_migrations(&count);
+    if (argc > 1 && strcmp(argv[1], "migrate") == 0)
+        return pm_cli_main(argc, argv, set, count);
+    if (argc == 2 && strcmp(argv[1], "serve") == 0)
+        return serve(set, count);
+    fprintf(stderr, "usage: widgets serve | widgets migrate COMMAND [options]\n");
+    return 2;
+}
