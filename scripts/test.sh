@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh: README command 2. Installs what is missing, builds with warnings as
 # errors, starts a throwaway PostgreSQL and MariaDB on 127.0.0.1, and runs every test with
-# ctest; exits non-zero if any fails.
+# ctest, then checks what an install prefix gives an outside project
+# (scripts/test-installed.sh); exits non-zero if any fails.
 # --sanitize builds into build-asan with AddressSanitizer and
 # UndefinedBehaviorSanitizer instead.
 set -euo pipefail
@@ -24,3 +25,9 @@ cmake --build "$build_dir" -j"$(nproc)"
 # server started for this run, and stopped after it.
 bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
   ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
+# What an outside project gets from `cmake --install`: the example service
+# built from the prefix with find_package and with pkg-config, the
+# standalone poblysh, and the C examples of the docs (scripts/test-installed.sh).
+if [ "$build_dir" = build ]; then
+  bash scripts/with-postgres.sh bash scripts/test-installed.sh
+fi

@@ -25,6 +25,8 @@ const char *cli_path;
 const char *work_root;
 
 const cli_env LOCAL = {"local", NULL};
+const char *cli_argv0;
+const char *cli_extra_env;
 
 void *keep(fixture *f, void *p)
 {
@@ -75,6 +77,8 @@ void free_run(run_result *r)
 int teardown(void **state)
 {
     fixture *f = *state;
+    cli_argv0 = NULL;
+    cli_extra_env = NULL;
     pm_db_close(f->db);
     for (size_t i = 0; i < f->nruns; i++)
         free_run(f->runs[i]);
@@ -175,6 +179,8 @@ static char **child_environment(fixture *f, cli_env env)
         envp[n++] = fmt(f, "%s=%s", PM_ENV_PROFILE, env.profile);
     if (env.url)
         envp[n++] = fmt(f, "%s=%s", PM_ENV_DATABASE_URL, env.url);
+    if (cli_extra_env)
+        envp[n++] = (char *)cli_extra_env;
     for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
         const char *value = getenv(passed[i]);
         if (value)
@@ -195,7 +201,7 @@ child spawn_cli(fixture *f, cli_env env, const char *const *args)
     /* Invoked as `poblysh`, as a user types it, whichever build of the
      * command line (standalone, this repository's service, a fixture) runs:
      * argv[0] names the program in its messages. */
-    argv[0] = "poblysh";
+    argv[0] = (char *)(cli_argv0 ? cli_argv0 : "poblysh");
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f, env);

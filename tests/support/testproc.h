@@ -38,6 +38,11 @@ typedef struct cli_env {
     const char *url;
 } cli_env;
 
+/* For the runs of one test (teardown resets both): argv[0] (NULL:
+ * "poblysh"), and one more NAME=value for the environment (NULL: none). */
+extern const char *cli_argv0;
+extern const char *cli_extra_env;
+
 extern const cli_env LOCAL; /* profile local, no URL */
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
