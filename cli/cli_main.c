@@ -315,7 +315,7 @@ static int no_migrations_error(const cli_options *opts)
             "  hint: point it at your SQL migrations: %s --source DIR migrate ... (dbmate or\n"
             "        golang-migrate layout), or export %s=DIR\n"
             "  hint: for C migrations, build your service's own command: poblysh_add_migrations()\n"
-            "        in CMake and pm_cli_main() in its main() (see poblysh(1), SERVICES)\n"
+            "        in CMake and pm_cli_main() in its main() (see poblysh(1))\n"
             "Nothing was opened or changed.\n",
             cli_program, PM_ENV_MIGRATIONS_DIR, cli_program, PM_ENV_MIGRATIONS_DIR);
     return PM_EXIT_USAGE;

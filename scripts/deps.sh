@@ -3,20 +3,27 @@
 # else. `deps.sh build` for building the CLI, `deps.sh test` for the tests too,
 # `deps.sh bench` for the benchmark (scripts/bench.sh: the sqlite3 shell and
 # PostgreSQL, whose psql is the baseline), `deps.sh format` for
-# scripts/format.sh (clang-format).
+# scripts/format.sh (clang-format), `deps.sh package` for scripts/package.sh
+# (the build packages plus libdbi, so the .deb always has the libdbi driver;
+# dpkg-dev and file, with which cpack computes the package's Depends; man-db,
+# to prove the installed man pages are found).
 set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
-test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server)
+# groff-base and zsh: test_manpages formats the man pages and parses the zsh completion.
+test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server
+           groff-base zsh)
 bench_pkgs=(sqlite3 postgresql)
 format_pkgs=(clang-format)
+package_pkgs=(libdbi-dev dpkg-dev file man-db)
 
 case "${1:-build}" in
   build) wanted=("${build_pkgs[@]}") ;;
   test) wanted=("${build_pkgs[@]}" "${test_pkgs[@]}") ;;
   bench) wanted=("${build_pkgs[@]}" "${bench_pkgs[@]}") ;;
   format) wanted=("${format_pkgs[@]}") ;;
-  *) echo "usage: $0 [build|test|bench|format]" >&2; exit 2 ;;
+  package) wanted=("${build_pkgs[@]}" "${package_pkgs[@]}") ;;
+  *) echo "usage: $0 [build|test|bench|format|package]" >&2; exit 2 ;;
 esac
 
 missing=()

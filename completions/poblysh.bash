@@ -1,0 +1,124 @@
+# poblysh.bash: bash completion for poblysh(1): the migrate commands, the
+# global options, each command's own options, and folders or files for
+# --source, --dir and --output. Installed as
+# share/bash-completion/completions/poblysh. It needs nothing from the
+# bash-completion package. tests/cli/test_manpages.c keeps it true to --help.
+
+_poblysh()
+{
+    local cur=${COMP_WORDS[COMP_CWORD]}
+    local prev=${COMP_WORDS[COMP_CWORD - 1]}
+    local global_opts="--database-url --lock-timeout --wait --source -v --verbose -h --help --version"
+    # The options that take a value, so their values are not taken for words.
+    local valued=" --database-url --lock-timeout --wait --source -n --num --format --accept --applied --rollback --dir --output "
+    local commands="up down fresh refresh reset status repair schema verify generate"
+    COMPREPLY=()
+
+    # An option and its value joined by '=' reach us as three words (COMP_WORDBREAKS
+    # has '='): the option, '=', the value.
+    local opt=$prev
+    if [[ $cur == = ]]; then
+        opt=$prev
+        cur=
+    elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
+        opt=${COMP_WORDS[COMP_CWORD - 2]}
+    fi
+    case $opt in
+    --source | --dir)
+        compopt -o filenames 2>/dev/null || true
+        mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+        return 0
+        ;;
+    --output)
+        compopt -o filenames 2>/dev/null || true
+        mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        return 0
+        ;;
+    --format)
+        mapfile -t COMPREPLY < <(compgen -W "text json" -- "$cur")
+        return 0
+        ;;
+    --database-url)
+        mapfile -t COMPREPLY < <(compgen -W "sqlite::memory: sqlite: sqlite:// postgres:// postgresql:// mysql:// mariadb:// dbi:" -- "$cur")
+        compopt -o nospace 2>/dev/null || true
+        return 0
+        ;;
+    --lock-timeout | --wait | -n | --num | --accept | --applied | --rollback)
+        return 0
+        ;;
+    esac
+
+    # The words before the cursor, options and their values left out.
+    local i word group="" cmd=""
+    for ((i = 1; i < COMP_CWORD; i++)); do
+        word=${COMP_WORDS[i]}
+        case $word in
+        = | -*=*) continue ;;
+        -*)
+            if [[ $valued == *" $word "* ]]; then
+                # Its value: the next word, or the one after a lone '='.
+                if [[ ${COMP_WORDS[i + 1]} == = ]]; then
+                    ((i += 2))
+                else
+                    ((i++))
+                fi
+            fi
+            continue
+            ;;
+        esac
+        if [[ -z $group ]]; then
+            group=$word
+        elif [[ -z $cmd ]]; then
+            cmd=$word
+        fi
+    done
+
+    local words=""
+    if [[ -z $group ]]; then
+        words="migrate"
+        [[ $cur == -* ]] && words=$global_opts
+    elif [[ $group != migrate ]]; then
+        return 0
+    elif [[ -z $cmd ]]; then
+        words=$commands
+        [[ $cur == -* ]] && words=$global_opts
+    elif [[ $cur == -* ]]; then
+        case $cmd in
+        (up)
+            words="-n --num --dry-run --ignore-modified --allow-missing --allow-out-of-order"
+            ;;
+        (down)
+            words="-n --num --dry-run --yes"
+            ;;
+        (fresh)
+            words="--yes"
+            ;;
+        (refresh)
+            words="--yes"
+            ;;
+        (reset)
+            words="--yes"
+            ;;
+        (status)
+            words="--format --exit-code"
+            ;;
+        (repair)
+            words="--accept --applied --rollback"
+            ;;
+        (schema)
+            words="--output"
+            ;;
+        (verify)
+            words=""
+            ;;
+        (generate)
+            words="--dir --sql"
+            ;;
+        esac
+        words="$words $global_opts"
+    fi
+    mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
+    return 0
+}
+
+complete -F _poblysh poblysh
