@@ -167,6 +167,14 @@ mapfile -t pulled < <(comm -13 <(printf '%s\n' "${before[@]}") <(dpkg-query -W -
 got=$(/usr/bin/poblysh --version)
 [ "$got" = "poblysh $version" ] || fail "/usr/bin/poblysh --version printed \"$got\", not \"poblysh $version\""
 say "ok: /usr/bin/poblysh --version: $got"
+empty=$(mktemp -d)
+rc=0
+(cd "$empty" && env -u POBLYSH_MIGRATIONS_DIR -u POBLYSH_DATABASE_URL /usr/bin/poblysh migrate up \
+  >/dev/null 2>"$empty.err") || rc=$?
+[ "$rc" -eq 2 ] && grep -q "no migrations to manage" "$empty.err" && [ -z "$(ls -A "$empty")" ] ||
+  fail "the installed poblysh without --source exited $rc (not 2 with guidance, nothing created): $(cat "$empty.err")"
+rm -rf "$empty" "$empty.err"
+say "ok: the installed poblysh manages no set of its own: exit 2 with guidance, nothing created"
 
 for page in poblysh poblysh-migrate; do
   if [ ! -e "/usr/share/man/man1/$page.1" ] && [ ! -e "/usr/share/man/man1/$page.1.gz" ]; then

@@ -2,7 +2,8 @@
 # test.sh: README command 2. Installs what is missing, builds with warnings as
 # errors, starts a throwaway PostgreSQL and MariaDB on 127.0.0.1, and runs every test with
 # ctest, then checks what an install prefix gives an outside project
-# (scripts/test-installed.sh); exits non-zero if any fails.
+# (scripts/test-installed.sh) and the Debian package (scripts/package.sh);
+# exits non-zero if any fails.
 # --sanitize builds into build-asan with AddressSanitizer and
 # UndefinedBehaviorSanitizer instead.
 set -euo pipefail
@@ -28,6 +29,10 @@ bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
 # What an outside project gets from `cmake --install`: the example service
 # built from the prefix with find_package and with pkg-config, the
 # standalone poblysh, and the C examples of the docs (scripts/test-installed.sh).
+# Then the Debian package: built with cpack, installed with apt-get on this
+# machine, used (poblysh --version, man -w, completions, pkg-config,
+# find_package) and removed again (scripts/package.sh).
 if [ "$build_dir" = build ]; then
   bash scripts/with-postgres.sh bash scripts/test-installed.sh
+  bash scripts/package.sh
 fi
