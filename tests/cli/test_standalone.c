@@ -25,15 +25,16 @@ static char *sql_folder(fixture *f, const char *name)
     return dir;
 }
 
-static void test_standalone__without_source_refuses_every_migrating_command_touching_nothing(
-    void **state)
+static void
+test_standalone__without_source_refuses_every_migrating_command_touching_nothing(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "no-source");
     static const char *const commands[][3] = {
-        {"up", NULL, NULL},     {"down", NULL, NULL},    {"status", NULL, NULL},
-        {"fresh", NULL, NULL},  {"refresh", NULL, NULL}, {"reset", NULL, NULL},
-        {"verify", NULL, NULL}, {"repair", "--accept", "m2024_01_01_000001_create_tenants"},
+        {"up", NULL, NULL},      {"down", NULL, NULL},
+        {"status", NULL, NULL},  {"fresh", NULL, NULL},
+        {"refresh", NULL, NULL}, {"reset", NULL, NULL},
+        {"verify", NULL, NULL},  {"repair", "--accept", "m2024_01_01_000001_create_tenants"},
     };
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         const char *const *c = commands[i];
