@@ -1,8 +1,8 @@
-/* db.c: opening a database by URL through the driver registry, and the thin
- * wrappers through which the core calls a driver. The wrappers scrub the
- * URL's secrets (found and scrubbed by url.c) from every error a driver
- * reports, because database libraries echo connection details in their
- * messages. */
+/* db.c: opening a database by URL through the driver registry (or adopting
+ * a connection the program opened), and the thin wrappers through which the
+ * core calls a driver. The wrappers scrub the URL's secrets (found and
+ * scrubbed by url.c) from every error a driver reports, because database
+ * libraries echo connection details in their messages. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,7 +23,7 @@ static int scrub(const pm_db *db, int rc, pm_error *err)
 
 /* Ends an open: on success db takes the driver's connection and goes to
  * *out; on failure (rc < 0, no connection made) db is freed. */
-static int adopt_connection(pm_db *db, int rc, pm_db **out)
+static int take_connection(pm_db *db, int rc, pm_db **out)
 {
     if (rc < 0) {
         db->conn = NULL;
@@ -35,18 +35,26 @@ static int adopt_connection(pm_db *db, int rc, pm_db **out)
     return 0;
 }
 
+/* PM_ENODRIVER for scheme, listing the schemes this build knows; where
+ * names the URL or says what else was asked. */
+static int no_driver(const char *scheme, const char *where, pm_error *err)
+{
+    char *known = pm_db_known_schemes();
+    int rc = pm_error_set(err, PM_ENODRIVER,
+                          "no driver for URL scheme \"%s:\" in %s; this build knows: %s", scheme,
+                          where, known ? known : "(none)");
+    free(known);
+    return rc;
+}
+
 /* The driver for url's scheme, or PM_ENODRIVER listing the known ones. */
 static int find_driver(const pm_driver **out, const pm_url *parsed, const char *url, pm_error *err)
 {
     *out = pm__driver_find(parsed->scheme);
     if (*out)
         return 0;
-    char *known = pm_db_known_schemes();
     char *shown = pm_url_redact(url);
-    int rc = pm_error_set(err, PM_ENODRIVER,
-                          "no driver for URL scheme \"%s:\" in %s; this build knows: %s",
-                          parsed->scheme, shown ? shown : "the URL", known ? known : "(none)");
-    free(known);
+    int rc = no_driver(parsed->scheme, shown ? shown : "the URL", err);
     free(shown);
     return rc;
 }
@@ -99,7 +107,7 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
         pm_db_close(db);
         return rc;
     }
-    return adopt_connection(db, rc, out);
+    return take_connection(db, rc, out);
 }
 
 int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, size_t size,
@@ -115,7 +123,68 @@ int pm__db_open_image(pm_db **out, const pm_driver *driver, const void *image, s
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     db->driver = driver;
-    return adopt_connection(db, driver->image_open(&db->conn, image, size, err), out);
+    return take_connection(db, driver->image_open(&db->conn, image, size, err), out);
+}
+
+/* ==== Adopting the program's connection ==== */
+
+/* The driver that adopts handles of scheme ("NAME", or "NAME:", any case). */
+static int adopting_driver(const pm_driver **out, const char *scheme, pm_error *err)
+{
+    char lower[64];
+    size_t n = strlen(scheme);
+    if (n && scheme[n - 1] == ':')
+        n--;
+    if (n == 0 || n >= sizeof(lower))
+        return pm_error_set(err, PM_EINVAL, "pm_db_adopt: \"%s\" is not a URL scheme", scheme);
+    for (size_t i = 0; i < n; i++)
+        lower[i] = (char)(scheme[i] >= 'A' && scheme[i] <= 'Z' ? scheme[i] - 'A' + 'a' : scheme[i]);
+    lower[n] = '\0';
+    *out = pm__driver_find(lower);
+    if (!*out)
+        return no_driver(lower, "pm_db_adopt()", err);
+    int rc = pm__driver_check(*out, err);
+    if (rc == 0 && !PM__DRIVER_HAS(*out, 7, adopt))
+        rc = pm_error_set(err, PM_EUNSUPPORTED,
+                          "the %s driver cannot adopt a connection the program opened (it has no "
+                          "adopt(), added in driver interface version 7; it has version %u)",
+                          (*out)->name, (*out)->version);
+    return rc;
+}
+
+int pm_db_adopt(pm_db **out, const char *scheme, void *native_handle, pm_error *err)
+{
+    if (!out)
+        return pm_error_set(err, PM_EINVAL, "pm_db_adopt: out is NULL");
+    *out = NULL;
+    if (!scheme || !native_handle)
+        return pm_error_set(err, PM_EINVAL, "pm_db_adopt: %s is NULL",
+                            scheme ? "native_handle" : "scheme");
+    const pm_driver *driver = NULL;
+    int rc = adopting_driver(&driver, scheme, err);
+    if (rc < 0)
+        return rc;
+    pm_db *db = calloc(1, sizeof(*db));
+    if (!db)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    db->driver = driver;
+    char *described = NULL;
+    rc = driver->adopt(&db->conn, native_handle, &described, err);
+    if (rc == 0) {
+        db->conn->driver = driver;
+        db->url = described ? pm_url_redact(described)
+                            : pm__format("(a %s connection the program opened)", driver->name);
+        if (!db->url)
+            rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    }
+    free(described);
+    if (rc == 0)
+        rc = check_backend(db, err);
+    if (rc < 0 && db->conn) {
+        pm_db_close(db);
+        return rc;
+    }
+    return take_connection(db, rc, out);
 }
 
 void pm_db_close(pm_db *db)

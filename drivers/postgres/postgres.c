@@ -1,5 +1,6 @@
 /* postgres.c: the PostgreSQL driver on libpq, for production. URLs:
- * postgres:// and postgresql://, every libpq parameter passed through.
+ * postgres:// and postgresql://, every libpq parameter passed through; or a
+ * PGconn the program opened (pm_db_adopt_postgres()).
  *
  * A migration's statements are not sent one by one: inside a transaction
  * they are queued and sent with BEGIN and COMMIT as one simple-query string,
@@ -8,11 +9,13 @@
  * session-level advisory lock, polled with pg_try_advisory_lock. */
 #include "pq_lazy.h"
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "poblysh/db.h"
 #include "poblysh/sys/driver.h"
 
 #define PG_DEFAULT_CONNECT_TIMEOUT "10"
@@ -22,7 +25,7 @@
 #define PG_SEPARATOR "\n;\n"
 #define PG_SEPARATOR_LEN 3
 
-typedef struct pg_conn {
+typedef struct pq_conn {
     pm_conn base;
     PGconn *pg;
     PGcancel *cancel; /* made at open, so cancel() allocates nothing */
@@ -32,7 +35,10 @@ typedef struct pg_conn {
     char **queue;        /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
     char lock_key[64]; /* the advisory lock key as text, "" before lock() */
-} pg_conn;
+    /* Adopted: pg is the program's, so close() gives it back as found. */
+    bool adopted;
+    char *saved_min_messages; /* its client_min_messages before */
+} pq_conn;
 
 /* ==== Errors ==== */
 
@@ -86,7 +92,7 @@ static int fail_result(const PGresult *res, const char *statement, pm_error *err
     return fail_result_at(res, statement, position ? atol(position) : 0, err);
 }
 
-static int fail_connection(pg_conn *c, const char *statement, pm_error *err)
+static int fail_connection(pq_conn *c, const char *statement, pm_error *err)
 {
     char *message = one_line(PQerrorMessage(c->pg));
     pm_error_set(err, PM_EDB, "%s", message && *message ? message : "connection failed");
@@ -211,15 +217,21 @@ static void ignore_notice(void *arg, const char *message)
     (void)message; /* NOTICEs such as "table does not exist, skipping" are not ours to print */
 }
 
+static void give_back(pq_conn *c);
+
 static void pg_close(pm_conn *conn)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     for (size_t i = 0; i < c->nqueue; i++)
         free(c->queue[i]);
     free(c->queue);
     if (c->cancel)
         PQfreeCancel(c->cancel);
-    PQfinish(c->pg);
+    if (c->adopted)
+        give_back(c);
+    else
+        PQfinish(c->pg);
+    free(c->saved_min_messages);
     free(c);
 }
 
@@ -234,7 +246,7 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
         rc = conninfo_build(&ci, url, err);
     if (rc < 0)
         return rc;
-    pg_conn *c = calloc(1, sizeof(*c));
+    pq_conn *c = calloc(1, sizeof(*c));
     if (!c) {
         free(ci.dbname);
         return oom(err);
@@ -262,7 +274,7 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
 /* ==== Sending statements ==== */
 
 /* Runs one statement now and checks its result; rows go to row. */
-static int run_params(pg_conn *c, const char *sql, const char *const *params, size_t nparams,
+static int run_params(pq_conn *c, const char *sql, const char *const *params, size_t nparams,
                       pm_row_fn row, void *ctx, pm_error *err)
 {
     PGresult *res = PQexecParams(c->pg, sql, (int)nparams, NULL, params, NULL, NULL, 0);
@@ -290,14 +302,14 @@ static int run_params(pg_conn *c, const char *sql, const char *const *params, si
     return rc;
 }
 
-static void clear_queue(pg_conn *c)
+static void clear_queue(pq_conn *c)
 {
     for (size_t i = 0; i < c->nqueue; i++)
         free(c->queue[i]);
     c->nqueue = 0;
 }
 
-static int enqueue_copy(pg_conn *c, const char *sql, size_t len)
+static int enqueue_copy(pq_conn *c, const char *sql, size_t len)
 {
     if (c->nqueue == c->capqueue) {
         size_t cap = c->capqueue ? c->capqueue * 2 : 16;
@@ -335,7 +347,7 @@ static long utf8_length(const char *s, size_t n)
  * whole string before anything runs, as its first result, with a position
  * in the whole string: that position finds the statement. Otherwise the
  * failing statement is the one whose result failed. */
-static int fail_in_batch(pg_conn *c, const PGresult *res, size_t index, pm_error *err)
+static int fail_in_batch(pq_conn *c, const PGresult *res, size_t index, pm_error *err)
 {
     const char *position = PQresultErrorField(res, PG_DIAG_STATEMENT_POSITION);
     long at = position ? atol(position) : 0;
@@ -353,7 +365,7 @@ static int fail_in_batch(pg_conn *c, const PGresult *res, size_t index, pm_error
 
 /* Sends the queued statements as one simple-query string. libpq returns one
  * result per statement, so the first failed result names its statement. */
-static int flush(pg_conn *c, pm_error *err)
+static int flush(pq_conn *c, pm_error *err)
 {
     if (c->nqueue == 0)
         return 0;
@@ -394,7 +406,7 @@ static int flush(pg_conn *c, pm_error *err)
 /* Outside a transaction each statement goes alone: several in one string
  * would run as one implicit transaction block, where CREATE INDEX
  * CONCURRENTLY and ALTER TYPE ... ADD VALUE are refused. */
-static int flush_one_by_one(pg_conn *c, size_t first, pm_error *err)
+static int flush_one_by_one(pq_conn *c, size_t first, pm_error *err)
 {
     int rc = 0;
     for (size_t i = first; i < c->nqueue && rc == 0; i++)
@@ -409,14 +421,14 @@ static int flush_one_by_one(pg_conn *c, size_t first, pm_error *err)
  * caller that needs each statement run (or failed) when it is made, as a
  * rollback-mode test database is, works as outside one. A migration's
  * has_table()/has_column() checks send the batch but do not end it. */
-static bool batching(const pg_conn *c)
+static bool batching(const pq_conn *c)
 {
     return c->in_transaction && c->batch_open;
 }
 
 static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     bool batch = batching(c);
     size_t before = c->nqueue;
     int rc = pm_sql_split(sql, enqueue_statement, c, err);
@@ -433,7 +445,7 @@ static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
 /* A literal quoted by libpq (E'' when the value needs it), malloc'd. */
 static char *pg_literal(void *ctx, const char *value)
 {
-    char *escaped = PQescapeLiteral(((pg_conn *)ctx)->pg, value, strlen(value));
+    char *escaped = PQescapeLiteral(((pq_conn *)ctx)->pg, value, strlen(value));
     char *copy = escaped ? strdup(escaped) : NULL;
     PQfreemem(escaped);
     return copy;
@@ -442,7 +454,7 @@ static char *pg_literal(void *ctx, const char *value)
 static int pg_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
                     pm_row_fn row, void *ctx, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     if (batching(c) && !row) { /* e.g. the history row: joins the batch */
         char *inlined = pm_sql_inline_params(sql, params, nparams, pg_literal, c);
         int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
@@ -459,7 +471,7 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
 
 static int pg_begin(pm_conn *conn, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     int rc = flush(c, err);
     if (rc < 0)
         return rc;
@@ -472,7 +484,7 @@ static int pg_begin(pm_conn *conn, pm_error *err)
 
 static int pg_commit(pm_conn *conn, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     if (enqueue_copy(c, "COMMIT", 6) < 0)
         return oom(err);
     c->in_transaction = false;
@@ -482,7 +494,7 @@ static int pg_commit(pm_conn *conn, pm_error *err)
 
 static int pg_rollback(pm_conn *conn, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     clear_queue(c); /* never sent: nothing to undo */
     c->in_transaction = false;
     c->batch_open = false;
@@ -496,13 +508,13 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
 /* The backend's advisory lock, polled (pm_driver_lock()). */
 static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     return pm_driver_lock(conn, timeout_ms, c->lock_key, sizeof(c->lock_key), &c->cancelled, err);
 }
 
 static int pg_unlock(pm_conn *conn, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     if (!*c->lock_key)
         return 0;
     int rc = pg_rollback(conn, err); /* never unlock inside an open transaction */
@@ -519,7 +531,7 @@ static int pg_unlock(pm_conn *conn, pm_error *err)
 static int check_exists(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
                         bool *out, pm_error *err)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     bool open = c->batch_open;
     int rc = pm_driver_row_exists(conn, sql, params, nparams, out, err);
     c->batch_open = open;
@@ -543,24 +555,140 @@ static int pg_has_column(pm_conn *conn, const char *table, const char *column, b
  * test databases, whose tests use the PGconn directly). */
 static bool pg_in_transaction(pm_conn *conn)
 {
-    PGTransactionStatusType status = PQtransactionStatus(((pg_conn *)conn)->pg);
+    PGTransactionStatusType status = PQtransactionStatus(((pq_conn *)conn)->pg);
     return status == PQTRANS_INTRANS || status == PQTRANS_INERROR || status == PQTRANS_ACTIVE;
 }
 
 static void *pg_native_handle(pm_conn *conn)
 {
-    return ((pg_conn *)conn)->pg;
+    return ((pq_conn *)conn)->pg;
 }
 
 /* From a signal handler: PQcancel is async-signal-safe with a PGcancel made
  * beforehand. */
 static void pg_cancel(pm_conn *conn)
 {
-    pg_conn *c = (pg_conn *)conn;
+    pq_conn *c = (pq_conn *)conn;
     char errbuf[256];
     c->cancelled = 1;
     if (c->cancel)
         PQcancel(c->cancel, errbuf, sizeof(errbuf));
+}
+
+/* ==== Adopting the program's PGconn ==== */
+
+/* A malloc'd printf, or NULL. */
+static char *format(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+static char *format(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    char *s = n >= 0 ? malloc((size_t)n + 1) : NULL;
+    if (s) {
+        va_start(ap, fmt);
+        vsnprintf(s, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+    }
+    return s;
+}
+
+/* The URL of what the handle reaches, from libpq's view of it: user, host
+ * (a socket directory goes in ?host=), port and database; no password. */
+static char *describe(PGconn *pg)
+{
+    const char *user = PQuser(pg), *host = PQhost(pg), *port = PQport(pg), *db = PQdb(pg);
+    user = user ? user : "";
+    host = host ? host : "";
+    port = port ? port : "";
+    db = db ? db : "";
+    if (host[0] == '/')
+        return format("postgresql://%s@/%s?host=%s%s%s", user, db, host, *port ? "&port=" : "",
+                      port);
+    bool ipv6 = strchr(host, ':') != NULL;
+    return format("postgresql://%s@%s%s%s%s%s/%s", user, ipv6 ? "[" : "", host, ipv6 ? "]" : "",
+                  *port ? ":" : "", port, db);
+}
+
+static int take_text(void *ctx, size_t ncolumns, const char *const *values)
+{
+    char **out = ctx;
+    free(*out);
+    *out = ncolumns && values[0] ? strdup(values[0]) : NULL;
+    return *out ? 0 : PM_ENOMEM;
+}
+
+/* A connection poblysh opens ignores NOTICEs in its notice processor; an
+ * adopted one keeps the program's processor, so the server is asked not to
+ * send them ("table does not exist, skipping"), and give_back() sets the
+ * program's level again. */
+static int quiet_notices(pq_conn *c, pm_error *err)
+{
+    int rc = run_params(c, "SELECT current_setting('client_min_messages')", NULL, 0, take_text,
+                        &c->saved_min_messages, err);
+    if (rc == PM_ENOMEM || (rc == 0 && !c->saved_min_messages))
+        return oom(err);
+    return rc < 0 ? rc
+                  : run_params(c, "SET client_min_messages = warning", NULL, 0, NULL, NULL, err);
+}
+
+/* An adopted PGconn as the program gave it, when it is idle (poblysh
+ * leaves no transaction open; the program's own is not ours to touch). */
+static void give_back(pq_conn *c)
+{
+    if (!c->saved_min_messages || PQtransactionStatus(c->pg) != PQTRANS_IDLE)
+        return;
+    const char *params[] = {c->saved_min_messages};
+    run_params(c, "SELECT set_config('client_min_messages', $1, false)", params, 1, NULL, NULL,
+               NULL);
+}
+
+static int pg_adopt(pm_conn **out, void *native, char **described, pm_error *err)
+{
+    PGconn *pg = native;
+    *described = NULL;
+    int rc = pm_pq_load(err);
+    if (rc < 0)
+        return rc;
+    if (PQstatus(pg) != CONNECTION_OK) {
+        char *message = one_line(PQerrorMessage(pg));
+        rc = pm_error_set(err, PM_EINVAL, "cannot adopt the PGconn: it is not connected%s%s",
+                          message && *message ? ": " : "", message ? message : "");
+        free(message);
+        return rc;
+    }
+    if (PQtransactionStatus(pg) != PQTRANS_IDLE)
+        return pm_error_set(err, PM_EINVAL,
+                            "cannot adopt the PGconn: it has a transaction open or a command "
+                            "running (finish it first)");
+    pq_conn *c = calloc(1, sizeof(*c));
+    if (!c)
+        return oom(err);
+    c->pg = pg;
+    c->adopted = true; /* from here on close() gives pg back, never PQfinish() */
+    c->base.backend = &pm_backend_postgres;
+    c->base.flags = pm_backend_postgres.conn_flags;
+    c->cancel = PQgetCancel(pg);
+    rc = quiet_notices(c, err);
+    if (rc == 0 && !(*described = describe(pg)))
+        rc = oom(err);
+    if (rc < 0) {
+        pg_close(&c->base);
+        return rc;
+    }
+    *out = &c->base;
+    return 0;
+}
+
+int pm_db_adopt_postgres(pm_db **out, struct pg_conn *handle, pm_error *err)
+{
+    return pm_db_adopt(out, "postgres", handle, err);
 }
 
 static const pm_backend *pg_backend_of(const pm_url *url, unsigned int *conn_flags)
@@ -591,4 +719,5 @@ const pm_driver pm_driver_postgres = {
     .cancel = pg_cancel,
     .in_transaction = pg_in_transaction,
     .backend_of = pg_backend_of,
+    .adopt = pg_adopt,
 };

@@ -1,7 +1,9 @@
 /* pq_lazy.h: libpq, loaded on first use. The driver calls libpq through
  * this table, filled by pm_pq_load() with dlopen("libpq.so.5") when the
- * first postgres:// URL is opened, so a process that only uses SQLite never
- * maps libpq and the ~20 libraries it pulls in (Kerberos, LDAP, GnuTLS). */
+ * first postgres:// URL is opened or PGconn adopted, so a process that only
+ * uses SQLite never maps libpq and the ~20 libraries it pulls in (Kerberos,
+ * LDAP, GnuTLS). A program that links libpq.so.5 itself gets the same copy
+ * back from dlopen, so the PGconn it adopts and these functions agree. */
 #ifndef PM_PQ_LAZY_H
 #define PM_PQ_LAZY_H
 
@@ -34,7 +36,11 @@
     X(PQgetvalue)                                                                                  \
     X(PQescapeLiteral)                                                                             \
     X(PQfreemem)                                                                                   \
-    X(PQtransactionStatus)
+    X(PQtransactionStatus)                                                                         \
+    X(PQuser)                                                                                      \
+    X(PQhost)                                                                                      \
+    X(PQport)                                                                                      \
+    X(PQdb)
 
 typedef struct pm_pq_api {
 #define PM_PQ_MEMBER(name) __typeof__(&name) name;
@@ -74,6 +80,10 @@ int pm_pq_load(pm_error *err);
 #define PQescapeLiteral pm_pq.PQescapeLiteral
 #define PQfreemem pm_pq.PQfreemem
 #define PQtransactionStatus pm_pq.PQtransactionStatus
+#define PQuser pm_pq.PQuser
+#define PQhost pm_pq.PQhost
+#define PQport pm_pq.PQport
+#define PQdb pm_pq.PQdb
 #endif
 
 #endif

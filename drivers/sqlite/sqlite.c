@@ -1,7 +1,8 @@
 /* sqlite.c: the SQLite driver, the embedded default. URLs: sqlite::memory:,
  * sqlite:path.db, sqlite://relative/path.db, sqlite:///absolute/path.db, with
- * ?mode=ro|rw|rwc (default rwc). Foreign keys are on; BEGIN IMMEDIATE around
- * each migration is the lock that excludes other processes on the file. */
+ * ?mode=ro|rw|rwc (default rwc), or a sqlite3 * the program opened
+ * (pm_db_adopt_sqlite()). Foreign keys are on; BEGIN IMMEDIATE around each
+ * migration is the lock that excludes other processes on the file. */
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "poblysh/db.h"
 #include "poblysh/sys/driver.h"
 
 #define SQLITE_DEFAULT_BUSY_MS 5000
@@ -20,6 +22,11 @@ typedef struct sqlite_conn {
     int lock_timeout_ms; /* how long a busy database is waited for */
     volatile sig_atomic_t cancelled;
     struct timespec busy_since;
+    /* Adopted: db is the program's, so close() gives it back as found. */
+    bool adopted;
+    bool touched;           /* adopted, and its settings changed */
+    int saved_busy_ms;      /* its PRAGMA busy_timeout before */
+    int saved_foreign_keys; /* its PRAGMA foreign_keys before */
 } sqlite_conn;
 
 /* ==== Errors ==== */
@@ -139,10 +146,24 @@ static int check_url(const pm_url *url, pm_error *err)
     return 0;
 }
 
+/* An adopted handle as the program gave it: sqlite3_busy_timeout() also
+ * removes our busy handler, which points at the connection being freed. */
+static void give_back(sqlite_conn *c)
+{
+    if (!c->touched)
+        return;
+    sqlite3_busy_timeout(c->db, c->saved_busy_ms);
+    if (!c->saved_foreign_keys)
+        sqlite3_exec(c->db, "PRAGMA foreign_keys = OFF", NULL, NULL, NULL);
+}
+
 static void sqlite_close(pm_conn *conn)
 {
     sqlite_conn *c = (sqlite_conn *)conn;
-    sqlite3_close(c->db);
+    if (c->adopted)
+        give_back(c);
+    else
+        sqlite3_close(c->db);
     free(c->filename);
     free(c);
 }
@@ -211,6 +232,86 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         return rc;
     *out = &c->base;
     return 0;
+}
+
+/* ==== Adopting the program's handle ==== */
+
+/* The integer a one-row PRAGMA returns. */
+static int pragma_int(sqlite3 *db, const char *sql, int *out)
+{
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &stmt, NULL);
+    if (rc == SQLITE_OK && (rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        *out = sqlite3_column_int(stmt, 0);
+        rc = SQLITE_OK;
+    }
+    sqlite3_finalize(stmt);
+    return rc;
+}
+
+/* The URL of the database the handle reaches: its main file, or
+ * sqlite::memory: for an in-memory or temporary one. */
+static char *describe(const sqlite_conn *c)
+{
+    if (c->base.flags & PM_CONN_EPHEMERAL)
+        return strdup("sqlite::memory:");
+    size_t n = strlen(c->filename) + sizeof("sqlite://");
+    char *url = malloc(n);
+    if (url)
+        snprintf(url, n, "%s%s", c->filename[0] == '/' ? "sqlite://" : "sqlite:", c->filename);
+    return url;
+}
+
+/* Remembers what adopting changes, then sets up as connect_file() does. */
+static int take_handle(sqlite_conn *c, pm_error *err)
+{
+    int src = pragma_int(c->db, "PRAGMA busy_timeout", &c->saved_busy_ms);
+    if (src == SQLITE_OK)
+        src = pragma_int(c->db, "PRAGMA foreign_keys", &c->saved_foreign_keys);
+    if (src == SQLITE_OK) {
+        c->touched = true; /* from here on close() restores */
+        set_busy_wait(c, SQLITE_DEFAULT_BUSY_MS);
+        src = sqlite3_exec(c->db, "PRAGMA foreign_keys = ON; SELECT count(*) FROM sqlite_master",
+                           NULL, NULL, NULL);
+    }
+    if (src == SQLITE_OK)
+        return 0;
+    pm_error_set(err, PM_EINVAL, "cannot use the adopted SQLite database \"%s\": %s", c->filename,
+                 sqlite3_errmsg(c->db));
+    char db_code[48];
+    snprintf(db_code, sizeof(db_code), "%s (%d)", result_name(src), src);
+    pm_error_set_db(err, db_code, NULL);
+    return PM_EINVAL;
+}
+
+static int sqlite_adopt(pm_conn **out, void *native, char **described, pm_error *err)
+{
+    sqlite3 *db = native;
+    *described = NULL;
+    if (!sqlite3_get_autocommit(db))
+        return pm_error_set(err, PM_EINVAL,
+                            "cannot adopt the sqlite3 handle: it has a transaction open (commit "
+                            "or roll it back first)");
+    const char *file = sqlite3_db_filename(db, "main");
+    sqlite_conn *c = new_conn(strdup(file && *file ? file : ":memory:"));
+    if (!c)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    c->db = db;
+    c->adopted = true; /* close() never closes db */
+    int rc = take_handle(c, err);
+    if (rc == 0 && !(*described = describe(c)))
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc < 0) {
+        sqlite_close(&c->base); /* restores, never closes db */
+        return rc;
+    }
+    *out = &c->base;
+    return 0;
+}
+
+int pm_db_adopt_sqlite(pm_db **out, struct sqlite3 *handle, pm_error *err)
+{
+    return pm_db_adopt(out, "sqlite", handle, err);
 }
 
 /* ==== Statements ==== */
@@ -493,4 +594,5 @@ const pm_driver pm_driver_sqlite = {
     .image_save = sqlite_image_save,
     .image_open = sqlite_image_open,
     .backend_of = sqlite_backend_of,
+    .adopt = sqlite_adopt,
 };

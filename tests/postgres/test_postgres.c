@@ -1,12 +1,15 @@
 /* test_postgres.c: poblysh against a real PostgreSQL server, through the
  * library and through the built binaries (poblysh and poblysh_fixture, whose
- * second migration sleeps on the server). Every test that migrates gets a
- * fresh database of its own, dropped in teardown with the children it started.
+ * second migration sleeps on the server), and through a PGconn the test
+ * opens with libpq itself and hands to poblysh (pm_db_adopt_postgres()).
+ * Every test that migrates gets a fresh database of its own, dropped in
+ * teardown with the children it started.
  * Run as: test_postgres <poblysh> <poblysh_fixture>, with the environment that
  * scripts/with-postgres.sh exports (POBLYSH_TEST_PG_URL, ..._PASSWORD). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -49,10 +52,12 @@ static struct {
 
 /* What one test owns; teardown releases all of it, even after a failure. */
 typedef struct fixture {
-    pm_db *admin; /* on poblysh_test, for CREATE and DROP DATABASE */
-    char *dbname; /* this test's fresh database, or NULL */
-    char *url;    /* its URL */
-    pm_db *db;    /* open on it */
+    pm_db *admin;   /* on poblysh_test, for CREATE and DROP DATABASE */
+    char *dbname;   /* this test's fresh database, or NULL */
+    char *url;      /* its URL */
+    pm_db *db;      /* open on it */
+    PGconn *pq;     /* a connection the test opened itself with libpq, or NULL */
+    pm_db *adopted; /* pq adopted by poblysh, or NULL */
     pm_engine *engine;
     pm_error err;
     int silent_fd; /* a listening socket that never answers, or -1 */
@@ -107,6 +112,9 @@ static int teardown(void **state)
         close(f->silent_fd);
     pm_engine_free(f->engine);
     pm_error_clear(&f->err);
+    pm_db_close(f->adopted);
+    if (f->pq)
+        PQfinish(f->pq);
     pm_db_close(f->db);
     if (f->dbname && f->admin) {
         char sql[160];
@@ -1255,6 +1263,142 @@ static void test_postgres__capabilities_are_those_of_a_transactional_server(void
     }
 }
 
+/* ==== A PGconn the service opened, and pm_startup_with() ==== */
+
+static const pm_migration adopt_one =
+    PM_TEST_MIGRATION("m2024_01_01_000001_adopt_one", "adopt_one");
+static const pm_migration adopt_two =
+    PM_TEST_MIGRATION("m2024_01_02_000001_adopt_two", "adopt_two");
+static const pm_migration *const adopt_set[] = {&adopt_one, &adopt_two};
+
+/* Connects to this test's database with libpq, as a service would. */
+static PGconn *pq_connect(fixture *f)
+{
+    f->pq = PQconnectdb(f->url);
+    if (PQstatus(f->pq) != CONNECTION_OK) /* libpq's message never quotes the password */
+        fail_msg("PQconnectdb: %s", PQerrorMessage(f->pq));
+    return f->pq;
+}
+
+/* Runs sql on pg; the first value of its first row (kept until teardown),
+ * or "" for a command. */
+static const char *pq_run(fixture *f, PGconn *pg, const char *sql)
+{
+    PGresult *res = PQexec(pg, sql);
+    ExecStatusType status = PQresultStatus(res);
+    const char *value = NULL;
+    if (status == PGRES_TUPLES_OK && PQntuples(res) > 0)
+        value = fmt(f, "%s", PQgetvalue(res, 0, 0));
+    else if (status == PGRES_COMMAND_OK)
+        value = "";
+    char *message = value ? NULL : fmt(f, "%s", PQresultErrorMessage(res));
+    PQclear(res);
+    if (!value)
+        fail_msg("%s: %s", sql, *message ? message : "no row");
+    return value;
+}
+
+static void test_postgres__adopted_pgconn_is_migrated_and_usable_after_close(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "adopt");
+    PGconn *pg = pq_connect(f);
+    assert_string_equal(pq_run(f, pg, "SHOW client_min_messages"), "notice");
+
+    pm_test_ok(pm_db_adopt_postgres(&f->adopted, pg, &f->err), &f->err);
+    assert_ptr_equal(pm_db_native_handle(f->adopted), pg);
+    assert_string_equal(pm_db_backend_name(f->adopted), "postgres");
+    assert_contains(pm_db_url(f->adopted), fmt(f, "/%s", f->dbname));
+    assert_lacks(pm_db_url(f->adopted), raw_password);
+    /* NOTICEs would reach the service's notice processor: not sent meanwhile. */
+    assert_string_equal(pq_run(f, pg, "SHOW client_min_messages"), "warning");
+    pm_startup_options opts = PM_STARTUP_OPTIONS_INIT;
+    opts.profile = "test";
+    opts.db = f->adopted;
+    pm_test_ok(pm_startup_with(NULL, adopt_set, 2, &opts, &f->err), &f->err);
+    assert_true(pm_test_has_table(f->adopted, "adopt_two"));
+    pm_db_close(f->adopted);
+    f->adopted = NULL;
+
+    /* The service's connection: open, usable, set back as it was, no lock. */
+    assert_int_equal(PQstatus(pg), CONNECTION_OK);
+    assert_int_equal(PQtransactionStatus(pg), PQTRANS_IDLE);
+    pq_run(f, pg, "INSERT INTO adopt_one (id, name) VALUES (1, 'after close')");
+    assert_string_equal(pq_run(f, pg, "SELECT count(*) FROM adopt_one"), "1");
+    assert_string_equal(pq_run(f, pg,
+                               "SELECT string_agg(version, ',' ORDER BY version) FROM "
+                               "seaql_migrations"),
+                        "m2024_01_01_000001_adopt_one,m2024_01_02_000001_adopt_two");
+    assert_string_equal(pq_run(f, pg, "SHOW client_min_messages"), "notice");
+    assert_string_equal(pq_run(f, pg,
+                               "SELECT count(*) FROM pg_locks WHERE locktype = "
+                               "'advisory' AND pid = pg_backend_pid()"),
+                        "0");
+    /* The history was committed: another connection sees it. */
+    assert_query(f, "2", "SELECT count(*) FROM seaql_migrations WHERE state = 'applied'");
+}
+
+static void test_postgres__adopting_a_pgconn_inside_a_transaction_is_refused(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "adopt_tx");
+    PGconn *pg = pq_connect(f);
+    pq_run(f, pg, "BEGIN");
+    assert_int_equal(pm_db_adopt_postgres(&f->adopted, pg, &f->err), PM_EINVAL);
+    assert_null(f->adopted);
+    assert_contains(f->err.message, "transaction open");
+    pq_run(f, pg, "ROLLBACK");
+    assert_string_equal(pq_run(f, pg, "SELECT 1"), "1");
+}
+
+static void collect_log(pm_log_level level, const char *line, void *ctx)
+{
+    (void)level;
+    buffer *b = ctx;
+    size_t n = strlen(line);
+    if (b->len + n + 2 > b->cap) {
+        size_t cap = (b->len + n + 2) * 2;
+        char *data = realloc(b->data, cap);
+        assert_non_null(data);
+        b->data = data;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, line, n);
+    b->len += n;
+    b->data[b->len++] = '\n';
+    b->data[b->len] = '\0';
+}
+
+/* wait_seconds reaches the driver: a closed port is retried for about that
+ * long (without it the failure is immediate). The log names the database
+ * without its password. */
+static void test_postgres__startup_wait_seconds_retries_a_closed_port(void **state)
+{
+    fixture *f = *state;
+    buffer log = {NULL, 0, 0};
+    pm_startup_options opts = PM_STARTUP_OPTIONS_INIT;
+    opts.profile = "production";
+    opts.database_url = make_url(f, NULL, closed_port(f), "poblysh_test", NULL);
+    opts.wait_seconds = 2;
+    opts.log = collect_log;
+    opts.log_ctx = &log;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int rc = pm_startup_with(&f->db, adopt_set, 2, &opts, &f->err);
+    double waited = seconds_since(&start);
+    char *lines = keep(f, take_buffer(&log));
+    assert_int_equal(rc, PM_ECONNECT);
+    assert_null(f->db);
+    if (waited < 1.5 || waited > 15)
+        fail_msg("gave up after %.2f s; wait_seconds = 2 asked for about 2 s", waited);
+    assert_lacks(f->err.message, raw_password);
+    assert_contains(lines, "database postgresql://");
+    assert_contains(lines, "retrying for up to 2 s");
+    assert_lacks(lines, raw_password);
+    if (admin.password_enc)
+        assert_lacks(lines, admin.password_enc);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1307,6 +1451,9 @@ int main(int argc, char **argv)
         TEST(test_postgres__execution_ms_covers_the_server_side_sleep),
         TEST(test_postgres__execution_ms_covers_work_sent_before_a_catalog_query),
         TEST(test_postgres__statements_after_a_catalog_check_are_still_batched),
+        TEST(test_postgres__adopted_pgconn_is_migrated_and_usable_after_close),
+        TEST(test_postgres__adopting_a_pgconn_inside_a_transaction_is_refused),
+        TEST(test_postgres__startup_wait_seconds_retries_a_closed_port),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();

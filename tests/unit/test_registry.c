@@ -1,6 +1,7 @@
 /* test_registry.c: drivers registered at run time (pm_driver_register()):
  * the version window, the members every driver needs, precedence over the
- * compiled-in drivers, the list of known schemes, and what a connection
+ * compiled-in drivers, the list of known schemes, adopting a program's
+ * connection through a registered driver (pm_db_adopt()), and what a connection
  * and a URL can do (pm_db_capabilities(), pm_url_capabilities()). The
  * conformance suite runs whole against a registered driver
  * (tests/conformance, wrapped-sqlite:). */
@@ -48,12 +49,17 @@ static void assert_refused(const pm_driver *d, const char *needle)
 static void test_registry__unknown_driver_versions_are_refused_naming_the_driver(void **state)
 {
     (void)state;
+    char expected[96];
     pm_driver newer = wrapper(own_schemes);
     newer.version = PM_DRIVER_VERSION + 1;
-    assert_refused(&newer, "driver wrapper has interface version 7");
+    snprintf(expected, sizeof(expected), "driver wrapper has interface version %d",
+             PM_DRIVER_VERSION + 1);
+    assert_refused(&newer, expected);
     pm_driver older = wrapper(own_schemes);
     older.version = PM_DRIVER_VERSION_MIN - 1;
-    assert_refused(&older, "versions 6 to 6");
+    snprintf(expected, sizeof(expected), "versions %d to %d", PM_DRIVER_VERSION_MIN,
+             PM_DRIVER_VERSION);
+    assert_refused(&older, expected);
     pm_driver zero = wrapper(own_schemes);
     zero.version = 0;
     assert_refused(&zero, "interface version 0");
@@ -119,6 +125,68 @@ static void test_registry__a_registered_driver_takes_over_a_builtin_scheme(void 
     pm_db_close(db);
 }
 
+/* Version 7 added adopt(). A version 6 driver's struct ends before it, so
+ * the core must not read it even when the bytes there are not NULL (here
+ * they are the SQLite driver's adopt()). */
+static void test_registry__a_version_6_driver_is_accepted_but_cannot_adopt(void **state)
+{
+    (void)state;
+    assert_int_equal(PM_DRIVER_VERSION_MIN, 6);
+    pm_driver d = wrapper(own_schemes);
+    d.version = 6;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_driver_register(&d, &err), &err);
+    pm_db *db = pm_test_open("registered-test::memory:");
+    assert_string_equal(pm_db_driver_name(db), "wrapper");
+    pm_db *adopted = (pm_db *)&adopted; /* must be reset to NULL */
+    assert_int_equal(pm_db_adopt(&adopted, "registered-test", pm_db_native_handle(db), &err),
+                     PM_EUNSUPPORTED);
+    assert_null(adopted);
+    assert_non_null(strstr(err.message, "the wrapper driver cannot adopt"));
+    assert_non_null(strstr(err.message, "version 6"));
+    pm_error_clear(&err);
+    pm_test_exec(db, "CREATE TABLE still_open (id INTEGER)"); /* the handle was left alone */
+    pm_db_close(db);
+    assert_int_equal(pm_driver_unregister(&d), 0);
+}
+
+static void test_registry__a_version_7_driver_adopts_through_its_scheme(void **state)
+{
+    (void)state;
+    pm_driver d = wrapper(own_schemes);
+    assert_int_equal(d.version, PM_DRIVER_VERSION);
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_driver_register(&d, &err), &err);
+    pm_db *owner = pm_test_open("sqlite::memory:");
+    pm_db *adopted = NULL;
+    pm_test_ok(pm_db_adopt(&adopted, "Registered-Test:", pm_db_native_handle(owner), &err), &err);
+    assert_string_equal(pm_db_driver_name(adopted), "wrapper");
+    assert_ptr_equal(pm_db_native_handle(adopted), pm_db_native_handle(owner));
+    pm_test_exec(adopted, "CREATE TABLE through_adopted (id INTEGER)");
+    pm_db_close(adopted);
+    assert_true(pm_test_has_table(owner, "through_adopted")); /* same database, still open */
+    pm_db_close(owner);
+    assert_int_equal(pm_driver_unregister(&d), 0);
+}
+
+static void test_registry__adopting_with_an_unknown_scheme_lists_the_known_ones(void **state)
+{
+    (void)state;
+    pm_db *owner = pm_test_open("sqlite::memory:");
+    pm_db *adopted = NULL;
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_db_adopt(&adopted, "oracle", pm_db_native_handle(owner), &err),
+                     PM_ENODRIVER);
+    assert_null(adopted);
+    assert_non_null(strstr(err.message, "\"oracle:\""));
+    assert_non_null(strstr(err.message, "sqlite:"));
+    pm_error_clear(&err);
+    assert_int_equal(pm_db_adopt(&adopted, "sqlite", NULL, &err), PM_EINVAL);
+    assert_non_null(strstr(err.message, "native_handle is NULL"));
+    pm_error_clear(&err);
+    pm_db_close(owner);
+}
+
 static void test_registry__capabilities_of_sqlite_memory_and_file(void **state)
 {
     (void)state;
@@ -150,6 +218,9 @@ int main(void)
         cmocka_unit_test(test_registry__drivers_missing_a_required_member_are_refused),
         cmocka_unit_test(test_registry__a_registered_driver_opens_its_scheme_until_unregistered),
         cmocka_unit_test(test_registry__a_registered_driver_takes_over_a_builtin_scheme),
+        cmocka_unit_test(test_registry__a_version_6_driver_is_accepted_but_cannot_adopt),
+        cmocka_unit_test(test_registry__a_version_7_driver_adopts_through_its_scheme),
+        cmocka_unit_test(test_registry__adopting_with_an_unknown_scheme_lists_the_known_ones),
         cmocka_unit_test(test_registry__capabilities_of_sqlite_memory_and_file),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

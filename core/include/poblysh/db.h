@@ -1,8 +1,22 @@
 /* db.h: an open database connection, chosen by URL scheme.
  *
  * pm_db_open() parses the URL with the one parser, finds the driver that
- * claims its scheme, and connects. The handle remembers the redacted URL for
- * every message that needs to name the database. */
+ * claims its scheme, and connects; pm_db_adopt() wraps a connection the
+ * program opened itself. The handle remembers the redacted URL for every
+ * message that needs to name the database.
+ *
+ * Threads: a pm_db (and the pm_engine, pm_testdb or native handle using it)
+ * is used by one thread at a time; different pm_db objects may be used from
+ * different threads at once, as far as the database library allows (SQLite
+ * built thread-safe, as distributions build it; libpq). The exceptions:
+ * pm_db_interrupt() may be called from any thread or a signal handler while
+ * another thread uses db; and the libdbi driver (mysql:, mariadb:, dbi:)
+ * points the process's stdout and stderr at /dev/null around each libdbi call
+ * to silence it, so while one thread uses such a connection other threads'
+ * output to stdout and stderr is lost, and two threads using libdbi
+ * connections at once can leave them pointing at /dev/null: use libdbi
+ * connections from one thread. Opening and adopting consult the driver
+ * registry under its lock (sys/driver.h). */
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 
@@ -35,8 +49,51 @@ typedef struct pm_db_options {
  * caller frees *out with pm_db_close(). */
 int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err);
 
-/* Closes the connection. pm_db_close(NULL) does nothing. */
+/* Closes the connection; for an adopted one (pm_db_adopt()), releases only
+ * poblysh's state and gives the native handle back open. pm_db_close(NULL)
+ * does nothing. */
 void pm_db_close(pm_db *db);
+
+/* ==== Adopting a connection the program opened ==== */
+
+/* Wraps native_handle, a connection the program opened itself with a
+ * driver's library, in a pm_db that can be migrated (pm_startup_with()'s
+ * db, pm_engine_new()) without opening a second connection. scheme picks the
+ * driver as a URL's scheme does, lower case, without the colon: "sqlite"
+ * takes a sqlite3 *, "postgres" a PGconn *. The caller frees *out with
+ * pm_db_close(), which leaves native_handle open: the program still owns it,
+ * closes it after pm_db_close(), and must not use it while poblysh runs a
+ * command on it.
+ *
+ * The handle must be connected and outside a transaction (else PM_EINVAL);
+ * a driver without adopt() is PM_EUNSUPPORTED and an unknown scheme
+ * PM_ENODRIVER. pm_db_url() then names what the handle reaches, without a
+ * password.
+ *
+ * What adopting does to the handle: the migration runs in the handle's own
+ * session (its schema and search_path, its settings) and, while an engine
+ * command runs, holds poblysh's migration lock there (PostgreSQL: a session
+ * advisory lock, released before the command returns; SQLite: BEGIN
+ * IMMEDIATE around each migration); what the migrations themselves change
+ * in the session stays changed. SQLite: foreign keys are turned on and a
+ * busy handler is installed until pm_db_close(), which restores
+ * PRAGMA foreign_keys and the busy_timeout the handle had (a handler set with
+ * sqlite3_busy_handler() reads as busy_timeout 0 and cannot be restored).
+ * PostgreSQL: client_min_messages is set to warning until pm_db_close(),
+ * which sets it back; the notice processor is left alone. The PGconn must
+ * come from libpq.so.5, the library the driver loads (a service linking
+ * libpq dynamically shares it); a statically linked libpq is not supported. */
+int pm_db_adopt(pm_db **out, const char *scheme, void *native_handle, pm_error *err);
+
+/* Typed forms of pm_db_adopt(out, "sqlite", handle, err) and
+ * pm_db_adopt(out, "postgres", handle, err), declared with incomplete types
+ * so this header needs neither sqlite3.h nor libpq-fe.h (PGconn is
+ * `typedef struct pg_conn PGconn`). Defined when the build has that driver
+ * (POBLYSH_WITH_SQLITE, POBLYSH_WITH_POSTGRES). */
+struct sqlite3;
+struct pg_conn;
+int pm_db_adopt_sqlite(pm_db **out, struct sqlite3 *handle, pm_error *err);
+int pm_db_adopt_postgres(pm_db **out, struct pg_conn *handle, pm_error *err);
 
 /* The URL with its password replaced; borrowed, lives as long as db. */
 const char *pm_db_url(const pm_db *db);
@@ -75,7 +132,8 @@ unsigned int pm_db_capabilities(const pm_db *db);
 
 /* The PM_CAP_* flags a connection to url would have, told without
  * connecting (nothing is created). PM_EUNSUPPORTED when the driver cannot
- * tell before connecting; PM_EURL or PM_ENODRIVER for a bad URL. */
+ * tell before connecting; PM_EURL or PM_ENODRIVER for a bad URL.
+ * Thread-safe. */
 int pm_url_capabilities(const char *url, unsigned int *caps, pm_error *err);
 
 /* The name of the engine db reaches ("sqlite", "postgres", "mysql"), which
@@ -84,7 +142,8 @@ const char *pm_db_backend_name(const pm_db *db);
 
 /* The driver's own handle (sqlite3 *, PGconn *), so a service can keep using
  * the connection poblysh migrated, e.g. an in-memory SQLite database in
- * tests. Borrowed; do not close it. */
+ * tests. Borrowed; do not close it (an adopted handle is the program's
+ * anyway). Using it counts as using db: one thread at a time. */
 void *pm_db_native_handle(pm_db *db);
 
 /* Interrupts db from a signal handler (SIGINT, SIGTERM) or another thread:
@@ -120,7 +179,7 @@ typedef void (*pm_sql_fn)(const char *migration, const char *sql, void *ctx);
 int pm_db_exec(pm_db *db, const char *sql, pm_error *err);
 
 /* The URL schemes this build knows, as "sqlite:, postgres:, ..."; a malloc'd
- * string the caller frees, or NULL when out of memory. */
+ * string the caller frees, or NULL when out of memory. Thread-safe. */
 char *pm_db_known_schemes(void);
 
 #ifdef __cplusplus

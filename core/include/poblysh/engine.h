@@ -4,7 +4,17 @@
  * History lives in seaql_migrations (version, applied_at in unix seconds),
  * compatible with SeaORM, plus nullable columns of our own (checksum,
  * execution_ms, state, error_message, error_statement, apply_order) that
- * SeaORM ignores. */
+ * SeaORM ignores.
+ *
+ * Threads: a pm_engine belongs to its pm_db and is used, like it, by one
+ * thread at a time; engines on different pm_db objects may run in different
+ * threads at once (and in different processes: they take turns through the
+ * migration lock). To stop a running command from another thread or a
+ * signal handler, call pm_db_interrupt() on its db. The progress and verify
+ * callbacks are called on the thread running the command. A pm_status is
+ * read-only once made: it may be read from several threads at once, and
+ * outlives its engine and db (its names point into the set, which must
+ * outlive it). */
 #ifndef POBLYSH_ENGINE_H
 #define POBLYSH_ENGINE_H
 

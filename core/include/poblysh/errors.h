@@ -3,7 +3,12 @@
  * Functions return 0 on success or a negative PM_E* code. The details a person
  * needs (message, the database's own code, the migration and statement at
  * fault) go in a pm_error that the caller owns and releases with
- * pm_error_clear(). Passing NULL for the error object is allowed. */
+ * pm_error_clear(). Passing NULL for the error object is allowed.
+ *
+ * Threads: poblysh keeps no error state of its own (no errno-like global):
+ * each call fills only the pm_error it is given, so give each thread its
+ * own, or share one only under the caller's lock. pm_strerror() returns
+ * static strings and may be called from any thread. */
 #ifndef POBLYSH_ERRORS_H
 #define POBLYSH_ERRORS_H
 

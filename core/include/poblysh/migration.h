@@ -3,7 +3,14 @@
  *
  * A migration set is an ordered array of pointers to migrations, handed to the
  * engine: tests and benchmarks build their own, migrations/ provides the
- * compiled-in one. */
+ * compiled-in one.
+ *
+ * Threads: migrations and sets are read-only data, which any number of
+ * engines in any threads may use at once; the functions below keep no state
+ * (pm_checksum() uses libcrypto's EVP interface, which is thread-safe) and may
+ * be called from any thread. A migration's up() and down() run on the
+ * thread running the engine, and must themselves be safe to run in
+ * several threads at once if several engines use the set concurrently. */
 #ifndef POBLYSH_MIGRATION_H
 #define POBLYSH_MIGRATION_H
 

@@ -4,7 +4,11 @@
  *
  * Tables, columns and indexes are described with plain const structs and
  * designated initializers; the driver's dialect renders them to SQL with every
- * identifier quoted. Raw SQL remains available through pm_schema_exec(). */
+ * identifier quoted. Raw SQL remains available through pm_schema_exec().
+ *
+ * Threads: a pm_schema is valid only during the up() or down() it is handed
+ * to, on that thread; do not keep it or give it to another thread. The
+ * description structs are plain data. */
 #ifndef POBLYSH_SCHEMA_H
 #define POBLYSH_SCHEMA_H
 

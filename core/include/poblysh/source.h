@@ -9,7 +9,13 @@
  *   DROP TABLE ...;
  * The section whose dialect matches the connection's is used, else the one
  * without a dialect. golang-migrate's NAME.up.sql / NAME.down.sql pairs are
- * one migration each. */
+ * one migration each.
+ *
+ * Threads: a pm_source is used by one thread at a time while migrations are
+ * added. Once loaded, pm_source_migrations() and the migrations it returns
+ * are only read, so engines in several threads may use them at once as long
+ * as no thread adds to or frees the source. Different sources are
+ * independent. */
 #ifndef POBLYSH_SOURCE_H
 #define POBLYSH_SOURCE_H
 

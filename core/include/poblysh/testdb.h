@@ -32,8 +32,14 @@
  *   }
  *
  * and call pm_testdb_cleanup() once before the program exits. See
- * docs/testing.md. Not thread-safe: acquire and release from one thread. A
- * forked child starts with no templates of its own and leaves its parent's
+ * docs/testing.md.
+ *
+ * Threads: not thread-safe. The process's templates are one list without a
+ * lock (core/src/testdb.c), so pm_testdb_acquire(), pm_testdb_release(),
+ * pm_testdb_keep() and pm_testdb_cleanup() must all be called from one
+ * thread (cmocka runs tests one after another, which is enough). A
+ * pm_testdb's pm_db is used like any pm_db: one thread at a time. A forked
+ * child starts with no templates of its own and leaves its parent's
  * alone. */
 #ifndef POBLYSH_TESTDB_H
 #define POBLYSH_TESTDB_H

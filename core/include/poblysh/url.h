@@ -5,7 +5,11 @@
  *   scheme://[user[:password]@]host[:port][/path][?k=v&...]   (host may be [IPv6])
  *   scheme:opaque-path[?k=v&...]                            (sqlite:file.db, sqlite::memory:)
  *   dbi:<driver>://...  and  dbi:<driver>:opaque            (scheme "dbi", subscheme "<driver>")
- * User, password, host, path and query parts are percent-decoded. */
+ * User, password, host, path and query parts are percent-decoded.
+ *
+ * Threads: these functions keep no state and may be called from any thread.
+ * pm_url_parse() asks the driver registry, under its lock, whether a scheme
+ * takes a sub-scheme. A pm_url is plain data owned by its caller. */
 #ifndef POBLYSH_URL_H
 #define POBLYSH_URL_H
 

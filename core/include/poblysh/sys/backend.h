@@ -11,7 +11,14 @@
  * these members, and a NULL member means "this engine cannot".
  *
  * Versioned like struct pm_driver: `version` first, members only appended
- * and marked with the version that added them. */
+ * and marked with the version that added them.
+ *
+ * Threads: backends are const data, read by every connection to the engine
+ * at once; pm_backends() and pm_backend_find() only read the build's list
+ * and may be called from any thread. A read_schema() is called with a
+ * connection, one thread at a time per connection (sys/driver.h), and must
+ * keep no state between calls. The pm_rows_* and pm_catalog_* helpers work
+ * only on the objects they are given. */
 #ifndef POBLYSH_SYS_BACKEND_H
 #define POBLYSH_SYS_BACKEND_H
 

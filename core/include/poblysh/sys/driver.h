@@ -8,7 +8,16 @@
  * under drivers/ and one pm_add_driver() line in drivers/CMakeLists.txt) or
  * registered by the program at run time with pm_driver_register(). What a
  * driver knows about the engine it reaches is not here: its connections
- * point at that engine's struct pm_backend (sys/backend.h). */
+ * point at that engine's struct pm_backend (sys/backend.h).
+ *
+ * Threads: the core calls a connection's members from one thread at a time
+ * (whichever thread is using its pm_db), except cancel(), which may come
+ * from a signal handler or any other thread while another member runs.
+ * Different connections are used from different threads at once, so a
+ * driver's state shared by its connections (a loaded library, a process-wide
+ * instance) must be made once under pthread_once() or a lock, as the
+ * PostgreSQL driver loads libpq. The helpers below keep no state of their
+ * own and may be called from any thread. */
 #ifndef POBLYSH_SYS_DRIVER_H
 #define POBLYSH_SYS_DRIVER_H
 
@@ -55,8 +64,10 @@ typedef struct pm_connect_options {
  * 4: read_schema(). 5: in_transaction(), image_save() and image_open(), for
  * test databases. 6: pm_conn.dialect replaced by pm_conn.backend (the engine's
  * one struct pm_backend), PM_CONN_EPHEMERAL; drivers can be registered at run
- * time. The core accepts drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION. */
-#define PM_DRIVER_VERSION 6
+ * time. 7: adopt(), for pm_db_adopt(). The core accepts drivers of
+ * PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver simply has no
+ * adopt() (its struct ends before it, so the core never reads it). */
+#define PM_DRIVER_VERSION 7
 #define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
@@ -171,6 +182,24 @@ struct pm_driver {
      * `verify` can refuse a URL before creating its database). Returns NULL
      * when url cannot be told apart without connecting. Optional. */
     const pm_backend *(*backend_of)(const pm_url *url, unsigned int *conn_flags);
+
+    /* ---- Added in version 7 ---- */
+
+    /* Wraps a connection the program opened itself with the driver's
+     * library (a sqlite3 *, a PGconn *), for pm_db_adopt(). native is never
+     * NULL. On success stores a connection as open() does (backend and
+     * flags set; the core sets its driver) and, in *described, a malloc'd
+     * URL naming the database the handle reaches, without its password (the
+     * core redacts it again), or NULL when it cannot tell; returns 0. The
+     * connection borrows native: close() must release only what adopt()
+     * made, restore what it changed on the handle (session settings, busy
+     * handlers, notice processing) and leave it open and usable by the
+     * program; cancel() may interrupt it. A handle the driver cannot use (not
+     * connected, inside a transaction) is PM_EINVAL with err saying why; a
+     * client library that cannot be loaded is PM_ECONNECT. Optional: without
+     * it pm_db_adopt() is PM_EUNSUPPORTED. Called on the program's thread;
+     * the handle must not be used elsewhere meanwhile. */
+    int (*adopt)(pm_conn **out, void *native, char **described, pm_error *err);
 };
 
 /* ==== Reading the catalog ==== */
@@ -206,9 +235,18 @@ void pm_catalog_entry(pm_catalog *cat, const char *table, int section, long posi
  * version is outside PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION, or that lacks
  * a name, schemes or a required member, is refused with PM_ENODRIVER naming
  * it. Registering the same driver twice is a no-op. Call it before opening
- * connections; it is thread-safe. */
+ * connections.
+ *
+ * Threads: the list of registered drivers is guarded by one mutex
+ * (core/src/registry.c), so registering, unregistering, pm_db_open(),
+ * pm_db_adopt(), pm_url_capabilities() and pm_db_known_schemes() may run
+ * in several threads at once. The mutex guards the list only, not the
+ * driver: a connection keeps using the driver it was opened with, so
+ * unregister a driver (and free it) only once no pm_db opened through it
+ * is left and no other thread is opening one. */
 int pm_driver_register(const pm_driver *driver, pm_error *err);
-/* Removes a registered driver; 0, or PM_EINVAL when it was not registered. */
+/* Removes a registered driver; 0, or PM_EINVAL when it was not registered.
+ * Thread-safe as pm_driver_register() is, with the same caveat. */
 int pm_driver_unregister(const pm_driver *driver);
 
 /* ==== Helpers for drivers ==== */
