@@ -124,10 +124,24 @@ for way in cmake make; do
   check_widgets "$binary" "sqlite://$work/widgets-$way.db" "widgets ($way), SQLite file"
   psql_url "$POBLYSH_TEST_PG_URL" -c "CREATE DATABASE widgets_$way"
   check_widgets "$binary" "$(pg_url_for "widgets_$way")" "widgets ($way), PostgreSQL"
-  run env POBLYSH_PROFILE=production POBLYSH_DATABASE_URL="sqlite://$work/prod-$way.db" \
+  # Startup with options: production refuses pending migrations and names
+  # the service's own command; local migrates the service's own URL setting.
+  run env POBLYSH_PROFILE=production WIDGETS_DATABASE_URL="sqlite://$work/prod-$way.db" \
     "$binary" serve
-  [ "$rc" -ne 0 ] && grep -q "m2025_01_15_000000_create_widgets (pending)" <<<"$err" ||
-    fail "widgets ($way) serve under production started with pending migrations: $out $err"
+  if [ "$rc" -ne 0 ] && grep -q "m2025_01_15_000000_create_widgets (pending)" <<<"$err" &&
+    grep -q "widgets migrate up" <<<"$err" && ! grep -q "poblysh migrate" <<<"$err"; then
+    pass "widgets ($way) serve under production refuses pending migrations, naming widgets migrate"
+  else
+    fail "widgets ($way) serve under production: exit $rc: $out $err"
+  fi
+  run env POBLYSH_PROFILE=local WIDGETS_DATABASE_URL="sqlite://$work/local-$way.db" "$binary" serve
+  if [ "$rc" -eq 0 ] && grep -q "ready on sqlite://$work/local-$way.db" <<<"$out"; then
+    run "$binary" migrate status --database-url "sqlite://$work/local-$way.db"
+    grep -q "2 applied, 0 pending" <<<"$out" ||
+      fail "widgets ($way) serve under local did not apply both migrations: $out"
+  else
+    fail "widgets ($way) serve under local: exit $rc: $out $err"
+  fi
   ldd "$binary" | grep -q "$prefix/lib.*libpoblysh.so.${version%%.*}" ||
     fail "widgets ($way) does not link the installed shared libpoblysh"
 done
@@ -173,6 +187,19 @@ for file in "$work"/doc/*.c; do
   extra=()
   grep -q '<cmocka.h>' "$file" && extra+=(-lcmocka)
   grep -q '<sqlite3.h>' "$file" && extra+=(-lsqlite3)
+  # shellcheck disable=SC2207
+  grep -q '<libpq-fe.h>' "$file" && extra+=($(pkg-config --cflags --libs libpq))
+  # A file without main() is a unit of a service: compiled, not linked.
+  if ! grep -q '^int main(' "$file"; then
+    # shellcheck disable=SC2086
+    if cc -std=c11 -Wall -Wextra -Werror $cflags "${extra[@]}" -c "$file" -o "$work/doc/$name.o" \
+      2>"$work/cc.log"; then
+      pass "the C example $name compiles outside the tree"
+    else
+      fail "the C example $name (from ${name%-*}.md) does not compile outside the tree:"$'\n'"$(cat "$work/cc.log")"
+    fi
+    continue
+  fi
   # shellcheck disable=SC2086
   if ! cc -std=c11 -Wall -Wextra -Werror -D_POSIX_C_SOURCE=200809L $cflags "$file" \
     "$docs_set"/*.o -o "$work/doc/$name" $(pkg-config --libs poblysh) "${extra[@]}" -pthread \
@@ -188,7 +215,7 @@ for file in "$work"/doc/*.c; do
     fail "the C example $name exits non-zero:"$'\n'"$(cat "$work/run.log")"
   fi
 done
-[ "$examples" -ge 3 ] || fail "found only $examples whole C examples in README.md and docs/testing.md"
+[ "$examples" -ge 5 ] || fail "found only $examples whole C examples in README.md and docs/testing.md"
 
 if [ "$failures" -ne 0 ]; then
   echo "test-installed.sh: $failures check(s) failed" >&2
