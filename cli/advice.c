@@ -18,7 +18,7 @@ static void hint(const char *fmt, ...)
     vsnprintf(text, sizeof(text), fmt, ap);
     va_end(ap);
     fputs("  hint: ", stderr);
-    cli_put_named(stderr, text); /* `poblysh migrate ...` as this program is called */
+    pm__cli_put_named(stderr, text); /* `poblysh migrate ...` as this program is called */
     fputc('\n', stderr);
 }
 
@@ -74,7 +74,7 @@ static void advise_repair(const pm_status *st, const cli_options *opts, const pm
         hint("--applied and --rollback only clear a failed migration");
 }
 
-void cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err)
+void pm__cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err)
 {
     bool repair = (opts->given & OPT_REPAIR) && opts->repair_name;
     bool refusal = !err->migration &&

@@ -1,4 +1,5 @@
-/* cli.h: what the CLI's files share: exit codes, parsed options, the command
+/* cli_internal.h: what the CLI's files share (their shared names are pm__cli_*:
+ * internal to libpoblysh, which holds the command line): exit codes, parsed options, the command
  * table's entry type, opening a session, and error printing. */
 #ifndef PM_CLI_H
 #define PM_CLI_H
@@ -71,17 +72,17 @@ typedef struct cli_command {
 
 /* The program's name as invoked (argv[0]'s last component), for usage text
  * and hints; "poblysh" for the standalone binary. */
-extern const char *cli_program;
+extern const char *pm__cli_program;
 
 /* Writes text with each command-line mention "poblysh ..." naming
- * cli_program instead, so a service's binary documents itself. */
-void cli_put_named(FILE *out, const char *text);
+ * pm__cli_program instead, so a service's binary documents itself. */
+void pm__cli_put_named(FILE *out, const char *text);
 
 /* --source, else $POBLYSH_MIGRATIONS_DIR, else NULL. */
-const char *cli_source_dir(const cli_options *opts);
+const char *pm__cli_source_dir(const cli_options *opts);
 
 /* The migrate subcommands (cmd_migrate.c). */
-extern const cli_command cli_migrate_commands[];
+extern const cli_command pm__cli_migrate_commands[];
 
 /* An open database with the compiled-in set bound to an engine. */
 typedef struct cli_session {
@@ -93,28 +94,28 @@ typedef struct cli_session {
 
 /* Opens the database the flags and profile name (printing which, unless
  * quiet) and binds the compiled-in migration set. */
-int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err);
-void cli_session_close(cli_session *s);
+int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err);
+void pm__cli_session_close(cli_session *s);
 
 /* Prints err to stderr in full and returns the exit code it maps to. db
  * (may be NULL) tells whether a failed migration was wholly rolled back. */
-int cli_report_error(const pm_error *err, const pm_db *db);
+int pm__cli_report_error(const pm_error *err, const pm_db *db);
 
-/* After cli_report_error(): prints what to do next, naming this CLI's
+/* After pm__cli_report_error(): prints what to do next, naming this CLI's
  * commands and flags, when err is a state the history is in (advice.c). The
  * library's messages describe the state only. */
-void cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err);
+void pm__cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err);
 
 /* `migrate status` (cmd_status.c). */
-int cli_status(const cli_options *opts);
+int pm__cli_status(const cli_options *opts);
 
 /* `migrate generate NAME` (cmd_generate.c): writes a new migration file from
  * a template into opts->dir (default "migrations") and registers it. */
-int cli_generate(const cli_options *opts);
+int pm__cli_generate(const cli_options *opts);
 
 /* `migrate schema` and `migrate verify` (cmd_schema.c). */
-int cli_schema(const cli_options *opts);
-int cli_verify(const cli_options *opts);
+int pm__cli_schema(const cli_options *opts);
+int pm__cli_verify(const cli_options *opts);
 
 /* `migrate fresh`, `refresh`, `reset` (cmd_migrate.c). */
 

@@ -23,8 +23,8 @@ static const char *program_usage =
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
     "  --source DIR         use the SQL migrations of DIR (dbmate or golang-migrate layout)\n"
-    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR.\n"
-    "                       The installed poblysh has none compiled in: it needs one of them\n"
+    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR\n"
+    "%s"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
@@ -61,36 +61,42 @@ static const char *program_usage =
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
     "       where the database can (libdbi lets the running statement finish)\n";
 
-const char *cli_program = "poblysh";
+const char *pm__cli_program = "poblysh";
 
-void cli_put_named(FILE *out, const char *text)
+void pm__cli_put_named(FILE *out, const char *text)
 {
     static const char word[] = "poblysh ";
     const char *p = text, *hit;
     while ((hit = strstr(p, word)) != NULL) {
         bool starts_word = hit == text || !(isalnum((unsigned char)hit[-1]) || hit[-1] == '_');
         fwrite(p, 1, (size_t)(hit - p), out);
-        fputs(starts_word ? cli_program : "poblysh", out);
+        fputs(starts_word ? pm__cli_program : "poblysh", out);
         fputc(' ', out);
         p = hit + sizeof(word) - 1;
     }
     fputs(p, out);
 }
 
-static void print_program_usage(FILE *out)
+static void print_program_usage(FILE *out, bool has_set)
 {
     char commands[1024] = "";
-    for (const cli_command *c = cli_migrate_commands; c->name; c++) {
+    for (const cli_command *c = pm__cli_migrate_commands; c->name; c++) {
         char line[160];
         snprintf(line, sizeof(line), "  migrate %-9s %s\n", c->name, c->summary);
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
     char *schemes = pm_db_known_schemes();
-    size_t size = strlen(program_usage) + strlen(commands) + (schemes ? strlen(schemes) : 1) + 1;
+    /* Only the standalone binary lacks a set of its own. */
+    const char *no_set_note =
+        has_set
+            ? ""
+            : "                       (this binary has none compiled in: it needs one of them)\n";
+    size_t size = strlen(program_usage) + strlen(no_set_note) + strlen(commands) +
+                  (schemes ? strlen(schemes) : 1) + 1;
     char *text = malloc(size);
     if (text) {
-        snprintf(text, size, program_usage, commands, schemes ? schemes : "?");
-        cli_put_named(out, text);
+        snprintf(text, size, program_usage, commands, no_set_note, schemes ? schemes : "?");
+        pm__cli_put_named(out, text);
     }
     free(text);
     free(schemes);
@@ -99,17 +105,17 @@ static void print_program_usage(FILE *out)
 /* "poblysh 0.1.0"; a service's own binary: "myservice (poblysh 0.1.0)". */
 static void print_version(void)
 {
-    if (strcmp(cli_program, "poblysh") == 0)
+    if (strcmp(pm__cli_program, "poblysh") == 0)
         printf("poblysh %s\n", pm_version());
     else
-        printf("%s (poblysh %s)\n", cli_program, pm_version());
+        printf("%s (poblysh %s)\n", pm__cli_program, pm_version());
 }
 
 static int usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "poblysh: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, "\nTry '%s --help'.\n", cli_program);
+    fprintf(stderr, "\nTry '%s --help'.\n", pm__cli_program);
     return PM_EXIT_USAGE;
 }
 
@@ -126,7 +132,7 @@ static int parse_positive(const char *text, long max, long *out)
 
 static const cli_command *find_command(const char *name)
 {
-    for (const cli_command *c = cli_migrate_commands; c->name; c++)
+    for (const cli_command *c = pm__cli_migrate_commands; c->name; c++)
         if (strcmp(c->name, name) == 0)
             return c;
     return NULL;
@@ -292,13 +298,13 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
 static int command_names_error(const char *fmt, const char *arg)
 {
     char names[256] = "";
-    for (const cli_command *c = cli_migrate_commands; c->name; c++) {
+    for (const cli_command *c = pm__cli_migrate_commands; c->name; c++) {
         size_t len = strlen(names);
         snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", c->name);
     }
     fprintf(stderr, "poblysh: ");
     fprintf(stderr, fmt, arg);
-    fprintf(stderr, " (expected one of: %s)\nTry '%s --help'.\n", names, cli_program);
+    fprintf(stderr, " (expected one of: %s)\nTry '%s --help'.\n", names, pm__cli_program);
     return PM_EXIT_USAGE;
 }
 
@@ -307,17 +313,17 @@ static int command_names_error(const char *fmt, const char *arg)
  * migrations, before any database is opened. */
 static int no_migrations_error(const cli_options *opts)
 {
-    if (!opts->needs_set_check || opts->set || cli_source_dir(opts))
+    if (!opts->needs_set_check || opts->set || pm__cli_source_dir(opts))
         return 0;
     fprintf(stderr,
-            "%s: no migrations to manage: this binary has no compiled-in migration set, and\n"
+            "poblysh: no migrations to manage: this binary has no compiled-in migration set, and\n"
             "  neither --source DIR nor %s names a folder of SQL migrations.\n"
             "  hint: point it at your SQL migrations: %s --source DIR migrate ... (dbmate or\n"
             "        golang-migrate layout), or export %s=DIR\n"
             "  hint: for C migrations, build your service's own command: poblysh_add_migrations()\n"
             "        in CMake and pm_cli_main() in its main() (see poblysh(1))\n"
             "Nothing was opened or changed.\n",
-            cli_program, PM_ENV_MIGRATIONS_DIR, cli_program, PM_ENV_MIGRATIONS_DIR);
+            PM_ENV_MIGRATIONS_DIR, pm__cli_program, PM_ENV_MIGRATIONS_DIR);
     return PM_EXIT_USAGE;
 }
 
@@ -334,7 +340,7 @@ int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t co
     cli_options opts = {0};
     opts.set = count ? set : NULL;
     opts.set_count = opts.set ? count : 0;
-    cli_program = program_name(argc > 0 ? argv[0] : NULL);
+    pm__cli_program = program_name(argc > 0 ? argv[0] : NULL);
     optind = 0; /* a fresh getopt_long() scan, even if the program ran one before */
     int help = 0;
     int rc = parse_options(argc, argv, &opts, &help);
@@ -345,7 +351,7 @@ int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t co
     if (group && strcmp(group, "migrate") != 0)
         return usage_error("unknown command \"%s\" (expected: migrate)", group);
     if (!group || (help && !name)) {
-        print_program_usage(help ? stdout : stderr);
+        print_program_usage(help ? stdout : stderr, opts.set != NULL);
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
     }
     if (!name)
@@ -360,7 +366,7 @@ int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t co
     if (optind + 3 < argc)
         return usage_error("unexpected argument \"%s\"", argv[optind + 3]);
     if (help) {
-        cli_put_named(stdout, command->usage);
+        pm__cli_put_named(stdout, command->usage);
         return PM_EXIT_OK;
     }
     if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
@@ -368,7 +374,7 @@ int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t co
     for (unsigned int bit = 1; bit <= OPT_SQL; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
             fprintf(stderr, "%s: %s does not apply to migrate %s\nTry '%s migrate %s --help'.\n",
-                    cli_program, option_name(bit), name, cli_program, name);
+                    pm__cli_program, option_name(bit), name, pm__cli_program, name);
             return PM_EXIT_USAGE;
         }
     opts.needs_set_check = command->needs_migrations;

@@ -611,8 +611,11 @@ static int generate_sql(const cli_options *opts)
             fprintf(stderr, "poblysh: error: cannot create %s: %s\n", path, strerror(errno));
             rc = errno == EEXIST ? PM_EXIT_USAGE : PM_EXIT_FAILURE;
         } else {
+            /* Only a program built with a set embeds the folder's SQL files. */
             printf("Created %s%s\n", path,
-                   opts->source ? "" : " (embedded in the binary at the next build)");
+                   opts->source ? ""
+                   : opts->set  ? " (embedded in the binary at the next build)"
+                                : " (embedded by poblysh_add_migrations() at the next build)");
         }
     }
     free(full);
@@ -622,7 +625,7 @@ static int generate_sql(const cli_options *opts)
     return rc;
 }
 
-int cli_generate(const cli_options *opts)
+int pm__cli_generate(const cli_options *opts)
 {
     if (opts->given & OPT_SQL)
         return generate_sql(opts);

@@ -14,7 +14,7 @@
 
 /* ==== Errors ==== */
 
-int cli_report_error(const pm_error *err, const pm_db *db)
+int pm__cli_report_error(const pm_error *err, const pm_db *db)
 {
     fflush(stdout); /* keep the order of what was printed when both go to one log */
     const char *message = err->message ? err->message : pm_strerror(err->code);
@@ -141,19 +141,19 @@ static void on_dry_run_progress(const pm_event *ev, void *ctx)
 
 static dry_run_state dry_run;
 
-const char *cli_source_dir(const cli_options *opts)
+const char *pm__cli_source_dir(const cli_options *opts)
 {
     const char *dir = opts->source ? opts->source : getenv(PM_ENV_MIGRATIONS_DIR);
     return dir && *dir ? dir : NULL;
 }
 
-int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
+int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
 {
     memset(s, 0, sizeof(*s));
-    if (cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
+    if (pm__cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
         int rc = pm_source_new(&s->source, err);
         if (rc == 0)
-            rc = pm_source_add_dir(s->source, cli_source_dir(opts), err);
+            rc = pm_source_add_dir(s->source, pm__cli_source_dir(opts), err);
         if (rc < 0)
             return rc;
     }
@@ -184,7 +184,7 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     if (s->source) {
         set = pm_source_migrations(s->source, &count);
         if (opts->verbose)
-            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, cli_source_dir(opts));
+            fprintf(stderr, "poblysh: %zu migration(s) from %s\n", count, pm__cli_source_dir(opts));
     } else {
         set = opts->set;
         count = opts->set_count;
@@ -207,7 +207,7 @@ int cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_erro
     return pm_engine_new(&s->engine, s->db, set, count, &eopts, err);
 }
 
-void cli_session_close(cli_session *s)
+void pm__cli_session_close(cli_session *s)
 {
     watch_signals(NULL);
     pm_engine_free(s->engine);
@@ -224,18 +224,18 @@ static int with_session(const cli_options *opts,
 {
     cli_session s;
     pm_error err = PM_ERROR_INIT;
-    int rc = cli_session_open(&s, opts, 0, &err);
+    int rc = pm__cli_session_open(&s, opts, 0, &err);
     if (rc == 0 && (opts->given & OPT_DRY_RUN))
         printf("-- Dry run: nothing below is run; this is the SQL the command would send.\n");
     if (rc == 0)
         rc = body(&s, opts, &err);
     /* A refusal already explained itself (production_guard) and set no error. */
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
-               : rc < 0            ? cli_report_error(&err, s.db)
+               : rc < 0            ? pm__cli_report_error(&err, s.db)
                                    : PM_EXIT_OK;
     if (rc < 0 && err.code)
-        cli_advise(&s, opts, &err);
-    cli_session_close(&s);
+        pm__cli_advise(&s, opts, &err);
+    pm__cli_session_close(&s);
     pm_error_clear(&err);
     return code;
 }
@@ -394,7 +394,7 @@ static int cmd_repair(const cli_options *opts)
 
 /* ==== Command table ==== */
 
-const cli_command cli_migrate_commands[] = {
+const cli_command pm__cli_migrate_commands[] = {
     {"up", cmd_up, "Apply pending migrations",
      "Usage: poblysh migrate up [-n N] [--dry-run] [--ignore-modified] [--allow-missing]\n"
      "                          [--allow-out-of-order] [--database-url URL] [--lock-timeout SECS]\n"
@@ -440,7 +440,7 @@ const cli_command cli_migrate_commands[] = {
      "Runs every applied migration's down(), last applied first.\n"
      "Under any profile but local and test it needs --yes.\n",
      OPT_YES, 1},
-    {"status", cli_status, "Show every migration and its state",
+    {"status", pm__cli_status, "Show every migration and its state",
      "Usage: poblysh migrate status [--format text|json] [--exit-code] [--database-url URL]\n"
      "\n"
      "Lists every migration with its state:\n"
@@ -464,7 +464,7 @@ const cli_command cli_migrate_commands[] = {
      "  --applied NAME   NAME is failed and you finished its work by hand: mark it applied\n"
      "  --rollback NAME  NAME is failed and you undid its work by hand: forget its row\n",
      OPT_REPAIR, 1},
-    {"schema", cli_schema, "Print the database's schema as sorted, backend-neutral text",
+    {"schema", pm__cli_schema, "Print the database's schema as sorted, backend-neutral text",
      "Usage: poblysh migrate schema [--output FILE] [--database-url URL]\n"
      "\n"
      "Prints every table (columns with type, nullability and default; primary key, unique\n"
@@ -474,7 +474,7 @@ const cli_command cli_migrate_commands[] = {
      "\n"
      "  --output FILE   write it to FILE instead of stdout\n",
      OPT_OUTPUT, 0},
-    {"verify", cli_verify, "Check that every down() restores the schema exactly",
+    {"verify", pm__cli_verify, "Check that every down() restores the schema exactly",
      "Usage: poblysh migrate verify [--database-url URL]\n"
      "\n"
      "On a scratch database, for each migration in order: snapshot the schema, apply up,\n"
@@ -486,7 +486,7 @@ const cli_command cli_migrate_commands[] = {
      "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"
      "                      and dropped by the command\n",
      0, 1},
-    {"generate", cli_generate, "Create a new migration file and register it",
+    {"generate", pm__cli_generate, "Create a new migration file and register it",
      "Usage: poblysh migrate generate NAME [--dir DIR] [--sql [--source DIR]]\n"
      "\n"
      "Creates DIR/mYYYY_MM_DD_HHMMSS_NAME.c (UTC time now) with empty up() and down(), and adds\n"

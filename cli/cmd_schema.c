@@ -23,17 +23,17 @@ static int write_file(const char *path, const char *text)
     return PM_EXIT_OK;
 }
 
-int cli_schema(const cli_options *opts)
+int pm__cli_schema(const cli_options *opts)
 {
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     char *text = NULL;
-    int rc = cli_session_open(&s, opts, 1, &err);
+    int rc = pm__cli_session_open(&s, opts, 1, &err);
     if (rc == 0)
         rc = pm_db_schema(s.db, &text, &err);
     int code = PM_EXIT_OK;
     if (rc < 0)
-        code = cli_report_error(&err, s.db);
+        code = pm__cli_report_error(&err, s.db);
     else if (opts->output)
         code = write_file(opts->output, text);
     else
@@ -41,7 +41,7 @@ int cli_schema(const cli_options *opts)
     if (code == PM_EXIT_OK && opts->output)
         fprintf(stderr, "poblysh: wrote the schema of %s to %s\n", pm_db_url(s.db), opts->output);
     free(text);
-    cli_session_close(&s);
+    pm__cli_session_close(&s);
     pm_error_clear(&err);
     return code;
 }
@@ -63,7 +63,7 @@ static void on_verified(const char *migration, pm_verify_result result, const ch
     fflush(stdout);
 }
 
-int cli_verify(const cli_options *opts)
+int pm__cli_verify(const cli_options *opts)
 {
     /* Default scratch: a fresh in-memory SQLite database, whatever the
      * profile; a server URL gets a scratch schema created and dropped here. */
@@ -84,7 +84,7 @@ int cli_verify(const cli_options *opts)
     pm_error err = PM_ERROR_INIT;
     size_t problems = 0;
     bool own_scratch = false;
-    int rc = cli_session_open(&s, &scratch, 1, &err);
+    int rc = pm__cli_session_open(&s, &scratch, 1, &err);
     if (rc == 0 && !(pm_db_capabilities(s.db) & PM_CAP_EPHEMERAL)) {
         rc = pm_db_scratch_begin(s.db, &err);
         own_scratch = rc == 0;
@@ -103,14 +103,14 @@ int cli_verify(const cli_options *opts)
     }
     int code = PM_EXIT_OK;
     if (rc < 0) {
-        code = cli_report_error(&err, s.db);
+        code = pm__cli_report_error(&err, s.db);
     } else if (problems) {
         printf("%zu migration%s failed verification.\n", problems, problems == 1 ? "" : "s");
         code = PM_EXIT_FAILURE;
     } else {
         printf("Every down() restores the schema exactly.\n");
     }
-    cli_session_close(&s);
+    pm__cli_session_close(&s);
     pm_error_clear(&err);
     return code;
 }

@@ -149,17 +149,17 @@ static int print_json(const cli_session *s, const pm_status *st)
 
 /* ==== The command ==== */
 
-int cli_status(const cli_options *opts)
+int pm__cli_status(const cli_options *opts)
 {
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     pm_status *st = NULL;
-    int rc = cli_session_open(&s, opts, opts->json, &err);
+    int rc = pm__cli_session_open(&s, opts, opts->json, &err);
     if (rc == 0)
         rc = pm_engine_status(s.engine, &st, &err);
     int code = PM_EXIT_OK;
     if (rc < 0) {
-        code = cli_report_error(&err, s.db);
+        code = pm__cli_report_error(&err, s.db);
     } else if (opts->json && print_json(&s, st) < 0) {
         fprintf(stderr, "poblysh: error: could not write the JSON status\n");
         code = PM_EXIT_FAILURE;
@@ -170,7 +170,7 @@ int cli_status(const cli_options *opts)
             code = PM_EXIT_ATTENTION;
     }
     pm_status_free(st);
-    cli_session_close(&s);
+    pm__cli_session_close(&s);
     pm_error_clear(&err);
     return code;
 }

@@ -23,9 +23,9 @@ install(FILES ${PROJECT_BINARY_DIR}/include/poblysh/version.h
         DESTINATION ${CMAKE_INSTALL_INCLUDEDIR}/poblysh)
 install(EXPORT poblyshTargets NAMESPACE poblysh:: DESTINATION ${PM_CMAKE_DIR})
 
-# The package's dependencies, for poblysh::poblysh_static's users (the
-# shared library records its own): OpenSSL, jansson (the command line), and
-# what each driver said in PM_FIND_DEPS.
+# The package looks up no other package: the shared library records its own
+# dependencies, and poblysh::poblysh_static names them as plain libraries
+# (PM_STATIC_LIBS, pm_library.cmake), as poblysh.pc's Libs.private does.
 configure_package_config_file(cmake/poblyshConfig.cmake.in
   ${PROJECT_BINARY_DIR}/poblyshConfig.cmake INSTALL_DESTINATION ${PM_CMAKE_DIR})
 write_basic_package_version_file(${PROJECT_BINARY_DIR}/poblyshConfigVersion.cmake
@@ -35,9 +35,8 @@ install(FILES ${PROJECT_BINARY_DIR}/poblyshConfig.cmake
               cmake/poblyshMigrations.cmake cmake/pm_embed_sql.cmake cmake/pm_registry.c
         DESTINATION ${PM_CMAKE_DIR})
 
-string(STRIP "libcrypto jansson ${PM_DRIVERS_PC_REQUIRES}" PM_PC_REQUIRES_PRIVATE)
-string(REGEX REPLACE "  +" " " PM_PC_REQUIRES_PRIVATE "${PM_PC_REQUIRES_PRIVATE}")
-string(STRIP "${PM_DRIVERS_PC_LIBS}" PM_PC_LIBS_PRIVATE)
+list(JOIN PM_STATIC_LIBS " -l" PM_PC_LIBS_PRIVATE)
+set(PM_PC_LIBS_PRIVATE "-l${PM_PC_LIBS_PRIVATE}")
 file(RELATIVE_PATH PM_PC_TO_PREFIX ${CMAKE_INSTALL_FULL_LIBDIR}/pkgconfig ${CMAKE_INSTALL_PREFIX})
 string(REGEX REPLACE "/$" "" PM_PC_TO_PREFIX "${PM_PC_TO_PREFIX}")
 configure_file(cmake/poblysh.pc.in ${PROJECT_BINARY_DIR}/poblysh.pc @ONLY)

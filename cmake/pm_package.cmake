@@ -22,9 +22,11 @@ set(CPACK_PACKAGE_VENDOR poblysh)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
 set(CPACK_PACKAGE_CONTACT "${POBLYSH_PACKAGE_MAINTAINER}")
-# The package installs under the prefix the build was configured with
-# (scripts/package.sh: /usr), so GNUInstallDirs' multiarch libdir holds.
-set(CPACK_PACKAGING_INSTALL_PREFIX "${CMAKE_INSTALL_PREFIX}")
+# A Debian package installs under /usr whatever prefix the build was
+# configured with (configure with -DCMAKE_INSTALL_PREFIX=/usr, as
+# scripts/package.sh does, for Debian's multiarch libdir; from another
+# prefix the libraries go to /usr/lib, which works too).
+set(CPACK_PACKAGING_INSTALL_PREFIX /usr)
 set(CPACK_STRIP_FILES ON)
 
 set(CPACK_DEBIAN_PACKAGE_NAME poblysh)
@@ -33,16 +35,17 @@ set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${POBLYSH_PACKAGE_MAINTAINER}")
 set(CPACK_DEBIAN_PACKAGE_SECTION database)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # CPACK_DEBIAN_PACKAGE_ARCHITECTURE is left unset: CPack asks dpkg.
-# Debian wants the first line short and the rest indented by one space.
-set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "${PROJECT_DESCRIPTION}
- poblysh applies and reverts database schema migrations on SQLite, PostgreSQL
- and, through libdbi, MySQL/MariaDB, keeping a SeaORM-compatible history table
- (seaql_migrations) with a checksum per migration.
- .
- The package holds the poblysh command (migrations from a folder of SQL files,
- dbmate or golang-migrate layout), its man pages and shell completions, and
- libpoblysh with its headers, pkg-config file and CMake package, for services
- that compile their migrations in.")
+# The extended description, unindented: CPack puts the summary
+# (CPACK_PACKAGE_DESCRIPTION_SUMMARY) first, indents every line and turns an
+# empty line into Debian's " ." paragraph break.
+set(CPACK_DEBIAN_PACKAGE_DESCRIPTION "poblysh applies and reverts database schema migrations on SQLite, PostgreSQL
+and, through libdbi, MySQL/MariaDB, keeping a SeaORM-compatible history table
+(seaql_migrations) with a checksum per migration.
+
+The package holds the poblysh command (migrations from a folder of SQL files,
+dbmate or golang-migrate layout), its man pages and shell completions, and
+libpoblysh with its headers, pkg-config file and CMake package, for services
+that compile their migrations in.")
 
 # Depends: computed by dpkg-shlibdeps from the ELF files when dpkg-dev (and
 # file, which CPack uses to find them) is installed; otherwise the Debian 12
@@ -66,8 +69,8 @@ endif()
 
 # libpq is loaded with dlopen when a postgres:// URL is first opened, so no
 # ELF file names it: Recommends. libdbi reaches MySQL/MariaDB only with its
-# driver modules; the -dev packages are what building against the installed
-# library (poblysh.pc's Requires.private, poblyshConfig.cmake) needs.
+# driver modules; the -dev packages are what a static link against the
+# installed libpoblysh.a needs (the shared library needs none of them).
 set(_pm_recommends "")
 if(POBLYSH_WITH_POSTGRES)
   list(APPEND _pm_recommends "libpq5")

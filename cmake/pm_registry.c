@@ -21,6 +21,7 @@
 #define PM_REGISTER(ident) &ident,
 static const pm_migration *const registry[] = {
 #include PM_REGISTRY_FILE
+    NULL, /* never counted; keeps the array valid C when the registry lists nothing */
 };
 #undef PM_REGISTER
 
@@ -36,7 +37,7 @@ static void build(void)
 {
     pm_error err = PM_ERROR_INIT;
     if (pm_source_new(&builtin, &err) < 0 ||
-        pm_source_add_migrations(builtin, registry, PM_ARRAY_LEN(registry), &err) < 0 ||
+        pm_source_add_migrations(builtin, registry, PM_ARRAY_LEN(registry) - 1, &err) < 0 ||
         pm_source_add_embedded(builtin, pm_embedded_migrations, pm_embedded_migrations_count,
                                &err) < 0) {
         pm_source_free(builtin);

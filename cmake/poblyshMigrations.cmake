@@ -12,17 +12,21 @@
 # embedded at build time; computes each one's checksum at build time; and
 # defines pm_builtin_migrations() (<poblysh/migrations.h>) for <target>
 # alone, so two targets of one project may have different sets. <target>
-# is linked (PRIVATE) with LIBRARY, by default poblysh::poblysh (the shared
-# library); pass poblysh::poblysh_static to link statically.
+# is linked with LIBRARY, by default poblysh::poblysh (the shared library;
+# pass poblysh::poblysh_static to link statically); a library target passes
+# it on to what links it.
 include_guard(GLOBAL)
 include(${CMAKE_CURRENT_LIST_DIR}/pm_embed_sql.cmake)
 set(_POBLYSH_CMAKE_DIR ${CMAKE_CURRENT_LIST_DIR})
 
-# The C files a registry lists, checked: each name well formed, each file there.
-function(_poblysh_registry_sources registry out)
+# The C files a registry lists, checked at configure time so a mistake names
+# the registry's line: each name a valid migration name, listed once, its
+# file there.
+function(_poblysh_registry_sources registry out_sources out_names)
   file(STRINGS ${registry} lines)
   get_filename_component(dir ${registry} DIRECTORY)
   set(sources "")
+  set(names "")
   set(number 0)
   foreach(line IN LISTS lines)
     math(EXPR number "${number} + 1")
@@ -33,14 +37,24 @@ function(_poblysh_registry_sources registry out)
       message(FATAL_ERROR "${registry}:${number}: expected PM_REGISTER(mYYYY_MM_DD_HHMMSS_name), "
                           "found: ${line}")
     endif()
-    set(file ${dir}/${CMAKE_MATCH_1}.c)
+    set(name ${CMAKE_MATCH_1})
+    if(NOT name MATCHES "^m[0-9][0-9][0-9][0-9]_[0-9][0-9]_[0-9][0-9]_[0-9][0-9][0-9][0-9][0-9][0-9]_[a-z0-9_]+$")
+      message(FATAL_ERROR "${registry}:${number}: \"${name}\" is not a migration name "
+                          "(mYYYY_MM_DD_HHMMSS_description, description of a-z, 0-9 and _)")
+    endif()
+    if(name IN_LIST names)
+      message(FATAL_ERROR "${registry}:${number}: ${name} is registered twice")
+    endif()
+    set(file ${dir}/${name}.c)
     if(NOT EXISTS ${file})
-      message(FATAL_ERROR "${registry}:${number}: registers ${CMAKE_MATCH_1}, but ${file} "
+      message(FATAL_ERROR "${registry}:${number}: registers ${name}, but ${file} "
                           "does not exist")
     endif()
+    list(APPEND names ${name})
     list(APPEND sources ${file})
   endforeach()
-  set(${out} ${sources} PARENT_SCOPE)
+  set(${out_sources} ${sources} PARENT_SCOPE)
+  set(${out_names} ${names} PARENT_SCOPE)
 endfunction()
 
 function(poblysh_add_migrations target)
@@ -59,12 +73,18 @@ function(poblysh_add_migrations target)
   if(NOT EXISTS ${registry})
     message(FATAL_ERROR "poblysh_add_migrations(${target}): REGISTRY ${registry} does not exist")
   endif()
+  get_target_property(previous ${target} POBLYSH_MIGRATIONS_REGISTRY)
+  if(previous)
+    message(FATAL_ERROR "poblysh_add_migrations(${target}): ${target} already has a set "
+                        "(${previous}); a target has one")
+  endif()
+  set_property(TARGET ${target} PROPERTY POBLYSH_MIGRATIONS_REGISTRY ${registry})
   set(library poblysh::poblysh)
   if(arg_LIBRARY)
     set(library ${arg_LIBRARY})
   endif()
   set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${registry})
-  _poblysh_registry_sources(${registry} sources)
+  _poblysh_registry_sources(${registry} sources names)
 
   set(sql "")
   if(arg_SQL_DIR)
@@ -74,6 +94,13 @@ function(poblysh_add_migrations target)
     endif()
     file(GLOB sql CONFIGURE_DEPENDS ${sql_dir}/m*.sql)
     list(SORT sql)
+    foreach(file IN LISTS sql)
+      get_filename_component(name ${file} NAME_WE)
+      if(name IN_LIST names)
+        message(FATAL_ERROR "poblysh_add_migrations(${target}): ${name} is both a C migration "
+                            "(${registry}) and an SQL one (${file}); rename one")
+      endif()
+    endforeach()
   endif()
 
   set(out ${CMAKE_CURRENT_BINARY_DIR}/${target}_migrations)
@@ -92,6 +119,14 @@ function(poblysh_add_migrations target)
 
   target_sources(${target} PRIVATE ${out}/registry.c ${sources} ${out}/checksums.c
                                    ${out}/embedded_sql.c)
+  # Appended to the properties rather than through target_link_libraries(),
+  # so a target that already used either signature of that command works.
+  # A library holding a set passes the library on to what links it.
   find_package(Threads REQUIRED)
-  target_link_libraries(${target} PRIVATE ${library} Threads::Threads)
+  set_property(TARGET ${target} APPEND PROPERTY LINK_LIBRARIES ${library} Threads::Threads)
+  get_target_property(type ${target} TYPE)
+  if(type MATCHES "LIBRARY$")
+    set_property(TARGET ${target} APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${library}
+                                                                           Threads::Threads)
+  endif()
 endfunction()

@@ -25,7 +25,7 @@ required=(
   '^\./usr/include/poblysh/version\.h$'
   '^\./usr/include/poblysh/sys/driver\.h$'
   '^\./usr/include/poblysh/sys/backend\.h$'
-  '^\./usr/lib/([^/]+/)?libpoblysh\.so\.[0-9]+$'
+  '^\./usr/lib/([^/]+/)?libpoblysh\.so\.[0-9]+(\.[0-9]+)*$'
   '^\./usr/lib/([^/]+/)?libpoblysh\.so$'
   '^\./usr/lib/([^/]+/)?libpoblysh\.a$'
   '^\./usr/libexec/poblysh/pm_checksums$'

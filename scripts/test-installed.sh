@@ -65,12 +65,40 @@ done
 objects=$(find "$prefix" -name '*.o' | wc -l)
 [ "$objects" -eq 0 ] || fail "$objects object files installed"
 soname=$(objdump -p "$prefix/lib/libpoblysh.so" | awk '/SONAME/ {print $2}')
-[ "$soname" = "libpoblysh.so.${version%%.*}" ] || fail "SONAME is '$soname'"
+major=${version%%.*}
+minor=${version#*.}
+minor=${minor%%.*}
+expected_soname=libpoblysh.so.$major
+[ "$major" = 0 ] && expected_soname=libpoblysh.so.0.$minor
+[ "$soname" = "$expected_soname" ] || fail "SONAME is '$soname', not $expected_soname"
 internal=$(nm -D --defined-only "$prefix/lib/libpoblysh.so" | awk '{print $3}' | grep -c '^pm__' || true)
 [ "$internal" -eq 0 ] || fail "libpoblysh.so exports $internal internal pm__ symbols"
 run "$prefix/bin/poblysh" --version
 [ "$rc" -eq 0 ] && [ "$out" = "poblysh $version" ] || fail "poblysh --version printed '$out' (exit $rc)"
 pass "the prefix holds libpoblysh $version (SONAME $soname), tools, headers, package files"
+
+# Using the installed package needs no other package's development files:
+# pkg-config sees only the prefix, and find_package(poblysh) works with
+# OpenSSL, SQLite3 and pkg-config out of CMake's reach.
+PKG_CONFIG_LIBDIR=$prefix/lib/pkgconfig pkg-config --cflags --libs poblysh >/dev/null 2>"$work/pc.err" ||
+  fail "pkg-config poblysh needs other packages' .pc files: $(cat "$work/pc.err")"
+mkdir -p "$work/bare"
+cat >"$work/bare/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.24)
+project(bare LANGUAGES C)
+find_package(poblysh REQUIRED)
+add_executable(bare main.c)
+target_link_libraries(bare PRIVATE poblysh::poblysh)
+EOF
+printf '#include "poblysh/poblysh.h"\nint main(void) { return pm_version()[0] ? 0 : 1; }\n' >"$work/bare/main.c"
+if cmake -S "$work/bare" -B "$work/bare/build" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_DISABLE_FIND_PACKAGE_OpenSSL=ON -DCMAKE_DISABLE_FIND_PACKAGE_SQLite3=ON \
+  -DCMAKE_DISABLE_FIND_PACKAGE_PkgConfig=ON >"$work/bare.log" 2>&1 &&
+  cmake --build "$work/bare/build" >>"$work/bare.log" 2>&1 && "$work/bare/build/bare"; then
+  pass "the package needs no other package's development files (pkg-config, find_package)"
+else
+  fail "find_package(poblysh) needs other packages' CMake files:"$'\n'"$(tail -20 "$work/bare.log")"
+fi
 
 # ---- the standalone poblysh -------------------------------------------------
 mkdir "$work/empty"
@@ -142,9 +170,78 @@ for way in cmake make; do
   else
     fail "widgets ($way) serve under local: exit $rc: $out $err"
   fi
-  ldd "$binary" | grep -q "$prefix/lib.*libpoblysh.so.${version%%.*}" ||
+  ldd "$binary" | grep -q "$prefix/lib.*$expected_soname" ||
     fail "widgets ($way) does not link the installed shared libpoblysh"
 done
+
+# ---- poblysh_add_migrations() as projects use it ------------------------------
+# Two executables with different sets in one project; a set held by a static
+# library that an executable links with target_link_libraries' plain
+# signature; a set of SQL files only, built with -Wpedantic -Werror.
+edge=$work/edge
+mkdir -p "$edge/a" "$edge/b" "$edge/sql"
+for set in a b; do
+  printf 'PM_REGISTER(m2025_03_01_000000_create_%s)\n' "$set" >"$edge/$set/registry.def"
+  cat >"$edge/$set/m2025_03_01_000000_create_$set.c" <<EOF
+#include "poblysh/poblysh.h"
+static int up(pm_schema *s, const void *d) { (void)d; return pm_schema_exec(s, "CREATE TABLE t_$set (id INTEGER)"); }
+static int down(pm_schema *s, const void *d) { (void)d; return pm_schema_drop_table(s, "t_$set", 0); }
+PM_MIGRATION(m2025_03_01_000000_create_$set, up, down, PM_MIGRATION_DEFAULT);
+EOF
+done
+printf '/* no C migrations */\n' >"$edge/sql/registry.def"
+printf -- '-- migrate:up\nCREATE TABLE t_sql (id INTEGER);\n-- migrate:down\nDROP TABLE t_sql;\n' \
+  >"$edge/sql/m2025_03_02_000000_create_sql.sql"
+cat >"$edge/main.c" <<'EOF'
+#include "poblysh/cli.h"
+#include "poblysh/migrations.h"
+int main(int argc, char **argv)
+{
+    size_t count = 0;
+    const pm_migration *const *set = pm_builtin_migrations(&count);
+    return pm_cli_main(argc, argv, set, count);
+}
+EOF
+cat >"$edge/CMakeLists.txt" <<'EOF'
+cmake_minimum_required(VERSION 3.24)
+project(edge LANGUAGES C)
+set(CMAKE_C_STANDARD 11)
+add_compile_options(-Wall -Wextra -Wpedantic -Werror)
+find_package(poblysh REQUIRED)
+add_executable(alpha main.c)
+poblysh_add_migrations(alpha REGISTRY a/registry.def)
+add_library(beta_set STATIC)
+poblysh_add_migrations(beta_set REGISTRY b/registry.def)
+add_executable(beta main.c)
+target_link_libraries(beta beta_set)
+add_executable(gamma main.c)
+target_link_libraries(gamma m)
+poblysh_add_migrations(gamma REGISTRY sql/registry.def SQL_DIR sql)
+EOF
+if cmake -S "$edge" -B "$edge/build" -DCMAKE_PREFIX_PATH="$prefix" >"$work/edge.log" 2>&1 &&
+  cmake --build "$edge/build" >>"$work/edge.log" 2>&1; then
+  for pair in alpha:create_a beta:create_b gamma:create_sql; do
+    exe=${pair%%:*}
+    run "$edge/build/$exe" migrate up --database-url "sqlite://$work/edge-$exe.db"
+    run "$edge/build/$exe" migrate status --database-url "sqlite://$work/edge-$exe.db"
+    listed=$(grep -cE '^m[0-9]' <<<"$out" || true)
+    if [ "$listed" = 1 ] && grep -q "_${pair#*:} *applied" <<<"$out"; then
+      pass "$exe (one of three sets in one project) manages exactly its own migration"
+    else
+      fail "$exe does not manage exactly its own set:"$'\n'"$out$err"
+    fi
+  done
+else
+  fail "a project with three sets does not build:"$'\n'"$(tail -20 "$work/edge.log")"
+fi
+printf 'PM_REGISTER(m2025_03_01_000000_create_a)\nPM_REGISTER(bad_name)\n' >"$edge/a/registry.def"
+if cmake -S "$edge" -B "$edge/build" >"$work/edge.log" 2>&1; then
+  fail "a registry line with an invalid name configured"
+elif tr -s ' \n' ' ' <"$work/edge.log" | grep -q 'a/registry.def:2: "bad_name" is not a migration name'; then
+  pass "an invalid registry line stops CMake, naming the file and line"
+else
+  fail "an invalid registry line gives no clear message:"$'\n'"$(tail -10 "$work/edge.log")"
+fi
 
 # ---- the C examples of the docs ---------------------------------------------
 # Each ```c block that starts with #include is a whole file: compiled with

@@ -4,6 +4,7 @@
  * defining the array SYMBOL[] of pm_embedded_sql and SYMBOL_count.
  *
  *   pm_embed_sql OUT.c SYMBOL migrations/m2024_02_01_000000_x.sql ... */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,14 @@ int main(int argc, char **argv)
     }
     pm_source *src = NULL;
     pm_error err = PM_ERROR_INIT;
+    if (pm_source_new(&src, &err) < 0) {
+        fprintf(stderr, "pm_embed_sql: out of memory\n");
+        return 1;
+    }
     FILE *out = fopen(argv[1], "w");
-    if (!out || pm_source_new(&src, &err) < 0) {
-        perror(argv[1]);
+    if (!out) {
+        fprintf(stderr, "pm_embed_sql: cannot create %s: %s\n", argv[1], strerror(errno));
+        pm_source_free(src);
         return 1;
     }
     fprintf(out,
@@ -88,7 +94,10 @@ int main(int argc, char **argv)
         char *text = read_file(argv[i], &length);
         migration_name(argv[i], name, sizeof(name));
         if (!text || pm_source_add_sql(src, name, text, length, argv[i], &err) < 0) {
-            fprintf(stderr, "pm_embed_sql: %s\n", text ? err.message : "cannot read the file");
+            if (text)
+                fprintf(stderr, "pm_embed_sql: %s\n", err.message);
+            else
+                fprintf(stderr, "pm_embed_sql: cannot read %s: %s\n", argv[i], strerror(errno));
             rc = 1;
         } else {
             fprintf(out, "    {\"%s\",\n        ", name);

@@ -2,6 +2,7 @@
  * pm_startup_with(), the entry point a service calls at startup: local and
  * test migrate automatically, every other profile only checks. */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,7 +41,21 @@ int pm_profile_database_url(char **out, const char *profile, const char *url_ove
 
 /* ==== Startup ==== */
 
-#define PM_DEFAULT_COMMAND "poblysh migrate"
+/* The migrate command advice names when the service named none: this
+ * program's own, "<program> migrate", since the binary that starts with a
+ * compiled-in set is the one whose pm_cli_main() manages it (the standalone
+ * poblysh has no such set). glibc says the program's name; elsewhere
+ * "poblysh migrate". */
+static void default_command(char *buf, size_t size)
+{
+    const char *program = "poblysh";
+#ifdef __GLIBC__
+    extern char *program_invocation_short_name;
+    if (program_invocation_short_name && *program_invocation_short_name)
+        program = program_invocation_short_name;
+#endif
+    snprintf(buf, size, "%s migrate", program);
+}
 #define PM_STARTUP__FLAGS PM_STARTUP_ALLOW_PENDING
 
 /* What one startup works with: the options and what they resolved to. */
@@ -211,8 +226,10 @@ int pm_startup_with(pm_db **out, const pm_migration *const *set, size_t count,
     int rc = check_options(o, out, err);
     if (rc < 0)
         return rc;
+    char program_command[128];
+    default_command(program_command, sizeof(program_command));
     startup s = {o, o->profile && *o->profile ? o->profile : pm_profile_current(),
-                 o->command && *o->command ? o->command : PM_DEFAULT_COMMAND, set, count};
+                 o->command && *o->command ? o->command : program_command, set, count};
     say(&s, PM_LOG_INFO, "profile %s: %s", s.profile,
         pm_profile_auto_migrates(s.profile) ? "applies pending migrations at startup"
                                             : "checks that every migration is applied, never "

@@ -53,7 +53,7 @@ typedef struct pm_migration {
  *   PM_MIGRATION(m2024_01_01_000001_create_tenants, up, down, PM_MIGRATION_DEFAULT);
  * which defines the const object the registry refers to, with the checksum
  * of the file's text that the build computed (pm_checksum_<ident>, generated
- * by migrations/CMakeLists.txt). */
+ * by pm_checksums, which poblysh_add_migrations() runs). */
 #define PM_MIGRATION(ident, up_fn, down_fn, opts)                                                  \
     extern const char pm_checksum_##ident[];                                                       \
     const pm_migration ident = {#ident, up_fn, down_fn, opts, pm_checksum_##ident, NULL}

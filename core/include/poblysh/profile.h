@@ -56,7 +56,8 @@ int pm_profile_database_url(char **out, const char *profile, const char *url_ove
  * pending migration of set (refusing, like `migrate up`, while the history
  * needs attention). For other profiles it never migrates: any migration not
  * applied (pending, modified, missing, out-of-order, failed) is a PM_EPENDING
- * error that lists them and advises `poblysh migrate up`;
+ * error that lists them and advises `<program> migrate up` (this program's
+ * own name, where the C library says it: glibc; else poblysh);
  * PM_STARTUP_ALLOW_PENDING tolerates pending ones only. On success the
  * caller owns *out (pm_db_close) and may keep using it. The same as
  * pm_startup_with() with PM_STARTUP_OPTIONS_INIT and flags. */
@@ -120,7 +121,8 @@ typedef struct pm_startup_options {
     /* The service's own migrate command, named in the advice when startup
      * refuses to start with migrations not applied: "myservice migrate"
      * gives "run `myservice migrate status`, then `myservice migrate up`".
-     * NULL: "poblysh migrate". */
+     * NULL: "<program> migrate", this program's name as glibc knows it
+     * (program_invocation_short_name), elsewhere "poblysh migrate". */
     const char *command;
 } pm_startup_options;
 

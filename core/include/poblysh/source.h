@@ -30,7 +30,8 @@ extern "C" {
 
 typedef struct pm_source pm_source;
 
-/* An SQL file compiled into the binary (see migrations/CMakeLists.txt). */
+/* An SQL file compiled into the binary (pm_embed_sql, run by
+ * poblysh_add_migrations()). */
 typedef struct pm_embedded_sql {
     const char *name; /* the migration name: the file name without .sql */
     const char *text;
