@@ -67,8 +67,10 @@ set_target_properties(pm_shared PROPERTIES
   OUTPUT_NAME poblysh EXPORT_NAME poblysh
   VERSION ${PROJECT_VERSION} SOVERSION ${PM_SOVERSION}
   LINK_DEPENDS ${PROJECT_SOURCE_DIR}/cmake/poblysh.map)
-target_link_options(pm_shared PRIVATE
-  "LINKER:--version-script=${PROJECT_SOURCE_DIR}/cmake/poblysh.map" "LINKER:--no-undefined")
+target_link_options(pm_shared PRIVATE "LINKER:--version-script=${PROJECT_SOURCE_DIR}/cmake/poblysh.map")
+if(NOT POBLYSH_SANITIZE) # clang's sanitizer runtimes are the executable's, not the library's
+  target_link_options(pm_shared PRIVATE "LINKER:--no-undefined")
+endif()
 target_include_directories(pm_shared PUBLIC ${pm_lib_includes})
 target_link_libraries(pm_shared PRIVATE ${pm_lib_deps} $<BUILD_INTERFACE:pm_options>)
 
