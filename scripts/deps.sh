@@ -11,7 +11,7 @@ set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
 # groff-base and zsh: test_manpages formats the man pages and parses the zsh completion.
-test_pkgs=(libcmocka-dev postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server
+test_pkgs=(libcmocka-dev valgrind clang postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server
            groff-base zsh)
 bench_pkgs=(sqlite3 postgresql)
 format_pkgs=(clang-format)

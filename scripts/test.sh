@@ -10,7 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build_dir=build
-cmake_args=(-DPOBLYSH_WERROR=ON -DBUILD_TESTING=ON)
+# Every driver is required: a missing library fails configure instead of
+# leaving a driver (and its tests) out, even when an earlier configure of the
+# same build folder (scripts/quickstart.sh, before libdbi was installed)
+# cached it as off.
+cmake_args=(-DPOBLYSH_WERROR=ON -DBUILD_TESTING=ON -DPOBLYSH_WITH_SQLITE=ON
+  -DPOBLYSH_WITH_POSTGRES=ON -DPOBLYSH_WITH_DBI=ON)
 case "${1:-}" in
   "") ;;
   --sanitize)
@@ -22,6 +27,14 @@ esac
 bash scripts/deps.sh test
 cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
+# Every label must have tests: none may drop out unseen.
+for label in unit conformance cli sqlite registered postgres mariadb dbi; do
+  n=$(ctest --test-dir "$build_dir" -N -L "^${label}\$" | sed -n 's/^Total Tests: //p')
+  if [ "${n:-0}" -eq 0 ]; then
+    echo "test.sh: no test has the label $label: a driver or a test folder is missing from the build" >&2
+    exit 1
+  fi
+done
 # The server tests run against a throwaway PostgreSQL cluster and MariaDB
 # server started for this run, and stopped after it.
 bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
@@ -32,7 +45,9 @@ bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
 # Then the Debian package: built with cpack, installed with apt-get on this
 # machine, used (poblysh --version, man -w, completions, pkg-config,
 # find_package) and removed again (scripts/package.sh).
+# A SQLite session of the command line under valgrind (scripts/valgrind.sh).
 if [ "$build_dir" = build ]; then
+  bash scripts/valgrind.sh
   bash scripts/with-postgres.sh bash scripts/test-installed.sh
   bash scripts/package.sh
 fi
