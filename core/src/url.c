@@ -424,9 +424,9 @@ static int parse_param(url_parser *p, const char *s, size_t n)
     const char *secret = is_secret_key(key, strlen(key)) ? "password query parameter" : NULL;
     if (eq && secret)
         rc = record_secret(p, eq + 1, n - klen - 1);
-    if (eq && rc == 0)
+    if (rc == 0 && eq)
         rc = decode(p, eq + 1, n - klen - 1, secret, &value);
-    else if (!(value = pm__strdup("")))
+    else if (rc == 0 && !(value = pm__strdup("")))
         rc = url_oom(p->err);
     if (rc == 0 && add_param(p->url, key, value) < 0)
         rc = url_oom(p->err);
