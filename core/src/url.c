@@ -1,8 +1,9 @@
 /* url.c: the one database URL parser every driver shares (pm_url_parse), the
- * one finder of a URL's secrets (pm__secrets_find), and the two uses of it:
- * the redaction that makes any URL safe to print (pm_url_redact) and the
- * scrubbing of driver messages (pm__secrets_scrub). Error messages name the
- * fault and its offset but never quote a password. */
+ * one finder of a URL's secrets (pm__secrets_find, which is that same parser
+ * recording where it read a secret), and the two uses of it: the redaction
+ * that makes any URL safe to print (pm_url_redact) and the scrubbing of
+ * driver messages (pm__secrets_scrub). Error messages name the fault and its
+ * offset but never quote a password. */
 #include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -119,15 +120,40 @@ static int url_error(pm_error *err, const char *fmt, ...)
 
 /* ==== Parsing ==== */
 
-typedef struct url_parser {
+typedef struct url_parser url_parser;
+
+struct url_parser {
     const char *text; /* the whole URL, for offsets in messages */
     pm_url *url;      /* being filled */
     pm_error *err;
-} url_parser;
+    pm_secrets *found; /* when set, where each secret is written is added */
+};
 
 static size_t offset_of(const url_parser *p, const char *at)
 {
     return (size_t)(at - p->text);
+}
+
+static int add_span(pm_secrets *s, size_t start, size_t end)
+{
+    pm_secret_span *spans = realloc(s->spans, (s->nspans + 1) * sizeof(*spans));
+    if (!spans)
+        return PM_ENOMEM;
+    spans[s->nspans].start = start;
+    spans[s->nspans].end = end;
+    s->spans = spans;
+    s->nspans++;
+    return 0;
+}
+
+/* Records that text[at, at + n) holds a secret, when the caller asked where
+ * secrets are (pm__secrets_find). An empty value is no secret. */
+static int record_secret(url_parser *p, const char *at, size_t n)
+{
+    if (!p->found || n == 0)
+        return 0;
+    size_t start = offset_of(p, at);
+    return add_span(p->found, start, start + n) < 0 ? url_oom(p->err) : 0;
 }
 
 /* Control characters are usually a stray newline from a file, and a raw '#'
@@ -245,6 +271,8 @@ static int parse_userinfo(url_parser *p, const char *s, size_t n)
     const char *colon = memchr(s, ':', n);
     size_t ulen = colon ? (size_t)(colon - s) : n;
     int rc = decode_part(p, s, ulen, NULL, &p->url->user);
+    if (rc == 0 && colon)
+        rc = record_secret(p, colon + 1, n - ulen - 1);
     if (rc == 0 && colon)
         rc = decode_part(p, colon + 1, n - ulen - 1, "password", &p->url->password);
     return rc;
@@ -394,9 +422,11 @@ static int parse_param(url_parser *p, const char *s, size_t n)
     if (rc)
         return rc;
     const char *secret = is_secret_key(key, strlen(key)) ? "password query parameter" : NULL;
-    if (eq)
+    if (eq && secret)
+        rc = record_secret(p, eq + 1, n - klen - 1);
+    if (rc == 0 && eq)
         rc = decode(p, eq + 1, n - klen - 1, secret, &value);
-    else if (!(value = pm__strdup("")))
+    else if (rc == 0 && !(value = pm__strdup("")))
         rc = url_oom(p->err);
     if (rc == 0 && add_param(p->url, key, value) < 0)
         rc = url_oom(p->err);
@@ -440,14 +470,14 @@ static int parse_url(url_parser *p)
     return rc;
 }
 
-int pm_url_parse(pm_url **out, const char *text, pm_error *err)
+/* pm_url_parse(), also telling found (when not NULL) where it read each
+ * secret. */
+static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets *found)
 {
-    if (!out)
-        return pm_error_set(err, PM_EINVAL, "pm_url_parse: out is NULL");
     *out = NULL;
     if (!text || !*text)
         return url_error(err, "empty " PM_URL_EXAMPLE);
-    url_parser p = {text, NULL, err};
+    url_parser p = {text, NULL, err, found};
     int rc = check_characters(&p);
     if (rc)
         return rc;
@@ -459,6 +489,13 @@ int pm_url_parse(pm_url **out, const char *text, pm_error *err)
     }
     *out = p.url;
     return 0;
+}
+
+int pm_url_parse(pm_url **out, const char *text, pm_error *err)
+{
+    if (!out)
+        return pm_error_set(err, PM_EINVAL, "pm_url_parse: out is NULL");
+    return parse_text(out, text, err, NULL);
 }
 
 void pm_url_free(pm_url *url)
@@ -493,6 +530,10 @@ const char *pm_url_param_get(const pm_url *url, const char *key)
 
 /* ==== Secrets ==== */
 
+/* Text the parser refuses never reaches a driver, but it is still printed
+ * (the -v line, a profile's error) and may hold a password a person meant,
+ * so it is read generously: hiding too much of a broken URL costs nothing. */
+
 /* Where the authority begins (past "://"), or NULL. Only a "://" before the
  * first '?' counts: a later one sits in a query value
  * ("postgres:?host=h&application_name=x://y"). Text before the scheme is
@@ -503,102 +544,90 @@ static const char *authority_start(const char *text)
     return sep && (size_t)(sep - text) < strcspn(text, "?") ? sep + 3 : NULL;
 }
 
-/* The port text of a "host:port" authority (for "[v6]:port" the one after
- * the ']'), or NULL when there is no ':'. */
-static const char *port_text(const char *auth, size_t alen, size_t *plen)
-{
-    const char *host_end = auth;
-    if (alen > 0 && auth[0] == '[') {
-        const char *close = memchr(auth, ']', alen);
-        if (!close)
-            return NULL;
-        host_end = close + 1;
-    }
-    const char *colon = memchr(host_end, ':', alen - (size_t)(host_end - auth));
-    if (!colon)
-        return NULL;
-    *plen = alen - (size_t)(colon + 1 - auth);
-    return colon + 1;
-}
-
-/* The '@' that ends the user info, or NULL: the authority's last '@', as the
- * parser reads it. With none there, a raw '/' or '?' in a password may have
- * cut the authority short ("u:pa/ss@h"), so when a non-numeric port follows
- * the ':' the '@' is looked for up to the first '=' (query values such as
- * user=a@b come after one). After a numeric port it is looked for only
- * before the query, whose values may hold an '@' ("h:3306/d?x@y"). */
-static const char *userinfo_end(const char *auth, size_t alen)
-{
-    const char *at = last_char(auth, alen, '@');
-    size_t plen = 0;
-    const char *port = at ? NULL : port_text(auth, alen, &plen);
-    if (!port)
-        return at;
-    size_t limit =
-        strspn(port, "0123456789") >= plen ? strcspn(auth, "?") : alen + strcspn(auth + alen, "=");
-    return last_char(auth, limit, '@');
-}
-
-/* Finds the password of "scheme://user:password@host..." lexically: the
- * authority runs to the first '/', '?' or '#' and the user info to the '@'
- * userinfo_end() picks. */
-static int find_password(const char *text, size_t *start, size_t *end)
+/* The password of a URL the parser refuses: from the authority's first ':'
+ * (before any '/' or '?') to the text's last '@' (a raw '/', '?', '=' or '@'
+ * in a password is the usual reason for the refusal). With no '@', anything
+ * but a port after the ':' may be a password ("user:secret" without
+ * "@host") and is hidden to the end of the text. */
+static int broken_password(const char *text, size_t *start, size_t *end)
 {
     const char *auth = authority_start(text);
     if (!auth)
         return 0;
-    size_t alen = strcspn(auth, "/?#");
-    const char *at = userinfo_end(auth, alen);
-    if (!at) {
-        /* "user:secret" with no '@host': a port is digits, anything else
-         * after the ':' may be a password and is hidden. */
-        const char *colon = memchr(auth, ':', alen);
-        if (!colon || auth[0] == '[')
-            return 0;
-        size_t plen = alen - (size_t)(colon + 1 - auth);
-        if (plen == 0 || strspn(colon + 1, "0123456789") >= plen)
-            return 0;
-        *start = (size_t)(colon + 1 - text);
-        *end = (size_t)(auth + alen - text);
-        return 1;
-    }
-    const char *colon = memchr(auth, ':', (size_t)(at - auth));
-    if (!colon || colon + 1 == at)
+    const char *at = strrchr(auth, '@');
+    size_t limit = strcspn(auth, "/?");
+    if (at && (size_t)(at - auth) < limit)
+        limit = (size_t)(at - auth);
+    const char *colon = memchr(auth, ':', limit);
+    if (!colon || (!at && auth[0] == '['))
         return 0;
-    *start = (size_t)(colon + 1 - text);
-    *end = (size_t)(at - text);
+    const char *from = colon + 1;
+    size_t n = limit - (size_t)(from - auth);
+    if (n == 0 || (!at && strspn(from, "0123456789") >= n))
+        return 0;
+    *start = (size_t)(from - text);
+    *end = at ? (size_t)(at - text) : strlen(text);
     return 1;
 }
 
-static int add_span(pm_secrets *s, size_t start, size_t end)
+/* Adds as spans the values of secret keys in a refused URL: any
+ * "key=value" that follows a '?' or '&', the value running to the next '&'
+ * (a raw '?' in a password may have moved where the query starts). */
+static int broken_query_secrets(pm_secrets *s, const char *text)
 {
-    pm_secret_span *spans = realloc(s->spans, (s->nspans + 1) * sizeof(*spans));
-    if (!spans)
-        return PM_ENOMEM;
-    spans[s->nspans].start = start;
-    spans[s->nspans].end = end;
-    s->spans = spans;
-    s->nspans++;
+    for (const char *seg = text; (seg = strpbrk(seg, "?&")) != NULL;) {
+        seg++;
+        size_t klen = strcspn(seg, "=&?");
+        if (seg[klen] != '=' || !is_secret_key(seg, klen))
+            continue;
+        const char *value = seg + klen + 1;
+        size_t vlen = strcspn(value, "&");
+        int rc = vlen ? add_span(s, (size_t)(value - text), (size_t)(value + vlen - text)) : 0;
+        if (rc)
+            return rc;
+    }
     return 0;
 }
 
-/* Adds the values of secret keys in the query (the text from offset q, just
- * past the '?') as spans. */
-static int find_query_secrets(pm_secrets *s, const char *text, size_t q)
+static int span_order(const void *a, const void *b)
 {
-    for (;;) {
-        const char *seg = text + q;
-        size_t len = strcspn(seg, "&");
-        const char *eq = memchr(seg, '=', len);
-        if (eq && eq + 1 < seg + len && is_secret_key(seg, (size_t)(eq - seg))) {
-            int rc = add_span(s, (size_t)(eq + 1 - text), q + len);
-            if (rc)
-                return rc;
+    const pm_secret_span *x = a, *y = b;
+    if (x->start != y->start)
+        return x->start < y->start ? -1 : 1;
+    return 0;
+}
+
+/* Sorts the spans and joins those that overlap or touch, so that they stay
+ * in text order and apart (the generous reading can overlap). */
+static void merge_spans(pm_secrets *s)
+{
+    if (s->nspans < 2)
+        return;
+    qsort(s->spans, s->nspans, sizeof(*s->spans), span_order);
+    size_t kept = 0;
+    for (size_t i = 1; i < s->nspans; i++) {
+        pm_secret_span *last = &s->spans[kept];
+        if (s->spans[i].start <= last->end) {
+            if (s->spans[i].end > last->end)
+                last->end = s->spans[i].end;
+        } else {
+            s->spans[++kept] = s->spans[i];
         }
-        if (!seg[len])
-            return 0;
-        q += len + 1;
     }
+    s->nspans = kept + 1;
+}
+
+static int find_in_broken(pm_secrets *s, const char *text)
+{
+    size_t start, end;
+    int rc = 0;
+    if (broken_password(text, &start, &end))
+        rc = add_span(s, start, end);
+    if (rc == 0)
+        rc = broken_query_secrets(s, text);
+    if (rc == 0)
+        merge_spans(s);
+    return rc;
 }
 
 /* s[0..n) percent-decoded as the parser decodes it; an escape the parser
@@ -662,34 +691,46 @@ static int longest_first(const void *a, const void *b)
     return strcmp(x, y);
 }
 
-int pm__secrets_find(pm_secrets *out, const char *text)
+/* Each span's text as written and as decoded becomes a value. */
+static int add_span_values(pm_secrets *s, const char *text)
 {
     int rc = 0;
-    size_t start, end, pos = 0;
+    for (size_t i = 0; rc == 0 && i < s->nspans; i++) {
+        const char *written = text + s->spans[i].start;
+        size_t n = s->spans[i].end - s->spans[i].start;
+        rc = add_value(s, pm__strndup(written, n));
+        if (rc == 0)
+            rc = add_value(s, decode_lenient(written, n));
+    }
+    if (rc == 0 && s->nvalues > 1)
+        qsort(s->values, s->nvalues, sizeof(*s->values), longest_first);
+    return rc;
+}
+
+/* The parser itself says where the secrets are: the drivers connect with
+ * what it read, so redaction and scrubbing hide exactly that. Only text it
+ * refuses is read by find_in_broken(). */
+int pm__secrets_find(pm_secrets *out, const char *text)
+{
     if (!text)
         return 0;
-    if (find_password(text, &start, &end)) {
-        rc = add_span(out, start, end);
-        pos = end;
+    pm_error scratch = PM_ERROR_INIT;
+    pm_url *url = NULL;
+    int rc = parse_text(&url, text, &scratch, out);
+    pm_url_free(url);
+    pm_error_clear(&scratch);
+    if (rc < 0 && rc != PM_ENOMEM) {
+        free(out->spans);
+        out->spans = NULL;
+        out->nspans = 0;
+        rc = find_in_broken(out, text);
     }
-    /* The query starts at the first '?' after the password, which may hold
-     * a raw '?' of its own. */
-    const char *query = strchr(text + pos, '?');
-    if (rc == 0 && query)
-        rc = find_query_secrets(out, text, (size_t)(query + 1 - text));
-    for (size_t i = 0; rc == 0 && i < out->nspans; i++) {
-        const char *written = text + out->spans[i].start;
-        size_t n = out->spans[i].end - out->spans[i].start;
-        rc = add_value(out, pm__strndup(written, n));
-        if (rc == 0)
-            rc = add_value(out, decode_lenient(written, n));
-    }
-    if (rc) {
+    if (rc == 0)
+        rc = add_span_values(out, text);
+    if (rc < 0) {
         pm__secrets_clear(out);
-        return rc;
+        return PM_ENOMEM;
     }
-    if (out->nvalues > 1)
-        qsort(out->values, out->nvalues, sizeof(*out->values), longest_first);
     return 0;
 }
 
@@ -706,20 +747,50 @@ void pm__secrets_clear(pm_secrets *s)
 
 /* ==== Scrubbing ==== */
 
-/* Replaces every occurrence of secret in *field with "***". */
+/* Letters, digits, '_' and every byte of a UTF-8 sequence: the characters of
+ * which words and identifiers are made. */
+static int is_word_byte(char c)
+{
+    unsigned char u = (unsigned char)c;
+    return (u >= 'a' && u <= 'z') || (u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_' ||
+           u >= 0x80;
+}
+
+/* Whether the n bytes at hit are a whole occurrence in field: where the
+ * secret begins (ends) with a word character, the byte before (after) it
+ * must not be one. So "ev" is not found in "previously", nor "postgres" in
+ * "postgres_fdw", while "postgres" in "TO postgres;" and "-x" in "a-x" are. */
+static int whole_occurrence(const char *field, const char *hit, size_t n)
+{
+    if (is_word_byte(hit[0]) && hit > field && is_word_byte(hit[-1]))
+        return 0;
+    return !(is_word_byte(hit[n - 1]) && is_word_byte(hit[n]));
+}
+
+/* Replaces every whole occurrence of secret in *field with "***". */
 static void scrub_field(char **field, const char *secret)
 {
-    if (!*field || !*secret || !strstr(*field, secret))
+    if (!*field || !*secret)
         return;
-    pm_buf b = PM_BUF_INIT;
     size_t n = strlen(secret);
-    const char *p = *field, *hit;
-    while ((hit = strstr(p, secret))) {
-        pm_buf_appendn(&b, p, (size_t)(hit - p));
+    pm_buf b = PM_BUF_INIT;
+    const char *copied = *field, *from = *field, *hit;
+    int replaced = 0;
+    while ((hit = strstr(from, secret))) {
+        if (!whole_occurrence(*field, hit, n)) {
+            from = hit + 1;
+            continue;
+        }
+        pm_buf_appendn(&b, copied, (size_t)(hit - copied));
         pm_buf_append(&b, "***");
-        p = hit + n;
+        copied = from = hit + n;
+        replaced = 1;
     }
-    pm_buf_append(&b, p);
+    if (!replaced) {
+        pm_buf_free(&b);
+        return;
+    }
+    pm_buf_append(&b, copied);
     free(*field);
     *field = pm_buf_detach(&b); /* NULL when out of memory: no message beats a leaked one */
 }

@@ -125,6 +125,15 @@ static void conninfo_add(conninfo *ci, const char *key, const char *value)
     }
 }
 
+/* Whether the parameter before params[i] carries a password: then an
+ * unknown params[i] is most likely the tail of a password holding a raw '&'
+ * and must not be quoted. */
+static bool follows_password(const pm_url *url, size_t i)
+{
+    return i > 0 && (strcmp(url->params[i - 1].key, "password") == 0 ||
+                     strcmp(url->params[i - 1].key, "sslpassword") == 0);
+}
+
 /* Refuses a query parameter libpq does not know, before connecting, so a
  * typo is a usage error that names it rather than a connection failure. */
 static int check_parameters(const pm_url *url, pm_error *err)
@@ -135,7 +144,12 @@ static int check_parameters(const pm_url *url, pm_error *err)
         bool found = false;
         for (PQconninfoOption *o = known; o->keyword && !found; o++)
             found = strcmp(o->keyword, url->params[i].key) == 0;
-        if (!found)
+        if (!found && follows_password(url, i))
+            rc = pm_error_set(err, PM_EURL,
+                              "postgres URL: the parameter after \"%s=\" is not a libpq "
+                              "connection parameter (a '&' in a password must be written %%26)",
+                              url->params[i - 1].key);
+        else if (!found)
             rc = pm_error_set(err, PM_EURL,
                               "postgres URL: \"%s\" is not a libpq connection parameter (e.g. "
                               "sslmode, connect_timeout, application_name, options, host)",

@@ -546,6 +546,48 @@ static void test_cli__password_of_url_without_host_never_printed(void **state)
     assert_password_hidden(f, urls, sizeof(urls) / sizeof(urls[0]));
 }
 
+/* URLs the parser accepts (or nearly) whose password a lexical reading once
+ * missed. Nothing listens on port 1, so each fails to connect (or, without
+ * the libdbi driver, has no driver) after the -v line: whatever the exit,
+ * no line may hold the password and the -v line shows "***". */
+static void test_cli__password_in_query_or_with_raw_characters_never_printed(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "password_query");
+    static const char *const urls[] = {
+        "postgres:?host=127.0.0.1&port=1&dbname=d&user=u&password=" PASSWORD
+        "&application_name=x://y:z",
+        "mysql://127.0.0.1:1/d?x@y&username=u&password=" PASSWORD,
+        "postgres://u:a/b=" PASSWORD "@127.0.0.1:1/d",
+    };
+    for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+        const run_result *r =
+            run_cli(f, LOCAL, ARGS("-v", "--database-url", urls[i], "migrate", "status"));
+        if (r->status == 0 || strstr(r->out, PASSWORD) || strstr(r->err, PASSWORD))
+            fail_msg("URL \"%s\": exit %d, expected a failure and no \"%s\" in the output\n"
+                     "--- stdout\n%s--- stderr\n%s---",
+                     urls[i], r->status, PASSWORD, r->out, r->err);
+        assert_contains(r->err, "database URL ");
+        assert_contains(r->err, "***");
+    }
+}
+
+/* A raw '&' in a ?password= value ends it there; the PostgreSQL driver then
+ * refuses the rest as an unknown parameter without quoting it. */
+static void test_cli__unknown_parameter_after_password_is_not_quoted(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "password_ampersand");
+    const run_result *r =
+        run_cli(f, LOCAL,
+                ARGS("--database-url", "postgres://127.0.0.1:1/d?password=ab&" PASSWORD "=x",
+                     "migrate", "status"));
+    assert_exit(r, 2);
+    assert_lacks(r->err, PASSWORD);
+    assert_contains(r->err, "the parameter after \"password=\" is not a libpq connection");
+    assert_contains(r->err, "%26");
+}
+
 /* ==== Database failures ==== */
 
 static void test_cli__unwritable_database_path_fails_with_exit_4_and_names_file(void **state)
@@ -1575,6 +1617,8 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__unknown_scheme_lists_known_schemes),
         CLI_TEST(test_cli__password_never_printed),
         CLI_TEST(test_cli__password_of_url_without_host_never_printed),
+        CLI_TEST(test_cli__password_in_query_or_with_raw_characters_never_printed),
+        CLI_TEST(test_cli__unknown_parameter_after_password_is_not_quoted),
         CLI_TEST(test_cli__unwritable_database_path_fails_with_exit_4_and_names_file),
         CLI_TEST(test_cli__file_that_is_not_a_database_fails_with_exit_4),
         CLI_TEST(test_cli__concurrent_up_processes_apply_once),

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <cmocka.h>
 
@@ -485,6 +486,118 @@ static void test_url__scrub_replaces_longer_secret_first(void **state)
     pm__secrets_clear(&s);
 }
 
+/* The parser's own secrets for text: its password and the values of the
+ * password-like parameters, as decoded. */
+static size_t parser_secrets(const char *text, const char **out, size_t max, pm_url **url)
+{
+    *url = parse_ok(text);
+    size_t n = 0;
+    if ((*url)->password && n < max)
+        out[n++] = (*url)->password;
+    for (size_t i = 0; i < (*url)->nparams && n < max; i++) {
+        const char *k = (*url)->params[i].key;
+        if ((strcasecmp(k, "password") == 0 || strcasecmp(k, "sslpassword") == 0 ||
+             strcasecmp(k, "pwd") == 0 || strcasecmp(k, "pass") == 0) &&
+            *(*url)->params[i].value)
+            out[n++] = (*url)->params[i].value;
+    }
+    return n;
+}
+
+static void test_url__finder_returns_exactly_what_the_parser_reads(void **state)
+{
+    (void)state;
+    static const char *const texts[] = {
+        "postgres:?host=127.0.0.1&port=5432&dbname=d&user=u&password=SECRET"
+        "&application_name=x://y:z",
+        "mysql://127.0.0.1:3306/d?x@y&username=u&password=SECRET",
+        "postgres://u:p%40ss:w@h/d?user=a@b&sslpassword=x%2Fy&pwd=z",
+        "postgres://h/d?password=ab&cd=ef",
+        "dbi:mysql://u:1234@[::1]:3306/d?PASS=q",
+    };
+    for (size_t i = 0; i < PM_ARRAY_LEN(texts); i++) {
+        const char *want[8];
+        pm_url *url = NULL;
+        size_t n = parser_secrets(texts[i], want, PM_ARRAY_LEN(want), &url);
+        pm_secrets s = PM_SECRETS_INIT;
+        assert_int_equal(pm__secrets_find(&s, texts[i]), 0);
+        assert_int_equal(s.nspans, n);
+        for (size_t k = 0; k < n; k++) {
+            if (!has_secret(&s, want[k]))
+                fail_msg("the parser reads \"%s\" in \"%s\"; the finder missed it", want[k],
+                         texts[i]);
+        }
+        pm__secrets_clear(&s);
+        pm_url_free(url);
+    }
+}
+
+static void test_url__redaction_hides_password_holding_raw_slash_equals_or_query(void **state)
+{
+    (void)state;
+    /* The parser refuses these; the whole would-be password is still hidden. */
+    assert_redacts("postgres://u:a/b=secretX@h/d", "postgres://u:***@h/d");
+    assert_redacts("postgres://u:pa?ss@h/d?password=x", "postgres://u:***@h/d?password=***");
+    assert_redacts("postgres://u:p@h/d?password=a@b&bad=%zz", "postgres://u:***&bad=%zz");
+    assert_redacts("mysql://127.0.0.1:3306/d?x@y&username=u&password=SECRET",
+                   "mysql://127.0.0.1:3306/d?x@y&username=u&password=***");
+    assert_redacts("postgres:?host=127.0.0.1&port=5432&dbname=d&user=u&password=SECRET"
+                   "&application_name=x://y:z",
+                   "postgres:?host=127.0.0.1&port=5432&dbname=d&user=u&password=***"
+                   "&application_name=x://y:z");
+}
+
+/* Scrubs message with the secrets of url and compares. */
+static void assert_scrubs(const char *url, const char *message, const char *expected)
+{
+    pm_secrets s = PM_SECRETS_INIT;
+    assert_int_equal(pm__secrets_find(&s, url), 0);
+    pm_error err = PM_ERROR_INIT;
+    pm_error_set(&err, PM_EDB, "%s", message);
+    pm__secrets_scrub(&s, &err);
+    if (strcmp(err.message, expected) != 0)
+        fail_msg("scrubbing \"%s\" with the secrets of %s: got \"%s\", expected \"%s\"", message,
+                 url, err.message, expected);
+    pm_error_clear(&err);
+    pm__secrets_clear(&s);
+}
+
+static void test_url__scrub_leaves_words_that_merely_contain_the_password(void **state)
+{
+    (void)state;
+    assert_scrubs("mysql://u:ev@h/d", "-- Drop previously created objects",
+                  "-- Drop previously created objects");
+    assert_scrubs("postgres://u:ab@h/d", "relation \"nonexistent_labels\" does not exist",
+                  "relation \"nonexistent_labels\" does not exist");
+    assert_scrubs("postgres://u:postgres@h/d", "extension postgres_fdw needs postgresql 9",
+                  "extension postgres_fdw needs postgresql 9");
+    assert_scrubs("postgres://u:x%C3%A9@h/d", "caf\xc3\xa9x\xc3\xa9 x\xc3\xa9t",
+                  "caf\xc3\xa9x\xc3\xa9 x\xc3\xa9t");
+}
+
+static void test_url__scrub_hides_whole_occurrences_however_short(void **state)
+{
+    (void)state;
+    assert_scrubs("mysql://u:ev@h/d", "Access denied for ev (using password: YES)",
+                  "Access denied for *** (using password: YES)");
+    /* The password equals the role name: the role is hidden too. */
+    assert_scrubs("postgres://u:postgres@h/d", "GRANT ALL ON SCHEMA auth TO postgres;",
+                  "GRANT ALL ON SCHEMA auth TO ***;");
+    /* Punctuation at a secret's edge needs no boundary there. */
+    assert_scrubs("postgres://u:-x!@h/d", "a-x!b and -x!", "a***b and ***");
+    assert_scrubs("postgres://u:ev@h/d", "ev,ev ev_ev evev ev", "***,*** ev_ev evev ***");
+}
+
+static void test_url__scrub_hides_query_parameter_passwords(void **state)
+{
+    (void)state;
+    assert_scrubs("mysql://h/d?username=u&password=Zq9", "Access denied for 'u'@'h' (Zq9)",
+                  "Access denied for 'u'@'h' (***)");
+    assert_scrubs("postgres:?host=h&sslpassword=k%2Fey&application_name=x://y:z",
+                  "could not decrypt key with k/ey or k%2Fey",
+                  "could not decrypt key with *** or ***");
+}
+
 /* A driver that claims the schemes below and opens an in-memory SQLite
  * database for any of them, so that a URL with a password or ?password=
  * (which the SQLite driver refuses) reaches real SQLite messages through
@@ -623,6 +736,11 @@ int main(void)
         cmocka_unit_test(test_url__scrub_hides_secrets_in_every_error_field),
         cmocka_unit_test(test_url__scrub_replaces_longer_secret_first),
         cmocka_unit_test(test_url__redaction_and_scrubbing_agree),
+        cmocka_unit_test(test_url__finder_returns_exactly_what_the_parser_reads),
+        cmocka_unit_test(test_url__redaction_hides_password_holding_raw_slash_equals_or_query),
+        cmocka_unit_test(test_url__scrub_leaves_words_that_merely_contain_the_password),
+        cmocka_unit_test(test_url__scrub_hides_whole_occurrences_however_short),
+        cmocka_unit_test(test_url__scrub_hides_query_parameter_passwords),
         cmocka_unit_test(test_url__driver_message_never_shows_query_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
