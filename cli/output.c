@@ -2,8 +2,6 @@
  * a file replaced whole (a temporary file in its folder, then rename(), so a
  * full disk never leaves a truncated or empty file behind), and a last check
  * of stdout, so output cut short by a full disk or a closed pipe exits 1. */
-#define _XOPEN_SOURCE 700 /* realpath() */
-
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -54,8 +52,8 @@ static int replace_regular(const char *path, const char *text, mode_t mode)
     memcpy(tmp + n, ".tmpXXXXXX", sizeof(".tmpXXXXXX"));
     int fd = mkstemp(tmp);
     int rc = fd < 0 ? -1 : 0;
-    if (rc == 0 && (fchmod(fd, mode) != 0 || pm__cli_write_all(fd, text, strlen(text)) != 0 ||
-                    fsync(fd) != 0))
+    if (rc == 0 &&
+        (fchmod(fd, mode) != 0 || pm__cli_write_all(fd, text, strlen(text)) != 0 || fsync(fd) != 0))
         rc = -1;
     int saved = errno;
     if (fd >= 0 && close(fd) != 0 && rc == 0) {
@@ -88,14 +86,42 @@ static int write_in_place(const char *path, const char *text)
     return rc;
 }
 
+/* The path a chain of symbolic links at path ends at (path itself when it is
+ * no link), existing or not; malloc'd, NULL with errno set. */
+static char *follow_links(const char *path)
+{
+    char *at = strdup(path);
+    for (int hops = 0; at; hops++) {
+        struct stat st;
+        if (lstat(at, &st) != 0 || !S_ISLNK(st.st_mode))
+            return at;
+        char target[PATH_MAX];
+        ssize_t n = hops < 40 ? readlink(at, target, sizeof(target) - 1) : (errno = ELOOP, -1);
+        if (n < 0) {
+            free(at);
+            return NULL;
+        }
+        target[n] = '\0';
+        const char *slash = strrchr(at, '/');
+        int dirlen = target[0] == '/' || !slash ? 0 : (int)(slash - at + 1);
+        size_t size = (size_t)dirlen + (size_t)n + 1;
+        char *next = malloc(size);
+        if (next)
+            snprintf(next, size, "%.*s%s", dirlen, at, target);
+        free(at);
+        at = next;
+    }
+    errno = ENOMEM;
+    return NULL;
+}
+
 int pm__cli_replace_file(const char *path, const char *text)
 {
-    struct stat st;
-    char *target = NULL;
-    const char *at = path;
     /* A link is followed, so the file it names is replaced, not the link. */
-    if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && (target = realpath(path, NULL)))
-        at = target;
+    char *at = follow_links(path);
+    if (!at)
+        return -1;
+    struct stat st;
     int rc;
     if (stat(at, &st) != 0)
         rc = errno == ENOENT ? replace_regular(at, text, new_file_mode()) : -1;
@@ -106,7 +132,7 @@ int pm__cli_replace_file(const char *path, const char *text)
     else
         rc = write_in_place(at, text);
     int saved = errno;
-    free(target);
+    free(at);
     errno = saved;
     return rc;
 }
