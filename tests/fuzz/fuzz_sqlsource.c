@@ -70,8 +70,8 @@ static void check_outcome(pm_source *src, int rc, const pm_error *err, const cha
     if (rc < 0) {
         if (rc != PM_ESET && rc != PM_ENOMEM)
             abort();
-        if (!err->message || (rc == PM_ESET && !strstr(err->message, name) &&
-                              !strstr(err->message, folder)))
+        if (!err->message ||
+            (rc == PM_ESET && !strstr(err->message, name) && !strstr(err->message, folder)))
             abort(); /* an error that does not name the file or its folder */
         return;
     }

@@ -29,7 +29,7 @@ static int on_statement(void *ctx, const char *statement, size_t length, size_t 
         abort(); /* not a span of the input, or overlapping the previous one */
     if (length == 0 || isspace((unsigned char)statement[0]) ||
         isspace((unsigned char)statement[length - 1]))
-        abort(); /* empty or untrimmed */
+        abort();                   /* empty or untrimmed */
     s->next = offset + length + 1; /* the separating ';' at least */
     s->count++;
     s->hash = (s->hash * 1000003u) ^ (offset * 31u + length);
