@@ -4,6 +4,7 @@
 #ifndef PM_CLI_H
 #define PM_CLI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -93,8 +94,10 @@ typedef struct cli_session {
 } cli_session;
 
 /* Opens the database the flags and profile name (printing which, unless
- * quiet) and binds the compiled-in migration set. */
-int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err);
+ * quiet) and binds the compiled-in migration set. Without create, a missing
+ * SQLite file is "no such database file" (exit 4), never made empty. */
+int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
+                         pm_error *err);
 void pm__cli_session_close(cli_session *s);
 
 /* Prints err to stderr in full and returns the exit code it maps to. db
@@ -105,6 +108,24 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db);
  * commands and flags, when err is a state the history is in (advice.c). The
  * library's messages describe the state only. */
 void pm__cli_advise(const cli_session *s, const cli_options *opts, const pm_error *err);
+
+/* ==== Output (output.c) ==== */
+
+/* Writes all of data to fd, retrying short writes. Returns 0, or -1 with
+ * errno set. */
+int pm__cli_write_all(int fd, const char *data, size_t len);
+
+/* Replaces path with text whole: a temporary file in the same folder,
+ * flushed to disk, then renamed over it, so a failure leaves path as it
+ * was; a symbolic link's target is replaced, and a device or FIFO
+ * (/dev/stdout) is written in place. Returns 0, or -1 with errno set. */
+int pm__cli_replace_file(const char *path, const char *text);
+
+/* Flushes stdout; when it or an earlier write to it failed, says so on
+ * stderr ("cannot write standard output: No space left on device") and
+ * returns PM_EXIT_FAILURE in place of PM_EXIT_OK (another failure's code
+ * stands). Every command's exit code goes through it. */
+int pm__cli_finish_stdout(int code);
 
 /* `migrate status` (cmd_status.c). */
 int pm__cli_status(const cli_options *opts);

@@ -50,7 +50,8 @@ static const char *program_usage =
     "\n"
     "Exit status:\n"
     "  0  success\n"
-    "  1  a migration or database error (see the message for what was rolled back)\n"
+    "  1  a migration or database error (see the message for what was rolled back), or\n"
+    "     its output could not be written (stdout, or schema --output FILE)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
@@ -335,7 +336,7 @@ static const char *program_name(const char *argv0)
     return slash && slash[1] ? slash + 1 : argv0;
 }
 
-int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)
+static int run_main(int argc, char **argv, const pm_migration *const *set, size_t count)
 {
     cli_options opts = {0};
     opts.set = count ? set : NULL;
@@ -380,4 +381,11 @@ int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t co
     opts.needs_set_check = command->needs_migrations;
     rc = no_migrations_error(&opts);
     return rc ? rc : command->run(&opts);
+}
+
+int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)
+{
+    /* Output that did not reach stdout makes the command fail, whatever it was:
+     * a dry run or a status cut short by a full disk must not exit 0. */
+    return pm__cli_finish_stdout(run_main(argc, argv, set, count));
 }

@@ -58,25 +58,11 @@ static int usage_error(const char *fmt, const char *arg)
     return PM_EXIT_USAGE;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0)
-            return -1;
-        data += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
-
 /* Writes, flushes to disk and closes fd; closes it in every case. Returns 0,
  * or -1 with errno set. */
 static int write_and_close(int fd, const char *data, size_t len)
 {
-    int rc = write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
+    int rc = pm__cli_write_all(fd, data, len) == 0 && fsync(fd) == 0 ? 0 : -1;
     int saved = errno;
     if (close(fd) != 0 && rc == 0)
         return -1;
@@ -608,8 +594,11 @@ static int generate_sql(const cli_options *opts)
     if (rc == 0) {
         int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
         if (fd < 0 || write_and_close(fd, text, strlen(text)) != 0) {
-            fprintf(stderr, "poblysh: error: cannot create %s: %s\n", path, strerror(errno));
-            rc = errno == EEXIST ? PM_EXIT_USAGE : PM_EXIT_FAILURE;
+            int saved = errno;
+            if (fd >= 0) /* an empty or cut file would break every later command */
+                unlink(path);
+            fprintf(stderr, "poblysh: error: cannot create %s: %s\n", path, strerror(saved));
+            rc = saved == EEXIST ? PM_EXIT_USAGE : PM_EXIT_FAILURE;
         } else {
             /* Only a program built with a set embeds the folder's SQL files. */
             printf("Created %s%s\n", path,

@@ -147,7 +147,8 @@ const char *pm__cli_source_dir(const cli_options *opts)
     return dir && *dir ? dir : NULL;
 }
 
-int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
+int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
+                         pm_error *err)
 {
     memset(s, 0, sizeof(*s));
     if (pm__cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
@@ -169,6 +170,8 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_
     }
     pm_db_options dopts = PM_DB_OPTIONS_INIT;
     dopts.wait_seconds = opts->wait;
+    if (!create)
+        dopts.flags |= PM_DB_OPEN_EXISTING;
     rc = pm_db_open(&s->db, url, &dopts, err);
     free(url);
     if (rc < 0)
@@ -218,13 +221,15 @@ void pm__cli_session_close(cli_session *s)
     s->source = NULL;
 }
 
-/* Runs body on an open session and turns the outcome into an exit code. */
-static int with_session(const cli_options *opts,
+/* Runs body on an open session and turns the outcome into an exit code.
+ * Only a command that builds the schema creates a missing SQLite file
+ * (create); the others have nothing to do without one. */
+static int with_session(const cli_options *opts, bool create,
                         int (*body)(cli_session *, const cli_options *, pm_error *))
 {
     cli_session s;
     pm_error err = PM_ERROR_INIT;
-    int rc = pm__cli_session_open(&s, opts, 0, &err);
+    int rc = pm__cli_session_open(&s, opts, 0, create, &err);
     if (rc == 0 && (opts->given & OPT_DRY_RUN))
         printf("-- Dry run: nothing below is run; this is the SQL the command would send.\n");
     if (rc == 0)
@@ -268,7 +273,7 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_up(const cli_options *opts)
 {
-    return with_session(opts, up_body);
+    return with_session(opts, true, up_body);
 }
 
 /* ==== down ==== */
@@ -310,7 +315,7 @@ static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_down(const cli_options *opts)
 {
-    return with_session(opts, down_body);
+    return with_session(opts, false, down_body);
 }
 
 /* ==== fresh, refresh, reset ==== */
@@ -353,17 +358,17 @@ static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_fresh(const cli_options *opts)
 {
-    return with_session(opts, fresh_body);
+    return with_session(opts, true, fresh_body);
 }
 
 static int cmd_reset(const cli_options *opts)
 {
-    return with_session(opts, reset_body);
+    return with_session(opts, false, reset_body);
 }
 
 static int cmd_refresh(const cli_options *opts)
 {
-    return with_session(opts, refresh_body);
+    return with_session(opts, true, refresh_body);
 }
 
 /* ==== repair ==== */
@@ -389,7 +394,7 @@ static int cmd_repair(const cli_options *opts)
                         "--rollback NAME\nTry 'poblysh migrate repair --help'.\n");
         return PM_EXIT_USAGE;
     }
-    return with_session(opts, repair_body);
+    return with_session(opts, false, repair_body);
 }
 
 /* ==== Command table ==== */

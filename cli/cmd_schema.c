@@ -13,11 +13,8 @@
 
 static int write_file(const char *path, const char *text)
 {
-    FILE *f = fopen(path, "w");
-    if (!f || fputs(text, f) < 0 || fclose(f) != 0) {
+    if (pm__cli_replace_file(path, text) != 0) {
         fprintf(stderr, "poblysh: error: cannot write %s: %s\n", path, strerror(errno));
-        if (f)
-            fclose(f);
         return PM_EXIT_FAILURE;
     }
     return PM_EXIT_OK;
@@ -28,7 +25,7 @@ int pm__cli_schema(const cli_options *opts)
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     char *text = NULL;
-    int rc = pm__cli_session_open(&s, opts, 1, &err);
+    int rc = pm__cli_session_open(&s, opts, 1, false, &err);
     if (rc == 0)
         rc = pm_db_schema(s.db, &text, &err);
     int code = PM_EXIT_OK;
@@ -84,7 +81,7 @@ int pm__cli_verify(const cli_options *opts)
     pm_error err = PM_ERROR_INIT;
     size_t problems = 0;
     bool own_scratch = false;
-    int rc = pm__cli_session_open(&s, &scratch, 1, &err);
+    int rc = pm__cli_session_open(&s, &scratch, 1, true, &err);
     if (rc == 0 && !(pm_db_capabilities(s.db) & PM_CAP_EPHEMERAL)) {
         rc = pm_db_scratch_begin(s.db, &err);
         own_scratch = rc == 0;

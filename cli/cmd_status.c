@@ -154,7 +154,7 @@ int pm__cli_status(const cli_options *opts)
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     pm_status *st = NULL;
-    int rc = pm__cli_session_open(&s, opts, opts->json, &err);
+    int rc = pm__cli_session_open(&s, opts, opts->json, false, &err);
     if (rc == 0)
         rc = pm_engine_status(s.engine, &st, &err);
     int code = PM_EXIT_OK;

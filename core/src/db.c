@@ -77,6 +77,10 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
     if (!out)
         return pm_error_set(err, PM_EINVAL, "pm_db_open: out is NULL");
     *out = NULL;
+    if (opts && (opts->version < 1 || opts->version > PM_DB_OPTIONS_VERSION))
+        return pm_error_set(err, PM_EINVAL,
+                            "pm_db_open: pm_db_options version %u (this build knows 1 to %d)",
+                            opts->version, PM_DB_OPTIONS_VERSION);
     pm_url *parsed = NULL;
     int rc = pm_url_parse(&parsed, url, err);
     const pm_driver *driver = NULL;
@@ -98,7 +102,8 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
         pm_db_close(db);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
-    pm_connect_options copts = {opts ? opts->wait_seconds : 0};
+    pm_connect_options copts = {opts ? opts->wait_seconds : 0,
+                                opts && opts->version >= 2 ? opts->flags : 0};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
     if (rc == 0)

@@ -6,9 +6,13 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "internal.h"
 #include "poblysh/source.h"
@@ -134,13 +138,19 @@ static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_
     if (!copy)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     int rc = 0;
+    bool seen_tx = false;
     for (char *save = NULL, *tok = strtok_r(copy, " \t\r", &save); tok && rc == 0;
          tok = strtok_r(NULL, " \t\r", &save)) {
-        if (strcmp(tok, "transaction:false") == 0) {
-            *no_tx = true;
-        } else if (strcmp(tok, "transaction:true") == 0) {
-            continue;
-        } else if (strncmp(tok, "dialect=", 8) == 0 || strncmp(tok, "dialect:", 8) == 0) {
+        bool tx = strcmp(tok, "transaction:false") == 0 || strcmp(tok, "transaction:true") == 0;
+        bool dialect = strncmp(tok, "dialect=", 8) == 0 || strncmp(tok, "dialect:", 8) == 0;
+        /* One value each: "the last wins" would hide a typo or a merge. */
+        if ((tx && seen_tx) || (dialect && s->dialect)) {
+            rc = parse_fail(err, file, line, "the section option %s is given twice",
+                            tx ? "transaction" : "dialect");
+        } else if (tx) {
+            seen_tx = true;
+            *no_tx |= strcmp(tok, "transaction:false") == 0;
+        } else if (dialect) {
             if (!pm_backend_find(tok + 8))
                 rc = unknown_dialect(err, file, line, tok + 8);
             else if (!(s->dialect = pm__strdup(tok + 8)))
@@ -435,28 +445,79 @@ const pm_migration *const *pm_source_migrations(pm_source *src, size_t *count)
 
 /* ==== Folders ==== */
 
+/* Reads the first limit + 1 bytes of fd into b: one more than allowed is
+ * enough to know the file grew past the limit. */
+static int read_bounded(int fd, pm_buf *b, size_t limit)
+{
+    char chunk[8192];
+    while (b->len <= limit) {
+        size_t want = limit + 1 - b->len < sizeof(chunk) ? limit + 1 - b->len : sizeof(chunk);
+        ssize_t n = read(fd, chunk, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return (int)n;
+        pm_buf_appendn(b, chunk, (size_t)n);
+        if (b->oom)
+            return 0; /* pm_buf_detach() says so */
+    }
+    return 0;
+}
+
+/* A migration file's text. Opening never blocks (O_NONBLOCK: a FIFO would
+ * wait for a writer) and only a regular file of at most PM_SQL_FILE_MAX bytes
+ * is read (a link to /dev/zero would never end). */
 static char *read_file(const char *path, size_t *length, pm_error *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
         pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > PM_SQL_FILE_MAX) {
+        close(fd);
+        if (!S_ISREG(st.st_mode))
+            pm_error_set(err, PM_ESET,
+                         "%s: not a regular file (a FIFO, device or folder): a migration must be "
+                         "a file",
+                         path);
+        else
+            pm_error_set(err, PM_ESET,
+                         "%s: %jd bytes, larger than the %u MiB a migration file "
+                         "may have",
+                         path, (intmax_t)st.st_size, PM_SQL_FILE_MAX >> 20);
         return NULL;
     }
     pm_buf b = PM_BUF_INIT;
-    char chunk[8192];
-    size_t n;
-    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
-        pm_buf_appendn(&b, chunk, n);
-    int failed = ferror(f);
-    fclose(f);
+    int rc = read_bounded(fd, &b, PM_SQL_FILE_MAX);
+    int saved = errno;
+    close(fd);
     *length = b.len;
     char *text = pm_buf_detach(&b);
-    if (failed || !text) {
+    if (rc < 0 || !text || *length > PM_SQL_FILE_MAX) {
         free(text);
-        pm_error_set(err, PM_ESET, "%s: cannot read it", path);
+        if (rc < 0)
+            pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(saved));
+        else if (!text)
+            pm_error_set(err, PM_ENOMEM, "out of memory");
+        else
+            pm_error_set(err, PM_ESET,
+                         "%s: grew past the %u MiB a migration file may have while being read",
+                         path, PM_SQL_FILE_MAX >> 20);
         return NULL;
     }
     return text;
+}
+
+/* Whether there is a directory entry at path (a dangling link counts, and
+ * fails when read); never opens it, so a FIFO cannot block. */
+static bool entry_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
 }
 
 static bool ends_with(const char *s, const char *suffix)
@@ -541,10 +602,7 @@ static int add_dir_entries(pm_source *src, const char *dir, DIR *d, pm_error *er
             snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 9), name);
             char up[4096];
             snprintf(up, sizeof(up), "%s/%s.up.sql", dir, stem);
-            FILE *f = fopen(up, "r");
-            if (f)
-                fclose(f);
-            else
+            if (!entry_exists(up))
                 rc = pm_error_set(err, PM_ESET, "%s/%s: a .down.sql file without its .up.sql", dir,
                                   name);
             continue; /* read with its .up.sql */
@@ -553,10 +611,7 @@ static int add_dir_entries(pm_source *src, const char *dir, DIR *d, pm_error *er
             snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 7), name);
             char down[4096];
             snprintf(down, sizeof(down), "%s/%s.down.sql", dir, stem);
-            FILE *f = fopen(down, "r");
-            if (f)
-                fclose(f);
-            rc = add_pair(src, dir, stem, f != NULL, err);
+            rc = add_pair(src, dir, stem, entry_exists(down), err);
             continue;
         }
         snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 4), name);

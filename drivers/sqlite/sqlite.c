@@ -3,11 +3,13 @@
  * ?mode=ro|rw|rwc (default rwc), or a sqlite3 * the program opened
  * (pm_db_adopt_sqlite()). Foreign keys are on; BEGIN IMMEDIATE around each
  * migration is the lock that excludes other processes on the file. */
+#include <errno.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "poblysh/db.h"
@@ -210,10 +212,20 @@ static int connect_file(sqlite_conn *c, int flags, pm_error *err)
     return 0;
 }
 
+/* PM_DB_OPEN_EXISTING: a command that only reads must not leave an empty
+ * file behind for a misspelt name. */
+static int check_exists(const char *filename, pm_error *err)
+{
+    struct stat st;
+    if (stat(filename, &st) == 0 || errno != ENOENT)
+        return 0; /* anything else, SQLite reports when it opens it */
+    return pm_error_set(err, PM_ECONNECT, "no such database file: %s", filename);
+}
+
 static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
                        pm_error *err)
 {
-    (void)opts; /* a local file has nothing to wait for */
+    /* opts->wait_seconds: a local file has nothing to wait for */
     int flags = 0;
     int rc = check_url(url, err);
     if (rc == 0)
@@ -227,6 +239,13 @@ static int sqlite_open(pm_conn **out, const pm_url *url, const pm_connect_option
         sqlite_close(&c->base);
         return pm_error_set(err, PM_EURL,
                             "sqlite URL names no file: use sqlite:path.db or sqlite::memory:");
+    }
+    if (opts && (opts->flags & PM_DB_OPEN_EXISTING) && !(c->base.flags & PM_CONN_EPHEMERAL)) {
+        if ((rc = check_exists(c->filename, err)) < 0) {
+            sqlite_close(&c->base);
+            return rc;
+        }
+        flags &= ~SQLITE_OPEN_CREATE; /* should it vanish after the check */
     }
     if ((rc = connect_file(c, flags, err)) < 0)
         return rc;

@@ -95,6 +95,7 @@ static void test_cli__unset_profile_defaults_to_local(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "unset_profile");
+    empty_db(f, "poblysh.db");
     const run_result *r = run_cli(f, (cli_env){NULL, NULL}, ARGS("migrate", "status"));
     assert_exit(r, 0);
     assert_contains(r->out, "Database: sqlite://poblysh.db (sqlite, profile local)\n");
@@ -274,7 +275,14 @@ static void test_cli__database_url_flag_overrides_environment(void **state)
     assert_int_equal(pm_test_history_count(open_db(f, "flag.db")), 1);
     close_db(f);
 
-    /* Without the flag the environment wins over the profile's default. */
+    /* Without the flag the environment wins over the profile's default
+     * (status only reads: it names the missing file and creates nothing). */
+    r = run_cli(f, env, ARGS("migrate", "status"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "no such database file: env.db\n");
+    assert_false(file_exists(f, "env.db"));
+    assert_false(file_exists(f, "poblysh.db"));
+    empty_db(f, "env.db");
     r = run_cli(f, env, ARGS("migrate", "status"));
     assert_exit(r, 0);
     assert_contains(r->out, "Database: sqlite:env.db (sqlite, profile local)\n");
@@ -329,6 +337,7 @@ static void test_cli__verbose_reports_profile_and_url_on_stderr(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "verbose");
+    empty_db(f, "poblysh.db");
     const run_result *r = run_cli(f, LOCAL, ARGS("-v", "migrate", "status"));
     assert_exit(r, 0);
     assert_contains(r->err, "profile local");
@@ -1210,6 +1219,7 @@ static void test_cli__status_json_pending_then_applied(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "status_json");
+    empty_db(f, "poblysh.db");
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
     assert_exit(r, 0);
     assert_empty(r->err);
@@ -1364,6 +1374,7 @@ static void test_cli__status_through_a_pipe_has_no_colour(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "no_colour_pipe");
+    empty_db(f, "poblysh.db");
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
     assert_exit(r, 0);
     assert_lacks(r->out, "\033[");
@@ -1407,7 +1418,7 @@ static const run_result *status_on_terminal(fixture *f, const char *script, cons
         envp[n++] = fmt(f, "UBSAN_OPTIONS=%s", getenv("UBSAN_OPTIONS"));
     envp[n] = NULL;
 
-    pm_test_spawn_opts opts = {f->dir, true, false};
+    pm_test_spawn_opts opts = {f->dir, true, false, NULL};
     child c;
     c.pid = pm_test_spawn(script, argv, envp, &opts, &c.out_fd, &c.err_fd);
     return collect(f, c);

@@ -449,7 +449,7 @@ static const run_result *run_program(fixture *f, const char *program, const char
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", NULL};
-    pm_test_spawn_opts opts = {dir, true, false};
+    pm_test_spawn_opts opts = {dir, true, false, NULL};
     child c;
     c.pid = pm_test_spawn(path, argv, envp, &opts, &c.out_fd, &c.err_fd);
     return collect(f, c);

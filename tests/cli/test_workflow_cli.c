@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testproc.h"
@@ -206,6 +207,114 @@ static void test_workflow_cli__schema_output_writes_the_same_text_and_says_so(vo
     assert_exit(r, 1);
     assert_contains(r->err, "no_such_dir/schema.txt");
     assert_lacks(r->err, "wrote the schema");
+}
+
+/* /dev/full: every write fails with ENOSPC, as on a full disk. Required,
+ * never skipped: every Linux system has it. */
+static void require_dev_full(void)
+{
+    if (access("/dev/full", W_OK) != 0)
+        fail_msg("/dev/full is not writable here (%s): these tests need it", strerror(errno));
+}
+
+static void test_workflow_cli__schema_output_on_a_full_disk_exits_1_and_names_it(void **state)
+{
+    fixture *f = *state;
+    require_dev_full();
+    fresh_dir(f, "schema_output_full");
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "up")), 0);
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "schema", "--output", "/dev/full"));
+    assert_exit(r, 1); /* not 134: no double fclose() */
+    assert_contains(r->err, "poblysh: error: cannot write /dev/full: No space left on device\n");
+    assert_lacks(r->err, "wrote the schema");
+    assert_int_equal(dir_entry_count(f), 1); /* poblysh.db only: no temporary file left */
+}
+
+static void test_workflow_cli__schema_output_replaces_the_file_a_link_names(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "schema_output_link");
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "up")), 0);
+    assert_int_equal(symlink("real.txt", path_in_dir(f, "schema.txt")), 0);
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "schema", "--output", "schema.txt"));
+    assert_exit(r, 0);
+    assert_string_equal(read_file(f, "real.txt"), tenants_schema);
+    struct stat st;
+    assert_int_equal(lstat(path_in_dir(f, "schema.txt"), &st), 0);
+    assert_true(S_ISLNK(st.st_mode)); /* the link stays a link */
+    assert_int_equal(dir_entry_count(f), 3);
+}
+
+static void test_workflow_cli__full_stdout_fails_every_command_that_prints(void **state)
+{
+    fixture *f = *state;
+    require_dev_full();
+    fresh_dir(f, "full_stdout");
+    assert_exit(run_cli(f, LOCAL, ARGS("migrate", "up")), 0);
+    static const char *const commands[][4] = {
+        {"migrate", "schema", NULL},
+        {"migrate", "status", NULL},
+        {"migrate", "status", "--format", "json"},
+        {"migrate", "up", "--dry-run", NULL},
+        {"migrate", "down", "--dry-run", NULL},
+        {"migrate", "--help", NULL},
+    };
+    cli_stdout_path = "/dev/full";
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const char *const *args = commands[i];
+        const run_result *r = run_cli(f, LOCAL, ARGS(args[0], args[1], args[2], args[3]));
+        if (r->status != 1 || !strstr(r->err, "cannot write standard output: No space left on "
+                                              "device\n"))
+            fail_msg("migrate %s %s: exit %d, stderr:\n%s", args[1], args[2] ? args[2] : "",
+                     r->status, r->err);
+    }
+    /* nothing was changed by the dry run */
+    assert_int_equal(db_history_count(f, "poblysh.db"), 1);
+}
+
+/* ==== Commands that only read ==== */
+
+static void test_workflow_cli__read_only_commands_never_create_the_database_file(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "no_create");
+    static const char *const commands[][4] = {
+        {"status", NULL},
+        {"status", "--format", "json"},
+        {"schema", NULL},
+        {"down", NULL},
+        {"down", "--dry-run"},
+        {"reset", NULL},
+        {"repair", "--accept", TENANTS},
+    };
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+        const char *const *c = commands[i];
+        const run_result *r = run_cli(
+            f, LOCAL, ARGS("--database-url", "sqlite:typo.bd", "migrate", c[0], c[1], c[2]));
+        if (r->status != 4 || !strstr(r->err, "no such database file: typo.bd\n"))
+            fail_msg("migrate %s: exit %d, stderr:\n%s", c[0], r->status, r->err);
+        assert_false(file_exists(f, "typo.bd"));
+    }
+    /* the local profile's default file alike */
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "schema"));
+    assert_exit(r, 4);
+    assert_contains(r->err, "no such database file: poblysh.db\n");
+    r = run_cli(f, LOCAL, ARGS("migrate", "down", "--dry-run"));
+    assert_exit(r, 4);
+    /* a production down (refused without --yes) creates nothing either */
+    r = run_cli(f, (cli_env){"production", NULL},
+                ARGS("--database-url", "sqlite:prod.db", "migrate", "down"));
+    assert_exit(r, 4);
+    /* an explicit ?mode=rwc does not make a read create */
+    r = run_cli(f, LOCAL, ARGS("--database-url", "sqlite:typo.bd?mode=rwc", "migrate", "status"));
+    assert_exit(r, 4);
+    assert_int_equal(dir_entry_count(f), 0);
+    /* up creates it */
+    assert_exit(run_cli(f, LOCAL, ARGS("--database-url", "sqlite:typo.bd", "migrate", "up")), 0);
+    assert_true(file_exists(f, "typo.bd"));
+    r = run_cli(f, LOCAL, ARGS("--database-url", "sqlite:typo.bd", "migrate", "status"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "1 applied, 0 pending.\n");
 }
 
 /* ==== verify ==== */
@@ -487,6 +596,10 @@ int main(int argc, char **argv)
         CLI_TEST(test_workflow_cli__dry_run_under_production_needs_no_yes_and_changes_nothing),
         CLI_TEST(test_workflow_cli__schema_prints_the_golden_text),
         CLI_TEST(test_workflow_cli__schema_output_writes_the_same_text_and_says_so),
+        CLI_TEST(test_workflow_cli__schema_output_on_a_full_disk_exits_1_and_names_it),
+        CLI_TEST(test_workflow_cli__schema_output_replaces_the_file_a_link_names),
+        CLI_TEST(test_workflow_cli__full_stdout_fails_every_command_that_prints),
+        CLI_TEST(test_workflow_cli__read_only_commands_never_create_the_database_file),
         CLI_TEST(test_workflow_cli__verify_passes_the_builtin_set_in_memory),
         CLI_TEST(test_workflow_cli__verify_never_touches_the_configured_database),
         CLI_TEST(test_workflow_cli__fresh_drops_everything_and_applies_every_migration),

@@ -287,7 +287,7 @@ static child *spawn_cli_with(fixture *f, bool close_stdout, const char *const *a
     char **envp = child_environment(f);
     child *c = new_child(f);
     clock_gettime(CLOCK_MONOTONIC, &c->started);
-    pm_test_spawn_opts opts = {NULL, false, close_stdout};
+    pm_test_spawn_opts opts = {NULL, false, close_stdout, NULL};
     c->pid = pm_test_spawn(cli_path, argv, envp, &opts, &c->out_fd, &c->err_fd);
     c->exited = false;
     return c;

@@ -26,6 +26,7 @@ const char *work_root;
 
 const cli_env LOCAL = {"local", NULL};
 const char *cli_argv0;
+const char *cli_stdout_path;
 const char *cli_extra_env;
 
 void *keep(fixture *f, void *p)
@@ -79,6 +80,7 @@ int teardown(void **state)
     fixture *f = *state;
     cli_argv0 = NULL;
     cli_extra_env = NULL;
+    cli_stdout_path = NULL;
     pm_db_close(f->db);
     for (size_t i = 0; i < f->nruns; i++)
         free_run(f->runs[i]);
@@ -164,6 +166,12 @@ void close_db(fixture *f)
     f->db = NULL;
 }
 
+void empty_db(fixture *f, const char *file)
+{
+    open_db(f, file);
+    close_db(f);
+}
+
 /* ==== Running the binary ==== */
 
 /* The child's environment: PATH, the profile and URL asked for, and the
@@ -205,7 +213,7 @@ child spawn_cli(fixture *f, cli_env env, const char *const *args)
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f, env);
-    pm_test_spawn_opts opts = {f->dir, false, false};
+    pm_test_spawn_opts opts = {f->dir, false, false, cli_stdout_path};
     child c;
     c.pid = pm_test_spawn(cli_path, argv, envp, &opts, &c.out_fd, &c.err_fd);
     return c;

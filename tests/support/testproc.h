@@ -42,6 +42,9 @@ typedef struct cli_env {
  * "poblysh"), and one more NAME=value for the environment (NULL: none). */
 extern const char *cli_argv0;
 extern const char *cli_extra_env;
+/* For the runs of one test (teardown resets it): the file the child's
+ * stdout goes to instead of the pipe (/dev/full), or NULL. */
+extern const char *cli_stdout_path;
 
 extern const cli_env LOCAL; /* profile local, no URL */
 
@@ -71,6 +74,8 @@ char *file_url(fixture *f, const char *file);
 /* Opens a file of the test's directory, closing the one open before. */
 pm_db *open_db(fixture *f, const char *file);
 void close_db(fixture *f);
+/* Makes file an empty SQLite database, for commands that never create one. */
+void empty_db(fixture *f, const char *file);
 
 /* ==== Running the binary ==== */
 

@@ -166,7 +166,7 @@ static void child_fails(int code, const char *what, const char *path)
 pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
                     const pm_test_spawn_opts *opts, int *out_fd, int *err_fd)
 {
-    static const pm_test_spawn_opts none = {NULL, false, false};
+    static const pm_test_spawn_opts none = {NULL, false, false, NULL};
     if (!opts)
         opts = &none;
     int out[2], err[2];
@@ -189,6 +189,11 @@ pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
         }
         if (opts->close_stdout)
             close(STDOUT_FILENO);
+        if (opts->stdout_path) {
+            int fd = open(opts->stdout_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+            if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0)
+                child_fails(125, "cannot write stdout to ", opts->stdout_path);
+        }
         if (opts->dir && chdir(opts->dir) != 0)
             child_fails(126, "cannot chdir to ", opts->dir);
         execve(path, argv, envp);

@@ -60,9 +60,10 @@ void pm_test_capture_stderr(void (*fn)(void *), void *arg, char *buf, size_t siz
 
 /* How pm_test_spawn() starts a child; a NULL opts means none of these. */
 typedef struct pm_test_spawn_opts {
-    const char *dir;   /* chdir here first, or NULL */
-    bool stdin_null;   /* stdin from /dev/null */
-    bool close_stdout; /* stdout closed, for tests of a failing stdout */
+    const char *dir;         /* chdir here first, or NULL */
+    bool stdin_null;         /* stdin from /dev/null */
+    bool close_stdout;       /* stdout closed, for tests of a failing stdout */
+    const char *stdout_path; /* stdout written to this file (/dev/full), or NULL */
 } pm_test_spawn_opts;
 
 /* Starts path with argv and envp, its stdout and stderr on two pipes whose

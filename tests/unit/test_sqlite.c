@@ -91,6 +91,44 @@ static void test_sqlite__mode_ro_refuses_writes_and_rw_refuses_missing_file(void
     pm_error_clear(&err);
 }
 
+static void test_sqlite__open_existing_never_creates_a_file(void **state)
+{
+    (void)state;
+    char url[256], path[96];
+    pm_error err = PM_ERROR_INIT;
+    pm_db *db = NULL;
+    pm_db_options opts = PM_DB_OPTIONS_INIT;
+    opts.flags = PM_DB_OPEN_EXISTING;
+    snprintf(path, sizeof(path), "%s/typo.bd", dir);
+    static const char *const suffixes[] = {"", "?mode=rwc", "?mode=rw", "?mode=ro"};
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(url, sizeof(url), "sqlite://%s%s", path, suffixes[i]);
+        assert_int_equal(pm_db_open(&db, url, &opts, &err), PM_ECONNECT);
+        assert_null(db);
+        assert_non_null(strstr(err.message, "no such database file: "));
+        assert_non_null(strstr(err.message, "typo.bd"));
+        assert_int_equal(access(path, F_OK), -1); /* nothing was created */
+        pm_error_clear(&err);
+    }
+    /* memory is unaffected; an existing file opens */
+    pm_test_ok(pm_db_open(&db, "sqlite::memory:", &opts, &err), &err);
+    pm_db_close(db);
+    snprintf(url, sizeof(url), "sqlite://%s", path);
+    pm_db_close(pm_test_open(url));
+    pm_test_ok(pm_db_open(&db, url, &opts, &err), &err);
+    pm_db_close(db);
+    /* version 1 options have no flags: they create, as before */
+    snprintf(url, sizeof(url), "sqlite://%s/v1.db", dir);
+    pm_db_options v1 = {1, 0, PM_DB_OPEN_EXISTING}; /* flags past a version 1 struct: unread */
+    pm_test_ok(pm_db_open(&db, url, &v1, &err), &err);
+    pm_db_close(db);
+    /* an unknown version is refused, naming it */
+    pm_db_options v9 = {9, 0, 0};
+    assert_int_equal(pm_db_open(&db, url, &v9, &err), PM_EINVAL);
+    assert_non_null(strstr(err.message, "version 9"));
+    pm_error_clear(&err);
+}
+
 static void test_sqlite__bad_url_parameters_are_named(void **state)
 {
     (void)state;
@@ -143,6 +181,7 @@ int main(void)
         cmocka_unit_test(test_sqlite__absolute_relative_and_opaque_paths_name_the_same_file),
         cmocka_unit_test(test_sqlite__memory_databases_are_private_to_their_connection),
         cmocka_unit_test(test_sqlite__mode_ro_refuses_writes_and_rw_refuses_missing_file),
+        cmocka_unit_test(test_sqlite__open_existing_never_creates_a_file),
         cmocka_unit_test(test_sqlite__bad_url_parameters_are_named),
         cmocka_unit_test(test_sqlite__a_file_that_is_not_a_database_fails_at_open),
         cmocka_unit_test(test_sqlite__foreign_keys_are_enforced),

@@ -666,7 +666,93 @@ static void test_sqlsource__missing_or_unreadable_folder(void **state)
     assert_int_equal(mkdir(sub, 0700), 0);
     snprintf(sub, sizeof(sub), "%s/2_y.sql", f->tmpdir);
     write_file(sub, "-- migrate:up\nCREATE TABLE y (id INTEGER);\n");
-    EXPECT_DIR_ERROR(f, f->tmpdir, "/1_dir.sql", "cannot read");
+    EXPECT_DIR_ERROR(f, f->tmpdir, "/1_dir.sql", "not a regular file");
+}
+
+/* A hang here fails the test (SIGALRM) instead of blocking the suite. */
+static void no_hang(void)
+{
+    alarm(10);
+}
+
+static void test_sqlsource__fifo_named_sql_is_refused_at_once(void **state)
+{
+    fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/1_pipe.sql", make_tmpdir(f));
+    assert_int_equal(mkfifo(path, 0600), 0);
+    no_hang();
+    EXPECT_DIR_ERROR(f, f->tmpdir, "/1_pipe.sql: not a regular file");
+    /* the golang-migrate pair: a FIFO as the .down.sql, found next to a real .up.sql */
+    assert_int_equal(unlink(path), 0);
+    snprintf(path, sizeof(path), "%s/2_x.up.sql", f->tmpdir);
+    write_file(path, "CREATE TABLE x (id INTEGER);\n");
+    snprintf(path, sizeof(path), "%s/2_x.down.sql", f->tmpdir);
+    assert_int_equal(mkfifo(path, 0600), 0);
+    EXPECT_DIR_ERROR(f, f->tmpdir, "/2_x.down.sql: not a regular file");
+    alarm(0);
+}
+
+static void test_sqlsource__link_to_dev_zero_is_refused_at_once(void **state)
+{
+    fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/1_zero.sql", make_tmpdir(f));
+    assert_int_equal(symlink("/dev/zero", path), 0);
+    no_hang();
+    EXPECT_DIR_ERROR(f, f->tmpdir, "/1_zero.sql: not a regular file");
+    alarm(0);
+}
+
+static void test_sqlsource__link_to_a_regular_file_is_read(void **state)
+{
+    fixture *f = *state;
+    char target[4200], link[4200];
+    snprintf(target, sizeof(target), "%s/real.txt", make_tmpdir(f));
+    write_file(target, "-- migrate:up\nCREATE TABLE linked (id INTEGER);\n");
+    snprintf(link, sizeof(link), "%s/1_linked.sql", f->tmpdir);
+    assert_int_equal(symlink(target, link), 0);
+    pm_test_ok(pm_source_add_dir(f->src, f->tmpdir, &f->err), &f->err);
+    assert_int_equal(count_of(f->src), 1);
+}
+
+static void test_sqlsource__file_over_the_size_limit_is_refused(void **state)
+{
+    fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/1_big.sql", make_tmpdir(f));
+    write_file(path, "-- migrate:up\n");
+    assert_int_equal(truncate(path, (off_t)PM_SQL_FILE_MAX + 1), 0); /* sparse: no disk used */
+    EXPECT_DIR_ERROR(f, f->tmpdir, "/1_big.sql: 16777217 bytes", "16 MiB");
+    /* exactly at the limit is read (its NUL bytes end the section's text) */
+    assert_int_equal(truncate(path, (off_t)PM_SQL_FILE_MAX), 0);
+    pm_test_ok(pm_source_add_dir(f->src, f->tmpdir, &f->err), &f->err);
+    assert_int_equal(count_of(f->src), 1);
+}
+
+static void test_sqlsource__repeated_section_option_names_file_and_line(void **state)
+{
+    fixture *f = *state;
+    static const char *const texts[] = {
+        "-- migrate:up dialect=sqlite dialect=postgres\nSELECT 1;\n",
+        "-- migrate:up dialect=sqlite dialect=sqlite\nSELECT 1;\n",
+        "-- migrate:up transaction:false transaction:true\nSELECT 1;\n",
+        "-- migrate:up\nSELECT 1;\n-- migrate:down dialect:sqlite dialect=mysql\nSELECT 1;\n",
+    };
+    static const char *const expected[] = {
+        "db/1_x.sql:1: the section option dialect is given twice",
+        "db/1_x.sql:1: the section option dialect is given twice",
+        "db/1_x.sql:1: the section option transaction is given twice",
+        "db/1_x.sql:3: the section option dialect is given twice",
+    };
+    for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++) {
+        assert_int_equal(
+            pm_source_add_sql(f->src, "1_x", texts[i], strlen(texts[i]), "db/1_x.sql", &f->err),
+            PM_ESET);
+        assert_contains(f->err.message, expected[i]);
+        pm_error_clear(&f->err);
+    }
+    assert_int_equal(count_of(f->src), 0);
 }
 
 /* The whole folder is valid, but one of its versions is already in the
@@ -871,6 +957,11 @@ int main(int argc, char **argv)
         TEST(test_sqlsource__down_file_without_its_up_file),
         TEST(test_sqlsource__folder_without_migrations),
         TEST(test_sqlsource__missing_or_unreadable_folder),
+        TEST(test_sqlsource__fifo_named_sql_is_refused_at_once),
+        TEST(test_sqlsource__link_to_dev_zero_is_refused_at_once),
+        TEST(test_sqlsource__link_to_a_regular_file_is_read),
+        TEST(test_sqlsource__file_over_the_size_limit_is_refused),
+        TEST(test_sqlsource__repeated_section_option_names_file_and_line),
         TEST(test_sqlsource__clash_with_the_source_adds_nothing),
         TEST(test_sqlsource__add_sql_errors_name_the_file),
         TEST(test_sqlsource__same_version_in_a_set_is_refused_by_the_engine),

@@ -30,18 +30,30 @@ extern "C" {
 
 typedef struct pm_db pm_db;
 
-#define PM_DB_OPTIONS_VERSION 1
+/* 1: wait_seconds. 2: flags. pm_db_open() reads the fields of the version
+ * the caller gives (1 or 2) and refuses any other with PM_EINVAL. */
+#define PM_DB_OPTIONS_VERSION 2
+
+/* pm_db_options.flags: open a database that exists, never create one. A
+ * SQLite file that is not there is PM_ECONNECT "no such database file:
+ * PATH" (even with ?mode=rwc in the URL: the caller's intent to only read
+ * wins), instead of an empty file made by opening it; sqlite::memory: is
+ * unaffected. Server databases are never created by opening them anyway.
+ * For commands that only read or that have nothing to do without a
+ * database (status, schema, down, dry runs). */
+#define PM_DB_OPEN_EXISTING (1u << 0)
 
 typedef struct pm_db_options {
     unsigned int version; /* PM_DB_OPTIONS_VERSION */
     /* Keep retrying for this many seconds while the server refuses
      * connections or is starting up (drivers that know the difference). */
     int wait_seconds;
+    unsigned int flags; /* PM_DB_OPEN_* bits (version 2) */
 } pm_db_options;
 
 #define PM_DB_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        PM_DB_OPTIONS_VERSION, 0                                                                   \
+        PM_DB_OPTIONS_VERSION, 0, 0                                                                \
     }
 
 /* Connects to url. opts may be NULL. On an unknown scheme returns

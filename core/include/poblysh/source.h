@@ -40,12 +40,18 @@ typedef struct pm_embedded_sql {
 
 int pm_source_new(pm_source **out, pm_error *err);
 
+/* The largest migration file pm_source_add_dir() reads: 16 MiB. */
+#define PM_SQL_FILE_MAX (16u * 1024u * 1024u)
+
 /* Loads every *.sql file of dir: <version>_<name>.sql with -- migrate:up and
  * -- migrate:down sections (dbmate, and poblysh's own), or
  * <version>_<name>.up.sql with an optional .down.sql (golang-migrate).
  * Versions are digits (timestamps or sequence numbers) or poblysh's
  * mYYYY_MM_DD_HHMMSS. Nothing is added unless the whole folder is valid; an
- * error names the file, and the line where it applies. */
+ * error names the file, and the line where it applies. Each file must be a
+ * regular file (a symbolic link to one is followed) of at most
+ * PM_SQL_FILE_MAX bytes: a FIFO, a device or a directory named *.sql is an
+ * error at once, never waited on or read without end. */
 int pm_source_add_dir(pm_source *src, const char *dir, pm_error *err);
 
 /* Adds one SQL migration from its text; file names it in errors. */

@@ -55,6 +55,10 @@ typedef int (*pm_row_fn)(void *ctx, size_t ncolumns, const char *const *values);
 /* Options the core passes to open(). */
 typedef struct pm_connect_options {
     int wait_seconds; /* retry while the server is unreachable or starting */
+    /* PM_DB_OPEN_EXISTING (db.h): a driver whose open() can create a
+     * database (SQLite's file) must not, and fails with PM_ECONNECT "no such
+     * database file: NAME". Drivers built before it ignore it. */
+    unsigned int flags;
 } pm_connect_options;
 
 /* ==== Driver ==== */
