@@ -39,7 +39,8 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
     case PM_ECONNECT: return PM_EXIT_CONNECT;
     case PM_ECHECKSUM:
     case PM_EDRIFT:
-    case PM_EFAILED: return PM_EXIT_ATTENTION;
+    case PM_EFAILED:
+    case PM_EHISTORY: return PM_EXIT_ATTENTION;
     case PM_EINTERRUPTED: return PM_EXIT_INTERRUPTED;
     case PM_EURL:
     case PM_ENODRIVER:

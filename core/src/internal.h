@@ -150,6 +150,15 @@ int pm__history_ensure(pm_db *db, pm_error *err);
 /* Reads every row; an absent table reads as empty. */
 int pm__history_read(pm_db *db, pm_history *out, pm_error *err);
 void pm__history_free(pm_history *h);
+/* Decodes one row of the SELECT pm__history_read runs (version,
+ * applied_at, checksum, execution_ms, state, error_message,
+ * error_statement, apply_order; missing trailing columns read as NULL).
+ * A value poblysh and SeaORM never write (no version, an unknown state, a
+ * time that is not a number) is PM_EHISTORY, naming the row by its version
+ * or by rownum. On success out's strings are one block the caller frees
+ * through out->version. */
+int pm__history_decode(pm_history_row *out, size_t rownum, size_t ncolumns,
+                       const char *const *values, pm_error *err);
 /* The row for version, or NULL (binary search). */
 const pm_history_row *pm__history_find(const pm_history *h, const char *version);
 /* Writes row (version, applied_at, checksum, state, apply_order and
