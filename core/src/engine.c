@@ -2,8 +2,10 @@
  * down and repair. A session takes the driver's migration lock and reads the
  * history; each migration then runs with its history row in one transaction,
  * or, for a migration that cannot run in one, with a "started" row written
- * first. Classification is in engine_status.c, fresh/reset/refresh/verify in
- * engine_tools.c. */
+ * first. Where DDL commits implicitly, a transactional migration is applied
+ * with a "started" row written first too, so a crash never leaves its
+ * tables without a trace in the history. Classification is in engine_status.c,
+ * fresh/reset/refresh/verify in engine_tools.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -195,6 +197,61 @@ static int skip_if_done(pm_engine *e, const pm_migration *m, bool applying, bool
     return rc;
 }
 
+/* Runs one small transaction of history bookkeeping. */
+static int bookkeeping(pm_db *db, int rc, pm_error *err)
+{
+    if (rc == 0)
+        rc = pm__db_commit(db, err);
+    if (rc < 0)
+        pm__db_rollback(db, err);
+    return rc;
+}
+
+/* Writes m's row as "started", in a transaction of its own, before any of
+ * its statements runs: from then on a failure, a crash or kill -9 leaves a
+ * row that status reports as failed. *skipped is set (and nothing written)
+ * when another runner applied m meanwhile. */
+static int record_started(pm_engine *e, const pm_migration *m, bool *skipped, int64_t *order,
+                          pm_error *err)
+{
+    int rc = pm__db_begin(e->db, err);
+    if (rc == 0)
+        rc = skip_if_done(e, m, true, skipped, order, err);
+    if (rc == 0 && *skipped)
+        return 0;
+    pm_history_row row = applied_row(m, "started", *order, -1);
+    if (rc == 0)
+        rc = pm__history_insert(e->db, &row, err);
+    rc = bookkeeping(e->db, rc, err);
+    if (rc < 0)
+        pm__error_set_migration(err, m->name);
+    return rc;
+}
+
+/* After a failure that left the database answering: the "started" row of a
+ * migration whose transaction was rolled back is removed again, so the
+ * failure reads as before (no history row, and the hint saying what DDL may
+ * have been committed). When the connection is gone the row stays, and
+ * status reports the migration as failed. */
+static void forget_started(pm_engine *e, const pm_migration *m)
+{
+    pm_error ignored = PM_ERROR_INIT;
+    int rc = pm__db_begin(e->db, &ignored);
+    if (rc == 0)
+        rc = pm__history_delete(e->db, m->name, &ignored);
+    bookkeeping(e->db, rc, &ignored);
+    pm_error_clear(&ignored);
+}
+
+/* Whether applying m in a transaction still needs a "started" row first:
+ * where DDL commits implicitly (no PM_CONN_TRANSACTIONAL_DDL), a crash can
+ * leave its tables committed, and without the row the history would call
+ * it pending. */
+static bool needs_started_row(const pm_engine *e, bool applying)
+{
+    return applying && !(pm__db_flags(e->db) & PM_CONN_TRANSACTIONAL_DDL);
+}
+
 /* Runs one direction of m and its history change in one transaction.
  * *skipped is set when, with a connection whose begin() excludes others,
  * another runner got there first. *order is the apply_order the next applied
@@ -205,13 +262,19 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
 {
     pm_db *db = e->db;
     int64_t elapsed = 0, started = pm__now_ms();
+    bool guarded = needs_started_row(e, applying);
     *skipped = false;
-    int rc = pm__db_begin(db, err);
+    int rc = guarded ? record_started(e, m, skipped, order, err) : 0;
+    if (rc < 0 || *skipped)
+        return rc;
+    rc = pm__db_begin(db, err);
     if (rc < 0) {
         pm__error_set_migration(err, m->name);
+        if (guarded)
+            forget_started(e, m);
         return rc;
     }
-    rc = skip_if_done(e, m, applying, skipped, order, err);
+    rc = guarded ? 0 : skip_if_done(e, m, applying, skipped, order, err);
     if (rc < 0)
         goto fail;
     if (*skipped)
@@ -219,7 +282,9 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
     rc = call_migration(e, m, applying, &elapsed, err);
     if (rc < 0)
         goto fail;
-    if (applying) {
+    if (guarded) {
+        rc = pm__history_mark_applied(db, m->name, (int64_t)time(NULL), m->checksum, elapsed, err);
+    } else if (applying) {
         pm_history_row row = applied_row(m, "applied", *order, elapsed);
         rc = pm__history_insert(db, &row, err);
     } else {
@@ -236,6 +301,8 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
 fail:
     pm__error_set_migration(err, m->name);
     pm__db_rollback(db, err);
+    if (guarded)
+        forget_started(e, m);
     if (!(pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL) && err && !err->hint)
         pm_error_set_detail(err, NULL,
                             applying ? "this database commits DDL implicitly, so statements of "
@@ -248,16 +315,6 @@ fail:
                                        "hand, then run down again");
     pm_engine__report(e, PM_EVENT_FAILED, m->name, elapsed);
     return interrupted(e, rc, STOP_IN_TRANSACTION, m, applying, err);
-}
-
-/* Runs one small transaction of history bookkeeping. */
-static int bookkeeping(pm_db *db, int rc, pm_error *err)
-{
-    if (rc == 0)
-        rc = pm__db_commit(db, err);
-    if (rc < 0)
-        pm__db_rollback(db, err);
-    return rc;
 }
 
 /* Records m as failed, keeping err (the failure) as it is. */
@@ -285,19 +342,9 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
     *skipped = false;
     int rc = 0;
     if (applying) {
-        rc = pm__db_begin(db, err);
-        if (rc == 0)
-            rc = skip_if_done(e, m, true, skipped, order, err);
-        if (rc == 0 && *skipped)
-            return 0;
-        pm_history_row row = applied_row(m, "started", *order, -1);
-        if (rc == 0)
-            rc = pm__history_insert(db, &row, err);
-        rc = bookkeeping(db, rc, err);
-        if (rc < 0) {
-            pm__error_set_migration(err, m->name);
+        rc = record_started(e, m, skipped, order, err);
+        if (rc < 0 || *skipped)
             return rc;
-        }
         *order += 1;
     }
     rc = call_migration(e, m, applying, &elapsed, err);
