@@ -451,7 +451,9 @@ const cli_command pm__cli_migrate_commands[] = {
      "  modified       applied, but edited since: both checksums are shown\n"
      "  missing        recorded in the database, absent from this build\n"
      "  out-of-order   pending, but older than the newest applied migration\n"
-     "  failed         ran without a transaction and failed or never finished\n"
+     "  failed         ran without a transaction (or where DDL commits implicitly) and\n"
+     "                 failed or never finished\n"
+     "Exits 5 when a migration is failed, modified, missing or out of order.\n"
      "\n"
      "  --format json  one JSON document (schema in docs/status-json.md)\n"
      "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",
