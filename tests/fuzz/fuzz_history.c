@@ -24,8 +24,8 @@ static bool known_state(const char *state)
 static void check_decoded(int rc, const pm_history_row *row, const pm_error *err)
 {
     if (rc == 0) {
-        if (!row->version || !*row->version || !known_state(row->state) ||
-            row->execution_ms < -1 || row->apply_order < -1)
+        if (!row->version || !*row->version || !known_state(row->state) || row->execution_ms < -1 ||
+            row->apply_order < -1)
             abort();
     } else if ((rc != PM_EHISTORY && rc != PM_ENOMEM) || !err->message || !*err->message) {
         abort();
