@@ -219,7 +219,10 @@ static int record_started(pm_engine *e, const pm_migration *m, bool *skipped, in
         rc = skip_if_done(e, m, true, skipped, order, err);
     if (rc == 0 && *skipped)
         return 0;
+    char runner[PM_RUNNER_MAX];
+    pm_engine__runner(runner, sizeof(runner));
     pm_history_row row = applied_row(m, "started", *order, -1);
+    row.error_message = runner; /* so a racer can tell it is being applied */
     if (rc == 0)
         rc = pm__history_insert(e->db, &row, err);
     rc = bookkeeping(e->db, rc, err);
@@ -447,7 +450,61 @@ static int64_t max_order(const pm_history *h)
     return max;
 }
 
-static int apply_pending(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
+/* The first row of h that a live runner is applying, or NULL. */
+static const pm_history_row *running_row(const pm_history *h)
+{
+    for (size_t i = 0; i < h->count; i++)
+        if (pm_engine__row_running(&h->rows[i]))
+            return &h->rows[i];
+    return NULL;
+}
+
+#define PM_RUNNER_POLL_MS 50
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Where begin() is the only lock (SQLite), a migration that runs without a
+ * transaction is applied outside any lock, so the session may find its
+ * "started" row while its runner is still at work: that is not a failure.
+ * Waits, re-reading the history into *fresh (*reread set), until no live
+ * runner's row is left, for at most the lock timeout. A row whose runner
+ * is gone stays "started" and is reported as failed. */
+static int wait_for_runners(pm_engine *e, const pm_history *h, pm_history *fresh, bool *reread,
+                            pm_error *err)
+{
+    *reread = false;
+    if (!(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db))
+        return 0;
+    int64_t deadline = pm__now_ms() + e->lock_timeout_ms;
+    const pm_history_row *row = running_row(h);
+    while (row) {
+        if (pm_db_interrupted(e->db))
+            return interrupted(e, PM_EINTERRUPTED, STOP_BEFORE_SESSION, NULL, true, err);
+        if (pm__now_ms() >= deadline)
+            return pm_error_set(err, PM_ELOCKED,
+                                "%s is still being applied by another runner (%s) after %d s",
+                                row->version, row->error_message, e->lock_timeout_ms / 1000);
+        pause_ms(PM_RUNNER_POLL_MS);
+        if (*reread)
+            pm__history_free(fresh);
+        *reread = false;
+        int rc = data_version(e, &e->history_version, err);
+        if (rc == 0)
+            rc = pm__history_read(e->db, fresh, err);
+        if (rc < 0)
+            return rc;
+        *reread = true;
+        row = running_row(fresh);
+    }
+    return 0;
+}
+
+/* Applies what is pending in h, once the history allows it. */
+static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
 {
     limit_job *job = ctx;
     pm_status_entry *entries = calloc(e->count + h->count + 1, sizeof(*entries));
@@ -468,6 +525,18 @@ static int apply_pending(pm_engine *e, const pm_history *h, void *ctx, pm_error 
             job->done++;
     }
     free(entries);
+    return rc;
+}
+
+static int apply_pending(pm_engine *e, const pm_history *session_history, void *ctx, pm_error *err)
+{
+    pm_history fresh = {NULL, 0};
+    bool reread = false;
+    int rc = wait_for_runners(e, session_history, &fresh, &reread, err);
+    if (rc == 0)
+        rc = apply_to(e, reread ? &fresh : session_history, ctx, err);
+    if (reread)
+        pm__history_free(&fresh);
     return rc;
 }
 

@@ -400,22 +400,23 @@ int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err)
 {
     char at[24], ms[24], order[24];
     const char *params[] = {
-        row->version, int_param(at, row->applied_at),     row->checksum,
-        row->state,   int_param(order, row->apply_order), int_param(ms, row->execution_ms)};
+        row->version,      int_param(at, row->applied_at),     row->checksum,
+        row->state,        int_param(order, row->apply_order), int_param(ms, row->execution_ms),
+        row->error_message};
     /* An applied row's time is partly measured by the server when the driver
      * sends the migration at commit (the backend's elapsed_ms). */
     const char *server_elapsed = pm__db_backend(db)->elapsed_ms;
     bool use_server = server_elapsed && row->execution_ms >= 0;
     char *elapsed = use_server ? pm__format(server_elapsed, "$6") : pm__strdup("$6");
     char *fmt = elapsed ? pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "
-                                     "@checksum@, @state@, @apply_order@, @execution_ms@) "
-                                     "VALUES ($1, $2, $3, $4, $5, %s)",
+                                     "@checksum@, @state@, @apply_order@, @execution_ms@, "
+                                     "@error_message@) VALUES ($1, $2, $3, $4, $5, %s, $7)",
                                      elapsed)
                         : NULL;
     free(elapsed);
     if (!fmt)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = run_history(db, fmt, params, 6, NULL, NULL, err);
+    int rc = run_history(db, fmt, params, 7, NULL, NULL, err);
     free(fmt);
     return rc;
 }

@@ -134,7 +134,7 @@ typedef struct pm_history_row {
     char *checksum;        /* NULL when not recorded (SeaORM's rows) */
     int64_t execution_ms;  /* -1 when not recorded */
     char *state;           /* NULL or "applied", "started", "failed" */
-    char *error_message;   /* why it failed */
+    char *error_message;   /* why it failed; while "started", who runs it */
     char *error_statement; /* the statement that failed, when known */
     int64_t apply_order;   /* -1 when not recorded */
 } pm_history_row;
@@ -161,8 +161,8 @@ int pm__history_decode(pm_history_row *out, size_t rownum, size_t ncolumns,
                        const char *const *values, pm_error *err);
 /* The row for version, or NULL (binary search). */
 const pm_history_row *pm__history_find(const pm_history *h, const char *version);
-/* Writes row (version, applied_at, checksum, state, apply_order and
- * execution_ms; negative numbers are NULL). */
+/* Writes row (version, applied_at, checksum, state, apply_order,
+ * execution_ms and error_message; negative numbers are NULL). */
 int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err);
 int pm__history_mark_applied(pm_db *db, const char *version, int64_t applied_at,
                              const char *checksum, int64_t execution_ms, pm_error *err);
