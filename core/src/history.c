@@ -274,7 +274,10 @@ static int check_seaorm_columns(pm_db *db, pm_error *err)
                          "the migration history is damaged: the table " PM_HISTORY_TABLE
                          " has no column %s (SeaORM's table has version and applied_at)",
                          seaorm_columns[i].name);
-            pm_error_set_detail(err, NULL, PM_DAMAGED_HINT);
+            pm_error_set_detail(err, NULL,
+                                "restore the table from a backup, or add the column back "
+                                "(version VARCHAR primary key, applied_at BIGINT: unix seconds) "
+                                "with the values it held");
             return PM_EHISTORY;
         }
     }
