@@ -58,7 +58,8 @@ static const char *program_usage =
     "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
     "  5  the history needs attention: up refused because of failed, modified, missing or\n"
     "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
-    "     status --exit-code found the database not up to date\n"
+    "     status found a failed, modified, missing or out-of-order migration or a damaged\n"
+    "     history table, or status --exit-code found the database not up to date\n"
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
     "       where the database can (libdbi lets the running statement finish)\n";
 

@@ -39,7 +39,8 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
     case PM_ECONNECT: return PM_EXIT_CONNECT;
     case PM_ECHECKSUM:
     case PM_EDRIFT:
-    case PM_EFAILED: return PM_EXIT_ATTENTION;
+    case PM_EFAILED:
+    case PM_EHISTORY: return PM_EXIT_ATTENTION;
     case PM_EINTERRUPTED: return PM_EXIT_INTERRUPTED;
     case PM_EURL:
     case PM_ENODRIVER:
@@ -455,7 +456,9 @@ const cli_command pm__cli_migrate_commands[] = {
      "  modified       applied, but edited since: both checksums are shown\n"
      "  missing        recorded in the database, absent from this build\n"
      "  out-of-order   pending, but older than the newest applied migration\n"
-     "  failed         ran without a transaction and failed or never finished\n"
+     "  failed         ran without a transaction (or where DDL commits implicitly) and\n"
+     "                 failed or never finished\n"
+     "Exits 5 when a migration is failed, modified, missing or out of order.\n"
      "\n"
      "  --format json  one JSON document (schema in docs/status-json.md)\n"
      "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",

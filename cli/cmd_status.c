@@ -1,8 +1,9 @@
 /* cmd_status.c: `poblysh migrate status`: every migration and its state, as
  * a table for people (coloured on a terminal unless NO_COLOR is set) or as
  * one JSON document for programs (--format json, written with jansson; the
- * schema is in docs/status-json.md). --exit-code turns "not up to date" into
- * exit status 5 for CI gates and readiness probes. */
+ * schema is in docs/status-json.md). It exits 5 when the history needs
+ * attention (a migration failed, modified, missing or out of order), and
+ * --exit-code adds "anything pending" for CI gates and readiness probes. */
 #include <inttypes.h>
 #include <jansson.h>
 #include <stdbool.h>
@@ -30,6 +31,15 @@ static void format_time(int64_t unix_seconds, const char *fmt, char *buf, size_t
 static bool up_to_date(const pm_status *st)
 {
     return pm_status_count_state(st, PM_STATE_APPLIED) == pm_status_count(st);
+}
+
+/* Whether a migration is failed, modified, missing or out of order: up
+ * would refuse, so status exits 5 even without --exit-code. */
+static bool needs_attention(const pm_status *st)
+{
+    return pm_status_count_state(st, PM_STATE_APPLIED) +
+               pm_status_count_state(st, PM_STATE_PENDING) !=
+           pm_status_count(st);
 }
 
 /* ==== Text ==== */
@@ -102,9 +112,7 @@ static void print_text(const pm_status *st)
     if (pm_status_count_state(st, PM_STATE_FAILED))
         printf(
             "A failed migration blocks up: see docs/states.md, then `poblysh migrate repair`.\n");
-    else if (!up_to_date(st) &&
-             pm_status_count(st) != pm_status_count_state(st, PM_STATE_PENDING) +
-                                        pm_status_count_state(st, PM_STATE_APPLIED))
+    else if (needs_attention(st))
         printf("The history needs attention before up will run: see docs/states.md.\n");
 }
 
@@ -166,7 +174,7 @@ int pm__cli_status(const cli_options *opts)
     } else {
         if (!opts->json)
             print_text(st);
-        if ((opts->given & OPT_EXIT_CODE) && !up_to_date(st))
+        if (needs_attention(st) || ((opts->given & OPT_EXIT_CODE) && !up_to_date(st)))
             code = PM_EXIT_ATTENTION;
     }
     pm_status_free(st);

@@ -2,8 +2,10 @@
  * down and repair. A session takes the driver's migration lock and reads the
  * history; each migration then runs with its history row in one transaction,
  * or, for a migration that cannot run in one, with a "started" row written
- * first. Classification is in engine_status.c, fresh/reset/refresh/verify in
- * engine_tools.c. */
+ * first. Where DDL commits implicitly, a transactional migration is applied
+ * with a "started" row written first too, so a crash never leaves its
+ * tables without a trace in the history. Classification is in engine_status.c,
+ * fresh/reset/refresh/verify in engine_tools.c. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -195,6 +197,64 @@ static int skip_if_done(pm_engine *e, const pm_migration *m, bool applying, bool
     return rc;
 }
 
+/* Runs one small transaction of history bookkeeping. */
+static int bookkeeping(pm_db *db, int rc, pm_error *err)
+{
+    if (rc == 0)
+        rc = pm__db_commit(db, err);
+    if (rc < 0)
+        pm__db_rollback(db, err);
+    return rc;
+}
+
+/* Writes m's row as "started", in a transaction of its own, before any of
+ * its statements runs: from then on a failure, a crash or kill -9 leaves a
+ * row that status reports as failed. *skipped is set (and nothing written)
+ * when another runner applied m meanwhile. */
+static int record_started(pm_engine *e, const pm_migration *m, bool *skipped, int64_t *order,
+                          pm_error *err)
+{
+    int rc = pm__db_begin(e->db, err);
+    if (rc == 0)
+        rc = skip_if_done(e, m, true, skipped, order, err);
+    if (rc == 0 && *skipped)
+        return 0;
+    char runner[PM_RUNNER_MAX];
+    pm_engine__runner(runner, sizeof(runner));
+    pm_history_row row = applied_row(m, "started", *order, -1);
+    row.error_message = runner; /* so a racer can tell it is being applied */
+    if (rc == 0)
+        rc = pm__history_insert(e->db, &row, err);
+    rc = bookkeeping(e->db, rc, err);
+    if (rc < 0)
+        pm__error_set_migration(err, m->name);
+    return rc;
+}
+
+/* After a failure that left the database answering: the "started" row of a
+ * migration whose transaction was rolled back is removed again, so the
+ * failure reads as before (no history row, and the hint saying what DDL may
+ * have been committed). When the connection is gone the row stays, and
+ * status reports the migration as failed. */
+static void forget_started(pm_engine *e, const pm_migration *m)
+{
+    pm_error ignored = PM_ERROR_INIT;
+    int rc = pm__db_begin(e->db, &ignored);
+    if (rc == 0)
+        rc = pm__history_delete(e->db, m->name, &ignored);
+    bookkeeping(e->db, rc, &ignored);
+    pm_error_clear(&ignored);
+}
+
+/* Whether applying m in a transaction still needs a "started" row first:
+ * where DDL commits implicitly (no PM_CONN_TRANSACTIONAL_DDL), a crash can
+ * leave its tables committed, and without the row the history would call
+ * it pending. */
+static bool needs_started_row(const pm_engine *e, bool applying)
+{
+    return applying && !(pm__db_flags(e->db) & PM_CONN_TRANSACTIONAL_DDL);
+}
+
 /* Runs one direction of m and its history change in one transaction.
  * *skipped is set when, with a connection whose begin() excludes others,
  * another runner got there first. *order is the apply_order the next applied
@@ -205,13 +265,19 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
 {
     pm_db *db = e->db;
     int64_t elapsed = 0, started = pm__now_ms();
+    bool guarded = needs_started_row(e, applying);
     *skipped = false;
-    int rc = pm__db_begin(db, err);
+    int rc = guarded ? record_started(e, m, skipped, order, err) : 0;
+    if (rc < 0 || *skipped)
+        return rc;
+    rc = pm__db_begin(db, err);
     if (rc < 0) {
         pm__error_set_migration(err, m->name);
+        if (guarded)
+            forget_started(e, m);
         return rc;
     }
-    rc = skip_if_done(e, m, applying, skipped, order, err);
+    rc = guarded ? 0 : skip_if_done(e, m, applying, skipped, order, err);
     if (rc < 0)
         goto fail;
     if (*skipped)
@@ -219,7 +285,9 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
     rc = call_migration(e, m, applying, &elapsed, err);
     if (rc < 0)
         goto fail;
-    if (applying) {
+    if (guarded) {
+        rc = pm__history_mark_applied(db, m->name, (int64_t)time(NULL), m->checksum, elapsed, err);
+    } else if (applying) {
         pm_history_row row = applied_row(m, "applied", *order, elapsed);
         rc = pm__history_insert(db, &row, err);
     } else {
@@ -236,6 +304,8 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
 fail:
     pm__error_set_migration(err, m->name);
     pm__db_rollback(db, err);
+    if (guarded)
+        forget_started(e, m);
     if (!(pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL) && err && !err->hint)
         pm_error_set_detail(err, NULL,
                             applying ? "this database commits DDL implicitly, so statements of "
@@ -248,16 +318,6 @@ fail:
                                        "hand, then run down again");
     pm_engine__report(e, PM_EVENT_FAILED, m->name, elapsed);
     return interrupted(e, rc, STOP_IN_TRANSACTION, m, applying, err);
-}
-
-/* Runs one small transaction of history bookkeeping. */
-static int bookkeeping(pm_db *db, int rc, pm_error *err)
-{
-    if (rc == 0)
-        rc = pm__db_commit(db, err);
-    if (rc < 0)
-        pm__db_rollback(db, err);
-    return rc;
 }
 
 /* Records m as failed, keeping err (the failure) as it is. */
@@ -285,19 +345,9 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
     *skipped = false;
     int rc = 0;
     if (applying) {
-        rc = pm__db_begin(db, err);
-        if (rc == 0)
-            rc = skip_if_done(e, m, true, skipped, order, err);
-        if (rc == 0 && *skipped)
-            return 0;
-        pm_history_row row = applied_row(m, "started", *order, -1);
-        if (rc == 0)
-            rc = pm__history_insert(db, &row, err);
-        rc = bookkeeping(db, rc, err);
-        if (rc < 0) {
-            pm__error_set_migration(err, m->name);
+        rc = record_started(e, m, skipped, order, err);
+        if (rc < 0 || *skipped)
             return rc;
-        }
         *order += 1;
     }
     rc = call_migration(e, m, applying, &elapsed, err);
@@ -400,7 +450,61 @@ static int64_t max_order(const pm_history *h)
     return max;
 }
 
-static int apply_pending(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
+/* The first row of h that a live runner is applying, or NULL. */
+static const pm_history_row *running_row(const pm_history *h)
+{
+    for (size_t i = 0; i < h->count; i++)
+        if (pm_engine__row_running(&h->rows[i]))
+            return &h->rows[i];
+    return NULL;
+}
+
+#define PM_RUNNER_POLL_MS 50
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Where begin() is the only lock (SQLite), a migration that runs without a
+ * transaction is applied outside any lock, so the session may find its
+ * "started" row while its runner is still at work: that is not a failure.
+ * Waits, re-reading the history into *fresh (*reread set), until no live
+ * runner's row is left, for at most the lock timeout. A row whose runner
+ * is gone stays "started" and is reported as failed. */
+static int wait_for_runners(pm_engine *e, const pm_history *h, pm_history *fresh, bool *reread,
+                            pm_error *err)
+{
+    *reread = false;
+    if (!(pm__db_flags(e->db) & PM_CONN_BEGIN_EXCLUDES) || pm__db_recording(e->db))
+        return 0;
+    int64_t deadline = pm__now_ms() + e->lock_timeout_ms;
+    const pm_history_row *row = running_row(h);
+    while (row) {
+        if (pm_db_interrupted(e->db))
+            return interrupted(e, PM_EINTERRUPTED, STOP_BEFORE_SESSION, NULL, true, err);
+        if (pm__now_ms() >= deadline)
+            return pm_error_set(err, PM_ELOCKED,
+                                "%s is still being applied by another runner (%s) after %d s",
+                                row->version, row->error_message, e->lock_timeout_ms / 1000);
+        pause_ms(PM_RUNNER_POLL_MS);
+        if (*reread)
+            pm__history_free(fresh);
+        *reread = false;
+        int rc = data_version(e, &e->history_version, err);
+        if (rc == 0)
+            rc = pm__history_read(e->db, fresh, err);
+        if (rc < 0)
+            return rc;
+        *reread = true;
+        row = running_row(fresh);
+    }
+    return 0;
+}
+
+/* Applies what is pending in h, once the history allows it. */
+static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
 {
     limit_job *job = ctx;
     pm_status_entry *entries = calloc(e->count + h->count + 1, sizeof(*entries));
@@ -421,6 +525,18 @@ static int apply_pending(pm_engine *e, const pm_history *h, void *ctx, pm_error 
             job->done++;
     }
     free(entries);
+    return rc;
+}
+
+static int apply_pending(pm_engine *e, const pm_history *session_history, void *ctx, pm_error *err)
+{
+    pm_history fresh = {NULL, 0};
+    bool reread = false;
+    int rc = wait_for_runners(e, session_history, &fresh, &reread, err);
+    if (rc == 0)
+        rc = apply_to(e, reread ? &fresh : session_history, ctx, err);
+    if (reread)
+        pm__history_free(&fresh);
     return rc;
 }
 

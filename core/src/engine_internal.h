@@ -48,6 +48,16 @@ void pm_engine__report(const pm_engine *e, pm_event_kind kind, const char *migra
 /* Whether row records a migration that failed or never finished. */
 bool pm_engine__row_failed(const pm_history_row *row);
 
+/* Who runs a migration, as a "started" row records it in error_message:
+ * "running: process PID on HOST". */
+#define PM_RUNNER_HOST_MAX 256
+#define PM_RUNNER_MAX (PM_RUNNER_HOST_MAX + 48)
+void pm_engine__runner(char *buf, size_t size);
+
+/* Whether row is "started" by a process of this host that is still alive:
+ * a runner applying it right now, not a failure. */
+bool pm_engine__row_running(const pm_history_row *row);
+
 /* The migration of the set named name, or NULL (the set is sorted). */
 const pm_migration *pm_engine__find(const pm_engine *e, const char *name);
 

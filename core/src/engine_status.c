@@ -3,8 +3,13 @@
  * out-of-order, failed); up() refuses on it and pm_engine_status() reports
  * it. Messages here say what the state is; what to do about it, naming
  * commands and flags, is the CLI's to add. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <unistd.h>
 
 #include "engine_internal.h"
 
@@ -26,6 +31,46 @@ const char *pm_state_name(pm_state state)
 bool pm_engine__row_failed(const pm_history_row *row)
 {
     return row->state && (strcmp(row->state, "failed") == 0 || strcmp(row->state, "started") == 0);
+}
+
+/* ==== Who is running a migration ==== */
+
+#define PM_RUNNER_FORMAT "running: process %ld on %s"
+
+/* This host's name, or "" when it cannot be read. */
+static void host_name(char *buf, size_t size)
+{
+    if (gethostname(buf, size) != 0)
+        buf[0] = '\0';
+    buf[size - 1] = '\0';
+}
+
+void pm_engine__runner(char *buf, size_t size)
+{
+    char host[PM_RUNNER_HOST_MAX];
+    host_name(host, sizeof(host));
+    snprintf(buf, size, PM_RUNNER_FORMAT, (long)getpid(), host);
+}
+
+bool pm_engine__row_running(const pm_history_row *row)
+{
+    if (!row->state || strcmp(row->state, "started") != 0 || !row->error_message)
+        return false;
+    char here[PM_RUNNER_HOST_MAX], there[PM_RUNNER_HOST_MAX];
+    long pid = 0;
+    host_name(here, sizeof(here));
+    const char *rest = row->error_message;
+    if (strncmp(rest, "running: process ", 17) != 0)
+        return false;
+    char *end;
+    errno = 0;
+    pid = strtol(rest + 17, &end, 10);
+    if (errno || pid <= 0 || strncmp(end, " on ", 4) != 0)
+        return false;
+    snprintf(there, sizeof(there), "%s", end + 4);
+    if (!here[0] || strcmp(here, there) != 0)
+        return false; /* another host's process cannot be asked */
+    return kill((pid_t)pid, 0) == 0 || errno == EPERM;
 }
 
 static void classify_applied(pm_status_entry *entry, const pm_migration *m,

@@ -86,29 +86,34 @@ int pm__history_ensure(pm_db *db, pm_error *err)
 
 /* ==== Reading ==== */
 
-typedef struct {
-    pm_history *h;
-    size_t cap;
-} reader;
-
-/* The integer in s, or fallback for NULL, "" or anything but an integer.
- * Called for three columns of every row status reads: plain digits, what
- * the history holds, are read without strtoll. */
-static int64_t parse_int(const char *s, int64_t fallback)
+/* Whether s is a whole decimal number (an optional '-', then digits), put
+ * in *out. Plain digits, what the history holds, are read without strtoll. */
+static bool strict_int(const char *s, int64_t *out)
 {
-    if (!s || !*s)
-        return fallback;
     size_t n = strspn(s, "0123456789");
-    if (s[n] == '\0' && n <= 18) {
+    if (n > 0 && s[n] == '\0' && n <= 18) {
         int64_t v = 0;
         for (size_t i = 0; i < n; i++)
             v = v * 10 + (s[i] - '0');
-        return v;
+        *out = v;
+        return true;
     }
+    if (s[0] != '-' || !s[1] || strspn(s + 1, "0123456789") != strlen(s + 1))
+        return false;
     char *end;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    return errno || *end ? fallback : (int64_t)v;
+    if (errno || *end)
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+/* The integer in s, or fallback for NULL or anything but an integer. */
+static int64_t parse_int(const char *s, int64_t fallback)
+{
+    int64_t v;
+    return s && strict_int(s, &v) ? v : fallback;
 }
 
 /* The text columns of a row: version, checksum, state, error_message,
@@ -141,11 +146,86 @@ static int copy_strings(pm_history_row *row, size_t ncolumns, const char *const 
     return 0;
 }
 
+static const char *column_value(size_t ncolumns, const char *const *values, size_t i)
+{
+    return i < ncolumns ? values[i] : NULL;
+}
+
+/* Sets err to "the history is damaged" for the row named by its version,
+ * or by its place when it has none. */
+#define PM_DAMAGED_HINT                                                                            \
+    "the table " PM_HISTORY_TABLE " was edited by hand or by another tool; correct the row "       \
+    "so that it says what was applied, then run the command again"
+
+static int damaged(pm_error *err, const char *version, size_t rownum, const char *problem,
+                   const char *value)
+{
+    char where[48];
+    snprintf(where, sizeof(where), "row %zu", rownum);
+    pm_error_set(err, PM_EHISTORY, "the migration history is damaged: %s%s: %s%s%.60s%s",
+                 version ? "the row of " : "", version ? version : where, problem,
+                 value ? " \"" : "", value ? value : "", value ? "\"" : "");
+    pm_error_set_detail(err, NULL, PM_DAMAGED_HINT);
+    if (version)
+        pm__error_set_migration(err, version);
+    return PM_EHISTORY;
+}
+
+/* Checks the values of one row: a version, applied_at a whole number, a
+ * state poblysh writes (or NULL, as SeaORM leaves it), and whole numbers
+ * (or NULL) for execution_ms and apply_order. */
+static int check_row(size_t rownum, size_t ncolumns, const char *const *values, pm_error *err)
+{
+    const char *version = column_value(ncolumns, values, 0);
+    const char *at = column_value(ncolumns, values, 1);
+    const char *ms = column_value(ncolumns, values, 3);
+    const char *state = column_value(ncolumns, values, 4);
+    const char *order = column_value(ncolumns, values, 7);
+    int64_t v;
+    if (!version)
+        return damaged(err, NULL, rownum, "its version is NULL", NULL);
+    if (!*version)
+        return damaged(err, NULL, rownum, "its version is empty", NULL);
+    if (!at)
+        return damaged(err, version, rownum, "applied_at is NULL", NULL);
+    if (!strict_int(at, &v))
+        return damaged(err, version, rownum, "applied_at is not a whole number of seconds:", at);
+    if (ms && (!strict_int(ms, &v) || v < 0))
+        return damaged(err, version, rownum,
+                       "execution_ms is not a whole number of milliseconds:", ms);
+    if (order && (!strict_int(order, &v) || v < 0))
+        return damaged(err, version, rownum, "apply_order is not a whole number:", order);
+    if (state && strcmp(state, "applied") != 0 && strcmp(state, "started") != 0 &&
+        strcmp(state, "failed") != 0)
+        return damaged(err, version, rownum, "its state is not applied, started or failed but",
+                       state);
+    return 0;
+}
+
+int pm__history_decode(pm_history_row *out, size_t rownum, size_t ncolumns,
+                       const char *const *values, pm_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = check_row(rownum, ncolumns, values, err);
+    if (rc < 0)
+        return rc;
+    if (copy_strings(out, ncolumns, values) < 0)
+        return pm_error_set(err, PM_ENOMEM, "out of memory reading the migration history");
+    out->applied_at = parse_int(column_value(ncolumns, values, 1), 0);
+    out->execution_ms = parse_int(column_value(ncolumns, values, 3), -1);
+    out->apply_order = parse_int(column_value(ncolumns, values, 7), -1);
+    return 0;
+}
+
+typedef struct {
+    pm_history *h;
+    size_t cap;
+    pm_error *err;
+} reader;
+
 static int read_row(void *ctx, size_t ncolumns, const char *const *values)
 {
     reader *r = ctx;
-    if (!values[0])
-        return 0; /* version is the primary key: cannot be NULL */
     if (r->h->count == r->cap) {
         size_t cap = r->cap ? r->cap * 2 : 16;
         pm_history_row *rows = realloc(r->h->rows, cap * sizeof(*rows));
@@ -154,13 +234,10 @@ static int read_row(void *ctx, size_t ncolumns, const char *const *values)
         r->h->rows = rows;
         r->cap = cap;
     }
-    pm_history_row *row = &r->h->rows[r->h->count];
-    memset(row, 0, sizeof(*row));
-    if (copy_strings(row, ncolumns, values) < 0)
-        return PM_ENOMEM;
-    row->applied_at = parse_int(values[1], 0);
-    row->execution_ms = ncolumns > 3 ? parse_int(values[3], -1) : -1;
-    row->apply_order = ncolumns > 7 ? parse_int(values[7], -1) : -1;
+    int rc =
+        pm__history_decode(&r->h->rows[r->h->count], r->h->count + 1, ncolumns, values, r->err);
+    if (rc < 0)
+        return rc;
     r->h->count++;
     return 0;
 }
@@ -182,6 +259,31 @@ static bool sorted_by_version(const pm_history *h)
     return true;
 }
 
+/* SeaORM's two columns are the least a history has: without them a row
+ * cannot say what was applied (and SQLite would read a double-quoted
+ * missing column as a string). */
+static int check_seaorm_columns(pm_db *db, pm_error *err)
+{
+    for (size_t i = 0; i < PM_ARRAY_LEN(seaorm_columns); i++) {
+        bool present = false;
+        int rc = pm__db_has_column(db, PM_HISTORY_TABLE, seaorm_columns[i].name, &present, err);
+        if (rc < 0)
+            return rc;
+        if (!present) {
+            pm_error_set(err, PM_EHISTORY,
+                         "the migration history is damaged: the table " PM_HISTORY_TABLE
+                         " has no column %s (SeaORM's table has version and applied_at)",
+                         seaorm_columns[i].name);
+            pm_error_set_detail(err, NULL,
+                                "restore the table from a backup, or add the column back "
+                                "(version VARCHAR primary key, applied_at BIGINT: unix seconds) "
+                                "with the values it held");
+            return PM_EHISTORY;
+        }
+    }
+    return 0;
+}
+
 int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
 {
     out->rows = NULL;
@@ -191,7 +293,9 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     if (rc < 0 || !exists)
         return rc;
     /* Our columns are added in order: when the last is there, all are. */
-    rc = pm__db_has_column(db, PM_HISTORY_TABLE, PM_LAST_OWN_COLUMN, &upgraded, err);
+    rc = check_seaorm_columns(db, err);
+    if (rc == 0)
+        rc = pm__db_has_column(db, PM_HISTORY_TABLE, PM_LAST_OWN_COLUMN, &upgraded, err);
     if (rc < 0)
         return rc;
     const pm_dialect *d = pm__db_dialect(db);
@@ -219,7 +323,7 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     pm__render_ident(&sql, d, PM_HISTORY_TABLE);
     if (sql.oom)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    reader r = {out, 0};
+    reader r = {out, 0, err};
     rc = pm__db_query(db, pm_buf_cstr(&sql), NULL, 0, read_row, &r, err);
     pm_buf_free(&sql);
     if (rc == PM_ENOMEM && !(err && err->message))
@@ -299,22 +403,23 @@ int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err)
 {
     char at[24], ms[24], order[24];
     const char *params[] = {
-        row->version, int_param(at, row->applied_at),     row->checksum,
-        row->state,   int_param(order, row->apply_order), int_param(ms, row->execution_ms)};
+        row->version,      int_param(at, row->applied_at),     row->checksum,
+        row->state,        int_param(order, row->apply_order), int_param(ms, row->execution_ms),
+        row->error_message};
     /* An applied row's time is partly measured by the server when the driver
      * sends the migration at commit (the backend's elapsed_ms). */
     const char *server_elapsed = pm__db_backend(db)->elapsed_ms;
     bool use_server = server_elapsed && row->execution_ms >= 0;
     char *elapsed = use_server ? pm__format(server_elapsed, "$6") : pm__strdup("$6");
     char *fmt = elapsed ? pm__format("INSERT INTO @" PM_HISTORY_TABLE "@ (@version@, @applied_at@, "
-                                     "@checksum@, @state@, @apply_order@, @execution_ms@) "
-                                     "VALUES ($1, $2, $3, $4, $5, %s)",
+                                     "@checksum@, @state@, @apply_order@, @execution_ms@, "
+                                     "@error_message@) VALUES ($1, $2, $3, $4, $5, %s, $7)",
                                      elapsed)
                         : NULL;
     free(elapsed);
     if (!fmt)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
-    int rc = run_history(db, fmt, params, 6, NULL, NULL, err);
+    int rc = run_history(db, fmt, params, 7, NULL, NULL, err);
     free(fmt);
     return rc;
 }

@@ -134,7 +134,7 @@ typedef struct pm_history_row {
     char *checksum;        /* NULL when not recorded (SeaORM's rows) */
     int64_t execution_ms;  /* -1 when not recorded */
     char *state;           /* NULL or "applied", "started", "failed" */
-    char *error_message;   /* why it failed */
+    char *error_message;   /* why it failed; while "started", who runs it */
     char *error_statement; /* the statement that failed, when known */
     int64_t apply_order;   /* -1 when not recorded */
 } pm_history_row;
@@ -150,10 +150,19 @@ int pm__history_ensure(pm_db *db, pm_error *err);
 /* Reads every row; an absent table reads as empty. */
 int pm__history_read(pm_db *db, pm_history *out, pm_error *err);
 void pm__history_free(pm_history *h);
+/* Decodes one row of the SELECT pm__history_read runs (version,
+ * applied_at, checksum, execution_ms, state, error_message,
+ * error_statement, apply_order; missing trailing columns read as NULL).
+ * A value poblysh and SeaORM never write (no version, an unknown state, a
+ * time that is not a number) is PM_EHISTORY, naming the row by its version
+ * or by rownum. On success out's strings are one block the caller frees
+ * through out->version. */
+int pm__history_decode(pm_history_row *out, size_t rownum, size_t ncolumns,
+                       const char *const *values, pm_error *err);
 /* The row for version, or NULL (binary search). */
 const pm_history_row *pm__history_find(const pm_history *h, const char *version);
-/* Writes row (version, applied_at, checksum, state, apply_order and
- * execution_ms; negative numbers are NULL). */
+/* Writes row (version, applied_at, checksum, state, apply_order,
+ * execution_ms and error_message; negative numbers are NULL). */
 int pm__history_insert(pm_db *db, const pm_history_row *row, pm_error *err);
 int pm__history_mark_applied(pm_db *db, const char *version, int64_t applied_at,
                              const char *checksum, int64_t execution_ms, pm_error *err);

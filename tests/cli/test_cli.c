@@ -155,7 +155,7 @@ static void test_cli__status_marks_versions_unknown_to_this_build(void **state)
     close_db(f);
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_empty(r->err);
     assert_contains(line_starting(f, r->out, TENANTS " "), " applied ");
     char *line = line_starting(f, r->out, "m2099_01_01_000000_from_the_future ");
@@ -771,7 +771,7 @@ static void test_cli__modified_migration_is_shown_refused_and_accepted(void **st
     int64_t applied_at = db_int(f, "SELECT applied_at FROM seaql_migrations");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_empty(r->err);
     assert_contains(line_starting(f, r->out, TENANTS " "), " modified ");
     assert_contains(r->out, "recorded sha256:0000");
@@ -887,7 +887,7 @@ static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
             "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     char *line = line_starting(f, r->out, GONE " ");
     assert_contains(line, " missing ");
     assert_contains(line, "2023-11-14 22:13:20");
@@ -926,7 +926,7 @@ static void test_cli__out_of_order_migration_needs_allow_out_of_order(void **sta
             "INSERT INTO seaql_migrations (version, applied_at) VALUES ('" GONE "', 1700000000)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_contains(line_starting(f, r->out, TENANTS " "), " out-of-order");
     assert_contains(line_starting(f, r->out, GONE " "), " missing ");
     assert_contains(r->out, "0 applied, 0 pending, 1 missing, 1 out-of-order.\n");
@@ -967,7 +967,7 @@ static void test_cli__failed_migration_blocks_up_and_down_until_repaired(void **
     mark_failed(f);
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_empty(r->err);
     assert_contains(line_starting(f, r->out, TENANTS " "), " failed ");
     assert_contains(r->out, "  error: boom\n");
@@ -1098,7 +1098,7 @@ static void test_cli__started_row_reads_as_failed_never_finished(void **state)
     exec_db(f, "UPDATE seaql_migrations SET state = 'started'");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_contains(line_starting(f, r->out, TENANTS " "), " failed ");
     assert_contains(r->out, "error: ");
     assert_contains(r->out, "never finished");
@@ -1287,7 +1287,7 @@ static void test_cli__status_json_modified_and_failed(void **state)
     exec_db(f, "UPDATE seaql_migrations SET checksum = '" ZERO_SUM "'");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     json_t *doc = parse_json(r->out);
     const int modified_counts[6] = {0, 0, 1, 0, 0, 0};
     const json_t *m = check_status_document(doc, false, "modified", modified_counts);
@@ -1306,7 +1306,7 @@ static void test_cli__status_json_modified_and_failed(void **state)
 
     mark_failed(f);
     r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     doc = parse_json(r->out);
     const int failed_counts[6] = {0, 0, 0, 0, 0, 1};
     m = check_status_document(doc, false, "failed", failed_counts);
@@ -1354,13 +1354,13 @@ static void test_cli__status_compares_checksums_in_a_previous_release_table(void
             "INSERT INTO seaql_migrations VALUES ('" TENANTS "', 1700000000, '" ZERO_SUM "', 12)");
 
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "status"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     assert_contains(line_starting(f, r->out, TENANTS " "), " modified ");
     assert_contains(r->out, "recorded " ZERO_SUM);
     assert_status_exit_code(f, 5);
 
     r = run_cli(f, LOCAL, ARGS("migrate", "status", "--format", "json"));
-    assert_exit(r, 0);
+    assert_exit(r, 5); /* the history needs attention */
     json_t *doc = parse_json(r->out);
     const json_t *m = json_array_get(json_object_get(doc, "migrations"), 0);
     assert_string_equal(json_str(json_object_get(m, "checksum"), "stored"), ZERO_SUM);

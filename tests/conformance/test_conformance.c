@@ -450,6 +450,44 @@ static void test_conformance__seaorm_rows_without_checksum_are_never_modified(vo
     pm_engine_free(engine);
 }
 
+static void test_conformance__damaged_history_is_refused_naming_the_row(void **state)
+{
+    fixture *f = *state;
+    pm_test_exec(f->db, "CREATE TABLE seaql_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY, "
+                        "applied_at BIGINT NOT NULL, state VARCHAR(16) NULL)");
+    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a', "
+                        "1704067200, 'done')");
+    pm_engine *engine = engine_with(f, summed, 1, 0);
+    pm_status *st = NULL;
+    assert_int_equal(pm_engine_status(engine, &st, &f->err), PM_EHISTORY);
+    assert_non_null(strstr(f->err.message, "m2024_03_01_000001_conf_a"));
+    assert_non_null(strstr(f->err.message, "\"done\""));
+    pm_error_clear(&f->err);
+    size_t n = 99;
+    assert_int_equal(pm_engine_down(engine, 1, &n, &f->err), PM_EHISTORY);
+    assert_int_equal(n, 0);
+    pm_error_clear(&f->err);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, &n, &f->err), PM_EHISTORY);
+    assert_int_equal(n, 0);
+    assert_false(pm_test_has_table(f->db, "conf_a"));
+    pm_error_clear(&f->err);
+    pm_engine_free(engine);
+}
+
+static void test_conformance__history_table_without_applied_at_is_damaged(void **state)
+{
+    fixture *f = *state;
+    pm_test_exec(f->db,
+                 "CREATE TABLE seaql_migrations (version VARCHAR(255) NOT NULL PRIMARY KEY)");
+    pm_test_exec(f->db, "INSERT INTO seaql_migrations VALUES ('m2024_03_01_000001_conf_a')");
+    pm_engine *engine = engine_with(f, summed, 1, 0);
+    pm_status *st = NULL;
+    assert_int_equal(pm_engine_status(engine, &st, &f->err), PM_EHISTORY);
+    assert_non_null(strstr(f->err.message, "no column applied_at"));
+    pm_error_clear(&f->err);
+    pm_engine_free(engine);
+}
+
 static void test_conformance__missing_version_blocks_up_unless_allowed(void **state)
 {
     fixture *f = *state;
@@ -1879,6 +1917,10 @@ int main(int argc, char **argv)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__unknown_applied_version_is_reported,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conformance__damaged_history_is_refused_naming_the_row,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__history_table_without_applied_at_is_damaged, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conformance__seaorm_history_table_is_upgraded, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_conformance__schema_builder_renders_valid_ddl, setup,

@@ -1,11 +1,13 @@
 /* test_mariadb.c: poblysh against a real MariaDB server through the libdbi
  * driver, via the library and via the built poblysh binary: the tenants
  * table's MySQL types, UTC timestamps under a non-UTC server, concurrent
- * runners, failures on a backend whose DDL commits implicitly, connection
- * errors, the GET_LOCK timeout, and libdbi's own output kept off ours.
- * Every test that migrates gets a fresh database, dropped in teardown.
- * Run as: test_mariadb <poblysh>, with the environment scripts/with-mariadb.sh
- * exports (POBLYSH_TEST_MYSQL_URL, POBLYSH_TEST_MYSQL_PASSWORD). */
+ * runners, failures on a backend whose DDL commits implicitly, kill -9
+ * during a migration (failed, never pending), connection errors, the
+ * GET_LOCK timeout, and libdbi's own output kept off ours. Every test that
+ * migrates gets a fresh database, dropped in teardown. Run as:
+ * test_mariadb <poblysh> <poblysh_fixture>, with the environment
+ * scripts/with-mariadb.sh exports (POBLYSH_TEST_MYSQL_URL,
+ * POBLYSH_TEST_MYSQL_PASSWORD). */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -33,6 +35,7 @@
 #define WRONG_PASSWORD_ENC "wr0ng%3Ap%40ss%2Fw%23rd"
 
 static const char *cli_path;     /* the poblysh binary */
+static const char *fixture_path; /* poblysh_fixture: a migration that sleeps on the server */
 static const char *admin_url;    /* POBLYSH_TEST_MYSQL_URL: every privilege, on poblysh_test */
 static const char *raw_password; /* POBLYSH_TEST_MYSQL_PASSWORD: must never be printed */
 
@@ -247,7 +250,8 @@ static char *lock_name(fixture *f, pm_db *db)
  * nothing else, so no POBLYSH_DATABASE_URL or POBLYSH_PROFILE leaks in. */
 static char **child_environment(fixture *f)
 {
-    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+                                         "POBLYSH_FIXTURE_SLEEP"};
     char **envp = keep(f, calloc(8, sizeof(*envp)));
     assert_non_null(envp);
     size_t n = 0;
@@ -272,25 +276,31 @@ static child *new_child(fixture *f)
     return c;
 }
 
-/* Starts `poblysh args...`, with its stdout closed when asked; the child is
+/* Starts `binary args...`, with its stdout closed when asked; the child is
  * the fixture's until reaped. */
-static child *spawn_cli_with(fixture *f, bool close_stdout, const char *const *args)
+static child *spawn_binary(fixture *f, const char *binary, bool close_stdout,
+                           const char *const *args)
 {
     size_t nargs = 0;
     while (args[nargs])
         nargs++;
     char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
     assert_non_null(argv);
-    argv[0] = (char *)cli_path;
+    argv[0] = (char *)binary;
     for (size_t i = 0; i < nargs; i++)
         argv[i + 1] = (char *)args[i];
     char **envp = child_environment(f);
     child *c = new_child(f);
     clock_gettime(CLOCK_MONOTONIC, &c->started);
     pm_test_spawn_opts opts = {NULL, false, close_stdout, NULL};
-    c->pid = pm_test_spawn(cli_path, argv, envp, &opts, &c->out_fd, &c->err_fd);
+    c->pid = pm_test_spawn(binary, argv, envp, &opts, &c->out_fd, &c->err_fd);
     c->exited = false;
     return c;
+}
+
+static child *spawn_cli_with(fixture *f, bool close_stdout, const char *const *args)
+{
+    return spawn_binary(f, cli_path, close_stdout, args);
 }
 
 static child *spawn_cli(fixture *f, const char *const *args)
@@ -833,8 +843,11 @@ static void test_mariadb__wrong_password_exits_4_and_prints_no_password(void **s
     assert_contains(r->err, "Access denied for user 'poblysh'");
     assert_no_password(r);
 
-    /* The right password, verbose: connected, still never printed. */
-    r = run_cli(f, ARGS("-v", "migrate", "status", "--database-url", admin_url));
+    /* The right password, verbose: connected, still never printed. On a
+     * database of its own: status exits 5 when another suite's history in
+     * poblysh_test needs attention. */
+    fresh_database(f, "password");
+    r = run_cli(f, ARGS("-v", "migrate", "status", "--database-url", f->url));
     assert_exit(r, 0);
     assert_contains(r->err, "poblysh: connected with the dbi driver\n");
     assert_no_password(r);
@@ -1223,15 +1236,117 @@ static void test_mariadb__capabilities_are_those_of_a_server_without_transaction
     assert_int_equal(told, want);
 }
 
+/* ==== kill -9 during a migration ==== */
+
+#define SLEEPER "m2024_06_01_000000_sleep"
+#define KILL_ROUNDS 3
+
+/* Waits until the table exists in the test's database (its CREATE TABLE
+ * committed, implicitly), for at most RUN_TIMEOUT_MS. */
+static void wait_for_table(fixture *f, const char *table)
+{
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    while (!pm_test_has_table(f->db, table)) {
+        if (seconds_since(&started) * 1000 > RUN_TIMEOUT_MS)
+            fail_msg("%s was never created", table);
+        sleep_ms(20);
+    }
+}
+
+/* The server keeps a killed client's statement (SLEEP) and its GET_LOCK
+ * until it notices; ends that connection, as the server eventually would. */
+static void end_orphaned_connection(fixture *f, const char *lock)
+{
+    char *holder = query_text(f, f->db, "SELECT IS_USED_LOCK('%s')", lock);
+    if (holder) { /* it may end by itself meanwhile: KILL then fails with 1094 */
+        pm_error ignored = PM_ERROR_INIT;
+        (void)pm_db_exec(f->db, fmt(f, "KILL %s", holder), &ignored);
+        pm_error_clear(&ignored);
+    }
+    struct timespec started;
+    clock_gettime(CLOCK_MONOTONIC, &started);
+    while (strcmp(query_text(f, f->db, "SELECT IS_FREE_LOCK('%s')", lock), "1") != 0) {
+        if (seconds_since(&started) * 1000 > RUN_TIMEOUT_MS)
+            fail_msg("the lock of the killed runner was never released");
+        sleep_ms(20);
+    }
+}
+
+static void kill_during_sleeper_then_check_status(fixture *f, const char *lock)
+{
+    child *c =
+        spawn_binary(f, fixture_path, false, ARGS("migrate", "up", "--database-url", f->url));
+    wait_for_table(f, "fixture_slept");
+    assert_int_equal(kill(c->pid, SIGKILL), 0);
+    const run_result *r = collect(f, c);
+    assert_exit(r, 128 + SIGKILL);
+    end_orphaned_connection(f, lock);
+
+    /* The table was committed by its DDL: the history says so, not "pending". */
+    assert_true(pm_test_has_table(f->db, "fixture_slept"));
+    r = collect(f,
+                spawn_binary(f, fixture_path, false,
+                             ARGS("migrate", "status", "--exit-code", "--database-url", f->url)));
+    assert_exit(r, 5);
+    char *line = line_starting(f, r->out, SLEEPER " ");
+    assert_non_null(line);
+    assert_contains(line, " failed ");
+    assert_lacks(line, "pending");
+    assert_contains(r->out, "started and never finished");
+    assert_contains(r->out, "A failed migration blocks up");
+
+    /* up refuses it, with the repair advice, before touching anything. */
+    r = collect(
+        f, spawn_binary(f, fixture_path, false, ARGS("migrate", "up", "--database-url", f->url)));
+    assert_exit(r, 5);
+    assert_contains(r->err, "failed (its work may be partly done): " SLEEPER);
+    assert_contains(r->err, "repair --rollback " SLEEPER);
+    assert_lacks(r->err, "1050");
+    assert_no_password(r);
+
+    /* Undone by hand and the history repaired: the next round starts clean. */
+    pm_test_exec(f->db, "DROP TABLE fixture_slept");
+    r = collect(f, spawn_binary(
+                       f, fixture_path, false,
+                       ARGS("migrate", "repair", "--rollback", SLEEPER, "--database-url", f->url)));
+    assert_exit(r, 0);
+}
+
+static void test_mariadb__kill_9_during_a_migration_leaves_it_failed_never_pending(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "kill9");
+    const char *lock = lock_name(f, f->db);
+    setenv("POBLYSH_FIXTURE_SLEEP", "20", 1);
+    const run_result *r =
+        collect(f, spawn_binary(f, fixture_path, false,
+                                ARGS("migrate", "up", "-n", "1", "--database-url", f->url)));
+    assert_exit(r, 0);
+    for (int round = 0; round < KILL_ROUNDS; round++)
+        kill_during_sleeper_then_check_status(f, lock);
+    setenv("POBLYSH_FIXTURE_SLEEP", "0", 1);
+    r = collect(
+        f, spawn_binary(f, fixture_path, false, ARGS("migrate", "up", "--database-url", f->url)));
+    unsetenv("POBLYSH_FIXTURE_SLEEP");
+    assert_exit(r, 0);
+    assert_query(f, "applied", "SELECT state FROM seaql_migrations WHERE version = '" SLEEPER "'");
+    r = collect(f,
+                spawn_binary(f, fixture_path, false,
+                             ARGS("migrate", "status", "--exit-code", "--database-url", f->url)));
+    assert_exit(r, 0);
+}
+
 #define MARIADB_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
 {
-    if (argc != 2) {
-        fprintf(stderr, "usage: test_mariadb POBLYSH_BINARY\n");
+    if (argc != 3) {
+        fprintf(stderr, "usage: test_mariadb POBLYSH_BINARY POBLYSH_FIXTURE_BINARY\n");
         return 2;
     }
     cli_path = argv[1];
+    fixture_path = argv[2];
     admin_url = getenv("POBLYSH_TEST_MYSQL_URL");
     raw_password = getenv("POBLYSH_TEST_MYSQL_PASSWORD");
     if (!admin_url || !*admin_url) {
@@ -1242,9 +1357,12 @@ int main(int argc, char **argv)
                 "It is never skipped.\n");
         return 1;
     }
-    if (access(cli_path, X_OK) != 0) {
-        fprintf(stderr, "test_mariadb: %s is not an executable: %s\n", cli_path, strerror(errno));
-        return 1;
+    for (int i = 1; i < argc; i++) {
+        if (access(argv[i], X_OK) != 0) {
+            fprintf(stderr, "test_mariadb: %s is not an executable: %s\n", argv[i],
+                    strerror(errno));
+            return 1;
+        }
     }
     if (parse_admin_url(admin_url) < 0) {
         fprintf(stderr,
@@ -1269,6 +1387,7 @@ int main(int argc, char **argv)
         MARIADB_TEST(test_mariadb__lock_timeout_exits_3_and_names_the_holders_connection_id),
         MARIADB_TEST(test_mariadb__sigint_while_waiting_for_the_lock_exits_130),
         MARIADB_TEST(test_mariadb__signal_during_a_statement_stops_before_the_next_migration),
+        MARIADB_TEST(test_mariadb__kill_9_during_a_migration_leaves_it_failed_never_pending),
         MARIADB_TEST(test_mariadb__libdbi_driver_output_never_reaches_stdout_or_stderr),
         MARIADB_TEST(test_mariadb__dbmate_folder_up_status_and_down),
         MARIADB_TEST(test_mariadb__golang_folder_up_status_and_down),

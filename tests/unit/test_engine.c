@@ -1,9 +1,15 @@
 /* test_engine.c: the engine's behaviour on in-memory SQLite: order, history,
- * limits, rollback of a failing migration, status, progress events. */
+ * limits, rollback of a failing migration, status, progress events; and, on
+ * a SQLite file, racing processes over a migration that runs without a
+ * transaction. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -271,6 +277,141 @@ static void test_engine__checksum_is_recorded_when_the_migration_has_one(void **
     pm_db_close(db);
 }
 
+/* ==== Racers over a migration that runs without a transaction ==== */
+
+#define RACERS 8
+#define SLOW_NAME "m2024_07_07_000000_slow"
+
+static int up_slow(pm_schema *s, const void *data)
+{
+    (void)data;
+    int rc = pm_schema_exec(s, "CREATE TABLE t_slow (id INTEGER)");
+    struct timespec pause = {0, 400 * 1000000L}; /* others read the history meanwhile */
+    nanosleep(&pause, NULL);
+    return rc == 0 ? pm_schema_exec(s, "INSERT INTO t_slow VALUES (1)") : rc;
+}
+
+static const pm_migration slow = {
+    SLOW_NAME, up_slow, pm_test_down_drop, PM_MIGRATION_NO_TRANSACTION, NULL, "t_slow"};
+static const pm_migration *const slow_set[] = {&m1, &slow};
+
+/* A racer: waits for the start signal (EOF on go), runs up, exits with 0
+ * or the negated error code. */
+static void racer(const char *url, int go)
+{
+    char c;
+    while (read(go, &c, 1) > 0)
+        ;
+    pm_db *db = NULL;
+    pm_engine *engine = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_engine_options opts = PM_ENGINE_OPTIONS_INIT;
+    opts.lock_timeout_seconds = 30;
+    int rc = pm_db_open(&db, url, NULL, &err);
+    if (rc == 0)
+        rc = pm_engine_new(&engine, db, slow_set, 2, &opts, &err);
+    if (rc == 0)
+        rc = pm_engine_up(engine, PM_ALL, NULL, &err);
+    if (rc < 0)
+        fprintf(stderr, "racer %ld: %s\n", (long)getpid(), err.message ? err.message : "?");
+    pm_engine_free(engine);
+    pm_db_close(db);
+    _exit(rc < 0 ? -rc : 0);
+}
+
+static char *temp_db_url(char *dir, size_t size)
+{
+    snprintf(dir, size, "/tmp/pm-racers-XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    size_t n = strlen(dir) + 32;
+    char *url = malloc(n);
+    assert_non_null(url);
+    snprintf(url, n, "sqlite://%s/x.db", dir);
+    return url;
+}
+
+static void remove_temp_db(const char *dir)
+{
+    static const char *const files[] = {"x.db", "x.db-journal", "x.db-wal", "x.db-shm"};
+    char path[256];
+    for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+        snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+}
+
+static void
+test_engine__racers_wait_for_a_live_runner_of_a_non_transactional_migration(void **state)
+{
+    (void)state;
+    char dir[64];
+    char *url = temp_db_url(dir, sizeof(dir));
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pids[RACERS];
+    for (int i = 0; i < RACERS; i++) {
+        pids[i] = fork();
+        assert_true(pids[i] >= 0);
+        if (pids[i] == 0) {
+            close(go[1]);
+            racer(url, go[0]);
+        }
+    }
+    close(go[0]);
+    close(go[1]); /* all start at once */
+    int failed = 0;
+    for (int i = 0; i < RACERS; i++) {
+        int ws = 0;
+        assert_int_equal(waitpid(pids[i], &ws, 0), pids[i]);
+        if (!WIFEXITED(ws) || WEXITSTATUS(ws) != 0) {
+            fprintf(stderr, "racer %d ended with status %d (error -%d)\n", i, ws,
+                    WIFEXITED(ws) ? WEXITSTATUS(ws) : -1);
+            failed++;
+        }
+    }
+    assert_int_equal(failed, 0);
+    pm_db *db = pm_test_open(url);
+    assert_int_equal(pm_test_history_count(db), 2);
+    assert_int_equal(pm_test_int(db,
+                                 "SELECT count(*) FROM seaql_migrations WHERE version = '" SLOW_NAME
+                                 "' AND state = 'applied'"),
+                     1);
+    assert_int_equal(pm_test_int(db, "SELECT count(*) FROM t_slow"), 1); /* applied once */
+    pm_db_close(db);
+    remove_temp_db(dir);
+    free(url);
+}
+
+static void test_engine__started_row_of_a_dead_runner_is_failed(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child); /* its process is gone */
+    char host[256] = "";
+    gethostname(host, sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    char sql[512];
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_engine *engine = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_engine_new(&engine, db, slow_set, 2, NULL, &err), &err);
+    pm_test_ok(pm_engine_up(engine, 1, NULL, &err), &err);
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO seaql_migrations (version, applied_at, state, error_message) VALUES "
+             "('" SLOW_NAME "', 1704067200, 'started', 'running: process %ld on %s')",
+             (long)child, host);
+    pm_test_exec(db, sql);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &err), PM_EFAILED);
+    assert_non_null(strstr(err.message, SLOW_NAME));
+    pm_error_clear(&err);
+    pm_engine_free(engine);
+    pm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -294,6 +435,9 @@ int main(void)
             teardown),
         cmocka_unit_test(test_engine__migration_returning_error_without_sql_is_named),
         cmocka_unit_test(test_engine__checksum_is_recorded_when_the_migration_has_one),
+        cmocka_unit_test(
+            test_engine__racers_wait_for_a_live_runner_of_a_non_transactional_migration),
+        cmocka_unit_test(test_engine__started_row_of_a_dead_runner_is_failed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

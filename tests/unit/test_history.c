@@ -1,6 +1,7 @@
 /* test_history.c: the seaql_migrations table: created with SeaORM's columns
  * plus ours, and a two-column table written by SeaORM recognised and upgraded
- * in place without losing a row. */
+ * in place without losing a row; a damaged history (unknown state, bad time,
+ * no version, SeaORM's columns missing) refused, naming the row. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,12 +101,153 @@ static void test_history__half_upgraded_table_gets_the_missing_column(void **sta
     pm_db_close(db);
 }
 
+/* ==== Damaged histories: refused, naming the row, never guessed ==== */
+
+#define FULL_TABLE                                                                                 \
+    "CREATE TABLE seaql_migrations (version varchar NULL, applied_at bigint NULL, checksum "       \
+    "varchar NULL, execution_ms bigint NULL, state varchar(16) NULL, error_message text NULL, "    \
+    "error_statement text NULL, apply_order bigint NULL)"
+#define TENANTS "m2024_01_01_000001_create_tenants"
+
+/* status, up and down on db all refuse with PM_EHISTORY, and status's
+ * message contains both needles; nothing is reverted or applied. */
+static void assert_damaged(pm_db *db, const char *needle, const char *needle2)
+{
+    pm_engine *engine = builtin_engine(db);
+    pm_error err = PM_ERROR_INIT;
+    pm_status *st = NULL;
+    int rows_before = pm_test_int(db, "SELECT count(*) FROM seaql_migrations");
+    assert_int_equal(pm_engine_status(engine, &st, &err), PM_EHISTORY);
+    assert_null(st);
+    assert_non_null(err.message);
+    assert_non_null(strstr(err.message, "the migration history is damaged"));
+    assert_non_null(strstr(err.message, needle));
+    assert_non_null(strstr(err.message, needle2));
+    pm_error_clear(&err);
+    size_t done = 99;
+    assert_int_equal(pm_engine_down(engine, 1, &done, &err), PM_EHISTORY);
+    assert_int_equal(done, 0);
+    pm_error_clear(&err);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, &done, &err), PM_EHISTORY);
+    assert_int_equal(done, 0);
+    pm_error_clear(&err);
+    assert_int_equal(pm_test_int(db, "SELECT count(*) FROM seaql_migrations"), rows_before);
+    pm_engine_free(engine);
+}
+
+static pm_db *history_with(const char *insert)
+{
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_test_exec(db, FULL_TABLE);
+    pm_test_exec(db, insert);
+    return db;
+}
+
+static void test_history__unknown_state_is_damaged_not_applied(void **state)
+{
+    (void)state;
+    pm_db *db =
+        history_with("INSERT INTO seaql_migrations (version, applied_at, state) VALUES ('" TENANTS
+                     "', 1704067200, 'done')");
+    assert_damaged(db, TENANTS, "\"done\"");
+    pm_db_close(db);
+}
+
+static void test_history__empty_state_is_damaged(void **state)
+{
+    (void)state;
+    pm_db *db =
+        history_with("INSERT INTO seaql_migrations (version, applied_at, state) VALUES ('" TENANTS
+                     "', 1704067200, '')");
+    assert_damaged(db, TENANTS, "state");
+    pm_db_close(db);
+}
+
+static void test_history__non_numeric_applied_at_is_damaged_not_1970(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at) VALUES ('" TENANTS
+                             "', 'yesterday')");
+    assert_damaged(db, TENANTS, "applied_at is not a whole number of seconds: \"yesterday\"");
+    pm_db_close(db);
+}
+
+static void test_history__null_applied_at_is_damaged(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at) VALUES ('" TENANTS
+                             "', NULL)");
+    assert_damaged(db, TENANTS, "applied_at is NULL");
+    pm_db_close(db);
+}
+
+static void test_history__null_version_is_damaged_naming_its_row(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at) VALUES ('" TENANTS
+                             "', 1704067200), (NULL, 1704067201)");
+    assert_damaged(db, "row 2", "version is NULL");
+    pm_db_close(db);
+}
+
+static void test_history__empty_version_is_damaged_naming_its_row(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at) VALUES ('', "
+                             "1704067200)");
+    assert_damaged(db, "row 1", "version is empty");
+    pm_db_close(db);
+}
+
+static void test_history__non_numeric_apply_order_is_damaged(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at, apply_order) "
+                             "VALUES ('" TENANTS "', 1704067200, 'first')");
+    assert_damaged(db, TENANTS, "apply_order");
+    pm_db_close(db);
+}
+
+static void test_history__table_with_only_version_is_damaged(void **state)
+{
+    (void)state;
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_test_exec(db, "CREATE TABLE seaql_migrations (version varchar NOT NULL PRIMARY KEY)");
+    pm_test_exec(db, "INSERT INTO seaql_migrations VALUES ('a'), ('b'), ('c')");
+    assert_damaged(db, "no column applied_at", "seaql_migrations");
+    pm_db_close(db);
+}
+
+static void test_history__seaorm_rows_with_null_state_stay_valid(void **state)
+{
+    (void)state;
+    pm_db *db = history_with("INSERT INTO seaql_migrations (version, applied_at) VALUES ('" TENANTS
+                             "', 1704067200)");
+    pm_engine *engine = builtin_engine(db);
+    pm_error err = PM_ERROR_INIT;
+    pm_status *st = NULL;
+    pm_test_ok(pm_engine_status(engine, &st, &err), &err);
+    assert_int_equal(pm_status_count_state(st, PM_STATE_APPLIED), 1);
+    pm_status_free(st);
+    pm_engine_free(engine);
+    pm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_history__created_with_seaorm_and_own_columns),
         cmocka_unit_test(test_history__seaorm_table_counts_as_up_to_date_and_is_upgraded),
         cmocka_unit_test(test_history__half_upgraded_table_gets_the_missing_column),
+        cmocka_unit_test(test_history__unknown_state_is_damaged_not_applied),
+        cmocka_unit_test(test_history__empty_state_is_damaged),
+        cmocka_unit_test(test_history__non_numeric_applied_at_is_damaged_not_1970),
+        cmocka_unit_test(test_history__null_applied_at_is_damaged),
+        cmocka_unit_test(test_history__null_version_is_damaged_naming_its_row),
+        cmocka_unit_test(test_history__empty_version_is_damaged_naming_its_row),
+        cmocka_unit_test(test_history__non_numeric_apply_order_is_damaged),
+        cmocka_unit_test(test_history__table_with_only_version_is_damaged),
+        cmocka_unit_test(test_history__seaorm_rows_with_null_state_stay_valid),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -36,7 +36,8 @@ extern "C" {
     X(ECHECKSUM, -16, "an applied migration was modified")                                         \
     X(EDRIFT, -17, "history and migration set disagree")                                           \
     X(EFAILED, -18, "a migration is marked failed")                                                \
-    X(EMISUSE, -19, "used against the rules of the API")
+    X(EMISUSE, -19, "used against the rules of the API")                                           \
+    X(EHISTORY, -20, "the migration history is damaged")
 
 typedef enum pm_errno {
     PM_OK = 0,
