@@ -92,6 +92,10 @@ typedef struct cli_session {
     const char *profile;
 } cli_session;
 
+/* Runs command with SIGINT and SIGTERM watched throughout (cmd_migrate.c):
+ * a signal at any point makes the exit code PM_EXIT_INTERRUPTED. */
+int pm__cli_run_command(const cli_command *command, const cli_options *opts);
+
 /* Opens the database the flags and profile name (printing which, unless
  * quiet) and binds the compiled-in migration set. */
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, pm_error *err);

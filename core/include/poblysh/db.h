@@ -20,6 +20,7 @@
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "errors.h"
@@ -30,18 +31,26 @@ extern "C" {
 
 typedef struct pm_db pm_db;
 
-#define PM_DB_OPTIONS_VERSION 1
+/* 1: wait_seconds. 2: interrupt. pm_db_open() reads a member only when
+ * version says the struct has it. */
+#define PM_DB_OPTIONS_VERSION 2
 
 typedef struct pm_db_options {
     unsigned int version; /* PM_DB_OPTIONS_VERSION */
     /* Keep retrying for this many seconds while the server refuses
      * connections or is starting up (drivers that know the difference). */
     int wait_seconds;
+    /* (2) A flag the caller's signal handler sets, or NULL. Once it is
+     * non-zero, a connection being retried stops waiting and pm_db_open()
+     * returns PM_EINTERRUPTED, having connected to nothing. Borrowed: it must
+     * outlive the call. After the open, interrupt the pm_db itself
+     * (pm_db_interrupt()). */
+    const volatile sig_atomic_t *interrupt;
 } pm_db_options;
 
 #define PM_DB_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        PM_DB_OPTIONS_VERSION, 0                                                                   \
+        PM_DB_OPTIONS_VERSION, 0, NULL                                                             \
     }
 
 /* Connects to url. opts may be NULL. On an unknown scheme returns

@@ -55,6 +55,11 @@ typedef int (*pm_row_fn)(void *ctx, size_t ncolumns, const char *const *values);
 /* Options the core passes to open(). */
 typedef struct pm_connect_options {
     int wait_seconds; /* retry while the server is unreachable or starting */
+    /* Non-NULL and non-zero (set from a signal handler): stop retrying at
+     * once and fail; the core then reports PM_EINTERRUPTED. A driver that
+     * waits checks it between attempts and should not sleep long without
+     * looking (a signal also ends nanosleep early). */
+    const volatile sig_atomic_t *cancelled;
 } pm_connect_options;
 
 /* ==== Driver ==== */
