@@ -130,8 +130,8 @@ static void fresh_database(fixture *f, const char *name)
     } else {
         drop_database(f);
         char sql[256];
-        snprintf(sql, sizeof(sql), engine == POSTGRES ? "CREATE DATABASE %s" : "CREATE DATABASE `%s`",
-                 f->name);
+        snprintf(sql, sizeof(sql),
+                 engine == POSTGRES ? "CREATE DATABASE %s" : "CREATE DATABASE `%s`", f->name);
         pm_test_exec(f->admin, sql);
         server_url(f->url, sizeof(f->url), f->name);
     }
@@ -173,8 +173,7 @@ static void sleep_ms(long ms)
         ;
 }
 
-static void child_exec(const proc *p, const char *set, const char *seconds,
-                       const char *const *args)
+static void child_exec(const proc *p, const char *set, const char *seconds, const char *const *args)
 {
     int out = open(p->out, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(p->err, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -247,8 +246,8 @@ static outcome finish(proc *p)
         sleep_ms(10);
     }
     p->pid = 0;
-    outcome o = {WIFSIGNALED(status), WIFSIGNALED(status) ? 128 + WTERMSIG(status)
-                                                          : WEXITSTATUS(status),
+    outcome o = {WIFSIGNALED(status),
+                 WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status),
                  read_file(p->out), read_file(p->err)};
     return o;
 }
@@ -276,7 +275,7 @@ static void assert_exited_(const outcome *o, int want, const char *file, int lin
 {
     if (o->signalled || o->code != want)
         fail_at(file, line, "expected exit %d, got %s %d\nstdout:\n%s\nstderr:\n%s", want,
-                  o->signalled ? "death by signal, status" : "exit", o->code, o->out, o->err);
+                o->signalled ? "death by signal, status" : "exit", o->code, o->out, o->err);
 }
 
 #define assert_has(text, needle) assert_has_((text), (needle), __FILE__, __LINE__)
@@ -320,16 +319,14 @@ static char *row_state(fixture *f, const char *name)
 {
     char sql[256];
     snprintf(sql, sizeof(sql),
-             "SELECT COALESCE(state, 'applied') FROM seaql_migrations WHERE version = '%s'",
-             name);
+             "SELECT COALESCE(state, 'applied') FROM seaql_migrations WHERE version = '%s'", name);
     return pm_test_text(f->db, sql);
 }
 
 static int64_t row_count(fixture *f, const char *name)
 {
     char sql[256];
-    snprintf(sql, sizeof(sql), "SELECT count(*) FROM seaql_migrations WHERE version = '%s'",
-             name);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM seaql_migrations WHERE version = '%s'", name);
     return pm_test_int(f->db, sql);
 }
 
@@ -359,8 +356,8 @@ static int check_history_explains_tables(fixture *f, int round)
         bool exists = pm_test_has_table(f->db, table);
         bool is_applied = state && strcmp(state, "applied") == 0;
         if (is_applied && !exists)
-            fail_msg("round %d: %s is recorded as applied but table %s does not exist", round,
-                     name, table);
+            fail_msg("round %d: %s is recorded as applied but table %s does not exist", round, name,
+                     table);
         if (exists && !state)
             fail_msg("round %d: table %s exists but %s has no history row: status would say "
                      "pending",
@@ -393,8 +390,8 @@ static void recover_failed(fixture *f)
             snprintf(sql, sizeof(sql), "DROP TABLE %s", table);
             pm_test_exec(f->db, sql);
         }
-        outcome o = run("many", ARGS("migrate", "repair", "--rollback", name, "--database-url",
-                                     f->url));
+        outcome o =
+            run("many", ARGS("migrate", "repair", "--rollback", name, "--database-url", f->url));
         assert_exited(o, 0);
         free_outcome(&o);
     }
@@ -537,20 +534,20 @@ static void signal_in_statement(fixture *f, int sig)
     free_outcome(&o);
 }
 
-static void test_crash__sigint_during_a_statement_exits_130_and_records_only_what_is_so(
-    void **state)
+static void
+test_crash__sigint_during_a_statement_exits_130_and_records_only_what_is_so(void **state)
 {
     signal_in_statement(*state, SIGINT);
 }
 
-static void test_crash__sigterm_during_a_statement_exits_130_and_records_only_what_is_so(
-    void **state)
+static void
+test_crash__sigterm_during_a_statement_exits_130_and_records_only_what_is_so(void **state)
 {
     signal_in_statement(*state, SIGTERM);
 }
 
-static void test_crash__signal_while_waiting_for_the_lock_exits_130_having_done_nothing(
-    void **state)
+static void
+test_crash__signal_while_waiting_for_the_lock_exits_130_having_done_nothing(void **state)
 {
     fixture *f = *state;
     fresh_database(f, "lockwait");
