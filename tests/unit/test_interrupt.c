@@ -31,9 +31,12 @@ static int down_then_signalled(pm_schema *s, const void *data)
 }
 
 static const pm_migration first = PM_TEST_MIGRATION("m2024_01_01_000001_first", "t_first");
-static const pm_migration signalled = {
-    "m2024_01_02_000001_signalled", up_then_signalled, down_then_signalled, PM_MIGRATION_DEFAULT,
-    NULL, "t_signalled"};
+static const pm_migration signalled = {"m2024_01_02_000001_signalled",
+                                       up_then_signalled,
+                                       down_then_signalled,
+                                       PM_MIGRATION_DEFAULT,
+                                       NULL,
+                                       "t_signalled"};
 static const pm_migration after = PM_TEST_MIGRATION("m2024_01_03_000001_after", "t_after");
 
 typedef struct fixture {
