@@ -93,6 +93,10 @@ typedef struct cli_session {
     const char *profile;
 } cli_session;
 
+/* Runs command with SIGINT and SIGTERM watched throughout (cmd_migrate.c):
+ * a signal at any point makes the exit code PM_EXIT_INTERRUPTED. */
+int pm__cli_run_command(const cli_command *command, const cli_options *opts);
+
 /* Opens the database the flags and profile name (printing which, unless
  * quiet) and binds the compiled-in migration set. Without create, a missing
  * SQLite file is "no such database file" (exit 4), never made empty. */

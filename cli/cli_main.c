@@ -381,7 +381,7 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
         }
     opts.needs_set_check = command->needs_migrations;
     rc = no_migrations_error(&opts);
-    return rc ? rc : command->run(&opts);
+    return rc ? rc : pm__cli_run_command(command, &opts);
 }
 
 int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)

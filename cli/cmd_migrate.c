@@ -52,32 +52,62 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
 
 /* ==== Ctrl-C ==== */
 
-/* The database a signal interrupts. The first SIGINT/SIGTERM cancels the
- * running statement; the engine rolls back, unlocks and reports. A second
- * one ends the process at once (SA_RESETHAND). */
+/* SIGINT and SIGTERM are watched for the whole of a command, from before it
+ * connects until it returns. The first one sets signalled and interrupts the
+ * open database, if any: the running statement is cancelled where the
+ * driver can, a lock wait or a connection being retried (--wait) stops, the
+ * engine rolls back and reports. Whatever the command then returns, it exits
+ * 130. A second signal ends the process at once (SA_RESETHAND). */
+static volatile sig_atomic_t signalled;
 static pm_db *volatile interrupt_target;
 
 static void on_signal(int sig)
 {
+    (void)sig;
+    signalled = 1;
     pm_db *db = interrupt_target;
-    if (!db) {
-        signal(sig, SIG_DFL);
-        raise(sig);
-        return;
-    }
-    pm_db_interrupt(db);
+    if (db)
+        pm_db_interrupt(db);
 }
 
-static void watch_signals(pm_db *db)
+/* The database a signal interrupts from now on (NULL: none). A signal that
+ * came before it was open interrupts it at once. */
+static void watch_db(pm_db *db)
 {
     interrupt_target = db;
-    struct sigaction sa;
+    if (db && signalled)
+        pm_db_interrupt(db);
+}
+
+/* The exit code of a command that was signalled: 130, after saying so when
+ * the command itself reported success. */
+static int interrupted_exit(int code)
+{
+    if (code == PM_EXIT_OK) {
+        fflush(stdout);
+        fprintf(stderr, "poblysh: interrupted by a signal after the work was done: what is "
+                        "reported above is complete\n");
+    }
+    return PM_EXIT_INTERRUPTED;
+}
+
+int pm__cli_run_command(const cli_command *command, const cli_options *opts)
+{
+    struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof(sa));
     sigemptyset(&sa.sa_mask);
-    sa.sa_handler = db ? on_signal : SIG_DFL;
-    sa.sa_flags = SA_RESETHAND;
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a signal ends a sleep or a wait early */
+    signalled = 0;
+    interrupt_target = NULL;
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+    int code = command->run(opts);
+    interrupt_target = NULL;
+    /* A program that called pm_cli_main() gets its own handlers back. */
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    return signalled ? interrupted_exit(code) : code;
 }
 
 /* ==== Sessions ==== */
@@ -173,11 +203,12 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     dopts.wait_seconds = opts->wait;
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
+    dopts.interrupt = &signalled;
     rc = pm_db_open(&s->db, url, &dopts, err);
     free(url);
     if (rc < 0)
         return rc;
-    watch_signals(s->db);
+    watch_db(s->db);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     if (!quiet) /* a dry run's output stays runnable SQL */
@@ -213,7 +244,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
 
 void pm__cli_session_close(cli_session *s)
 {
-    watch_signals(NULL);
+    watch_db(NULL);
     pm_engine_free(s->engine);
     pm_db_close(s->db);
     pm_source_free(s->source);
@@ -259,8 +290,9 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
     int rc = pm_engine_up(s->engine, (opts->given & OPT_NUM) ? opts->count : PM_ALL, &applied, err);
     if (rc < 0) {
         if (applied)
-            printf("Applied %zu migration%s before the failure; %s applied.\n", applied,
-                   plural(applied), applied == 1 ? "it stays" : "they stay");
+            printf("Applied %zu migration%s before the %s; %s applied.\n", applied, plural(applied),
+                   rc == PM_EINTERRUPTED ? "interrupt" : "failure",
+                   applied == 1 ? "it stays" : "they stay");
         return rc;
     }
     if (opts->given & OPT_DRY_RUN)

@@ -239,7 +239,10 @@ if cc -o "$scratch/consumer" "$scratch/consumer.c" $(pkg-config --cflags --libs 
 else
   fail "a program built with pkg-config --cflags --libs poblysh does not build or run: $(cat "$scratch/cc.err")"
 fi
-ldd "$scratch/consumer" | grep -q 'libpoblysh\.so\.[0-9]' ||
+# Not `ldd | grep -q`: grep -q exits at the first match, ldd then dies of
+# SIGPIPE on its next line, and pipefail fails the check at random.
+libs=$(ldd "$scratch/consumer")
+grep -q 'libpoblysh\.so\.[0-9]' <<<"$libs" ||
   fail "a program built with pkg-config's flags does not load the shared libpoblysh"
 rm -rf "$scratch"
 

@@ -72,6 +72,12 @@ static int check_backend(const pm_db *db, pm_error *err)
     return pm__dialect_check(b->dialect, err);
 }
 
+/* The caller's interrupt flag, when its options are new enough to have one. */
+static const volatile sig_atomic_t *interrupt_flag(const pm_db_options *opts)
+{
+    return opts && opts->version >= 2 ? opts->interrupt : NULL;
+}
+
 int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
 {
     if (!out)
@@ -103,9 +109,13 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     pm_connect_options copts = {opts ? opts->wait_seconds : 0,
-                                opts && opts->version >= 2 ? opts->flags : 0};
+                                opts && opts->version >= 2 ? opts->flags : 0,
+                                interrupt_flag(opts)};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
+    if (rc < 0 && copts.cancelled && *copts.cancelled)
+        rc = pm_error_set(err, PM_EINTERRUPTED,
+                          "interrupted while connecting to %s: nothing was changed", db->url);
     if (rc == 0)
         db->conn->driver = driver;
     if (rc == 0 && (rc = check_backend(db, err)) < 0) {

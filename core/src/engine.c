@@ -99,6 +99,23 @@ static int interrupted(pm_engine *e, int rc, stop_point where, const pm_migratio
     return PM_EINTERRUPTED;
 }
 
+/* A signal that came while a migration ran to its end (a driver that cannot
+ * cancel its statement lets it finish; or it came after the commit): last,
+ * the one that finished, is committed and recorded, and the run still stops
+ * as interrupted. last NULL: none had run. Without an interrupt, 0. */
+static int interrupted_after(pm_engine *e, const pm_migration *last, bool applying, pm_error *err)
+{
+    if (!pm_db_interrupted(e->db))
+        return 0;
+    if (!last)
+        return pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
+    return pm_error_set(err, PM_EINTERRUPTED,
+                        "interrupted after %s was %s: it is committed and recorded as %s; no "
+                        "further migration was started",
+                        last->name, applying ? "applied" : "reverted",
+                        applying ? "applied" : "reverted (its history row deleted)");
+}
+
 /* ==== Running one migration ==== */
 
 /* Calls up() or down(), timing it; a failure that did not go through
@@ -513,6 +530,7 @@ static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
     size_t n = pm_engine__classify(e, h, entries);
     int rc = pm_engine__check_history(e, entries, n, err);
     int64_t order = max_order(h) + 1;
+    const pm_migration *last = NULL;
     for (size_t i = 0; rc == 0 && i < n && job->done < job->limit; i++) {
         if (entries[i].state != PM_STATE_PENDING && entries[i].state != PM_STATE_OUT_OF_ORDER)
             continue;
@@ -521,11 +539,15 @@ static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
         rc = pm_engine__run_one(e, m, true, &skipped, &order, err);
         if (rc == 0 && skipped)
             pm_engine__report(e, PM_EVENT_SKIPPED, m->name, 0);
-        else if (rc == 0)
+        else if (rc == 0) {
             job->done++;
+            last = m;
+        }
+        if (rc == 0)
+            rc = interrupted_after(e, last, true, err);
     }
     free(entries);
-    return rc;
+    return rc == 0 ? interrupted_after(e, last, true, err) : rc;
 }
 
 static int apply_pending(pm_engine *e, const pm_history *session_history, void *ctx, pm_error *err)
@@ -620,16 +642,21 @@ static int revert_last(pm_engine *e, const pm_history *h, void *ctx, pm_error *e
     size_t count = 0;
     int64_t order = 0;
     int rc = plan_down(e, h, job->limit, &plan, &count, err);
+    const pm_migration *last = NULL;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         bool skipped = false;
         rc = pm_engine__run_one(e, plan[i], false, &skipped, &order, err);
         if (rc == 0 && skipped)
             pm_engine__report(e, PM_EVENT_SKIPPED, plan[i]->name, 0);
-        else if (rc == 0)
+        else if (rc == 0) {
             job->done++;
+            last = plan[i];
+        }
+        if (rc == 0)
+            rc = interrupted_after(e, last, false, err);
     }
     free(plan);
-    return rc;
+    return rc == 0 ? interrupted_after(e, last, false, err) : rc;
 }
 
 int pm_engine_down(pm_engine *e, size_t n, size_t *reverted, pm_error *err)

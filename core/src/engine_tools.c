@@ -151,6 +151,8 @@ static void compare_schemas(const verify_job *v, const pm_migration *m, const ch
 static void report_failure(const verify_job *v, const pm_migration *m, pm_verify_result result,
                            const char *fallback, const pm_error *err)
 {
+    if (err && err->code == PM_EINTERRUPTED)
+        return; /* not the migration's fault: the command stops as interrupted */
     v->fn(m->name, result, err && err->message ? err->message : fallback, v->ctx);
     (*v->problems)++;
 }
@@ -188,8 +190,9 @@ static int verify_all(pm_engine *e, const pm_history *h, void *ctx, pm_error *er
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < e->count; i++)
         rc = verify_one(e, v, e->set[i], &order, err);
-    /* A failed up or down is a finding, reported through fn, not an error. */
-    if (rc < 0 && *v->problems && err && err->migration) {
+    /* A failed up or down is a finding, reported through fn, not an error;
+     * an interrupt is not a finding: it ends the command. */
+    if (rc < 0 && rc != PM_EINTERRUPTED && *v->problems && err && err->migration) {
         pm_error_clear(err);
         rc = 0;
     }

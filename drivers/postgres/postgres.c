@@ -203,25 +203,32 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
+static bool is_set(const volatile sig_atomic_t *flag)
+{
+    return flag && *flag;
+}
+
 /* Connects, retrying for up to wait_seconds while the server does not
  * answer or is starting up. A server that answers and refuses (password,
- * unknown database) fails at once. */
-static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds, int *waited)
+ * unknown database) fails at once; so does any attempt once *cancelled is
+ * set (a signal: the core reports it as an interrupt). */
+static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds,
+                                 const volatile sig_atomic_t *cancelled, int *waited)
 {
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     *waited = 0;
     for (;;) {
         PGconn *pg = PQconnectdbParams(ci->keywords, ci->values, 0);
-        if (!pg || PQstatus(pg) == CONNECTION_OK || wait_seconds <= 0)
+        if (!pg || PQstatus(pg) == CONNECTION_OK || wait_seconds <= 0 || is_set(cancelled))
             return pg;
         PGPing ping = PQpingParams(ci->keywords, ci->values, 0);
         if ((ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT) ||
-            seconds_since(&start) >= wait_seconds)
+            seconds_since(&start) >= wait_seconds || is_set(cancelled))
             return pg;
         PQfinish(pg);
         *waited = 1;
-        sleep_ms(PG_WAIT_POLL_MS);
+        sleep_ms(PG_WAIT_POLL_MS); /* a signal ends it early */
     }
 }
 
@@ -268,7 +275,8 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
     c->base.backend = &pm_backend_postgres;
     c->base.flags = pm_backend_postgres.conn_flags;
     int waited = 0;
-    c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, &waited);
+    c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, opts ? opts->cancelled : NULL,
+                              &waited);
     free(ci.dbname);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         char *message = c->pg ? one_line(PQerrorMessage(c->pg)) : NULL;

@@ -20,6 +20,7 @@
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 
+#include <signal.h>
 #include <stdbool.h>
 
 #include "errors.h"
@@ -30,8 +31,9 @@ extern "C" {
 
 typedef struct pm_db pm_db;
 
-/* 1: wait_seconds. 2: flags. pm_db_open() reads the fields of the version
- * the caller gives (1 or 2) and refuses any other with PM_EINVAL. */
+/* 1: wait_seconds. 2: flags and interrupt. pm_db_open() reads the fields of
+ * the version the caller gives (1 or 2) and refuses any other with
+ * PM_EINVAL. */
 #define PM_DB_OPTIONS_VERSION 2
 
 /* pm_db_options.flags: open a database that exists, never create one. A
@@ -49,11 +51,17 @@ typedef struct pm_db_options {
      * connections or is starting up (drivers that know the difference). */
     int wait_seconds;
     unsigned int flags; /* PM_DB_OPEN_* bits (version 2) */
+    /* (2) A flag the caller's signal handler sets, or NULL. Once it is
+     * non-zero, a connection being retried stops waiting and pm_db_open()
+     * returns PM_EINTERRUPTED, having connected to nothing. Borrowed: it must
+     * outlive the call. After the open, interrupt the pm_db itself
+     * (pm_db_interrupt()). */
+    const volatile sig_atomic_t *interrupt;
 } pm_db_options;
 
 #define PM_DB_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        PM_DB_OPTIONS_VERSION, 0, 0                                                                \
+        PM_DB_OPTIONS_VERSION, 0, 0, NULL                                                          \
     }
 
 /* Connects to url. opts may be NULL. On an unknown scheme returns

@@ -59,6 +59,11 @@ typedef struct pm_connect_options {
      * database (SQLite's file) must not, and fails with PM_ECONNECT "no such
      * database file: NAME". Drivers built before it ignore it. */
     unsigned int flags;
+    /* Non-NULL and non-zero (set from a signal handler): stop retrying at
+     * once and fail; the core then reports PM_EINTERRUPTED. A driver that
+     * waits checks it between attempts and should not sleep long without
+     * looking (a signal also ends nanosleep early). */
+    const volatile sig_atomic_t *cancelled;
 } pm_connect_options;
 
 /* ==== Driver ==== */
