@@ -109,8 +109,7 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
     pm_connect_options copts = {opts ? opts->wait_seconds : 0,
-                                opts && opts->version >= 2 ? opts->flags : 0,
-                                interrupt_flag(opts)};
+                                opts && opts->version >= 2 ? opts->flags : 0, interrupt_flag(opts)};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
     if (rc < 0 && copts.cancelled && *copts.cancelled)
