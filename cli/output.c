@@ -147,10 +147,8 @@ int pm__cli_finish_stdout(int code)
     if (!failed && !ferror(stdout))
         return code;
     if (saved)
-        fprintf(stderr, "%s: error: cannot write standard output: %s\n", pm__cli_program,
-                strerror(saved));
+        fprintf(stderr, "poblysh: error: cannot write standard output: %s\n", strerror(saved));
     else
-        fprintf(stderr, "%s: error: cannot write standard output: some of it was lost\n",
-                pm__cli_program);
+        fprintf(stderr, "poblysh: error: cannot write standard output: some of it was lost\n");
     return code == PM_EXIT_OK ? PM_EXIT_FAILURE : code;
 }
