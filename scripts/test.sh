@@ -28,7 +28,7 @@ bash scripts/deps.sh test
 cmake -S . -B "$build_dir" "${cmake_args[@]}" >/dev/null
 cmake --build "$build_dir" -j"$(nproc)"
 # Every label must have tests: none may drop out unseen.
-for label in unit conformance cli sqlite registered postgres mariadb dbi; do
+for label in unit conformance cli crash sqlite registered postgres mariadb dbi; do
   n=$(ctest --test-dir "$build_dir" -N -L "^${label}\$" | sed -n 's/^Total Tests: //p')
   if [ "${n:-0}" -eq 0 ]; then
     echo "test.sh: no test has the label $label: a driver or a test folder is missing from the build" >&2
