@@ -491,11 +491,25 @@ static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets 
     return 0;
 }
 
+/* A message about refused text may quote a part of it (a port that is not
+ * a number): hide every secret the generous reading of refused text finds
+ * there, as the -v line's redaction does. */
+static void scrub_refused(const char *text, pm_error *err)
+{
+    pm_secrets secrets = PM_SECRETS_INIT;
+    if (err && pm__secrets_find(&secrets, text) == 0)
+        pm__secrets_scrub(&secrets, err);
+    pm__secrets_clear(&secrets);
+}
+
 int pm_url_parse(pm_url **out, const char *text, pm_error *err)
 {
     if (!out)
         return pm_error_set(err, PM_EINVAL, "pm_url_parse: out is NULL");
-    return parse_text(out, text, err, NULL);
+    int rc = parse_text(out, text, err, NULL);
+    if (rc < 0 && rc != PM_ENOMEM)
+        scrub_refused(text, err);
+    return rc;
 }
 
 void pm_url_free(pm_url *url)

@@ -693,6 +693,22 @@ static void test_url__redaction_and_scrubbing_agree(void **state)
     }
 }
 
+/* Found by fuzz_url: an error about refused text quoted the secret-looking
+ * value after "&pwd=" inside a port; parse errors are scrubbed like the -v
+ * line is redacted. */
+static void test_url__parse_error_never_quotes_a_secret_of_refused_text(void **state)
+{
+    (void)state;
+    pm_url *url = NULL;
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_url_parse(&url, "d://u:p@4:Fy&pwd={wou:161111", &err), PM_EURL);
+    assert_null(url);
+    assert_non_null(strstr(err.message, "is not a number"));
+    assert_null(strstr(err.message, "{wou:161111"));
+    assert_non_null(strstr(err.message, "pwd=***"));
+    pm_error_clear(&err);
+}
+
 static void test_url__driver_message_never_shows_query_password(void **state)
 {
     (void)state;
@@ -742,6 +758,7 @@ int main(void)
         cmocka_unit_test(test_url__scrub_hides_whole_occurrences_however_short),
         cmocka_unit_test(test_url__scrub_hides_query_parameter_passwords),
         cmocka_unit_test(test_url__driver_message_never_shows_query_password),
+        cmocka_unit_test(test_url__parse_error_never_quotes_a_secret_of_refused_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
