@@ -31,6 +31,31 @@ struct pm_schema {
     pm_error *err; /* the engine's error object: failures are recorded here */
 };
 
+/* ==== migration.c: the version a migration name carries ==== */
+
+typedef enum pm__version_kind {
+    PM__VERSION_NUMBER,   /* dbmate, golang-migrate, goose, sqlx, diesel */
+    PM__VERSION_DOTTED,   /* Flyway's V1.2.3 */
+    PM__VERSION_TIMESTAMP /* mYYYY_MM_DD_HHMMSS, mYYYYMMDD_HHMMSS */
+} pm__version_kind;
+
+typedef struct pm__version {
+    pm__version_kind kind;
+    /* NUMBER: digits without leading zeros ("0" for zero); TIMESTAMP: 14
+     * digits; DOTTED: parts without leading zeros, trailing .0 dropped. */
+    char text[64];
+    const char *description; /* points into the name; "" when none */
+} pm__version;
+
+/* Reads the version of a migration name. Returns NULL, or the rule the
+ * name breaks (a static string for messages). */
+const char *pm__version_parse(const char *name, pm__version *v);
+/* Reads a bare version as another tool's history records it ("0042",
+ * "20170101000000", "1.1"). Returns NULL or the problem. */
+const char *pm__version_of_text(const char *text, pm__version_kind kind, pm__version *v);
+/* Orders versions: kinds PM__VERSION_NUMBER < DOTTED < TIMESTAMP, then numerically. */
+int pm__version_cmp(const pm__version *a, const pm__version *b);
+
 /* ==== db.c: driver calls that scrub the password from every error ==== */
 
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err);

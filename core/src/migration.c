@@ -1,24 +1,41 @@
-/* migration.c: validation of migration names and sets, done before anything
- * runs so a bad set never touches the database. */
+/* migration.c: the names of migrations and the versions they carry, and the
+ * validation of sets, done before anything runs so a bad set never touches
+ * the database.
+ *
+ * A name is what the history records; its version orders the set and
+ * matches other tools' histories:
+ *   mYYYY_MM_DD_HHMMSS_desc, mYYYYMMDD_HHMMSS_desc   a timestamp (SeaORM's
+ *                                                    two styles)
+ *   <digits>[<separator><description>]               a number (dbmate,
+ *                                                    golang-migrate, goose, sqlx)
+ *   <dddd>-<dd>-<dd>-<dddddd>_desc                   a number, dashes dropped
+ *                                                    (diesel)
+ *   V<d>[.<d>...]__desc                              dotted parts (Flyway) */
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
-/* Digits of "YYYY_MM_DD_HHMMSS" after the leading 'm'. */
-#define PM_VERSION_LEN 17
+/* The history's version column is VARCHAR(255) on MySQL. */
+#define PM_NAME_MAX 255
 
-static int digits(const char *s, size_t n, int *value)
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static bool all_digits(const char *s, size_t n, int *value)
 {
     int v = 0;
     for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
+        if (!is_digit(s[i]))
+            return false;
         v = v * 10 + (s[i] - '0');
     }
     *value = v;
-    return 1;
+    return true;
 }
 
 static int days_in_month(int year, int month)
@@ -28,101 +45,233 @@ static int days_in_month(int year, int month)
     return days[month - 1] + (month == 2 && leap);
 }
 
-/* YYYY_MM_DD_HHMMSS with a month, day, hour, minute and second in range. */
-static int version_ok(const char *v)
+/* Reads YYYY_MM_DD_HHMMSS or YYYYMMDD_HHMMSS at s, every field in range,
+ * into the 14 digits of v. Returns the length read, 0 when it is neither. */
+static size_t read_timestamp(const char *s, pm__version *v)
 {
-    int year, month, day, hour, minute, second;
-    return digits(v, 4, &year) && v[4] == '_' && digits(v + 5, 2, &month) && v[7] == '_' &&
-           digits(v + 8, 2, &day) && v[10] == '_' && digits(v + 11, 2, &hour) &&
-           digits(v + 13, 2, &minute) && digits(v + 15, 2, &second) && year >= 1970 && month >= 1 &&
-           month <= 12 && day >= 1 && day <= days_in_month(year, month) && hour <= 23 &&
-           minute <= 59 && second <= 59;
+    size_t len = strnlen(s, 17);
+    bool long_form = len >= 17 && s[4] == '_';
+    size_t date = long_form ? 10 : 8;
+    const char *month = s + (long_form ? 5 : 4), *day = s + (long_form ? 8 : 6), *t = s + date + 1;
+    int y, mo, d, h, mi, se;
+    if (len < date + 7 || !all_digits(s, 4, &y) || !all_digits(month, 2, &mo) ||
+        !all_digits(day, 2, &d) || (long_form && s[7] != '_') || s[date] != '_' ||
+        !all_digits(t, 2, &h) || !all_digits(t + 2, 2, &mi) || !all_digits(t + 4, 2, &se))
+        return 0;
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
+        se > 59)
+        return 0;
+    snprintf(v->text, sizeof(v->text), "%04d%02d%02d%02d%02d%02d", y, mo, d, h, mi, se);
+    v->kind = PM__VERSION_TIMESTAMP;
+    return date + 7;
 }
 
-static int description_ok(const char *d)
+/* Appends digit c to a number without leading zeros; false when it grows
+ * past 20 digits (goose and sqlx keep versions in 64 bits). */
+static bool push_digit(pm__version *v, char c)
+{
+    size_t n = strlen(v->text);
+    if (n == 1 && v->text[0] == '0')
+        n = 0;
+    if (n >= 20)
+        return false;
+    v->text[n] = c;
+    v->text[n + 1] = '\0';
+    return true;
+}
+
+/* The length of the leading version of a numbered name: its digits, or
+ * diesel's digit groups joined by '-' when a '_' or the end follows. */
+static size_t number_length(const char *s)
+{
+    size_t n = strspn(s, "0123456789"), total = n;
+    bool dashed = false;
+    while (s[total] == '-' && is_digit(s[total + 1])) {
+        total += 1 + strspn(s + total + 1, "0123456789");
+        dashed = true;
+    }
+    return dashed && (s[total] == '_' || s[total] == '\0') ? total : n;
+}
+
+static const char *read_number(const char *s, size_t n, pm__version *v)
+{
+    v->kind = PM__VERSION_NUMBER;
+    v->text[0] = '\0';
+    for (size_t i = 0; i < n; i++)
+        if (is_digit(s[i]) && !push_digit(v, s[i]))
+            return "its version has more than 20 digits";
+    return NULL;
+}
+
+/* Flyway's 1.2.3 (or 1_2_3): parts without leading zeros, trailing zero
+ * parts dropped (Flyway treats 1.0 as 1). Returns the length read or 0. */
+static size_t read_dotted(const char *s, pm__version *v)
+{
+    size_t i = 0, out = 0;
+    v->kind = PM__VERSION_DOTTED;
+    while (is_digit(s[i])) {
+        size_t n = strspn(s + i, "0123456789");
+        size_t skip = 0;
+        while (skip + 1 < n && s[i + skip] == '0')
+            skip++;
+        if (out + (out ? 1 : 0) + n - skip >= sizeof(v->text))
+            return 0;
+        if (out)
+            v->text[out++] = '.';
+        memcpy(v->text + out, s + i + skip, n - skip);
+        out += n - skip;
+        i += n;
+        if ((s[i] == '.' || (s[i] == '_' && s[i + 1] != '_')) && is_digit(s[i + 1]))
+            i++;
+        else
+            break;
+    }
+    v->text[out] = '\0';
+    while (out >= 2 && v->text[out - 1] == '0' && v->text[out - 2] == '.')
+        v->text[out -= 2] = '\0';
+    return i;
+}
+
+static const char *bad_text(const char *name)
+{
+    if (strlen(name) > PM_NAME_MAX)
+        return "it is longer than 255 bytes";
+    for (const char *p = name; *p; p++)
+        if ((unsigned char)*p < 0x20 || *p == 0x7f || *p == '/' || *p == '\\')
+            return "it holds a control character, '/' or '\\'";
+    return NULL;
+}
+
+static bool seaorm_description(const char *d)
 {
     if (!*d)
-        return 0;
+        return false;
     for (; *d; d++)
-        if (!((*d >= 'a' && *d <= 'z') || (*d >= '0' && *d <= '9') || *d == '_'))
-            return 0;
-    return 1;
+        if (!((*d >= 'a' && *d <= 'z') || is_digit(*d) || *d == '_'))
+            return false;
+    return true;
 }
 
-/* "<digits>_<description>": dbmate's and golang-migrate's names, the version
- * a timestamp or a sequence number, the description [A-Za-z0-9_-] starting
- * with a letter. */
-static int numbered_ok(const char *name)
+static const char *parse_timestamp_name(const char *name, pm__version *v)
 {
-    size_t n = strspn(name, "0123456789");
-    if (n == 0 || n > 20 || name[n] != '_')
-        return 0;
-    char first = name[n + 1];
-    if (!((first >= 'a' && first <= 'z') || (first >= 'A' && first <= 'Z')))
-        return 0; /* the description starts with a letter: 2024_01_01_x is neither form */
-    for (const char *d = name + n + 1; *d; d++)
-        if (!((*d >= 'a' && *d <= 'z') || (*d >= 'A' && *d <= 'Z') || (*d >= '0' && *d <= '9') ||
-              *d == '_' || *d == '-'))
-            return 0;
-    return 1;
+    size_t n = read_timestamp(name + 1, v);
+    if (n == 0)
+        return "after 'm' it needs YYYY_MM_DD_HHMMSS or YYYYMMDD_HHMMSS with a valid date and time";
+    if (name[1 + n] != '_' || !seaorm_description(name + 2 + n))
+        return "after its timestamp it needs '_' and a description of [a-z0-9_]";
+    v->description = name + 2 + n;
+    return NULL;
 }
 
-static int dated_ok(const char *name)
+static const char *parse_dotted_name(const char *name, pm__version *v)
 {
-    size_t len = strlen(name);
-    return name[0] == 'm' && len >= 1 + PM_VERSION_LEN + 2 && version_ok(name + 1) &&
-           name[1 + PM_VERSION_LEN] == '_' && description_ok(name + 2 + PM_VERSION_LEN);
+    size_t n = read_dotted(name + 1, v);
+    if (n == 0 || strncmp(name + 1 + n, "__", 2) != 0 || !name[3 + n])
+        return "a Flyway name is V<version>__<description>, the version digits and dots";
+    v->description = name + 3 + n;
+    return NULL;
 }
 
-/* Compares the digit runs at a and b as numbers: 9 < 10. */
-static int compare_numbers(const char *a, size_t na, const char *b, size_t nb)
+static const char *parse_number_name(const char *name, pm__version *v)
 {
-    while (na > 1 && *a == '0')
-        a++, na--;
-    while (nb > 1 && *b == '0')
-        b++, nb--;
+    size_t n = number_length(name);
+    const char *problem = read_number(name, n, v);
+    v->description = name[n] ? name + n + 1 : name + n;
+    return problem;
+}
+
+const char *pm__version_parse(const char *name, pm__version *v)
+{
+    memset(v, 0, sizeof(*v));
+    const char *problem = bad_text(name);
+    if (problem)
+        return problem;
+    if (is_digit(name[0]))
+        return parse_number_name(name, v);
+    if (name[0] == 'm' && is_digit(name[1]))
+        return parse_timestamp_name(name, v);
+    if (name[0] == 'V' && is_digit(name[1]))
+        return parse_dotted_name(name, v);
+    return "it must start with a version: digits, mYYYY_MM_DD_HHMMSS, mYYYYMMDD_HHMMSS or "
+           "V<digits>";
+}
+
+const char *pm__version_of_text(const char *text, pm__version_kind kind, pm__version *v)
+{
+    memset(v, 0, sizeof(*v));
+    v->description = text + strlen(text);
+    if (kind == PM__VERSION_DOTTED) {
+        size_t n = read_dotted(text, v);
+        return n && !text[n] ? NULL : "not a dotted version";
+    }
+    size_t n = number_length(text);
+    if (n == 0 || text[n])
+        return "not a number";
+    return read_number(text, n, v);
+}
+
+/* Compares dotted versions part by part as numbers. */
+static int dotted_cmp(const char *a, const char *b)
+{
+    while (*a || *b) {
+        size_t na = strcspn(a, "."), nb = strcspn(b, ".");
+        if (na != nb)
+            return na < nb ? -1 : 1; /* no leading zeros: longer is larger; none is 0 */
+        int c = strncmp(a, b, na);
+        if (c)
+            return c;
+        a += na + (a[na] == '.');
+        b += nb + (b[nb] == '.');
+    }
+    return 0;
+}
+
+int pm__version_cmp(const pm__version *a, const pm__version *b)
+{
+    if (a->kind != b->kind)
+        return a->kind < b->kind ? -1 : 1;
+    if (a->kind == PM__VERSION_DOTTED)
+        return dotted_cmp(a->text, b->text);
+    size_t na = strlen(a->text), nb = strlen(b->text);
     if (na != nb)
         return na < nb ? -1 : 1;
-    return strncmp(a, b, na);
+    return strcmp(a->text, b->text);
 }
 
-static bool starts_with_digit(const char *s)
+/* mYYYY_MM_DD_HHMMSS_...: fixed width, so text order is time order. */
+static bool long_dated(const char *s)
 {
-    return *s >= '0' && *s <= '9';
+    return s[0] == 'm' && s[5] == '_' && s[8] == '_' && s[11] == '_' && s[18] == '_';
 }
 
 /* Called for every pair the engine merges and sorts (status, up): the
- * common mYYYY_... names go straight to strcmp, without measuring digit
- * runs. */
+ * common mYYYY_... names go straight to strcmp. Versions first, then the
+ * whole names, so the order is total and only equal names compare equal. */
 int pm_migration_name_cmp(const char *a, const char *b)
 {
-    if (!starts_with_digit(a) || !starts_with_digit(b))
+    if (strnlen(a, 19) == 19 && strnlen(b, 19) == 19 && long_dated(a) && long_dated(b))
         return strcmp(a, b);
-    size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
-    int cmp = compare_numbers(a, na, b, nb);
-    return cmp ? cmp : strcmp(a + na, b + nb);
+    pm__version va, vb;
+    if (pm__version_parse(a, &va) || pm__version_parse(b, &vb))
+        return strcmp(a, b);
+    int cmp = pm__version_cmp(&va, &vb);
+    return cmp ? cmp : strcmp(a, b);
 }
 
-/* Whether a and b carry the same version: equal digits, or the same
- * mYYYY_MM_DD_HHMMSS. */
 static bool same_version(const char *a, const char *b)
 {
-    if (starts_with_digit(a) && starts_with_digit(b))
-        return compare_numbers(a, strspn(a, "0123456789"), b, strspn(b, "0123456789")) == 0;
-    return a[0] == 'm' && b[0] == 'm' && strlen(a) > 1 + PM_VERSION_LEN &&
-           strlen(b) > 1 + PM_VERSION_LEN && strncmp(a, b, 1 + PM_VERSION_LEN) == 0;
+    pm__version va, vb;
+    return !pm__version_parse(a, &va) && !pm__version_parse(b, &vb) && !pm__version_cmp(&va, &vb);
 }
 
 int pm_migration_name_check(const char *name, pm_error *err)
 {
     if (!name || !*name)
         return pm_error_set(err, PM_ESET, "a migration has no name");
-    if (!dated_ok(name) && !numbered_ok(name)) {
-        pm_error_set(err, PM_ESET,
-                     "migration name \"%s\" is invalid: expected mYYYY_MM_DD_HHMMSS_description "
-                     "with a valid date and time and a description of [a-z0-9_] (or, from a "
-                     "migrations folder, <digits>_<description>)",
-                     name);
+    pm__version v;
+    const char *problem = pm__version_parse(name, &v);
+    if (problem) {
+        pm_error_set(err, PM_ESET, "migration name \"%s\" is invalid: %s", name, problem);
         pm__error_set_migration(err, name);
         return PM_ESET;
     }
@@ -161,13 +310,13 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
             int cmp = pm_migration_name_cmp(set[i - 1]->name, m->name);
             if (cmp == 0)
                 return fail(err, m->name, "migration %s appears twice in the set", m->name);
+            if (same_version(set[i - 1]->name, m->name))
+                return fail(err, m->name, "migrations %s and %s have the same version",
+                            set[i - 1]->name, m->name);
             if (cmp > 0)
                 return fail(err, m->name,
                             "migration %s is listed after %s: the set must be in increasing order",
                             m->name, set[i - 1]->name);
-            if (same_version(set[i - 1]->name, m->name))
-                return fail(err, m->name, "migrations %s and %s have the same version",
-                            set[i - 1]->name, m->name);
         }
     }
     return 0;

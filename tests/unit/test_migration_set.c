@@ -82,9 +82,95 @@ static void test_migration_set__valid_names_are_accepted(void **state)
 static void test_migration_set__name_without_leading_m_is_refused(void **state)
 {
     (void)state;
-    assert_name_refused("2024_01_01_000001_create_tenants");
     assert_name_refused("M2024_01_01_000001_create_tenants");
     assert_name_refused("x2024_01_01_000001_create_tenants");
+}
+
+static void test_migration_set__seaorm_generator_names_are_accepted(void **state)
+{
+    (void)state;
+    assert_name_ok("m20220101_000001_create_table");
+    assert_name_ok("m20240229_235959_leap_day");
+    assert_name_refused("m20230229_000001_not_a_leap_year");
+    assert_name_refused("m20240101_000001_Create");
+    assert_name_refused("m20240101_000001");
+}
+
+static void test_migration_set__other_tools_names_are_accepted(void **state)
+{
+    (void)state;
+    assert_name_ok("0120_2.9.0_schema");                       /* golang-migrate, dotted */
+    assert_name_ok("000057_upgrade_command_webhooks_v6.0");    /* golang-migrate */
+    assert_name_ok("00000000000000-initial-schema");           /* dbmate, hyphens */
+    assert_name_ok("20240101120000");                          /* dbmate, no description */
+    assert_name_ok("2024_01_01_000001_create_tenants");        /* golang-migrate: version 2024 */
+    assert_name_ok("2017-01-01-000000_create_users");          /* diesel */
+    assert_name_ok("V1__init");                                /* Flyway */
+    assert_name_ok("V1.1.2__more tables");                     /* Flyway, dotted, a space */
+    assert_name_ok("V2_1__underscored_version");               /* Flyway: V2_1 is 2.1 */
+}
+
+static void test_migration_set__name_breaking_a_rule_says_which(void **state)
+{
+    (void)state;
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_migration_name_check("123456789012345678901_x", &err), PM_ESET);
+    assert_mentions(&err, "more than 20 digits");
+    pm_error_clear(&err);
+    assert_int_equal(pm_migration_name_check("V1.1_more", &err), PM_ESET);
+    assert_mentions(&err, "V<version>__<description>");
+    pm_error_clear(&err);
+    assert_int_equal(pm_migration_name_check("create_users", &err), PM_ESET);
+    assert_mentions(&err, "must start with a version");
+    pm_error_clear(&err);
+    assert_int_equal(pm_migration_name_check("1_a\tb", &err), PM_ESET);
+    assert_mentions(&err, "control character");
+    pm_error_clear(&err);
+    assert_int_equal(pm_migration_name_check("m2024_13_01_000001_x", &err), PM_ESET);
+    assert_mentions(&err, "valid date and time");
+    pm_error_clear(&err);
+}
+
+static void test_migration_set__names_order_by_version_never_by_text(void **state)
+{
+    (void)state;
+    /* As text, m2024_... sorts after m20240...; as timestamps it is earlier. */
+    assert_true(pm_migration_name_cmp("m2024_01_01_000001_a", "m20240101_000002_b") < 0);
+    assert_true(pm_migration_name_cmp("m20240101_000002_b", "m2024_01_01_000003_c") < 0);
+    assert_true(pm_migration_name_cmp("9_a", "10_a") < 0);
+    assert_true(pm_migration_name_cmp("0120_2.9.0_schema", "121_x") < 0);
+    assert_true(pm_migration_name_cmp("V1.9__a", "V1.10__b") < 0);
+    assert_true(pm_migration_name_cmp("V1__a", "V1.1__b") < 0);
+    assert_true(pm_migration_name_cmp("V2__a", "V10__b") < 0);
+    assert_true(pm_migration_name_cmp("2017-01-01-000000_a", "2017-01-02-000000_b") < 0);
+    assert_true(pm_migration_name_cmp("m2024_01_01_000001_a", "m2024_01_01_000001_a") == 0);
+    assert_true(pm_migration_name_cmp("1_a", "001_a") != 0); /* equal only when equal */
+}
+
+static void test_migration_set__one_version_in_two_styles_is_refused(void **state)
+{
+    (void)state;
+    pm_migration a = {"m2024_01_01_000001_a", noop, noop, 0, NULL, NULL};
+    pm_migration b = {"m20240101_000001_b", noop, noop, 0, NULL, NULL};
+    const pm_migration *set[] = {&a, &b};
+    assert_set_refused(set, 2, "m20240101_000001_b", "same version");
+    pm_migration c = {"V1.0__a", noop, noop, 0, NULL, NULL};
+    pm_migration d = {"V1__b", noop, noop, 0, NULL, NULL};
+    const pm_migration *flyway[] = {&c, &d};
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_migration_set_check(flyway, 2, &err), PM_ESET);
+    assert_mentions(&err, "same version");
+    pm_error_clear(&err);
+}
+
+static void test_migration_set__mixed_timestamp_styles_in_order_are_valid(void **state)
+{
+    (void)state;
+    pm_migration a = {"m2024_01_01_000001_a", noop, noop, 0, NULL, NULL};
+    pm_migration b = {"m20240101_000002_b", noop, noop, 0, NULL, NULL};
+    pm_migration c = {"m2024_01_01_000003_c", noop, noop, 0, NULL, NULL};
+    const pm_migration *set[] = {&a, &b, &c};
+    pm_test_ok(pm_migration_set_check(set, 3, NULL), NULL);
 }
 
 static void test_migration_set__name_with_bad_month_is_refused(void **state)
@@ -166,7 +252,7 @@ static void test_migration_set__name_with_misplaced_separators_is_refused(void *
     assert_name_refused("m2024-01-01_000001_create_tenants");
     assert_name_refused("m2024_01_01-000001_create_tenants");
     assert_name_refused("m2024_01_01_000001-create_tenants");
-    assert_name_refused("m20240101_000001_create_tenants_x");
+    assert_name_refused("m2024010_1000001_create_tenants");
 }
 
 static void test_migration_set__missing_name_is_refused(void **state)
@@ -372,6 +458,12 @@ int main(void)
         T(test_migration_set__name_with_misplaced_separators_is_refused),
         T(test_migration_set__missing_name_is_refused),
         T(test_migration_set__name_check_accepts_null_error),
+        T(test_migration_set__seaorm_generator_names_are_accepted),
+        T(test_migration_set__other_tools_names_are_accepted),
+        T(test_migration_set__name_breaking_a_rule_says_which),
+        T(test_migration_set__names_order_by_version_never_by_text),
+        T(test_migration_set__one_version_in_two_styles_is_refused),
+        T(test_migration_set__mixed_timestamp_styles_in_order_are_valid),
         T(test_migration_set__ordered_set_is_valid),
         T(test_migration_set__empty_set_is_valid),
         T(test_migration_set__builtin_set_is_valid),

@@ -607,7 +607,6 @@ static void test_sqlsource__two_files_with_one_version(void **state)
 static void test_sqlsource__names_that_do_not_parse(void **state)
 {
     EXPECT_DIR_ERROR(*state, "invalid/bad_name", "/create_users.sql", "does not parse");
-    EXPECT_DIR_ERROR(*state, "invalid/bad_name_dash", "/12-x.sql", "does not parse");
 }
 
 static void test_sqlsource__unknown_section_option_names_file_and_line(void **state)

@@ -38,7 +38,9 @@ typedef int (*pm_migration_fn)(pm_schema *schema, const void *data);
 #define PM_MIGRATION_NO_TRANSACTION (1u << 0)
 
 typedef struct pm_migration {
-    /* mYYYY_MM_DD_HHMMSS_description, description in [a-z0-9_] */
+    /* mYYYY_MM_DD_HHMMSS_description or SeaORM's generator style
+     * mYYYYMMDD_HHMMSS_description, description in [a-z0-9_]; SQL
+     * migrations may also carry other tools' names (pm_migration_name_check). */
     const char *name;
     pm_migration_fn up;
     pm_migration_fn down;
@@ -66,14 +68,21 @@ typedef struct pm_migration {
  * endings and a BOM do not change it and any other edit does. */
 int pm_checksum(char out[PM_CHECKSUM_SIZE], const void *text, size_t length, pm_error *err);
 
-/* Checks one name: 'm', YYYY_MM_DD_HHMMSS with a plausible date and time,
- * '_', a non-empty description of [a-z0-9_]; or, for migrations loaded from
- * a folder written for dbmate or golang-migrate, <digits>_<description>
- * with a description of [A-Za-z0-9_-]. Returns 0 or PM_ESET. */
+/* Checks one name. Its version comes first:
+ *   mYYYY_MM_DD_HHMMSS_desc or mYYYYMMDD_HHMMSS_desc: a plausible date and
+ *     time, a non-empty description of [a-z0-9_] (SeaORM's two styles);
+ *   <digits>[<any separator><any description>]: a number of at most 20
+ *     digits (dbmate, golang-migrate, goose, sqlx), diesel's
+ *     YYYY-MM-DD-HHMMSS_desc read as one number;
+ *   V<digits>[.<digits>...]__<description>: Flyway's dotted versions.
+ * At most 255 bytes, no control characters, '/' or '\'. Returns 0 or
+ * PM_ESET with the rule the name breaks. */
 int pm_migration_name_check(const char *name, pm_error *err);
 
-/* Orders migration names: by strcmp, except that names starting with digits
- * compare those digits as numbers (9_a before 10_b). */
+/* Orders names by their versions, never as text: timestamps of either
+ * style as times, numbers as numbers (9_a before 10_b), dotted versions part
+ * by part (V1.9 before V1.10); numbers before dotted before timestamps.
+ * Equal versions fall back to strcmp, so only equal names compare equal. */
 int pm_migration_name_cmp(const char *a, const char *b);
 
 /* Checks a whole set: every name valid, strictly increasing (so unique),
