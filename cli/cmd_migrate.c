@@ -185,7 +185,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (pm__cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
         int rc = pm_source_new(&s->source, err);
         if (rc == 0)
-            rc = pm_source_add_dir(s->source, pm__cli_source_dir(opts), err);
+            rc = pm_source_add_dir_as(s->source, pm__cli_source_dir(opts), opts->layout, err);
         if (rc < 0)
             return rc;
     }
