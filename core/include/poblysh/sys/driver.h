@@ -90,6 +90,10 @@ typedef struct pm_connect_options {
 /* The database lives in the connection and is gone when it closes
  * (sqlite::memory:). */
 #define PM_CONN_EPHEMERAL (1u << 2)
+/* exec() splits a script with pm_sql_split_flags() and the backend's
+ * lexer_flags and sends its statements one at a time (libdbi), so a dry run
+ * records them one at a time too, as they would be sent. */
+#define PM_CONN_SPLITS_SCRIPTS (1u << 3)
 
 struct pm_driver {
     /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
