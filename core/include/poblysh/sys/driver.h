@@ -303,7 +303,11 @@ typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t leng
 int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *err);
 
 /* pm_sql_split() with a backend's lexical rules: PM_SQL_MYSQL for MySQL's
- * backslash escapes in '' and "" strings and its # comments. */
+ * backslash escapes in '' and "" strings, its # comments, the compound body
+ * of a stored program (CREATE PROCEDURE, FUNCTION, TRIGGER, EVENT) kept
+ * whole, and the mysql client's DELIMITER lines, which set the terminator
+ * and are never handed to fn. Under it a body still open at the end is
+ * PM_EINVAL naming where its statement starts. */
 #define PM_SQL_MYSQL (1u << 0)
 int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn fn, void *ctx,
                        pm_error *err);
