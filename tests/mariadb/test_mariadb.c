@@ -1438,7 +1438,8 @@ static const struct {
      "-- migrate:up\n"
      "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,\n"
      "                    qty INT NOT NULL);\n"
-     "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(80) NOT NULL);\n"
+     "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(80) NOT NULL) -- log\n"
+     ";\n"
      "\n"
      "-- migrate:down\n"
      "DROP TABLE audit;\n"
@@ -1530,6 +1531,7 @@ static void test_mariadb__dry_run_prints_the_statements_a_run_sends(void **state
     assert_exit(r, 0);
     assert_empty(r->err);
     assert_contains(r->out, "qty INT NOT NULL);\nCREATE TABLE audit (id INT AUTO_INCREMENT");
+    assert_contains(r->out, "NOT NULL) -- log\n;\n"); /* a ';' after it would be commented out */
     assert_contains(r->out, "DELIMITER $$\nCREATE PROCEDURE add_items(IN n INT)\nBEGIN\n");
     assert_contains(r->out, "  END CASE;\nEND$$\nDELIMITER ;\n"
                             "DELIMITER $$\nCREATE TRIGGER items_ai AFTER INSERT ON items");
