@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli_internal.h"
+#include "poblysh/sys/driver.h"
 
 /* ==== Errors ==== */
 
@@ -241,7 +242,10 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (rc < 0)
         return rc;
     watch_db(s->db);
-    dry_run.delimit = strcmp(pm_db_backend_name(s->db), "mysql") == 0;
+    /* Statements holding ';' need DELIMITER lines where the backend's
+     * lexical rules are the mysql client's. */
+    const pm_backend *backend = pm_backend_find(pm_db_backend_name(s->db));
+    dry_run.delimit = backend && (backend->lexer_flags & PM_SQL_MYSQL);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     if (!quiet) /* a dry run's output stays runnable SQL */

@@ -48,7 +48,7 @@ static const layout layouts[] = {
 typedef struct reader {
     pm_source *src;
     const char *dir;
-    const layout *format; /* NULL: auto */
+    const layout *format;           /* NULL: auto */
     const char *seen[FAMILY_COUNT]; /* an entry of each family, for messages */
     pm_buf problems;
     size_t nproblems;
@@ -191,7 +191,8 @@ static void add_files(reader *r, const char *name, const char *up_path, const ch
 
 static char *path_of(const reader *r, const char *entry, const char *child)
 {
-    return child ? pm__format("%s/%s/%s", r->dir, entry, child) : pm__format("%s/%s", r->dir, entry);
+    return child ? pm__format("%s/%s/%s", r->dir, entry, child)
+                 : pm__format("%s/%s", r->dir, entry);
 }
 
 /* Whether name is a migration name; if not, the entry is reported. */
@@ -312,9 +313,8 @@ static void read_flyway(reader *r, const char *entry)
 
 static bool flyway_name(const char *e)
 {
-    return ends_with(e, ".sql") &&
-           (((e[0] == 'V' || e[0] == 'U') && e[1] >= '0' && e[1] <= '9') ||
-            (e[0] == 'R' && e[1] == '_' && e[2] == '_'));
+    return ends_with(e, ".sql") && (((e[0] == 'V' || e[0] == 'U') && e[1] >= '0' && e[1] <= '9') ||
+                                    (e[0] == 'R' && e[1] == '_' && e[2] == '_'));
 }
 
 /* The family of entry, or -1 for an entry that is not a migration. */

@@ -428,13 +428,14 @@ static int open_section(cutter *c, const marker *m, const char *p, const char *e
     if (rc == 0) {
         memset(&c->proto, 0, sizeof(c->proto));
         if (!m->goose)
-            rc = parse_options(m->opts, (size_t)(eol - m->opts), &c->proto, c->no_tx, c->file,
-                               line, c->err);
+            rc = parse_options(m->opts, (size_t)(eol - m->opts), &c->proto, c->no_tx, c->file, line,
+                               c->err);
     }
     for (size_t i = 0; rc == 0 && i < c->sm->nsections; i++) {
         const sql_section *s = &c->sm->sections[i];
-        if (s->up == up && ((!s->dialect && !c->proto.dialect) ||
-                            (s->dialect && c->proto.dialect && !strcmp(s->dialect, c->proto.dialect))))
+        if (s->up == up &&
+            ((!s->dialect && !c->proto.dialect) ||
+             (s->dialect && c->proto.dialect && !strcmp(s->dialect, c->proto.dialect))))
             rc = parse_fail(c->err, c->file, line, "a second %s section for the same dialect",
                             marker_name(m->goose, up));
     }
@@ -451,16 +452,11 @@ static int cut_line(cutter *c, const char *p, const char *eol, const char *next,
 {
     marker m = classify(p, eol);
     switch (m.kind) {
-    case MARK_BAD:
-        return parse_fail(c->err, c->file, line, "%s", m.problem);
-    case MARK_NO_TX:
-        *c->no_tx = true;
-        return 0;
+    case MARK_BAD: return parse_fail(c->err, c->file, line, "%s", m.problem);
+    case MARK_NO_TX: *c->no_tx = true; return 0;
     case MARK_UP:
-    case MARK_DOWN:
-        return open_section(c, &m, p, eol, next, line);
-    default:
-        return 0;
+    case MARK_DOWN: return open_section(c, &m, p, eol, next, line);
+    default: return 0;
     }
 }
 
@@ -573,8 +569,8 @@ static int name_refused(const char *file, const char *name, pm_error *err)
 {
     pm__version v;
     const char *problem = pm__version_parse(name, &v);
-    return pm_error_set(err, PM_ESET, "%s: the name \"%s\" is not a migration name: %s", file,
-                        name, problem ? problem : "?");
+    return pm_error_set(err, PM_ESET, "%s: the name \"%s\" is not a migration name: %s", file, name,
+                        problem ? problem : "?");
 }
 
 int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t length,
@@ -706,8 +702,8 @@ int pm__source_check_versions(const pm_source *src, const char *dir, pm_error *e
     int rc = 0;
     for (size_t i = 1; i < src->count && rc == 0; i++) {
         pm__version a, b;
-        if (!pm__version_parse(sorted[i - 1]->name, &a) && !pm__version_parse(sorted[i]->name, &b) &&
-            pm__version_cmp(&a, &b) == 0)
+        if (!pm__version_parse(sorted[i - 1]->name, &a) &&
+            !pm__version_parse(sorted[i]->name, &b) && pm__version_cmp(&a, &b) == 0)
             rc = pm_error_set(err, PM_ESET, "%s: %s and %s have the same version", dir,
                               sorted[i - 1]->name, sorted[i]->name);
     }

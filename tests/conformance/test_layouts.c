@@ -20,8 +20,8 @@
 #include "testutil.h"
 
 static const char *layouts; /* tests/fixtures/sql/layouts */
-static const char *url;      /* the database every test uses */
-static char *own_url;        /* a server's database of this suite's own */
+static const char *url;     /* the database every test uses */
+static char *own_url;       /* a server's database of this suite's own */
 static char own_name[64];
 
 typedef struct fixture {
@@ -296,7 +296,8 @@ static void test_layouts__every_bad_entry_is_reported_in_one_run(void **state)
     put(f, "3_bad.sql", "-- migrate:up\nSELECT 1;\n-- migrate:sideways\n");
     put(f, "4_x.go", "package migrations\n");
     assert_refused(f, NULL,
-                   NEEDLES("5 problems", "create_users.sql: \"create_users\" is not a migration name",
+                   NEEDLES("5 problems",
+                           "create_users.sql: \"create_users\" is not a migration name",
                            "must start with a version", "123456789012345678901_x.sql",
                            "more than 20 digits", "2_orphan.down.sql: a .down.sql file without",
                            "3_bad.sql:3: not a section marker", "4_x.go: a goose Go migration"));
@@ -330,8 +331,9 @@ static void test_layouts__flyway_repeatable_and_orphan_undo_are_named(void **sta
     put(f, "V1__a.sql", "CREATE TABLE a (id INTEGER);\n");
     put(f, "R__views.sql", "SELECT 1;\n");
     put(f, "U3__c.sql", "SELECT 1;\n");
-    assert_refused(f, NULL, NEEDLES("R__views.sql: Flyway's repeatable migrations",
-                                    "U3__c.sql: an undo (U) file without"));
+    assert_refused(f, NULL,
+                   NEEDLES("R__views.sql: Flyway's repeatable migrations",
+                           "U3__c.sql: an undo (U) file without"));
 }
 
 static void test_layouts__diesel_metadata_toml_is_not_ignored(void **state)
@@ -360,7 +362,8 @@ static void test_layouts__failing_statement_names_file_and_line(void **state)
 {
     fixture *f = *state;
     scratch(f);
-    put(f, "1_a.up.sql", "CREATE TABLE a (id INTEGER);\n\n\nINSERT INTO no_such_table_xyz VALUES (1);\n");
+    put(f, "1_a.up.sql",
+        "CREATE TABLE a (id INTEGER);\n\n\nINSERT INTO no_such_table_xyz VALUES (1);\n");
     pm_test_ok(pm_source_add_dir(f->src, f->tmpdir, &f->err), &f->err);
     size_t count = 0;
     const pm_migration *const *set = pm_source_migrations(f->src, &count);
