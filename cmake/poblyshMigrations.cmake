@@ -38,9 +38,12 @@ function(_poblysh_registry_sources registry out_sources out_names)
                           "found: ${line}")
     endif()
     set(name ${CMAKE_MATCH_1})
-    if(NOT name MATCHES "^m[0-9][0-9][0-9][0-9]_[0-9][0-9]_[0-9][0-9]_[0-9][0-9][0-9][0-9][0-9][0-9]_[a-z0-9_]+$")
+    # SeaORM's two styles: mYYYY_MM_DD_HHMMSS_x and its generator's mYYYYMMDD_HHMMSS_x.
+    set(d "[0-9]")
+    if(NOT name MATCHES "^m(${d}${d}${d}${d}_${d}${d}_${d}${d}|${d}${d}${d}${d}${d}${d}${d}${d})_${d}${d}${d}${d}${d}${d}_[a-z0-9_]+$")
       message(FATAL_ERROR "${registry}:${number}: \"${name}\" is not a migration name "
-                          "(mYYYY_MM_DD_HHMMSS_description, description of a-z, 0-9 and _)")
+                          "(mYYYY_MM_DD_HHMMSS_description or mYYYYMMDD_HHMMSS_description, "
+                          "description of a-z, 0-9 and _)")
     endif()
     if(name IN_LIST names)
       message(FATAL_ERROR "${registry}:${number}: ${name} is registered twice")

@@ -180,13 +180,16 @@ done
 # signature; a set of SQL files only, built with -Wpedantic -Werror.
 edge=$work/edge
 mkdir -p "$edge/a" "$edge/b" "$edge/sql"
+# Set b carries SeaORM's generator style (mYYYYMMDD_HHMMSS_name).
 for set in a b; do
-  printf 'PM_REGISTER(m2025_03_01_000000_create_%s)\n' "$set" >"$edge/$set/registry.def"
-  cat >"$edge/$set/m2025_03_01_000000_create_$set.c" <<EOF
+  name=m2025_03_01_000000_create_$set
+  [ "$set" = b ] && name=m20250301_000000_create_b
+  printf 'PM_REGISTER(%s)\n' "$name" >"$edge/$set/registry.def"
+  cat >"$edge/$set/$name.c" <<EOF
 #include "poblysh/poblysh.h"
 static int up(pm_schema *s, const void *d) { (void)d; return pm_schema_exec(s, "CREATE TABLE t_$set (id INTEGER)"); }
 static int down(pm_schema *s, const void *d) { (void)d; return pm_schema_drop_table(s, "t_$set", 0); }
-PM_MIGRATION(m2025_03_01_000000_create_$set, up, down, PM_MIGRATION_DEFAULT);
+PM_MIGRATION($name, up, down, PM_MIGRATION_DEFAULT);
 EOF
 done
 printf '/* no C migrations */\n' >"$edge/sql/registry.def"

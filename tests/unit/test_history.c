@@ -2,6 +2,7 @@
  * plus ours, and a two-column table written by SeaORM recognised and upgraded
  * in place without losing a row; a damaged history (unknown state, bad time,
  * no version, SeaORM's columns missing) refused, naming the row. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -218,6 +219,51 @@ static void test_history__table_with_only_version_is_damaged(void **state)
     pm_db_close(db);
 }
 
+static int create_named_table(pm_schema *s, const void *data)
+{
+    char sql[128];
+    snprintf(sql, sizeof(sql), "CREATE TABLE %s (id INTEGER)", (const char *)data);
+    return pm_schema_exec(s, sql);
+}
+
+static int drop_named_table(pm_schema *s, const void *data)
+{
+    return pm_schema_drop_table(s, data, 0);
+}
+
+/* A SeaORM service whose migrations use both of SeaORM's name styles (its
+ * generator's m20220101_000001_x and the long mYYYY_MM_DD_HHMMSS_x): its
+ * history is taken over, nothing runs twice, and a newer migration of
+ * either style is the only one applied. */
+static void test_history__seaorm_rows_of_both_name_styles_are_taken_over(void **state)
+{
+    (void)state;
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_test_exec(db, SEAORM_TABLE);
+    pm_test_exec(db, "CREATE TABLE t_generated (id INTEGER)");
+    pm_test_exec(db, "CREATE TABLE t_long (id INTEGER)");
+    pm_test_exec(db, "INSERT INTO seaql_migrations VALUES ('m2022_01_15_000000_add_long', "
+                     "1642000000), ('m20220301_000001_create_table', 1646000000)");
+    /* In time order, which as text would be the other way round. */
+    pm_migration a = {"m2022_01_15_000000_add_long", create_named_table, drop_named_table, 0, NULL,
+                      "t_long"};
+    pm_migration b = {"m20220301_000001_create_table", create_named_table, drop_named_table, 0,
+                      NULL, "t_generated"};
+    pm_migration c = {"m20230101_000000_newer", create_named_table, drop_named_table, 0, NULL,
+                      "t_newer"};
+    const pm_migration *set[] = {&a, &b, &c};
+    pm_engine *engine = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_engine_new(&engine, db, set, 3, NULL, &err), &err);
+    size_t applied = 0;
+    pm_test_ok(pm_engine_up(engine, PM_ALL, &applied, &err), &err);
+    assert_int_equal(applied, 1); /* only the newer one: t_generated and t_long exist already */
+    assert_true(pm_test_has_table(db, "t_newer"));
+    assert_int_equal(pm_test_history_count(db), 3);
+    pm_engine_free(engine);
+    pm_db_close(db);
+}
+
 static void test_history__seaorm_rows_with_null_state_stay_valid(void **state)
 {
     (void)state;
@@ -248,6 +294,7 @@ int main(void)
         cmocka_unit_test(test_history__non_numeric_apply_order_is_damaged),
         cmocka_unit_test(test_history__table_with_only_version_is_damaged),
         cmocka_unit_test(test_history__seaorm_rows_with_null_state_stay_valid),
+        cmocka_unit_test(test_history__seaorm_rows_of_both_name_styles_are_taken_over),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
