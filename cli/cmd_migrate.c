@@ -15,11 +15,24 @@
 
 /* ==== Errors ==== */
 
+/* Whether message names the migration itself, not only inside a file's
+ * path (migrations/1_a.sql:4: ...). */
+static bool names_migration(const char *message, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *at = strstr(message, name); at; at = strstr(at + 1, name)) {
+        bool in_path = (at > message && at[-1] == '/') || at[n] == '.' || at[n] == '/';
+        if (!in_path)
+            return true;
+    }
+    return false;
+}
+
 int pm__cli_report_error(const pm_error *err, const pm_db *db)
 {
     fflush(stdout); /* keep the order of what was printed when both go to one log */
     const char *message = err->message ? err->message : pm_strerror(err->code);
-    if (err->migration && !strstr(message, err->migration))
+    if (err->migration && !names_migration(message, err->migration))
         fprintf(stderr, "poblysh: error: migration %s failed: %s\n", err->migration, message);
     else
         fprintf(stderr, "poblysh: error: %s\n", message);
