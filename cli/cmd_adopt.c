@@ -19,8 +19,7 @@ static struct {
 void pm__cli_adopt_event(const char *migration)
 {
     if (adopt_output.seen++ < PM_ADOPT_LINES_MAX)
-        printf("%s %s as applied\n", adopt_output.dry_run ? "Would record" : "Recorded",
-               migration);
+        printf("%s %s as applied\n", adopt_output.dry_run ? "Would record" : "Recorded", migration);
 }
 
 static const char *plural(size_t n)

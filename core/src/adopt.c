@@ -22,9 +22,9 @@
  * order the tool wrote them where that matters (goose, Flyway): the last
  * row of a version decides. '@name@' is a quoted identifier. */
 typedef enum fold {
-    FOLD_EACH,    /* every row a version: dbmate, sqlx, diesel; goose and Flyway by last row */
-    FOLD_UP_TO,   /* golang-migrate: one row, every version up to it applied */
-    FOLD_FLYWAY   /* Flyway's row types: BASELINE, DELETE, UNDO_*, SCHEMA */
+    FOLD_EACH,  /* every row a version: dbmate, sqlx, diesel; goose and Flyway by last row */
+    FOLD_UP_TO, /* golang-migrate: one row, every version up to it applied */
+    FOLD_FLYWAY /* Flyway's row types: BASELINE, DELETE, UNDO_*, SCHEMA */
 } fold;
 
 typedef struct tool {
@@ -93,14 +93,14 @@ static int tool_present(pm_db *db, const tool *t, bool *out, pm_error *err)
 
 typedef struct foreign_row {
     pm__version v;
-    bool parsed;    /* v holds the version; else raw is not one */
-    char raw[64];   /* as the tool wrote it (cut), for messages */
-    bool applied;   /* the row says applied (else failed, dirty or rolled back) */
-    bool removed;   /* Flyway: DELETE or UNDO, the version is no longer applied */
-    bool up_to;     /* golang-migrate, Flyway's BASELINE: every version up to it applied */
-    bool skip;      /* not a migration: goose's version 0, Flyway's SCHEMA and repeatables */
-    int64_t at;     /* unix seconds, -1 when the tool records no time */
-    size_t seq;     /* place in the table's order: the last row of a version decides */
+    bool parsed;  /* v holds the version; else raw is not one */
+    char raw[64]; /* as the tool wrote it (cut), for messages */
+    bool applied; /* the row says applied (else failed, dirty or rolled back) */
+    bool removed; /* Flyway: DELETE or UNDO, the version is no longer applied */
+    bool up_to;   /* golang-migrate, Flyway's BASELINE: every version up to it applied */
+    bool skip;    /* not a migration: goose's version 0, Flyway's SCHEMA and repeatables */
+    int64_t at;   /* unix seconds, -1 when the tool records no time */
+    size_t seq;   /* place in the table's order: the last row of a version decides */
 } foreign_row;
 
 typedef struct foreign {
@@ -726,8 +726,8 @@ static int adopt_locked(pm_engine *e, adopt_job *job, pm_error *err)
     return rc;
 }
 
-int pm_engine_adopt(pm_engine *e, const char *tool_name, unsigned int flags,
-                    pm_adopt_report *out, pm_error *err)
+int pm_engine_adopt(pm_engine *e, const char *tool_name, unsigned int flags, pm_adopt_report *out,
+                    pm_error *err)
 {
     pm_error_clear(err);
     pm_adopt_report ignored;

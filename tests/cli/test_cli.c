@@ -925,7 +925,8 @@ static void golang_migrate_database(fixture *f)
     assert_int_equal(make_dir(path_in_dir(f, "m")), 0);
     static const char *const names[] = {"000001_one", "000002_two", "000003_three"};
     for (int i = 0; i < 3; i++) {
-        write_file(f, fmt(f, "m/%s.up.sql", names[i]), fmt(f, "CREATE TABLE t%d (id int);\n", i + 1));
+        write_file(f, fmt(f, "m/%s.up.sql", names[i]),
+                   fmt(f, "CREATE TABLE t%d (id int);\n", i + 1));
         write_file(f, fmt(f, "m/%s.down.sql", names[i]), fmt(f, "DROP TABLE t%d;\n", i + 1));
     }
     exec_db(f, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)");
@@ -936,7 +937,7 @@ static void golang_migrate_database(fixture *f)
 }
 
 #define GOLANG_FOUND                                                                               \
-    "golang-migrate's history (schema_migrations: version 2, clean), 2 migrations of this set; "  \
+    "golang-migrate's history (schema_migrations: version 2, clean), 2 migrations of this set; "   \
     "poblysh has recorded none, so nothing was run"
 
 static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only_new(void **state)
@@ -1017,8 +1018,9 @@ static void test_cli__adopt_refuses_dirty_and_unknown_tools_naming_the_program(v
 
     r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt", "--allow-failed"));
     assert_exit(r, 0);
-    assert_contains(r->out, "Recorded 2 migrations of golang-migrate's history (schema_migrations), "
-                            "1 of them as failed; 1 pending.");
+    assert_contains(r->out,
+                    "Recorded 2 migrations of golang-migrate's history (schema_migrations), "
+                    "1 of them as failed; 1 pending.");
     r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "up"));
     assert_exit(r, 5); /* failed: poblysh's own rules now, repair first */
     assert_contains(r->err, "000002_two");

@@ -1507,8 +1507,9 @@ static void test_postgres__sqlx_history_is_adopted_with_its_times(void **state)
                               "'2024-02-03 04:05:06+00', true, '\\x0102', 1000), (2, 'two', "
                               "now(), true, '\\x0304', 2000)"));
     /* read back as +05:30 in this session, recorded as the same instant */
-    assert_query(f, "1706933106", "SELECT applied_at FROM seaql_migrations WHERE version = "
-                                  "'001_one'");
+    assert_query(f, "1706933106",
+                 "SELECT applied_at FROM seaql_migrations WHERE version = "
+                 "'001_one'");
 }
 
 static void test_postgres__diesel_history_is_adopted_then_up_runs_only_new(void **state)
