@@ -353,54 +353,78 @@ static const foreign_row *row_of(const foreign *f, const pm__version *v)
     return NULL;
 }
 
-/* The newest up-to row (golang-migrate's version, Flyway's baseline) at or
- * above v, or NULL. */
-static const foreign_row *covering_row(const foreign *f, const pm__version *v)
+/* The highest up-to row (golang-migrate's version, Flyway's baseline): it
+ * covers every version up to its own. NULL when there is none. */
+static const foreign_row *highest_cover(const foreign *f)
 {
     for (size_t i = f->count; i-- > 0;)
-        if (f->rows[i].up_to && f->rows[i].parsed && pm__version_cmp(&f->rows[i].v, v) >= 0)
+        if (f->rows[i].up_to && f->rows[i].parsed)
             return &f->rows[i];
     return NULL;
 }
 
-static bool in_set(const pm_engine *e, const foreign_row *row, pm__version_kind kind)
-{
+/* A migration of the set with its version as the tool would write it. */
+typedef struct versioned {
     pm__version v;
-    for (size_t i = 0; row->parsed && i < e->count; i++)
-        if (set_version(e->set[i], kind, &v) && pm__version_cmp(&v, &row->v) == 0)
-            return true;
-    return false;
+    const pm_migration *m;
+} versioned;
+
+static int versioned_cmp(const void *a, const void *b)
+{
+    return pm__version_cmp(&((const versioned *)a)->v, &((const versioned *)b)->v);
 }
 
-/* Which migrations of the set f says were run, and which of its versions
- * the set lacks (a baseline needs no migration of its own). */
+/* The set's migrations whose versions are of kind, sorted by version (a
+ * set mixing numbers and Flyway names is sorted again once numbers read as
+ * dotted). *n says how many; NULL when out of memory. */
+static versioned *set_versions(const pm_engine *e, pm__version_kind kind, size_t *n)
+{
+    versioned *out = calloc(e->count + 1, sizeof(*out));
+    *n = 0;
+    for (size_t i = 0; out && i < e->count; i++)
+        if (set_version(e->set[i], kind, &out[*n].v))
+            out[(*n)++].m = e->set[i];
+    if (out)
+        qsort(out, *n, sizeof(*out), versioned_cmp);
+    return out;
+}
+
+static bool in_set(const versioned *sv, size_t n, const foreign_row *row)
+{
+    versioned key = {.v = row->v};
+    return row->parsed && bsearch(&key, sv, n, sizeof(*sv), versioned_cmp) != NULL;
+}
+
+/* Which migrations of the set f says were run, in version order, and
+ * which of its versions the set lacks (a baseline needs no migration of
+ * its own). */
 static int make_plan(const pm_engine *e, const foreign *f, plan *p, pm_error *err)
 {
     memset(p, 0, sizeof(*p));
+    size_t n = 0;
+    versioned *sv = set_versions(e, f->tool->kind, &n);
     p->claims = calloc(e->count + 1, sizeof(*p->claims));
     p->unmatched = calloc(f->count + 1, sizeof(*p->unmatched));
-    if (!p->claims || !p->unmatched) {
+    if (!sv || !p->claims || !p->unmatched) {
+        free(sv);
         plan_free(p);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
-    pm__version_kind kind = f->tool->kind;
-    for (size_t i = 0; i < e->count; i++) {
-        pm__version v;
-        if (!set_version(e->set[i], kind, &v))
-            continue;
-        const foreign_row *row = row_of(f, &v);
-        const foreign_row *cover = row ? row : covering_row(f, &v);
-        if (!cover)
+    const foreign_row *cover = highest_cover(f);
+    for (size_t i = 0; i < n; i++) {
+        const foreign_row *row = row_of(f, &sv[i].v);
+        if (!row && !(cover && pm__version_cmp(&cover->v, &sv[i].v) >= 0))
             continue;
         /* golang-migrate's dirty flag is about its current version only */
         bool failed = row && !row->applied;
-        p->claims[p->nclaims++] = (claim){e->set[i], failed, row ? row->at : -1};
+        p->claims[p->nclaims++] = (claim){sv[i].m, failed, row ? row->at : -1};
         p->nfailed += failed;
     }
     bool flyway = f->tool->fold == FOLD_FLYWAY;
     for (size_t i = 0; i < f->count; i++)
-        if (!(flyway && f->rows[i].up_to) && !in_set(e, &f->rows[i], kind))
+        if (!(flyway && f->rows[i].up_to) && !in_set(sv, n, &f->rows[i]))
             p->unmatched[p->nunmatched++] = &f->rows[i];
+    free(sv);
     return 0;
 }
 
@@ -414,7 +438,7 @@ static const char *plural(size_t n)
 }
 
 /* "schema_migrations: version 42, clean" and the like. */
-static void describe_table(pm_buf *b, const foreign *f, const plan *p)
+static void describe_table(pm_buf *b, const foreign *f)
 {
     if (f->tool->fold == FOLD_UP_TO) {
         const foreign_row *row = f->count ? &f->rows[0] : NULL;
@@ -428,7 +452,6 @@ static void describe_table(pm_buf *b, const foreign *f, const plan *p)
         failed += !f->rows[i].applied;
     if (failed)
         pm_buf_printf(b, ", %zu of them failed", failed);
-    (void)p;
 }
 
 /* "7, 8 and 9" (at most PM_LIST_MAX, then "and N more"). */
@@ -515,7 +538,7 @@ static int describe_found(const pm_engine *e, pm_buf *b, const foreign *f, pm_er
     if (rc < 0)
         return rc;
     pm_buf_printf(b, "%s's history (", f->tool->name);
-    describe_table(b, f, &p);
+    describe_table(b, f);
     pm_buf_printf(b, "), %zu migration%s of this set", p.nclaims, plural(p.nclaims));
     plan_free(&p);
     return 0;
@@ -670,7 +693,7 @@ static int write_claims(pm_engine *e, const foreign *f, const plan *p, const pm_
     return rc;
 }
 
-static void count_plan(const pm_engine *e, const plan *p, const pm_history *h, unsigned int flags,
+static void count_plan(const pm_engine *e, const plan *p, const pm_history *h,
                        pm_adopt_report *r)
 {
     r->covered = p->nclaims;
@@ -687,7 +710,6 @@ static void count_plan(const pm_engine *e, const plan *p, const pm_history *h, u
     for (size_t i = 0; i < e->count; i++)
         recorded_total += pm__history_find(h, e->set[i]->name) != NULL;
     r->pending = e->count - recorded_total - r->recorded;
-    (void)flags;
 }
 
 typedef struct adopt_job {
@@ -711,7 +733,7 @@ static int adopt_locked(pm_engine *e, adopt_job *job, pm_error *err)
     if (rc == 0)
         rc = make_plan(e, &f, &p, err);
     if (rc == 0) {
-        count_plan(e, &p, &h, job->flags, job->report);
+        count_plan(e, &p, &h, job->report);
         rc = check_plan(&f, &p, job->flags, err);
     }
     bool dry = (job->flags & PM_ADOPT_DRY_RUN) || e->dry_run;
