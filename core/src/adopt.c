@@ -693,8 +693,7 @@ static int write_claims(pm_engine *e, const foreign *f, const plan *p, const pm_
     return rc;
 }
 
-static void count_plan(const pm_engine *e, const plan *p, const pm_history *h,
-                       pm_adopt_report *r)
+static void count_plan(const pm_engine *e, const plan *p, const pm_history *h, pm_adopt_report *r)
 {
     r->covered = p->nclaims;
     r->unmatched = p->nunmatched;

@@ -917,17 +917,16 @@ static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
 
 /* ==== Another tool's history ==== */
 
-/* A golang-migrate folder of three migrations in dir/m, and poblysh.db
- * migrated by golang-migrate up to 2: its table as its sqlite3 driver
- * writes it, and the tables the first two created. */
+/* A golang-migrate folder of three migrations in the test's directory
+ * (tests make no subdirectories; --source reads only its .sql files), and
+ * poblysh.db migrated by golang-migrate up to 2: its table as its sqlite3
+ * driver writes it, and the tables the first two created. */
 static void golang_migrate_database(fixture *f)
 {
-    assert_int_equal(make_dir(path_in_dir(f, "m")), 0);
     static const char *const names[] = {"000001_one", "000002_two", "000003_three"};
     for (int i = 0; i < 3; i++) {
-        write_file(f, fmt(f, "m/%s.up.sql", names[i]),
-                   fmt(f, "CREATE TABLE t%d (id int);\n", i + 1));
-        write_file(f, fmt(f, "m/%s.down.sql", names[i]), fmt(f, "DROP TABLE t%d;\n", i + 1));
+        write_file(f, fmt(f, "%s.up.sql", names[i]), fmt(f, "CREATE TABLE t%d (id int);\n", i + 1));
+        write_file(f, fmt(f, "%s.down.sql", names[i]), fmt(f, "DROP TABLE t%d;\n", i + 1));
     }
     exec_db(f, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)");
     exec_db(f, "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)");
@@ -946,7 +945,7 @@ static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only
     fresh_dir(f, "adopt");
     golang_migrate_database(f);
 
-    const run_result *r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "up"));
+    const run_result *r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
     assert_exit(r, 5);
     assert_contains(r->err, "poblysh: error: the database holds " GOLANG_FOUND "\n");
     assert_contains(r->err, "  hint: record them as applied first: poblysh migrate adopt "
@@ -955,11 +954,11 @@ static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only
     assert_false(db_has_table(f, "seaql_migrations"));
     assert_false(db_has_table(f, "t3"));
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "status"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "status"));
     assert_exit(r, 5);
     assert_contains(r->err, GOLANG_FOUND);
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt", "--dry-run"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "--dry-run"));
     assert_exit(r, 0);
     assert_contains(r->out, "Would record 000001_one as applied\nWould record 000002_two as "
                             "applied\n");
@@ -967,7 +966,7 @@ static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only
                             "(schema_migrations); 1 pending. Dry run: nothing was written.\n");
     assert_false(db_has_table(f, "seaql_migrations"));
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt"));
     assert_exit(r, 0);
     assert_empty(r->err);
     assert_contains(r->out, "Recorded 000002_two as applied\n");
@@ -976,14 +975,14 @@ static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only
                             "was.\n");
     assert_int_equal(db_history_count(f), 2);
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "up"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
     assert_exit(r, 0);
     assert_contains(r->out, "Applying 000003_three ... done (");
     assert_contains(r->out, "Applied 1 migration.\n");
     assert_lacks(r->out, "000001_one");
     assert_true(db_has_table(f, "t3"));
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt", "golang-migrate"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "golang-migrate"));
     assert_exit(r, 0);
     assert_contains(r->out, "Recorded 0 migrations of golang-migrate's history "
                             "(schema_migrations); 2 already recorded; 0 pending.");
@@ -999,29 +998,29 @@ static void test_cli__adopt_refuses_dirty_and_unknown_tools_naming_the_program(v
     exec_db(f, "UPDATE schema_migrations SET dirty = 1");
     cli_argv0 = "myservice";
 
-    const run_result *r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "up"));
+    const run_result *r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
     assert_exit(r, 5);
     assert_contains(r->err, "version 2, dirty");
     assert_contains(r->err, "hint: record them as applied first: myservice migrate adopt "
                             "golang-migrate");
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt"));
     assert_exit(r, 5);
     assert_contains(r->err, "nothing was recorded: schema_migrations records one migration as "
                             "dirty (failed midway): 000002_two");
     assert_contains(r->err, "--allow-failed");
     assert_false(db_has_table(f, "seaql_migrations"));
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt", "liquibase"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "liquibase"));
     assert_exit(r, 2);
     assert_contains(r->err, "unknown tool \"liquibase\"");
 
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "adopt", "--allow-failed"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "--allow-failed"));
     assert_exit(r, 0);
     assert_contains(r->out,
                     "Recorded 2 migrations of golang-migrate's history (schema_migrations), "
                     "1 of them as failed; 1 pending.");
-    r = run_cli(f, LOCAL, ARGS("--source", "m", "migrate", "up"));
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
     assert_exit(r, 5); /* failed: poblysh's own rules now, repair first */
     assert_contains(r->err, "000002_two");
 }
