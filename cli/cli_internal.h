@@ -54,6 +54,7 @@ typedef struct cli_options {
     const char *output;             /* --output FILE for schema */
     const char *argument;           /* the positional argument (generate NAME) */
     const char *source;             /* --source DIR, or NULL */
+    const char *layout;             /* --layout NAME, or NULL (auto) */
     unsigned int given;             /* OPT_* bits the user gave */
     const pm_migration *const *set; /* the program's compiled-in set, or NULL */
     size_t set_count;

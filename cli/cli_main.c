@@ -22,8 +22,11 @@ static const char *program_usage =
     "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
-    "  --source DIR         use the SQL migrations of DIR (dbmate or golang-migrate layout)\n"
-    "                       instead of the compiled-in ones; also $POBLYSH_MIGRATIONS_DIR\n"
+    "  --source DIR         use the SQL migrations of DIR instead of the compiled-in ones;\n"
+    "                       also $POBLYSH_MIGRATIONS_DIR. Layouts of dbmate, golang-migrate,\n"
+    "                       goose, sqlx, diesel and Flyway are recognised\n"
+    "  --layout NAME        read --source as that tool's layout only (auto, dbmate, goose,\n"
+    "                       golang-migrate, sqlx, diesel, flyway; default auto)\n"
     "%s"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
@@ -160,6 +163,7 @@ enum {
     LONG_DIR,
     LONG_OUTPUT,
     LONG_SOURCE,
+    LONG_LAYOUT,
     LONG_SQL,
     LONG_ALLOW_UNMATCHED,
     LONG_ALLOW_FAILED
@@ -186,6 +190,7 @@ static const struct option long_options[] = {
     {"dir", required_argument, NULL, LONG_DIR},
     {"output", required_argument, NULL, LONG_OUTPUT},
     {"source", required_argument, NULL, LONG_SOURCE},
+    {"layout", required_argument, NULL, LONG_LAYOUT},
     {"sql", no_argument, NULL, LONG_SQL},
     {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
     {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
@@ -296,6 +301,17 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                 return usage_error("--source is empty%s", "");
             opts->source = optarg;
             break;
+        case LONG_LAYOUT: {
+            pm_error bad = PM_ERROR_INIT;
+            int known = pm_source_format_check(optarg, &bad);
+            if (known < 0) {
+                known = usage_error("%s", bad.message ? bad.message : "unknown layout");
+                pm_error_clear(&bad);
+                return known;
+            }
+            opts->layout = optarg;
+            break;
+        }
         case LONG_OUTPUT:
             opts->output = optarg;
             opts->given |= OPT_OUTPUT;
@@ -330,8 +346,8 @@ static int no_migrations_error(const cli_options *opts)
     fprintf(stderr,
             "poblysh: no migrations to manage: this binary has no compiled-in migration set, and\n"
             "  neither --source DIR nor %s names a folder of SQL migrations.\n"
-            "  hint: point it at your SQL migrations: %s --source DIR migrate ... (dbmate or\n"
-            "        golang-migrate layout), or export %s=DIR\n"
+            "  hint: point it at your SQL migrations: %s --source DIR migrate ... (the layout\n"
+            "        of dbmate, golang-migrate, goose, sqlx, diesel or Flyway), or export %s=DIR\n"
             "  hint: for C migrations, build your service's own command: poblysh_add_migrations()\n"
             "        in CMake and pm_cli_main() in its main() (see poblysh(1))\n"
             "Nothing was opened or changed.\n",

@@ -522,7 +522,7 @@ static int newest_in_folder(const char *dir, const char *description, char **new
     *newest = NULL;
     int rc = pm_source_new(&src, &err);
     if (rc == 0 && pm_source_add_dir(src, dir, &err) < 0 &&
-        !(err.message && strstr(err.message, "holds no .sql migration")))
+        !(err.message && strstr(err.message, "holds no migration")))
         rc = -1;
     size_t count = 0;
     const pm_migration *const *set = rc == 0 ? pm_source_migrations(src, &count) : NULL;

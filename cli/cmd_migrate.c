@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "cli_internal.h"
+#include "poblysh/sys/driver.h"
 
 /* ==== Errors ==== */
 
@@ -139,7 +140,39 @@ typedef struct dry_run_state {
     const char *current; /* the migration whose header was printed last */
     int started;
     int begin_held; /* a BEGIN not printed yet: dropped if COMMIT follows */
+    int delimit;    /* MySQL: a statement holding ';' goes between DELIMITER lines */
 } dry_run_state;
+
+/* A terminator the mysql client can take for sql: one it does not hold. */
+static const char *delimiter_for(const char *sql)
+{
+    static const char *const candidates[] = {"$$", "//", ";;", "$$$", "///"};
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        if (!strstr(sql, candidates[i]))
+            return candidates[i];
+    }
+    return "$$$$";
+}
+
+/* One statement, terminated so the output can be pasted into the database's
+ * client. On MySQL each statement is one the run sends on its own; one that
+ * holds ';' (a stored program's body) is printed as the mysql client needs
+ * it, between DELIMITER lines. */
+static void print_statement(const dry_run_state *st, const char *sql, size_t n)
+{
+    const char *last_line = sql + n;
+    while (last_line > sql && last_line[-1] != '\n')
+        last_line--;
+    size_t rest = (size_t)(sql + n - last_line);
+    /* a terminator after a -- or # comment would be part of it */
+    const char *gap = memchr(last_line, '#', rest) || strstr(last_line, "--") ? "\n" : "";
+    if (st->delimit && memchr(sql, ';', n)) {
+        const char *d = delimiter_for(sql);
+        printf("DELIMITER %s\n%.*s%s%s\nDELIMITER ;\n", d, (int)n, sql, gap, d);
+        return;
+    }
+    printf("%.*s%s%s\n", (int)n, sql, sql[n - 1] == ';' ? "" : gap, sql[n - 1] == ';' ? "" : ";");
+}
 
 static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
 {
@@ -166,7 +199,7 @@ static void on_dry_run_sql(const char *migration, const char *sql, void *ctx)
            (sql[n - 1] == '\n' || sql[n - 1] == ' ' || sql[n - 1] == '\t' || sql[n - 1] == '\r'))
         n--; /* an SQL file's section ends in blank lines */
     if (n)
-        printf("%.*s%s\n", (int)n, sql, sql[n - 1] == ';' ? "" : ";");
+        print_statement(st, sql, n);
 }
 
 static void on_dry_run_progress(const pm_event *ev, void *ctx)
@@ -190,7 +223,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (pm__cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
         int rc = pm_source_new(&s->source, err);
         if (rc == 0)
-            rc = pm_source_add_dir(s->source, pm__cli_source_dir(opts), err);
+            rc = pm_source_add_dir_as(s->source, pm__cli_source_dir(opts), opts->layout, err);
         if (rc < 0)
             return rc;
     }
@@ -214,6 +247,10 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (rc < 0)
         return rc;
     watch_db(s->db);
+    /* Statements holding ';' need DELIMITER lines where the backend's
+     * lexical rules are the mysql client's. */
+    const pm_backend *backend = pm_backend_find(pm_db_backend_name(s->db));
+    dry_run.delimit = backend && (backend->lexer_flags & PM_SQL_MYSQL);
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     if (!quiet) /* a dry run's output stays runnable SQL */

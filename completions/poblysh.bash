@@ -8,9 +8,9 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="--database-url --lock-timeout --wait --source -v --verbose -h --help --version"
+    local global_opts="--database-url --lock-timeout --wait --source --layout -v --verbose -h --help --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" --database-url --lock-timeout --wait --source -n --num --format --accept --applied --rollback --dir --output "
+    local valued=" --database-url --lock-timeout --wait --source --layout -n --num --format --accept --applied --rollback --dir --output "
     local commands="up down fresh refresh reset status adopt repair schema verify generate"
     COMPREPLY=()
 
@@ -36,6 +36,10 @@ _poblysh()
         ;;
     --format)
         mapfile -t COMPREPLY < <(compgen -W "text json" -- "$cur")
+        return 0
+        ;;
+    --layout)
+        mapfile -t COMPREPLY < <(compgen -W "auto dbmate goose golang-migrate sqlx diesel flyway" -- "$cur")
         return 0
         ;;
     --database-url)

@@ -447,12 +447,37 @@ static int record(pm_db *db, const char *sql)
     return 0;
 }
 
+static int record_statement(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)offset;
+    pm_db *db = ctx;
+    char *copy = pm__strndup(statement, length);
+    if (!copy)
+        return PM_ENOMEM;
+    record(db, copy);
+    free(copy);
+    return 0;
+}
+
+/* A script as exec() would send it: whole, or (PM_CONN_SPLITS_SCRIPTS) one
+ * statement at a time, split by the backend's rules, so a dry run shows
+ * what the run sends. */
+static int record_script(pm_db *db, const char *sql, pm_error *err)
+{
+    if (!(db->conn->flags & PM_CONN_SPLITS_SCRIPTS))
+        return record(db, sql);
+    int rc = pm_sql_split_flags(sql, db->conn->backend->lexer_flags, record_statement, db, err);
+    if (rc == PM_ENOMEM && !(err && err->code))
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    return rc;
+}
+
 /* ==== Driver calls ==== */
 
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err)
 {
     if (db->record)
-        return record(db, sql);
+        return record_script(db, sql, err);
     return scrub(db, db->driver->exec(db->conn, sql, err), err);
 }
 

@@ -319,6 +319,7 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
     pm_engine__report(e, applying ? PM_EVENT_APPLIED : PM_EVENT_REVERTED, m->name, elapsed);
     return 0;
 fail:
+    pm__sql_locate(m, applying, pm__db_backend(db)->name, err);
     pm__error_set_migration(err, m->name);
     pm__db_rollback(db, err);
     if (guarded)
@@ -369,6 +370,7 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
     }
     rc = call_migration(e, m, applying, &elapsed, err);
     if (rc < 0) {
+        pm__sql_locate(m, applying, pm__db_backend(db)->name, err);
         pm__error_set_migration(err, m->name);
         record_failure(e, m, applying ? "" : "down() failed: ", err);
         pm_engine__report(e, PM_EVENT_FAILED, m->name, elapsed);

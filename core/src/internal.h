@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "poblysh/poblysh.h"
+#include "poblysh/source.h"
 #include "poblysh/sys/driver.h"
 #include "secrets.h"
 #include "util.h"
@@ -55,6 +56,30 @@ const char *pm__version_parse(const char *name, pm__version *v);
 const char *pm__version_of_text(const char *text, pm__version_kind kind, pm__version *v);
 /* Orders versions: kinds PM__VERSION_NUMBER < DOTTED < TIMESTAMP, then numerically. */
 int pm__version_cmp(const pm__version *a, const pm__version *b);
+
+/* ==== sqlsource.c: SQL migrations, for the folder reader (sqlfolder.c) ==== */
+
+typedef struct pm__sql_file {
+    const char *path; /* for messages */
+    const char *text;
+    size_t length;
+} pm__sql_file;
+
+/* One migration from an up file and an optional down file (NULL), each run
+ * whole: golang-migrate's and sqlx's pairs, diesel's folders, Flyway's V and
+ * U files. "-- no-transaction" as the up file's first line (sqlx) runs it
+ * outside a transaction. */
+int pm__source_add_pair(pm_source *src, const char *name, const pm__sql_file *up,
+                        const pm__sql_file *down, pm_error *err);
+/* How many migrations src holds, to undo what came after with
+ * pm__source_rollback() when a folder turns out invalid. */
+size_t pm__source_mark(const pm_source *src);
+void pm__source_rollback(pm_source *src, size_t mark);
+/* After m failed: when it is an SQL migration and err's statement is in the
+ * section it ran, puts "file:line[:column]: " before err's message. */
+void pm__sql_locate(const pm_migration *m, bool up, const char *dialect, pm_error *err);
+/* Refuses two migrations of src with one version, naming dir. */
+int pm__source_check_versions(const pm_source *src, const char *dir, pm_error *err);
 
 /* ==== db.c: driver calls that scrub the password from every error ==== */
 

@@ -1,8 +1,10 @@
-/* sqlsource.c: SQL migrations. Each file becomes an ordinary pm_migration
- * whose up() and down() run the section of the file that fits the
+/* sqlsource.c: SQL migrations. Each file (or pair of files) becomes an
+ * ordinary pm_migration whose up() and down() run the section that fits the
  * connection's dialect, so SQL and C migrations form one set for the one
- * engine. Files come from a folder (dbmate's and golang-migrate's layouts),
- * or are embedded at build time. */
+ * engine. A file's sections are marked the way dbmate marks them
+ * (-- migrate:up) or goose does (-- +goose Up); a file without markers is an
+ * up-only migration. Folders are read by sqlfolder.c; embedded files come
+ * from the build. */
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
@@ -11,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -21,12 +24,15 @@ typedef struct sql_section {
     bool up;
     char *dialect; /* NULL: the fallback */
     char *text;
+    const char *file; /* where text comes from: the migration's file or down_file */
+    int line;         /* the line of that file where text starts */
 } sql_section;
 
 typedef struct sql_migration {
     pm_migration migration; /* its data points back to this struct */
     char *name;
-    char *file; /* for messages */
+    char *file;      /* the file, or a pair's up file; for messages */
+    char *down_file; /* a pair's down file, or NULL */
     char checksum[PM_CHECKSUM_SIZE];
     sql_section *sections;
     size_t nsections;
@@ -66,20 +72,66 @@ static const sql_section *pick(const sql_migration *sm, bool up, const char *dia
     return fallback;
 }
 
+static int sql_up(pm_schema *schema, const void *data);
+static int sql_down(pm_schema *schema, const void *data);
+
+/* The byte offset of the chars'th character (1-based, UTF-8) of s. */
+static size_t char_offset(const char *s, long chars)
+{
+    size_t off = 0;
+    for (long seen = 1; s[off] && seen < chars; off++)
+        if (((unsigned char)s[off + 1] & 0xC0) != 0x80)
+            seen++;
+    return off;
+}
+
+/* Puts "file:line[:column]: " before the error of a failed statement found
+ * in the section's text; the database's position in it (PostgreSQL gives
+ * one) makes the column. A statement that appears twice is placed at its
+ * first occurrence. */
+static void locate_failure(const sql_section *s, pm_error *err)
+{
+    const char *at = err->statement ? strstr(s->text, err->statement) : NULL;
+    if (!at)
+        return;
+    size_t off = (size_t)(at - s->text);
+    if (err->position > 0)
+        off += char_offset(at, err->position);
+    int line = s->line, column = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (s->text[i] == '\n')
+            line++, column = 1;
+        else if (((unsigned char)s->text[i] & 0xC0) != 0x80)
+            column++;
+    }
+    if (err->position > 0)
+        pm__error_prefix(err, "%s:%d:%d", s->file, line, column);
+    else
+        pm__error_prefix(err, "%s:%d", s->file, line);
+}
+
+void pm__sql_locate(const pm_migration *m, bool up, const char *dialect, pm_error *err)
+{
+    if (!err || !err->statement || (up ? m->up : m->down) != (up ? sql_up : sql_down))
+        return;
+    const sql_section *s = pick(m->data, up, dialect);
+    if (s)
+        locate_failure(s, err);
+}
+
 static int run_section(pm_schema *schema, const sql_migration *sm, bool up)
 {
     const char *dialect = pm_schema_dialect(schema);
     const sql_section *s = pick(sm, up, dialect);
-    size_t n = strlen(sm->file);
-    bool golang = n > 7 && strcmp(sm->file + n - 7, ".up.sql") == 0;
-    if (!s && golang && !up)
+    if (!s && !up && sm->down_file == NULL && sm->nsections == 1)
         return pm_error_set(schema->err, PM_EMIGRATION,
-                            "%s has no .down.sql next to it: this migration cannot be reverted",
-                            sm->file);
+                            "%s is an up-only migration (no down section%s): it cannot be "
+                            "reverted",
+                            sm->file, sm->file[strlen(sm->file) - 1] == 'l' ? " or down file" : "");
     if (!s)
         return pm_error_set(schema->err, PM_EMIGRATION,
-                            "%s has no -- migrate:%s section for %s (and none without a dialect)%s",
-                            sm->file, up ? "up" : "down", dialect,
+                            "%s has no %s section for %s (and none without a dialect)%s", sm->file,
+                            up ? "up" : "down", dialect,
                             up ? "" : ": this migration cannot be reverted");
     return pm_schema_exec(schema, s->text);
 }
@@ -107,6 +159,7 @@ static void sql_migration_free(sql_migration *sm)
     free(sm->sections);
     free(sm->name);
     free(sm->file);
+    free(sm->down_file);
     free(sm);
 }
 
@@ -210,8 +263,10 @@ static int check_splits(const sql_section *s, pm_error *split)
     return rc;
 }
 
+/* Adds a section of text from file, starting at its line; proto's dialect
+ * passes to the section. */
 static int add_section(sql_migration *sm, bool up, const char *text, size_t len, sql_section *proto,
-                       pm_error *err)
+                       const char *file, int line, pm_error *err)
 {
     sql_section *sections = realloc(sm->sections, (sm->nsections + 1) * sizeof(*sections));
     if (!sections)
@@ -220,6 +275,8 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
     sql_section *s = &sections[sm->nsections];
     *s = *proto;
     s->up = up;
+    s->file = file;
+    s->line = line;
     s->text = pm__strndup(text, len);
     if (!s->text)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
@@ -229,87 +286,204 @@ static int add_section(sql_migration *sm, bool up, const char *text, size_t len,
     int rc = check_splits(s, &split);
     if (rc < 0)
         rc = pm_error_set(err, PM_ESET,
-                          "%s: in the -- migrate:%s section%s%s: %s (lines counted "
-                          "from the section's first line)",
-                          sm->file, up ? "up" : "down", s->dialect ? " for " : "",
+                          "%s:%d: in the %s section%s%s: %s (lines counted from the section's "
+                          "first line, %d)",
+                          file, line, up ? "up" : "down", s->dialect ? " for " : "",
                           s->dialect ? s->dialect : "",
-                          split.message ? split.message : "cannot be split");
+                          split.message ? split.message : "cannot be split", line);
     pm_error_clear(&split);
     return rc;
 }
 
-/* Does "-- migrate:up" (or :down) start the line at p? Sets *up and the
- * offset of the options. */
-static bool section_header(const char *p, const char *eol, bool *up, const char **opts)
+/* ==== Section markers ==== */
+
+typedef enum marker_kind {
+    MARK_NONE,      /* an ordinary line */
+    MARK_UP,        /* -- migrate:up, -- +goose Up */
+    MARK_DOWN,      /* -- migrate:down, -- +goose Down */
+    MARK_NO_TX,     /* -- +goose NO TRANSACTION */
+    MARK_STATEMENT, /* -- +goose StatementBegin/End: kept as comments */
+    MARK_BAD        /* looks like a marker but is none: refused */
+} marker_kind;
+
+typedef struct marker {
+    marker_kind kind;
+    bool goose;
+    const char *opts;    /* dbmate's options after the marker */
+    const char *problem; /* MARK_BAD: why */
+} marker;
+
+static bool word_at(const char *p, const char *eol, const char *word)
+{
+    size_t n = strlen(word);
+    return (size_t)(eol - p) >= n && strncasecmp(p, word, n) == 0 &&
+           (p + n == eol || isspace((unsigned char)p[n]));
+}
+
+static marker dbmate_marker(const char *p, const char *eol)
+{
+    if ((size_t)(eol - p) >= 10 && strncmp(p, "migrate:up", 10) == 0 &&
+        (p + 10 == eol || isspace((unsigned char)p[10])))
+        return (marker){MARK_UP, false, p + 10, NULL};
+    if ((size_t)(eol - p) >= 12 && strncmp(p, "migrate:down", 12) == 0 &&
+        (p + 12 == eol || isspace((unsigned char)p[12])))
+        return (marker){MARK_DOWN, false, p + 12, NULL};
+    return (marker){MARK_BAD, false, NULL,
+                    "not a section marker: dbmate's are \"-- migrate:up\" and \"-- migrate:down\""};
+}
+
+static marker goose_marker(const char *p, const char *eol)
+{
+    while (p < eol && (*p == ' ' || *p == '\t'))
+        p++;
+    while (eol > p && isspace((unsigned char)eol[-1]))
+        eol--;
+    if (word_at(p, eol, "Up") && p + 2 == eol)
+        return (marker){MARK_UP, true, eol, NULL};
+    if (word_at(p, eol, "Down") && p + 4 == eol)
+        return (marker){MARK_DOWN, true, eol, NULL};
+    if ((word_at(p, eol, "StatementBegin") && p + 14 == eol) ||
+        (word_at(p, eol, "StatementEnd") && p + 12 == eol))
+        return (marker){MARK_STATEMENT, true, NULL, NULL};
+    if (eol - p == 14 && strncasecmp(p, "NO TRANSACTION", 14) == 0)
+        return (marker){MARK_NO_TX, true, NULL, NULL};
+    if (word_at(p, eol, "ENVSUB"))
+        return (marker){MARK_BAD, true, NULL,
+                        "goose's ENVSUB (environment substitution) is not supported: write the "
+                        "values into the file"};
+    return (marker){MARK_BAD, true, NULL,
+                    "unknown goose annotation (known: Up, Down, StatementBegin, StatementEnd, "
+                    "NO TRANSACTION)"};
+}
+
+/* What the line [p, eol) is: "--", blanks, then migrate:... or +goose. */
+static marker classify(const char *p, const char *eol)
 {
     if (eol - p < 2 || p[0] != '-' || p[1] != '-')
-        return false;
+        return (marker){MARK_NONE, false, NULL, NULL};
     p += 2;
     while (p < eol && (*p == ' ' || *p == '\t'))
         p++;
-    if ((size_t)(eol - p) >= 10 && strncmp(p, "migrate:up", 10) == 0 &&
-        (p + 10 == eol || isspace((unsigned char)p[10]))) {
-        *up = true;
-        *opts = p + 10;
-        return true;
-    }
-    if ((size_t)(eol - p) >= 12 && strncmp(p, "migrate:down", 12) == 0 &&
-        (p + 12 == eol || isspace((unsigned char)p[12]))) {
-        *up = false;
-        *opts = p + 12;
-        return true;
-    }
-    return false;
+    if ((size_t)(eol - p) >= 8 && strncasecmp(p, "migrate:", 8) == 0)
+        return dbmate_marker(p, eol);
+    if ((size_t)(eol - p) >= 6 && strncmp(p, "+goose", 6) == 0 &&
+        (p + 6 == eol || isspace((unsigned char)p[6])))
+        return goose_marker(p + 6, eol);
+    return (marker){MARK_NONE, false, NULL, NULL};
 }
 
-/* A dbmate-style file: "-- migrate:up" and "-- migrate:down" sections. */
+/* sqlx: "-- no-transaction" as the file's first line. */
+static bool sqlx_no_transaction(const char *p, const char *end)
+{
+    const char *eol = memchr(p, '\n', (size_t)(end - p));
+    if (!eol)
+        eol = end;
+    while (eol > p && isspace((unsigned char)eol[-1]))
+        eol--;
+    return eol - p == 17 && strncmp(p, "-- no-transaction", 17) == 0;
+}
+
+static const char *skip_bom(const char *p, const char *end)
+{
+    return end - p >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
+                   (unsigned char)p[2] == 0xBF
+               ? p + 3
+               : p;
+}
+
+/* The state of a file being cut into sections. */
+typedef struct cutter {
+    sql_migration *sm;
+    const char *file;
+    const char *first; /* the text after a byte-order mark */
+    const char *body;  /* where the open section's text starts, or NULL */
+    int body_line;
+    bool in_up, any_up, any_marker, goose;
+    sql_section proto;
+    bool *no_tx;
+    pm_error *err;
+} cutter;
+
+static const char *marker_name(bool goose, bool up)
+{
+    return goose ? (up ? "-- +goose Up" : "-- +goose Down")
+                 : (up ? "-- migrate:up" : "-- migrate:down");
+}
+
+/* A section marker at line: closes the open section, opens the next. */
+static int open_section(cutter *c, const marker *m, const char *p, const char *eol,
+                        const char *next, int line)
+{
+    bool up = m->kind == MARK_UP;
+    int rc = 0;
+    if (c->any_marker && c->goose != m->goose)
+        return parse_fail(c->err, c->file, line, "%s",
+                          "dbmate's -- migrate: and goose's -- +goose markers in one file");
+    if (c->body)
+        rc = add_section(c->sm, c->in_up, c->body, (size_t)(p - c->body), &c->proto, c->file,
+                         c->body_line, c->err);
+    else if (has_sql(c->first, p))
+        rc = parse_fail(c->err, c->file, line, "SQL before the first %s",
+                        marker_name(m->goose, true));
+    if (rc == 0) {
+        memset(&c->proto, 0, sizeof(c->proto));
+        if (!m->goose)
+            rc = parse_options(m->opts, (size_t)(eol - m->opts), &c->proto, c->no_tx, c->file, line,
+                               c->err);
+    }
+    for (size_t i = 0; rc == 0 && i < c->sm->nsections; i++) {
+        const sql_section *s = &c->sm->sections[i];
+        if (s->up == up &&
+            ((!s->dialect && !c->proto.dialect) ||
+             (s->dialect && c->proto.dialect && !strcmp(s->dialect, c->proto.dialect))))
+            rc = parse_fail(c->err, c->file, line, "a second %s section for the same dialect",
+                            marker_name(m->goose, up));
+    }
+    c->goose = m->goose;
+    c->any_marker = true;
+    c->in_up = up;
+    c->any_up |= up;
+    c->body = next;
+    c->body_line = line + 1;
+    return rc;
+}
+
+static int cut_line(cutter *c, const char *p, const char *eol, const char *next, int line)
+{
+    marker m = classify(p, eol);
+    switch (m.kind) {
+    case MARK_BAD: return parse_fail(c->err, c->file, line, "%s", m.problem);
+    case MARK_NO_TX: *c->no_tx = true; return 0;
+    case MARK_UP:
+    case MARK_DOWN: return open_section(c, &m, p, eol, next, line);
+    default: return 0;
+    }
+}
+
+/* One file with sections (dbmate's or goose's markers), or without markers
+ * an up-only migration. */
 static int parse_sections(sql_migration *sm, const char *text, size_t length, bool *no_tx,
                           pm_error *err)
 {
-    const char *p = text, *end = text + length, *body = NULL;
-    bool in_up = false, any_up = false;
-    sql_section proto = {0};
+    const char *end = text + length, *p = skip_bom(text, end);
+    cutter c = {.sm = sm, .file = sm->file, .first = p, .no_tx = no_tx, .err = err};
     int line = 1, rc = 0;
-    if (length >= 3 && (unsigned char)p[0] == 0xEF && (unsigned char)p[1] == 0xBB &&
-        (unsigned char)p[2] == 0xBF)
-        p += 3; /* byte-order mark */
-    const char *first = p;
+    *no_tx |= sqlx_no_transaction(p, end);
     while (p < end && rc == 0) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
-        if (!eol)
-            eol = end;
-        bool up;
-        const char *opts;
-        if (section_header(p, eol, &up, &opts)) {
-            if (body)
-                rc = add_section(sm, in_up, body, (size_t)(p - body), &proto, err);
-            else if (has_sql(first, p))
-                rc = parse_fail(err, sm->file, line, "SQL before the first -- migrate:up%s", "");
-            if (rc == 0) {
-                memset(&proto, 0, sizeof(proto));
-                rc = parse_options(opts, (size_t)(eol - opts), &proto, no_tx, sm->file, line, err);
-            }
-            for (size_t i = 0; rc == 0 && i < sm->nsections; i++) {
-                const sql_section *s = &sm->sections[i];
-                if (s->up == up &&
-                    ((!s->dialect && !proto.dialect) ||
-                     (s->dialect && proto.dialect && !strcmp(s->dialect, proto.dialect))))
-                    rc = parse_fail(err, sm->file, line,
-                                    "a second -- migrate:%s section for the same dialect",
-                                    up ? "up" : "down");
-            }
-            in_up = up;
-            any_up |= up;
-            body = eol < end ? eol + 1 : eol;
-        }
-        p = eol < end ? eol + 1 : eol;
+        const char *next = eol ? eol + 1 : end;
+        rc = cut_line(&c, p, eol ? eol : end, next, line);
+        p = next;
         line++;
     }
-    if (rc == 0 && body)
-        rc = add_section(sm, in_up, body, (size_t)(end - body), &proto, err);
-    free(proto.dialect);
-    if (rc == 0 && !any_up)
-        rc = parse_fail(err, sm->file, 0, "no -- migrate:up section%s", "");
+    if (rc == 0 && c.body)
+        rc = add_section(sm, c.in_up, c.body, (size_t)(end - c.body), &c.proto, sm->file,
+                         c.body_line, err);
+    else if (rc == 0 && !c.any_marker)
+        rc = add_section(sm, true, c.first, (size_t)(end - c.first), &c.proto, sm->file, 1, err);
+    free(c.proto.dialect);
+    if (rc == 0 && c.any_marker && !c.any_up)
+        rc = parse_fail(err, sm->file, 0, "no %s section", marker_name(c.goose, true));
     return rc;
 }
 
@@ -391,19 +565,23 @@ int pm_source_add_migrations(pm_source *src, const pm_migration *const *set, siz
     return 0;
 }
 
+static int name_refused(const char *file, const char *name, pm_error *err)
+{
+    pm__version v;
+    const char *problem = pm__version_parse(name, &v);
+    return pm_error_set(err, PM_ESET, "%s: the name \"%s\" is not a migration name: %s", file, name,
+                        problem ? problem : "?");
+}
+
 int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t length,
                       const char *file, pm_error *err)
 {
     sql_migration *sm = NULL;
     bool no_tx = false;
-    int rc = pm_migration_name_check(name, err);
+    if (pm_migration_name_check(name, NULL) < 0)
+        return name_refused(file, name, err);
+    int rc = new_sql_migration(&sm, name, file, err);
     if (rc < 0)
-        return pm_error_set(err, PM_ESET,
-                            "%s: the name \"%s\" does not parse: expected "
-                            "<version>_<name>.sql, the version digits or "
-                            "mYYYY_MM_DD_HHMMSS, the name starting with a letter",
-                            file, name);
-    if ((rc = new_sql_migration(&sm, name, file, err)) < 0)
         return rc;
     rc = parse_sections(sm, text, length, &no_tx, err);
     if (rc == 0)
@@ -414,6 +592,76 @@ int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t
     }
     finish(sm, no_tx);
     return own(src, sm, err);
+}
+
+/* A pair's checksum is that of the one text golang-migrate pairs always had
+ * here, so histories written before stay valid. */
+static int pair_checksum(sql_migration *sm, const pm__sql_file *up, const pm__sql_file *down,
+                         pm_error *err)
+{
+    pm_buf b = PM_BUF_INIT;
+    const char *u = skip_bom(up->text, up->text + up->length);
+    pm_buf_append(&b, "-- migrate:up\n");
+    pm_buf_appendn(&b, u, (size_t)(up->text + up->length - u));
+    if (down) {
+        const char *d = skip_bom(down->text, down->text + down->length);
+        pm_buf_append(&b, "\n-- migrate:down\n");
+        pm_buf_appendn(&b, d, (size_t)(down->text + down->length - d));
+    }
+    size_t len = b.len;
+    char *text = pm_buf_detach(&b);
+    int rc = text ? pm_checksum(sm->checksum, text, len, err)
+                  : pm_error_set(err, PM_ENOMEM, "out of memory");
+    free(text);
+    return rc;
+}
+
+static int add_whole(sql_migration *sm, bool up, const pm__sql_file *f, const char *file,
+                     pm_error *err)
+{
+    const char *text = skip_bom(f->text, f->text + f->length);
+    sql_section proto = {0};
+    return add_section(sm, up, text, (size_t)(f->text + f->length - text), &proto, file, 1, err);
+}
+
+int pm__source_add_pair(pm_source *src, const char *name, const pm__sql_file *up,
+                        const pm__sql_file *down, pm_error *err)
+{
+    sql_migration *sm = NULL;
+    if (pm_migration_name_check(name, NULL) < 0)
+        return name_refused(up->path, name, err);
+    int rc = new_sql_migration(&sm, name, up->path, err);
+    if (rc == 0 && down && !(sm->down_file = pm__strdup(down->path)))
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = add_whole(sm, true, up, sm->file, err);
+    if (rc == 0 && down)
+        rc = add_whole(sm, false, down, sm->down_file, err);
+    if (rc == 0)
+        rc = pair_checksum(sm, up, down, err);
+    if (rc < 0) {
+        sql_migration_free(sm);
+        return rc;
+    }
+    const char *u = skip_bom(up->text, up->text + up->length);
+    finish(sm, sqlx_no_transaction(u, up->text + up->length));
+    return own(src, sm, err);
+}
+
+size_t pm__source_mark(const pm_source *src)
+{
+    return src->count;
+}
+
+void pm__source_rollback(pm_source *src, size_t mark)
+{
+    /* SQL migrations are owned in the order they were pushed, so the owned
+     * ones past the mark are the last ones. */
+    while (src->count > mark) {
+        const pm_migration *m = src->set[--src->count];
+        if (src->nowned && &src->owned[src->nowned - 1]->migration == m)
+            sql_migration_free(src->owned[--src->nowned]);
+    }
 }
 
 int pm_source_add_embedded(pm_source *src, const pm_embedded_sql *files, size_t count,
@@ -443,134 +691,8 @@ const pm_migration *const *pm_source_migrations(pm_source *src, size_t *count)
     return src->set;
 }
 
-/* ==== Folders ==== */
-
-/* Reads the first limit + 1 bytes of fd into b: one more than allowed is
- * enough to know the file grew past the limit. */
-static int read_bounded(int fd, pm_buf *b, size_t limit)
-{
-    char chunk[8192];
-    while (b->len <= limit) {
-        size_t want = limit + 1 - b->len < sizeof(chunk) ? limit + 1 - b->len : sizeof(chunk);
-        ssize_t n = read(fd, chunk, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return (int)n;
-        pm_buf_appendn(b, chunk, (size_t)n);
-        if (b->oom)
-            return 0; /* pm_buf_detach() says so */
-    }
-    return 0;
-}
-
-/* A migration file's text. Opening never blocks (O_NONBLOCK: a FIFO would
- * wait for a writer) and only a regular file of at most PM_SQL_FILE_MAX bytes
- * is read (a link to /dev/zero would never end). */
-static char *read_file(const char *path, size_t *length, pm_error *err)
-{
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-    struct stat st;
-    if (fd < 0 || fstat(fd, &st) != 0) {
-        pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return NULL;
-    }
-    if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > PM_SQL_FILE_MAX) {
-        close(fd);
-        if (!S_ISREG(st.st_mode))
-            pm_error_set(err, PM_ESET,
-                         "%s: not a regular file (a FIFO, device or folder): a migration must be "
-                         "a file",
-                         path);
-        else
-            pm_error_set(err, PM_ESET,
-                         "%s: %jd bytes, larger than the %u MiB a migration file "
-                         "may have",
-                         path, (intmax_t)st.st_size, PM_SQL_FILE_MAX >> 20);
-        return NULL;
-    }
-    pm_buf b = PM_BUF_INIT;
-    int rc = read_bounded(fd, &b, PM_SQL_FILE_MAX);
-    int saved = errno;
-    close(fd);
-    *length = b.len;
-    char *text = pm_buf_detach(&b);
-    if (rc < 0 || !text || *length > PM_SQL_FILE_MAX) {
-        free(text);
-        if (rc < 0)
-            pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(saved));
-        else if (!text)
-            pm_error_set(err, PM_ENOMEM, "out of memory");
-        else
-            pm_error_set(err, PM_ESET,
-                         "%s: grew past the %u MiB a migration file may have while being read",
-                         path, PM_SQL_FILE_MAX >> 20);
-        return NULL;
-    }
-    return text;
-}
-
-/* Whether there is a directory entry at path (a dangling link counts, and
- * fails when read); never opens it, so a FIFO cannot block. */
-static bool entry_exists(const char *path)
-{
-    struct stat st;
-    return lstat(path, &st) == 0;
-}
-
-static bool ends_with(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), k = strlen(suffix);
-    return n >= k && strcmp(s + n - k, suffix) == 0;
-}
-
-static const char *skip_bom(const char *text)
-{
-    return strncmp(text, "\xEF\xBB\xBF", 3) == 0 ? text + 3 : text;
-}
-
-/* A golang-migrate pair: up file, optional down file, as one migration. */
-static int add_pair(pm_source *src, const char *dir, const char *stem, bool has_down, pm_error *err)
-{
-    char up_path[4096], down_path[4096];
-    snprintf(up_path, sizeof(up_path), "%s/%s.up.sql", dir, stem);
-    snprintf(down_path, sizeof(down_path), "%s/%s.down.sql", dir, stem);
-    size_t up_len = 0, down_len = 0;
-    char *up = read_file(up_path, &up_len, err);
-    char *down = up && has_down ? read_file(down_path, &down_len, err) : NULL;
-    int rc = !up || (has_down && !down) ? PM_ESET : 0;
-    /* One text, so checksum and parsing work as for a dbmate file. */
-    char *text =
-        rc == 0 ? pm__format("-- migrate:up\n%s%s%s", skip_bom(up),
-                             has_down ? "\n-- migrate:down\n" : "", has_down ? skip_bom(down) : "")
-                : NULL;
-    if (rc == 0 && !text)
-        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
-    if (rc == 0)
-        rc = pm_source_add_sql(src, stem, text, strlen(text), up_path, err);
-    free(up);
-    free(down);
-    free(text);
-    return rc;
-}
-
-/* The version part of a name, for duplicate detection: the leading digits
- * without leading zeros, or mYYYY_MM_DD_HHMMSS. */
-static size_t version_of(const char *name, const char **start)
-{
-    size_t n = strspn(name, "0123456789");
-    *start = name;
-    if (n == 0)
-        return strlen(name) < 18 ? strlen(name) : 18;
-    while (n > 1 && **start == '0')
-        (*start)++, n--;
-    return n;
-}
-
-/* Two files with one version (001_a.sql, 1_b.sql) are refused. */
-static int check_versions(const pm_source *src, const char *dir, pm_error *err)
+/* Two migrations with one version (001_a and 1_b) are refused, naming dir. */
+int pm__source_check_versions(const pm_source *src, const char *dir, pm_error *err)
 {
     const pm_migration **sorted = malloc((src->count ? src->count : 1) * sizeof(*sorted));
     if (!sorted)
@@ -579,69 +701,12 @@ static int check_versions(const pm_source *src, const char *dir, pm_error *err)
     qsort(sorted, src->count, sizeof(*sorted), by_name);
     int rc = 0;
     for (size_t i = 1; i < src->count && rc == 0; i++) {
-        const char *a, *b;
-        size_t na = version_of(sorted[i - 1]->name, &a), nb = version_of(sorted[i]->name, &b);
-        if (na == nb && strncmp(a, b, na) == 0)
+        pm__version a, b;
+        if (!pm__version_parse(sorted[i - 1]->name, &a) &&
+            !pm__version_parse(sorted[i]->name, &b) && pm__version_cmp(&a, &b) == 0)
             rc = pm_error_set(err, PM_ESET, "%s: %s and %s have the same version", dir,
                               sorted[i - 1]->name, sorted[i]->name);
     }
     free(sorted);
-    return rc;
-}
-
-static int add_dir_entries(pm_source *src, const char *dir, DIR *d, pm_error *err)
-{
-    int rc = 0;
-    struct dirent *e;
-    while (rc == 0 && (e = readdir(d))) {
-        const char *name = e->d_name;
-        if (name[0] == '.' || !ends_with(name, ".sql"))
-            continue;
-        char stem[256];
-        if (ends_with(name, ".down.sql")) {
-            snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 9), name);
-            char up[4096];
-            snprintf(up, sizeof(up), "%s/%s.up.sql", dir, stem);
-            if (!entry_exists(up))
-                rc = pm_error_set(err, PM_ESET, "%s/%s: a .down.sql file without its .up.sql", dir,
-                                  name);
-            continue; /* read with its .up.sql */
-        }
-        if (ends_with(name, ".up.sql")) {
-            snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 7), name);
-            char down[4096];
-            snprintf(down, sizeof(down), "%s/%s.down.sql", dir, stem);
-            rc = add_pair(src, dir, stem, entry_exists(down), err);
-            continue;
-        }
-        snprintf(stem, sizeof(stem), "%.*s", (int)(strlen(name) - 4), name);
-        char path[4096];
-        snprintf(path, sizeof(path), "%s/%s", dir, name);
-        size_t length = 0;
-        char *text = read_file(path, &length, err);
-        rc = text ? pm_source_add_sql(src, stem, text, length, path, err) : PM_ESET;
-        free(text);
-    }
-    return rc;
-}
-
-int pm_source_add_dir(pm_source *src, const char *dir, pm_error *err)
-{
-    DIR *d = opendir(dir);
-    if (!d)
-        return pm_error_set(err, PM_ESET, "cannot read the migrations folder %s: %s", dir,
-                            strerror(errno));
-    size_t before_count = src->count, before_owned = src->nowned;
-    int rc = add_dir_entries(src, dir, d, err);
-    closedir(d);
-    if (rc == 0 && src->count == before_count)
-        rc = pm_error_set(err, PM_ESET, "the migrations folder %s holds no .sql migration", dir);
-    if (rc == 0)
-        rc = check_versions(src, dir, err);
-    if (rc < 0) { /* nothing is added unless the whole folder is valid */
-        while (src->nowned > before_owned)
-            sql_migration_free(src->owned[--src->nowned]);
-        src->count = before_count;
-    }
     return rc;
 }

@@ -191,12 +191,25 @@ static int exec_statement(void *ctx, const char *statement, size_t length, size_
     return rc;
 }
 
-/* libdbi sends one statement per call: split, then send each. */
+static int no_statement(void *ctx, const char *statement, size_t length, size_t offset)
+{
+    (void)ctx;
+    (void)statement;
+    (void)length;
+    (void)offset;
+    return 0;
+}
+
+/* libdbi sends one statement per call: split, then send each. The whole
+ * script is lexed first, so an unterminated string or body at its end is
+ * found before any of its statements runs (MySQL's DDL cannot be rolled
+ * back). */
 static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
 {
     exec_ctx x = {(dbi_pm_conn *)conn, err};
     unsigned int rules = ((dbi_pm_conn *)conn)->backend->lexer_flags;
-    return pm_sql_split_flags(sql, rules, exec_statement, &x, err);
+    int rc = pm_sql_split_flags(sql, rules, no_statement, NULL, err);
+    return rc < 0 ? rc : pm_sql_split_flags(sql, rules, exec_statement, &x, err);
 }
 
 /* ==== Transactions ==== */
@@ -421,7 +434,7 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
         return rc;
     }
     c->base.backend = c->backend;
-    c->base.flags = c->backend->conn_flags;
+    c->base.flags = c->backend->conn_flags | PM_CONN_SPLITS_SCRIPTS;
     *out = &c->base;
     return 0;
 }
@@ -476,7 +489,7 @@ static const pm_backend *dbi_backend_of(const pm_url *url, unsigned int *conn_fl
     dbi_pm_conn probe = {0};
     const char *libdbi_driver = libdbi_driver_of(url);
     const pm_backend *b = libdbi_driver ? find_backend(&probe, libdbi_driver) : NULL;
-    *conn_flags = b ? b->conn_flags : 0;
+    *conn_flags = b ? b->conn_flags | PM_CONN_SPLITS_SCRIPTS : 0;
     return b;
 }
 

@@ -83,6 +83,8 @@ static int fail_result_at(const PGresult *res, const char *statement, long posit
     pm_error_set_db(err, PQresultErrorField(res, PG_DIAG_SQLSTATE), statement);
     pm_error_set_detail(err, PQresultErrorField(res, PG_DIAG_MESSAGE_DETAIL),
                         PQresultErrorField(res, PG_DIAG_MESSAGE_HINT));
+    if (err && statement)
+        err->position = position;
     return PM_EDB;
 }
 

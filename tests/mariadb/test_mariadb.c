@@ -3,13 +3,16 @@
  * table's MySQL types, UTC timestamps under a non-UTC server, concurrent
  * runners, failures on a backend whose DDL commits implicitly, kill -9
  * during a migration (failed, never pending), connection errors, the
- * GET_LOCK timeout, libdbi's own output kept off ours, and the histories of
- * dbmate, golang-migrate, goose, sqlx, diesel and Flyway, as each writes its
- * table on MySQL, adopted (pm_engine_adopt()). Every test that
+ * GET_LOCK timeout, libdbi's own output kept off ours, MySQL stored
+ * programs in SQL migrations (with and without DELIMITER lines, and what
+ * --dry-run prints of them), and the histories of dbmate, golang-migrate,
+ * goose, sqlx, diesel and Flyway, as each writes its table on MySQL, adopted
+ * (pm_engine_adopt()). Every test that
  * migrates gets a fresh database, dropped in teardown. Run as:
  * test_mariadb <poblysh> <poblysh_fixture>, with the environment
  * scripts/with-mariadb.sh exports (POBLYSH_TEST_MYSQL_URL,
  * POBLYSH_TEST_MYSQL_PASSWORD). */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -62,7 +65,7 @@ typedef struct fixture {
     pm_engine *engine;
     pm_error err;
     char *saved_tz; /* @@GLOBAL.time_zone to restore, or NULL */
-    char *tmpdir;   /* a directory to remove with its x.db, or NULL */
+    char *tmpdir;   /* a directory to remove with its files, or NULL */
     child children[MAX_CHILDREN];
     size_t nchildren;
     run_result **runs;
@@ -112,6 +115,20 @@ static int admin_exec(fixture *f, const char *sql)
     return rc;
 }
 
+/* Removes the files of dir (not its subfolders). */
+static void remove_files(const char *dir)
+{
+    DIR *d = opendir(dir);
+    for (struct dirent *e; d && (e = readdir(d));) {
+        char path[4200];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+            unlink(path);
+    }
+    if (d)
+        closedir(d);
+}
+
 static int teardown(void **state)
 {
     fixture *f = *state;
@@ -133,9 +150,7 @@ static int teardown(void **state)
     }
     pm_db_close(f->admin);
     if (f->tmpdir) {
-        char path[4200];
-        snprintf(path, sizeof(path), "%s/x.db", f->tmpdir);
-        unlink(path);
+        remove_files(f->tmpdir);
         if (rmdir(f->tmpdir) != 0) {
             print_error("teardown: cannot remove %s: %s\n", f->tmpdir, strerror(errno));
             rc = -1;
@@ -1339,6 +1354,228 @@ static void test_mariadb__kill_9_during_a_migration_leaves_it_failed_never_pendi
     assert_exit(r, 0);
 }
 
+/* ==== MySQL stored programs in SQL migrations ==== */
+
+/* A procedure (nested blocks, labelled WHILE, IF/ELSEIF/ELSE, a CASE
+ * statement and expression, a CONTINUE HANDLER with a block), a trigger and
+ * two functions, written as golang-migrate and dbmate users write them: no
+ * DELIMITER lines. */
+static const char programs_up_sql[] =
+    "-- migrate:up\n"
+    "CREATE PROCEDURE add_items(IN n INT)\n"
+    "BEGIN\n"
+    "  DECLARE i INT DEFAULT 0;\n"
+    "  DECLARE CONTINUE HANDLER FOR SQLSTATE '23000'\n"
+    "  BEGIN\n"
+    "    INSERT INTO audit (note) VALUES ('duplicate; skipped');\n"
+    "  END;\n"
+    "  fill: WHILE i < n DO\n"
+    "    SET i = i + 1;\n"
+    "    IF i > 100 THEN\n"
+    "      LEAVE fill;\n"
+    "    ELSEIF MOD(i, 2) = 0 THEN\n"
+    "      INSERT INTO items (name, qty) VALUES (CONCAT('even;', i), i);\n"
+    "    ELSE\n"
+    "      BEGIN\n"
+    "        DECLARE kind VARCHAR(20);\n"
+    "        SET kind = CASE WHEN i = 1 THEN 'first' ELSE 'odd' END;\n"
+    "        INSERT INTO items (name, qty) VALUES (CONCAT(kind, ';', i), i);\n"
+    "      END;\n"
+    "    END IF;\n"
+    "  END WHILE fill;\n"
+    "  CASE n\n"
+    "    WHEN 0 THEN INSERT INTO audit (note) VALUES ('none');\n"
+    "    ELSE SET @filled = n;\n"
+    "  END CASE;\n"
+    "END;\n"
+    "\n"
+    "CREATE TRIGGER items_ai AFTER INSERT ON items FOR EACH ROW\n"
+    "BEGIN\n"
+    "  IF NEW.qty > 0 THEN\n"
+    "    INSERT INTO audit (note) VALUES (CONCAT('added; ', NEW.name));\n"
+    "  END IF;\n"
+    "END;\n"
+    "\n"
+    "CREATE FUNCTION clamp(x INT) RETURNS INT DETERMINISTIC\n"
+    "BEGIN\n"
+    "  DECLARE r INT;\n"
+    "  SET r = CASE WHEN x < 0 THEN 0 WHEN x > 9 THEN 9 ELSE x END;\n"
+    "  RETURN r;\n"
+    "END;\n"
+    "CREATE FUNCTION one() RETURNS INT DETERMINISTIC RETURN 1;\n"
+    "\n"
+    "-- migrate:down\n"
+    "DROP FUNCTION one;\n"
+    "DROP FUNCTION clamp;\n"
+    "DROP TRIGGER items_ai;\n"
+    "DROP PROCEDURE add_items;\n";
+
+/* The same kind of file as the mysql client takes it, with DELIMITER lines. */
+static const char delimiter_up_sql[] =
+    "-- migrate:up\n"
+    "DELIMITER $$\n"
+    "CREATE FUNCTION double_it(x INT) RETURNS INT DETERMINISTIC\n"
+    "BEGIN\n"
+    "  RETURN x * 2;\n"
+    "END$$\n"
+    "CREATE PROCEDURE log_note(IN t VARCHAR(50))\n"
+    "BEGIN\n"
+    "  INSERT INTO audit (note) VALUES (t);\n"
+    "END$$\n"
+    "DELIMITER ;\n"
+    "CALL log_note('delimiter file applied');\n"
+    "\n"
+    "-- migrate:down\n"
+    "delimiter //\n"
+    "DROP PROCEDURE log_note//\n"
+    "DROP FUNCTION double_it//\n"
+    "delimiter ;\n"
+    "DELETE FROM audit WHERE note = 'delimiter file applied';\n";
+
+static const struct {
+    const char *name;
+    const char *text;
+} program_files[] = {
+    {"1_create_items.sql",
+     "-- migrate:up\n"
+     "CREATE TABLE items (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40) NOT NULL UNIQUE,\n"
+     "                    qty INT NOT NULL);\n"
+     "CREATE TABLE audit (id INT AUTO_INCREMENT PRIMARY KEY, note VARCHAR(80) NOT NULL) -- log\n"
+     ";\n"
+     "\n"
+     "-- migrate:down\n"
+     "DROP TABLE audit;\n"
+     "DROP TABLE items;\n"},
+    {"2_programs.sql", programs_up_sql},
+    {"3_delimiter.sql", delimiter_up_sql},
+};
+
+/* Writes program_files into a fresh temporary folder (removed by teardown). */
+static const char *write_program_files(fixture *f)
+{
+    char template[] = "/tmp/pmt_programs_XXXXXX";
+    char *dir = mkdtemp(template);
+    assert_non_null(dir);
+    f->tmpdir = fmt(f, "%s", dir);
+    for (size_t i = 0; i < PM_ARRAY_LEN(program_files); i++) {
+        FILE *fp = fopen(fmt(f, "%s/%s", f->tmpdir, program_files[i].name), "w");
+        assert_non_null(fp);
+        assert_int_equal(fputs(program_files[i].text, fp) >= 0, 1);
+        assert_int_equal(fclose(fp), 0);
+    }
+    return f->tmpdir;
+}
+
+static int64_t routines_and_triggers(fixture *f)
+{
+    return pm_test_int(f->db, "SELECT (SELECT COUNT(*) FROM information_schema.ROUTINES WHERE "
+                              "ROUTINE_SCHEMA = DATABASE()) + (SELECT COUNT(*) FROM "
+                              "information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE())");
+}
+
+static void assert_programs_work(fixture *f)
+{
+    assert_int_equal(routines_and_triggers(f), 6);
+    pm_test_exec(f->db, "DELETE FROM audit");
+    pm_test_exec(f->db, "DELETE FROM items");
+    pm_test_exec(f->db, "CALL add_items(3)");
+    assert_query(f, "first;1,even;2,odd;3", "SELECT GROUP_CONCAT(name ORDER BY qty) FROM items");
+    /* the trigger's IF let each insert through to audit */
+    assert_query(f, "added; first;1|added; even;2|added; odd;3",
+                 "SELECT GROUP_CONCAT(note ORDER BY id SEPARATOR '|') FROM audit");
+    pm_test_exec(f->db, "CALL add_items(2)"); /* both names exist: the handler's block runs */
+    assert_query(f, "2", "SELECT COUNT(*) FROM audit WHERE note = 'duplicate; skipped'");
+    assert_query(f, "9", "SELECT clamp(12)");
+    assert_query(f, "0", "SELECT clamp(-4)");
+    assert_query(f, "1", "SELECT one()");
+    assert_query(f, "8", "SELECT double_it(4)");
+}
+
+static void test_mariadb__stored_programs_apply_work_revert_and_reapply(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "programs");
+    const char *dir = write_program_files(f);
+    const run_result *r =
+        run_cli(f, ARGS("migrate", "up", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Applied 3 migrations.\n");
+    assert_query(f, "1", "SELECT COUNT(*) FROM audit WHERE note = 'delimiter file applied'");
+    assert_programs_work(f);
+
+    r = run_cli(f, ARGS("migrate", "down", "-n", "2", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_int_equal(routines_and_triggers(f), 0);
+    assert_true(pm_test_has_table(f->db, "items"));
+    pm_test_exec(f->db, "INSERT INTO items (name, qty) VALUES ('plain', 1)"); /* no trigger */
+    assert_query(f, "0", "SELECT COUNT(*) FROM audit WHERE note LIKE 'added;%%plain'");
+
+    r = run_cli(f, ARGS("migrate", "up", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Applied 2 migrations.\n");
+    assert_programs_work(f);
+    assert_int_equal(pm_test_history_count(f->db), 3);
+}
+
+/* What --dry-run prints is what the run sends, one statement at a time:
+ * the tables apart, each stored program whole between DELIMITER lines the
+ * mysql client takes, the file's own DELIMITER lines never. */
+static void test_mariadb__dry_run_prints_the_statements_a_run_sends(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "programs_dry");
+    const char *dir = write_program_files(f);
+    const run_result *r =
+        run_cli(f, ARGS("migrate", "up", "--dry-run", "--source", dir, "--database-url", f->url));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "qty INT NOT NULL);\nCREATE TABLE audit (id INT AUTO_INCREMENT");
+    assert_contains(r->out, "NOT NULL) -- log\n;\n"); /* a ';' after it would be commented out */
+    assert_contains(r->out, "DELIMITER $$\nCREATE PROCEDURE add_items(IN n INT)\nBEGIN\n");
+    assert_contains(r->out, "  END CASE;\nEND$$\nDELIMITER ;\n"
+                            "DELIMITER $$\nCREATE TRIGGER items_ai AFTER INSERT ON items");
+    assert_contains(r->out, "    INSERT INTO audit (note) VALUES (CONCAT('added; ', NEW.name));\n"
+                            "  END IF;\nEND$$\nDELIMITER ;\n");
+    assert_contains(r->out, "  RETURN r;\nEND$$\nDELIMITER ;\n"
+                            "CREATE FUNCTION one() RETURNS INT DETERMINISTIC RETURN 1;\n");
+    assert_contains(r->out, "DELIMITER $$\nCREATE FUNCTION double_it(x INT) RETURNS INT "
+                            "DETERMINISTIC\nBEGIN\n  RETURN x * 2;\nEND$$\nDELIMITER ;\n"
+                            "DELIMITER $$\nCREATE PROCEDURE log_note(IN t VARCHAR(50))\nBEGIN\n"
+                            "  INSERT INTO audit (note) VALUES (t);\nEND$$\nDELIMITER ;\n"
+                            "CALL log_note('delimiter file applied');\n");
+    assert_int_equal(count_occurrences(r->out, "DELIMITER $$\n"), 5);
+    assert_int_equal(count_occurrences(r->out, "DELIMITER ;\n"), 5);
+    assert_false(pm_test_has_table(f->db, "items"));
+    assert_int_equal(routines_and_triggers(f), 0);
+}
+
+/* A body whose END is missing is refused when the folder is read, naming
+ * where its statement starts, before anything runs. */
+static void test_mariadb__unterminated_procedure_body_is_refused_before_running(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "programs_bad");
+    char template[] = "/tmp/pmt_programs_XXXXXX";
+    char *dir = mkdtemp(template);
+    assert_non_null(dir);
+    f->tmpdir = fmt(f, "%s", dir);
+    FILE *fp = fopen(fmt(f, "%s/1_bad.sql", dir), "w");
+    assert_non_null(fp);
+    fputs("-- migrate:up dialect=mysql\nCREATE TABLE t (id INT);\n\nCREATE PROCEDURE p()\n"
+          "BEGIN\n  SELECT 1;\n\n-- migrate:down dialect=mysql\nDROP TABLE t;\n",
+          fp);
+    assert_int_equal(fclose(fp), 0);
+    const run_result *r =
+        run_cli(f, ARGS("migrate", "up", "--source", dir, "--database-url", f->url));
+    assert_int_not_equal(r->status, 0);
+    assert_contains(r->err, "unterminated BEGIN ... END block");
+    assert_contains(r->err, "line 3, column 1"); /* of the section */
+    assert_false(pm_test_has_table(f->db, "t"));
+}
+
 /* ==== Another tool's history ==== */
 
 /* Three migrations per layout; each tool's history below records the first
@@ -1526,6 +1763,9 @@ int main(int argc, char **argv)
         MARIADB_TEST(test_mariadb__libdbi_driver_output_never_reaches_stdout_or_stderr),
         MARIADB_TEST(test_mariadb__dbmate_folder_up_status_and_down),
         MARIADB_TEST(test_mariadb__golang_folder_up_status_and_down),
+        MARIADB_TEST(test_mariadb__stored_programs_apply_work_revert_and_reapply),
+        MARIADB_TEST(test_mariadb__dry_run_prints_the_statements_a_run_sends),
+        MARIADB_TEST(test_mariadb__unterminated_procedure_body_is_refused_before_running),
         MARIADB_TEST(test_mariadb__dbmate_history_is_adopted_then_up_runs_only_new),
         MARIADB_TEST(test_mariadb__golang_migrate_history_is_adopted_then_up_runs_only_new),
         MARIADB_TEST(test_mariadb__goose_history_is_adopted_then_up_runs_only_new),

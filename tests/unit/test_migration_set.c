@@ -99,15 +99,15 @@ static void test_migration_set__seaorm_generator_names_are_accepted(void **state
 static void test_migration_set__other_tools_names_are_accepted(void **state)
 {
     (void)state;
-    assert_name_ok("0120_2.9.0_schema");                       /* golang-migrate, dotted */
-    assert_name_ok("000057_upgrade_command_webhooks_v6.0");    /* golang-migrate */
-    assert_name_ok("00000000000000-initial-schema");           /* dbmate, hyphens */
-    assert_name_ok("20240101120000");                          /* dbmate, no description */
-    assert_name_ok("2024_01_01_000001_create_tenants");        /* golang-migrate: version 2024 */
-    assert_name_ok("2017-01-01-000000_create_users");          /* diesel */
-    assert_name_ok("V1__init");                                /* Flyway */
-    assert_name_ok("V1.1.2__more tables");                     /* Flyway, dotted, a space */
-    assert_name_ok("V2_1__underscored_version");               /* Flyway: V2_1 is 2.1 */
+    assert_name_ok("0120_2.9.0_schema");                    /* golang-migrate, dotted */
+    assert_name_ok("000057_upgrade_command_webhooks_v6.0"); /* golang-migrate */
+    assert_name_ok("00000000000000-initial-schema");        /* dbmate, hyphens */
+    assert_name_ok("20240101120000");                       /* dbmate, no description */
+    assert_name_ok("2024_01_01_000001_create_tenants");     /* golang-migrate: version 2024 */
+    assert_name_ok("2017-01-01-000000_create_users");       /* diesel */
+    assert_name_ok("V1__init");                             /* Flyway */
+    assert_name_ok("V1.1.2__more tables");                  /* Flyway, dotted, a space */
+    assert_name_ok("V2_1__underscored_version");            /* Flyway: V2_1 is 2.1 */
 }
 
 static void test_migration_set__name_breaking_a_rule_says_which(void **state)

@@ -436,7 +436,7 @@ static void test_sqlsource__missing_section_for_the_dialect_fails(void **state)
     pm_engine *e = engine_of(f);
     assert_int_equal(pm_engine_up(e, PM_ALL, NULL, &f->err), PM_EMIGRATION);
     assert_contains(f->err.message, "inline/1_pg_only.sql");
-    assert_contains(f->err.message, "no -- migrate:up section for sqlite");
+    assert_contains(f->err.message, "no up section for sqlite");
     assert_int_equal(pm_test_history_count(f->db), 0);
 
     reset_source(f);
@@ -447,7 +447,7 @@ static void test_sqlsource__missing_section_for_the_dialect_fails(void **state)
     pm_test_ok(pm_engine_up(e, PM_ALL, NULL, &f->err), &f->err);
     assert_int_equal(pm_engine_down(e, 1, NULL, &f->err), PM_EMIGRATION);
     assert_contains(f->err.message, "inline/1_pg_down.sql");
-    assert_contains(f->err.message, "no -- migrate:down section for sqlite");
+    assert_contains(f->err.message, "no down section for sqlite");
     assert_tables(f->db, TABLES("pg_down"), NULL);
 }
 
@@ -606,7 +606,8 @@ static void test_sqlsource__two_files_with_one_version(void **state)
 
 static void test_sqlsource__names_that_do_not_parse(void **state)
 {
-    EXPECT_DIR_ERROR(*state, "invalid/bad_name", "/create_users.sql", "does not parse");
+    EXPECT_DIR_ERROR(*state, "invalid/bad_name", "/create_users.sql", "is not a migration name",
+                     "must start with a version");
 }
 
 static void test_sqlsource__unknown_section_option_names_file_and_line(void **state)
@@ -642,8 +643,8 @@ static void test_sqlsource__down_file_without_its_up_file(void **state)
 static void test_sqlsource__folder_without_migrations(void **state)
 {
     fixture *f = *state;
-    EXPECT_DIR_ERROR(f, "invalid/no_sql", "holds no .sql migration");
-    EXPECT_DIR_ERROR(f, make_tmpdir(f), "holds no .sql migration");
+    EXPECT_DIR_ERROR(f, "invalid/no_sql", "holds no migration");
+    EXPECT_DIR_ERROR(f, make_tmpdir(f), "holds no migration");
 }
 
 static void test_sqlsource__missing_or_unreadable_folder(void **state)
@@ -782,12 +783,12 @@ static void test_sqlsource__add_sql_errors_name_the_file(void **state)
         pm_source_add_sql(f->src, "create_users", ok, strlen(ok), "db/create_users.sql", &f->err),
         PM_ESET);
     assert_contains(f->err.message, "db/create_users.sql");
-    assert_contains(f->err.message, "does not parse");
+    assert_contains(f->err.message, "is not a migration name");
     const char *option = "-- note\n-- migrate:up foo:bar\nSELECT 1;\n";
     assert_int_equal(
         pm_source_add_sql(f->src, "1_x", option, strlen(option), "db/1_x.sql", &f->err), PM_ESET);
     assert_contains(f->err.message, "db/1_x.sql:2: unknown section option \"foo:bar\"");
-    const char *no_up = "SELECT 1;\n";
+    const char *no_up = "-- migrate:down\nSELECT 1;\n";
     assert_int_equal(pm_source_add_sql(f->src, "2_x", no_up, strlen(no_up), "db/2_x.sql", &f->err),
                      PM_ESET);
     assert_contains(f->err.message, "db/2_x.sql");

@@ -53,11 +53,12 @@ static void print_collected(const char *sql, const collected *c)
 
 /* Splits sql and compares with the NULL-terminated list of statements:
  * texts, and that each offset points at its statement in sql. */
-static void expect_split_(const char *sql, const char *const *expected, const char *file, int line)
+static void expect_split_(const char *sql, unsigned int flags, const char *const *expected,
+                          const char *file, int line)
 {
     collected c = {0};
     pm_error err = PM_ERROR_INIT;
-    int rc = pm_sql_split(sql, collect, &c, &err);
+    int rc = pm_sql_split_flags(sql, flags, collect, &c, &err);
     if (rc != 0) {
         print_error("pm_sql_split failed with %d: %s\n", rc, err.message ? err.message : "?");
         print_collected(sql, &c);
@@ -86,17 +87,21 @@ static void expect_split_(const char *sql, const char *const *expected, const ch
 }
 
 #define EXPECT_SPLIT(sql, ...)                                                                     \
-    expect_split_((sql), (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
+    expect_split_((sql), 0, (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
 #define EXPECT_NO_STATEMENT(sql)                                                                   \
-    expect_split_((sql), (const char *const[]){NULL}, __FILE__, __LINE__)
+    expect_split_((sql), 0, (const char *const[]){NULL}, __FILE__, __LINE__)
+/* The same under MySQL's rules (PM_SQL_MYSQL). */
+#define EXPECT_MYSQL_SPLIT(sql, ...)                                                               \
+    expect_split_((sql), PM_SQL_MYSQL, (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
 
 /* Splits sql, which must fail with PM_EINVAL and a message holding each of
  * the NULL-terminated needles. */
-static void expect_invalid_(const char *sql, const char *const *needles, const char *file, int line)
+static void expect_invalid_(const char *sql, unsigned int flags, const char *const *needles,
+                            const char *file, int line)
 {
     collected c = {0};
     pm_error err = PM_ERROR_INIT;
-    int rc = pm_sql_split(sql, collect, &c, &err);
+    int rc = pm_sql_split_flags(sql, flags, collect, &c, &err);
     int ok = rc == PM_EINVAL && err.code == PM_EINVAL && err.message;
     for (size_t i = 0; ok && needles[i]; i++)
         ok = strstr(err.message, needles[i]) != NULL;
@@ -114,7 +119,10 @@ static void expect_invalid_(const char *sql, const char *const *needles, const c
 }
 
 #define EXPECT_INVALID(sql, ...)                                                                   \
-    expect_invalid_((sql), (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
+    expect_invalid_((sql), 0, (const char *const[]){__VA_ARGS__, NULL}, __FILE__, __LINE__)
+#define EXPECT_MYSQL_INVALID(sql, ...)                                                             \
+    expect_invalid_((sql), PM_SQL_MYSQL, (const char *const[]){__VA_ARGS__, NULL}, __FILE__,       \
+                    __LINE__)
 
 /* ==== Strings ==== */
 
@@ -323,6 +331,237 @@ static void test_sqlsplit__mysql_trigger_with_if_and_while_is_one_statement(void
     EXPECT_SPLIT(MYSQL_TRIGGER_WITH_IF ";\nSELECT 1;", MYSQL_TRIGGER_WITH_IF, "SELECT 1");
 }
 
+/* ==== MySQL stored programs ==== */
+
+#define PROC_NESTED                                                                                \
+    "CREATE PROCEDURE fill(IN n INT)\n"                                                            \
+    "BEGIN\n"                                                                                      \
+    "  DECLARE i INT DEFAULT 0;\n"                                                                 \
+    "  BEGIN\n"                                                                                    \
+    "    DECLARE j INT DEFAULT 1;\n"                                                               \
+    "    SET i = j;\n"                                                                             \
+    "  END;\n"                                                                                     \
+    "  IF n > 10 THEN\n"                                                                           \
+    "    SET n = 10;\n"                                                                            \
+    "  ELSEIF n < 0 THEN\n"                                                                        \
+    "    SET n = 0;\n"                                                                             \
+    "  ELSE\n"                                                                                     \
+    "    IF n = 5 THEN SET n = 6; END IF;\n"                                                       \
+    "  END IF;\n"                                                                                  \
+    "  INSERT INTO t VALUES (IF(n > 1, 'many;', 'one;'));\n"                                       \
+    "END"
+
+static void test_sqlsplit__mysql_procedure_with_nested_blocks_and_if_is_one_statement(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT("SELECT 1;\n" PROC_NESTED ";\nCALL fill(3);", "SELECT 1", PROC_NESTED,
+                       "CALL fill(3)");
+    /* OR REPLACE and a DEFINER, quoted or not, before PROCEDURE. */
+    EXPECT_MYSQL_SPLIT("CREATE OR REPLACE DEFINER = 'root'@'%' PROCEDURE p() BEGIN SELECT 1; END;"
+                       " CREATE DEFINER=root@localhost PROCEDURE q() BEGIN SELECT 2; END; SELECT 3",
+                       "CREATE OR REPLACE DEFINER = 'root'@'%' PROCEDURE p() BEGIN SELECT 1; END",
+                       "CREATE DEFINER=root@localhost PROCEDURE q() BEGIN SELECT 2; END",
+                       "SELECT 3");
+}
+
+#define PROC_CASE                                                                                  \
+    "CREATE PROCEDURE grade(IN score INT, OUT g CHAR(1))\n"                                        \
+    "BEGIN\n"                                                                                      \
+    "  CASE\n"                                                                                     \
+    "    WHEN score >= 90 THEN SET g = 'A';\n"                                                     \
+    "    WHEN score >= 50 THEN\n"                                                                  \
+    "      SET g = CASE WHEN score > 70 THEN IF(score > 80, 'B', 'C') ELSE 'D' END;\n"             \
+    "    ELSE SET g = 'F';\n"                                                                      \
+    "  END CASE;\n"                                                                                \
+    "  CASE score WHEN 0 THEN SET g = 'Z'; ELSE BEGIN END; END CASE;\n"                            \
+    "END"
+
+static void test_sqlsplit__mysql_case_statement_and_case_expression_in_a_procedure(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(PROC_CASE ";\nSELECT 2;", PROC_CASE, "SELECT 2");
+}
+
+#define PROC_LOOPS                                                                                 \
+    "CREATE PROCEDURE loops()\n"                                                                   \
+    "outer_block: BEGIN\n"                                                                         \
+    "  DECLARE i INT DEFAULT 0;\n"                                                                 \
+    "  counting: LOOP\n"                                                                           \
+    "    SET i = i + 1;\n"                                                                         \
+    "    IF i > 3 THEN LEAVE counting; END IF;\n"                                                  \
+    "  END LOOP counting;\n"                                                                       \
+    "  WHILE i > 0 DO\n"                                                                           \
+    "    SET i = i - 1;\n"                                                                         \
+    "  END WHILE;\n"                                                                               \
+    "  again: REPEAT\n"                                                                            \
+    "    SET i = i + 1, @s = REPEAT('x;', i);\n"                                                   \
+    "  UNTIL i >= 2 END REPEAT again;\n"                                                           \
+    "  inner_block: BEGIN\n"                                                                       \
+    "    LEAVE inner_block;\n"                                                                     \
+    "  END inner_block;\n"                                                                         \
+    "END outer_block"
+
+static void test_sqlsplit__mysql_labels_and_loops_stay_in_the_procedure(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(PROC_LOOPS ";\nCALL loops();", PROC_LOOPS, "CALL loops()");
+}
+
+#define PROC_HANDLER                                                                               \
+    "CREATE PROCEDURE safe_insert(IN v INT)\n"                                                     \
+    "BEGIN\n"                                                                                      \
+    "  DECLARE done INT DEFAULT 0;\n"                                                              \
+    "  DECLARE CONTINUE HANDLER FOR NOT FOUND SET done = 1;\n"                                     \
+    "  DECLARE EXIT HANDLER FOR SQLEXCEPTION\n"                                                    \
+    "  BEGIN\n"                                                                                    \
+    "    ROLLBACK;\n"                                                                              \
+    "    RESIGNAL;\n"                                                                              \
+    "  END;\n"                                                                                     \
+    "  START TRANSACTION;\n"                                                                       \
+    "  INSERT INTO t VALUES (v);\n"                                                                \
+    "  COMMIT;\n"                                                                                  \
+    "END"
+
+static void test_sqlsplit__mysql_declare_handler_with_a_block_is_one_statement(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(PROC_HANDLER ";\nSELECT 1", PROC_HANDLER, "SELECT 1");
+}
+
+#define MYSQL_ROW_TRIGGER                                                                          \
+    "CREATE TRIGGER items_ai AFTER INSERT ON items FOR EACH ROW\n"                                 \
+    "BEGIN\n"                                                                                      \
+    "  IF NEW.qty > 0 THEN\n"                                                                      \
+    "    INSERT INTO audit (note) VALUES (CONCAT('added; ', NEW.name));\n"                         \
+    "  END IF;\n"                                                                                  \
+    "END"
+
+static void test_sqlsplit__mysql_trigger_bodies_with_and_without_begin(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(MYSQL_ROW_TRIGGER ";\nINSERT INTO items VALUES (1);", MYSQL_ROW_TRIGGER,
+                       "INSERT INTO items VALUES (1)");
+    /* A body of one statement ends at its ';'; one IF statement is whole. */
+    EXPECT_MYSQL_SPLIT("CREATE TRIGGER t1 BEFORE INSERT ON items FOR EACH ROW SET NEW.qty = 1;"
+                       " SELECT 1",
+                       "CREATE TRIGGER t1 BEFORE INSERT ON items FOR EACH ROW SET NEW.qty = 1",
+                       "SELECT 1");
+    EXPECT_MYSQL_SPLIT("CREATE TRIGGER t2 BEFORE INSERT ON items FOR EACH ROW IF NEW.qty < 0 THEN "
+                       "SET NEW.qty = 0; END IF; SELECT 2",
+                       "CREATE TRIGGER t2 BEFORE INSERT ON items FOR EACH ROW IF NEW.qty < 0 THEN "
+                       "SET NEW.qty = 0; END IF",
+                       "SELECT 2");
+}
+
+#define MYSQL_FUNCTION                                                                             \
+    "CREATE FUNCTION clamp(x INT) RETURNS INT DETERMINISTIC\n"                                     \
+    "BEGIN\n"                                                                                      \
+    "  RETURN CASE WHEN x < 0 THEN 0 WHEN x > 9 THEN 9 ELSE x END;\n"                              \
+    "END"
+
+static void test_sqlsplit__mysql_function_with_and_without_begin(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(MYSQL_FUNCTION "; SELECT clamp(12);", MYSQL_FUNCTION, "SELECT clamp(12)");
+    EXPECT_MYSQL_SPLIT("CREATE FUNCTION one() RETURNS INT RETURN 1; SELECT one();",
+                       "CREATE FUNCTION one() RETURNS INT RETURN 1", "SELECT one()");
+    EXPECT_MYSQL_SPLIT("CREATE AGGREGATE FUNCTION IF NOT EXISTS f(x INT) RETURNS INT "
+                       "RETURN IF(x > 0, 1, 0); SELECT 2",
+                       "CREATE AGGREGATE FUNCTION IF NOT EXISTS f(x INT) RETURNS INT "
+                       "RETURN IF(x > 0, 1, 0)",
+                       "SELECT 2");
+}
+
+#define MYSQL_EVENT                                                                                \
+    "CREATE EVENT purge ON SCHEDULE EVERY 1 DAY DO BEGIN\n"                                        \
+    "  DELETE FROM log WHERE at < NOW() - INTERVAL 7 DAY;\n"                                       \
+    "  INSERT INTO log (at) VALUES (NOW());\n"                                                     \
+    "END"
+
+static void test_sqlsplit__mysql_event_body_is_one_statement(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT(MYSQL_EVENT ";\nSELECT 1;", MYSQL_EVENT, "SELECT 1");
+    EXPECT_MYSQL_SPLIT("CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO DELETE FROM log; SELECT 1",
+                       "CREATE EVENT e ON SCHEDULE EVERY 1 HOUR DO DELETE FROM log", "SELECT 1");
+}
+
+static void test_sqlsplit__mysql_begin_as_a_transaction_start_splits(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT("BEGIN; INSERT INTO t VALUES (1); COMMIT;", "BEGIN",
+                       "INSERT INTO t VALUES (1)", "COMMIT");
+    EXPECT_MYSQL_SPLIT("BEGIN WORK; SELECT 1; END", "BEGIN WORK", "SELECT 1", "END");
+    /* MariaDB's anonymous block is a compound statement of its own. */
+    EXPECT_MYSQL_SPLIT("BEGIN NOT ATOMIC SELECT 1; SELECT 2; END; SELECT 3",
+                       "BEGIN NOT ATOMIC SELECT 1; SELECT 2; END", "SELECT 3");
+    /* CASE, IF() and a table named event outside stored programs. */
+    EXPECT_MYSQL_SPLIT("CREATE TABLE event (id INT, begin_at INT); SELECT CASE WHEN 1 THEN 2 END;"
+                       " SELECT IF(1, 2, 3); SELECT 4",
+                       "CREATE TABLE event (id INT, begin_at INT)", "SELECT CASE WHEN 1 THEN 2 END",
+                       "SELECT IF(1, 2, 3)", "SELECT 4");
+}
+
+static void test_sqlsplit__mysql_strings_and_comments_hide_begin_end_and_semicolons(void **state)
+{
+    (void)state;
+    const char *proc = "CREATE PROCEDURE p() BEGIN\n"
+                       "  -- END; here is a comment\n"
+                       "  # END; so is this\n"
+                       "  /* END; BEGIN */ SELECT 'END;', \"BEGIN;\", `end;`;\n"
+                       "END";
+    char sql[512];
+    snprintf(sql, sizeof(sql), "%s;\nSELECT 'BEGIN'; -- BEGIN\nSELECT 2", proc);
+    EXPECT_MYSQL_SPLIT(sql, proc, "SELECT 'BEGIN'", "-- BEGIN\nSELECT 2");
+}
+
+static void test_sqlsplit__mysql_delimiter_lines_change_the_terminator(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_SPLIT("SELECT 1;\n"
+                       "DELIMITER $$\n"
+                       "CREATE PROCEDURE p() BEGIN SELECT 1; END$$\n"
+                       "CREATE FUNCTION f() RETURNS INT RETURN 1 $$\n"
+                       "DELIMITER ;\n"
+                       "SELECT 2;",
+                       "SELECT 1", "CREATE PROCEDURE p() BEGIN SELECT 1; END",
+                       "CREATE FUNCTION f() RETURNS INT RETURN 1", "SELECT 2");
+    /* Any case, any delimiter; ';' is text until DELIMITER ; and a body the
+     * block counting would not understand is whole up to the delimiter. */
+    EXPECT_MYSQL_SPLIT("  delimiter //\n"
+                       "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW\n"
+                       "  IF NEW.a THEN SET NEW.b = ';//'; END IF;\n"
+                       "//\n"
+                       "SELECT 1; SELECT 2//\n"
+                       "Delimiter ;\n"
+                       "SELECT 3; SELECT 4",
+                       "CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW\n"
+                       "  IF NEW.a THEN SET NEW.b = ';//'; END IF;",
+                       "SELECT 1; SELECT 2", "SELECT 3", "SELECT 4");
+    /* Not at the start of a line, or inside a statement, it is a word. */
+    EXPECT_MYSQL_SPLIT("CREATE TABLE csv (\n  delimiter CHAR(1)\n); SELECT 1",
+                       "CREATE TABLE csv (\n  delimiter CHAR(1)\n)", "SELECT 1");
+    /* Other rules leave DELIMITER lines to the database. */
+    EXPECT_SPLIT("DELIMITER $$\nSELECT 1$$", "DELIMITER $$\nSELECT 1$$");
+    EXPECT_MYSQL_INVALID("SELECT 1;\nDELIMITER \nSELECT 2", "DELIMITER at line 2, column 1",
+                         "no delimiter");
+}
+
+static void test_sqlsplit__mysql_unterminated_body_names_where_the_statement_starts(void **state)
+{
+    (void)state;
+    EXPECT_MYSQL_INVALID("SELECT 1;\n\n  CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\n",
+                         "unterminated BEGIN ... END block", "line 3, column 3");
+    EXPECT_MYSQL_INVALID("CREATE PROCEDURE p() BEGIN IF 1 THEN SELECT 1; END IF; SELECT 2;",
+                         "unterminated BEGIN ... END block", "line 1, column 1");
+    EXPECT_MYSQL_INVALID("SELECT 0; CREATE TRIGGER t BEFORE INSERT ON x FOR EACH ROW "
+                         "IF NEW.a THEN SET NEW.b = 1;",
+                         "unterminated IF ... END IF block", "line 1, column 11");
+    /* With a DELIMITER line, the delimiter alone ends statements. */
+    EXPECT_MYSQL_SPLIT("DELIMITER $$\nCREATE PROCEDURE p() BEGIN SELECT 1;\n$$",
+                       "CREATE PROCEDURE p() BEGIN SELECT 1;");
+}
+
 /* ==== Blank statements, offsets, the callback ==== */
 
 static void test_sqlsplit__empty_and_comment_only_statements_are_skipped(void **state)
@@ -443,6 +682,17 @@ int main(void)
         cmocka_unit_test(test_sqlsplit__begin_outside_a_trigger_splits),
         cmocka_unit_test(test_sqlsplit__mysql_trigger_body_is_one_statement),
         cmocka_unit_test(test_sqlsplit__mysql_trigger_with_if_and_while_is_one_statement),
+        cmocka_unit_test(test_sqlsplit__mysql_procedure_with_nested_blocks_and_if_is_one_statement),
+        cmocka_unit_test(test_sqlsplit__mysql_case_statement_and_case_expression_in_a_procedure),
+        cmocka_unit_test(test_sqlsplit__mysql_labels_and_loops_stay_in_the_procedure),
+        cmocka_unit_test(test_sqlsplit__mysql_declare_handler_with_a_block_is_one_statement),
+        cmocka_unit_test(test_sqlsplit__mysql_trigger_bodies_with_and_without_begin),
+        cmocka_unit_test(test_sqlsplit__mysql_function_with_and_without_begin),
+        cmocka_unit_test(test_sqlsplit__mysql_event_body_is_one_statement),
+        cmocka_unit_test(test_sqlsplit__mysql_begin_as_a_transaction_start_splits),
+        cmocka_unit_test(test_sqlsplit__mysql_strings_and_comments_hide_begin_end_and_semicolons),
+        cmocka_unit_test(test_sqlsplit__mysql_delimiter_lines_change_the_terminator),
+        cmocka_unit_test(test_sqlsplit__mysql_unterminated_body_names_where_the_statement_starts),
         cmocka_unit_test(test_sqlsplit__empty_and_comment_only_statements_are_skipped),
         cmocka_unit_test(test_sqlsplit__offsets_point_at_each_statement),
         cmocka_unit_test(test_sqlsplit__callback_error_stops_the_split),

@@ -57,11 +57,13 @@ typedef struct pm_error {
     char *hint;      /* the database's hint, if any */
     char *migration; /* the migration being run when it failed */
     char *statement; /* the statement that failed */
+    long position;   /* where in statement the database placed the error:
+                        a 1-based character, 0 when it gave none */
 } pm_error;
 
 #define PM_ERROR_INIT                                                                              \
     {                                                                                              \
-        0, 0, 0, 0, 0, 0, 0                                                                        \
+        0, 0, 0, 0, 0, 0, 0, 0                                                                     \
     }
 
 /* The static name of a PM_E* code ("database error"); never NULL. */

@@ -1,5 +1,6 @@
 /* source.h: migration sets that are not compiled C: SQL files, loaded from a
- * folder at run time (dbmate's and golang-migrate's layouts) or embedded in
+ * folder at run time (the layouts of dbmate, golang-migrate, goose, sqlx,
+ * diesel and Flyway) or embedded in
  * the binary at build time, merged with C migrations into one ordered set.
  *
  * An SQL migration is a file with sections:
@@ -8,8 +9,11 @@
  *   -- migrate:down [dialect=...]
  *   DROP TABLE ...;
  * The section whose dialect matches the connection's is used, else the one
- * without a dialect. golang-migrate's NAME.up.sql / NAME.down.sql pairs are
- * one migration each.
+ * without a dialect. goose's -- +goose Up / Down markers work as well
+ * (StatementBegin/End are accepted and not needed: statements are found by
+ * the lexer; NO TRANSACTION is transaction:false), and a file without
+ * markers is up only. golang-migrate's NAME.up.sql / NAME.down.sql pairs
+ * are one migration each.
  *
  * Threads: a pm_source is used by one thread at a time while migrations are
  * added. Once loaded, pm_source_migrations() and the migrations it returns
@@ -43,16 +47,33 @@ int pm_source_new(pm_source **out, pm_error *err);
 /* The largest migration file pm_source_add_dir() reads: 16 MiB. */
 #define PM_SQL_FILE_MAX (16u * 1024u * 1024u)
 
-/* Loads every *.sql file of dir: <version>_<name>.sql with -- migrate:up and
- * -- migrate:down sections (dbmate, and poblysh's own), or
- * <version>_<name>.up.sql with an optional .down.sql (golang-migrate).
- * Versions are digits (timestamps or sequence numbers) or poblysh's
- * mYYYY_MM_DD_HHMMSS. Nothing is added unless the whole folder is valid; an
- * error names the file, and the line where it applies. Each file must be a
- * regular file (a symbolic link to one is followed) of at most
- * PM_SQL_FILE_MAX bytes: a FIFO, a device or a directory named *.sql is an
- * error at once, never waited on or read without end. */
+/* Loads the migrations of dir, laid out as the tool that wrote them lays
+ * them out, each entry recognised by its name:
+ *   <version>_<name>.sql            one file with sections: dbmate's
+ *                                   -- migrate:up/down or goose's
+ *                                   -- +goose Up/Down markers; without
+ *                                   markers an up-only migration (sqlx)
+ *   <version>_<name>.up.sql         golang-migrate and sqlx, with an
+ *                                   optional <version>_<name>.down.sql
+ *   <version>_<name>/up.sql         diesel, with an optional down.sql
+ *   V<version>__<desc>.sql          Flyway, undone by U<version>__<desc>.sql
+ * Versions (pm_migration_name_check) order the set as numbers, timestamps
+ * or dotted parts. A folder must hold one family (numbered files, diesel
+ * folders or Flyway files) unless pm_source_add_dir_as() names its format.
+ * Nothing is added unless the whole folder is valid; the error lists every
+ * entry that is not, each with the file (and line) and the rule it breaks.
+ * Each file must be a regular file (a symbolic link to one is followed) of
+ * at most PM_SQL_FILE_MAX bytes: a FIFO, a device or a directory named *.sql
+ * is an error at once, never waited on or read without end. */
 int pm_source_add_dir(pm_source *src, const char *dir, pm_error *err);
+/* pm_source_add_dir() reading dir as one tool's layout: format is "auto"
+ * (or NULL), "dbmate", "goose", "golang-migrate", "sqlx", "diesel" or
+ * "flyway"; an entry that does not fit it is an error. PM_EINVAL for an
+ * unknown format. */
+int pm_source_add_dir_as(pm_source *src, const char *dir, const char *format, pm_error *err);
+/* 0 when format is a layout pm_source_add_dir_as() knows (or NULL), else
+ * PM_EINVAL with a message listing the known ones. */
+int pm_source_format_check(const char *format, pm_error *err);
 
 /* Adds one SQL migration from its text; file names it in errors. */
 int pm_source_add_sql(pm_source *src, const char *name, const char *text, size_t length,

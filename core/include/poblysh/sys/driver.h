@@ -90,6 +90,10 @@ typedef struct pm_connect_options {
 /* The database lives in the connection and is gone when it closes
  * (sqlite::memory:). */
 #define PM_CONN_EPHEMERAL (1u << 2)
+/* exec() splits a script with pm_sql_split_flags() and the backend's
+ * lexer_flags and sends its statements one at a time (libdbi), so a dry run
+ * records them one at a time too, as they would be sent. */
+#define PM_CONN_SPLITS_SCRIPTS (1u << 3)
 
 struct pm_driver {
     /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
@@ -299,7 +303,11 @@ typedef int (*pm_sql_statement_fn)(void *ctx, const char *statement, size_t leng
 int pm_sql_split(const char *sql, pm_sql_statement_fn fn, void *ctx, pm_error *err);
 
 /* pm_sql_split() with a backend's lexical rules: PM_SQL_MYSQL for MySQL's
- * backslash escapes in '' and "" strings and its # comments. */
+ * backslash escapes in '' and "" strings, its # comments, the compound body
+ * of a stored program (CREATE PROCEDURE, FUNCTION, TRIGGER, EVENT) kept
+ * whole, and the mysql client's DELIMITER lines, which set the terminator
+ * and are never handed to fn. Under it a body still open at the end is
+ * PM_EINVAL naming where its statement starts. */
 #define PM_SQL_MYSQL (1u << 0)
 int pm_sql_split_flags(const char *sql, unsigned int flags, pm_sql_statement_fn fn, void *ctx,
                        pm_error *err);

@@ -1,0 +1,471 @@
+/* sqlfolder.c: reads a folder of SQL migrations laid out the way the tool
+ * that wrote it lays them out:
+ *   dbmate, goose   <version>_<description>.sql with section markers
+ *   golang-migrate, sqlx
+ *                   <version>_<description>.up.sql [+ .down.sql], or one
+ *                   <version>_<description>.sql without markers (up only)
+ *   diesel          <version>_<name>/up.sql [+ down.sql]
+ *   Flyway          V<version>__<description>.sql [+ U<version>__....sql]
+ * Each entry is classified by its name. A folder that mixes the families of
+ * two tools (Flyway files beside numbered ones) must say which it is with a
+ * format. Every entry that cannot be read is reported in one error, and
+ * nothing is added unless the whole folder is valid. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "internal.h"
+
+/* At most this many problems are listed; the rest are counted. */
+#define PROBLEMS_LISTED 40
+
+typedef enum family { FAMILY_NUMBERED, FAMILY_DIESEL, FAMILY_FLYWAY, FAMILY_COUNT } family;
+
+static const char *const family_names[FAMILY_COUNT] = {
+    "numbered files (dbmate, golang-migrate, goose, sqlx)", "diesel folders", "Flyway files"};
+
+/* A format a user may name, the family it reads and what it accepts. */
+typedef struct layout {
+    const char *name;
+    family family;
+    bool plain; /* NAME.sql */
+    bool pairs; /* NAME.up.sql + NAME.down.sql */
+} layout;
+
+static const layout layouts[] = {
+    {"dbmate", FAMILY_NUMBERED, true, false},         {"goose", FAMILY_NUMBERED, true, false},
+    {"golang-migrate", FAMILY_NUMBERED, false, true}, {"sqlx", FAMILY_NUMBERED, true, true},
+    {"diesel", FAMILY_DIESEL, false, false},          {"flyway", FAMILY_FLYWAY, false, false},
+};
+
+/* The state of one folder being read. */
+typedef struct reader {
+    pm_source *src;
+    const char *dir;
+    const layout *format;           /* NULL: auto */
+    const char *seen[FAMILY_COUNT]; /* an entry of each family, for messages */
+    pm_buf problems;
+    size_t nproblems;
+    struct dirent **entries;
+    int nentries;
+} reader;
+
+static void problem(reader *r, const char *entry, const char *what)
+{
+    if (r->nproblems++ < PROBLEMS_LISTED)
+        pm_buf_printf(&r->problems, "\n  %s/%s: %s", r->dir, entry, what);
+}
+
+/* A failed add: its message (which names the file) joins the list. */
+static void add_failed(reader *r, pm_error *one)
+{
+    if (one->code == PM_ENOMEM)
+        r->problems.oom = 1;
+    if (r->nproblems++ < PROBLEMS_LISTED)
+        pm_buf_printf(&r->problems, "\n  %s", one->message ? one->message : "invalid");
+    pm_error_clear(one);
+}
+
+static bool ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), k = strlen(suffix);
+    return n >= k && strcmp(s + n - k, suffix) == 0;
+}
+
+/* ==== Reading files ==== */
+
+/* Reads the first limit + 1 bytes of fd into b: one more than allowed is
+ * enough to know the file grew past the limit. */
+static int read_bounded(int fd, pm_buf *b, size_t limit)
+{
+    char chunk[8192];
+    while (b->len <= limit) {
+        size_t want = limit + 1 - b->len < sizeof(chunk) ? limit + 1 - b->len : sizeof(chunk);
+        ssize_t n = read(fd, chunk, want);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return (int)n;
+        pm_buf_appendn(b, chunk, (size_t)n);
+        if (b->oom)
+            return 0; /* pm_buf_detach() says so */
+    }
+    return 0;
+}
+
+static char *refuse_file(const struct stat *st, const char *path, pm_error *err)
+{
+    if (!S_ISREG(st->st_mode))
+        pm_error_set(err, PM_ESET,
+                     "%s: not a regular file (a FIFO, device or folder): a migration must be a "
+                     "file",
+                     path);
+    else
+        pm_error_set(err, PM_ESET,
+                     "%s: %jd bytes, larger than the %u MiB a migration file may have", path,
+                     (intmax_t)st->st_size, PM_SQL_FILE_MAX >> 20);
+    return NULL;
+}
+
+/* A migration file's text. Opening never blocks (O_NONBLOCK: a FIFO would
+ * wait for a writer) and only a regular file of at most PM_SQL_FILE_MAX bytes
+ * is read (a link to /dev/zero would never end). */
+static char *read_file(const char *path, size_t *length, pm_error *err)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode) || (uintmax_t)st.st_size > PM_SQL_FILE_MAX) {
+        close(fd);
+        return refuse_file(&st, path, err);
+    }
+    pm_buf b = PM_BUF_INIT;
+    int rc = read_bounded(fd, &b, PM_SQL_FILE_MAX);
+    int saved = errno;
+    close(fd);
+    *length = b.len;
+    char *text = pm_buf_detach(&b);
+    if (rc < 0 || !text || *length > PM_SQL_FILE_MAX) {
+        free(text);
+        if (rc < 0)
+            pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(saved));
+        else if (!text)
+            pm_error_set(err, PM_ENOMEM, "out of memory");
+        else
+            pm_error_set(err, PM_ESET,
+                         "%s: grew past the %u MiB a migration file may have while being read",
+                         path, PM_SQL_FILE_MAX >> 20);
+        return NULL;
+    }
+    return text;
+}
+
+/* Whether there is a directory entry at path (a dangling link counts, and
+ * fails when read); never opens it, so a FIFO cannot block. */
+static bool entry_exists(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0;
+}
+
+static bool is_directory(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* ==== Adding migrations ==== */
+
+/* name's migration from the file at up_path and, when down_path is not
+ * NULL, the file there. pair: both run whole; else up_path has sections. */
+static void add_files(reader *r, const char *name, const char *up_path, const char *down_path,
+                      bool pair)
+{
+    pm_error one = PM_ERROR_INIT;
+    pm__sql_file up = {up_path, NULL, 0}, down = {down_path, NULL, 0};
+    char *up_text = read_file(up_path, &up.length, &one);
+    char *down_text = up_text && down_path ? read_file(down_path, &down.length, &one) : NULL;
+    up.text = up_text;
+    down.text = down_text;
+    int rc = up_text && (down_text || !down_path) ? 0 : PM_ESET;
+    if (rc == 0 && pair)
+        rc = pm__source_add_pair(r->src, name, &up, down_path ? &down : NULL, &one);
+    else if (rc == 0)
+        rc = pm_source_add_sql(r->src, name, up.text, up.length, up_path, &one);
+    if (rc < 0)
+        add_failed(r, &one);
+    free(up_text);
+    free(down_text);
+}
+
+static char *path_of(const reader *r, const char *entry, const char *child)
+{
+    return child ? pm__format("%s/%s/%s", r->dir, entry, child)
+                 : pm__format("%s/%s", r->dir, entry);
+}
+
+/* Whether name is a migration name; if not, the entry is reported. */
+static bool name_ok(reader *r, const char *entry, const char *name)
+{
+    pm__version v;
+    const char *rule = pm__version_parse(name, &v);
+    if (rule) {
+        char *what = pm__format("\"%s\" is not a migration name: %s", name, rule);
+        problem(r, entry, what ? what : rule);
+        free(what);
+    }
+    return rule == NULL;
+}
+
+/* ==== Numbered files: dbmate, goose, golang-migrate, sqlx ==== */
+
+static void read_numbered(reader *r, const char *entry)
+{
+    bool up = ends_with(entry, ".up.sql"), down = ends_with(entry, ".down.sql");
+    size_t cut = up ? 7 : down ? 9 : 4;
+    char *name = pm__strndup(entry, strlen(entry) - cut);
+    char *path = path_of(r, entry, NULL);
+    char *other = name ? pm__format("%s/%s.%s.sql", r->dir, name, down ? "up" : "down") : NULL;
+    if (!name || !path || !other)
+        r->problems.oom = 1;
+    else if (r->format && (up || down) && !r->format->pairs)
+        problem(r, entry, "an .up.sql/.down.sql pair, which this format does not have");
+    else if (r->format && !up && !down && !r->format->plain)
+        problem(r, entry,
+                "golang-migrate's migrations are <version>_<title>.up.sql with an optional "
+                ".down.sql");
+    else if (down && !entry_exists(other))
+        problem(r, entry, "a .down.sql file without its .up.sql");
+    else if (!down && name_ok(r, entry, name))
+        add_files(r, name, path, up && entry_exists(other) ? other : NULL, up);
+    free(name);
+    free(path);
+    free(other);
+}
+
+/* ==== diesel: one folder per migration ==== */
+
+static void read_diesel(reader *r, const char *entry)
+{
+    char *up = path_of(r, entry, "up.sql"), *down = path_of(r, entry, "down.sql");
+    char *meta = path_of(r, entry, "metadata.toml");
+    if (!up || !down || !meta)
+        r->problems.oom = 1;
+    else if (entry_exists(meta))
+        problem(r, entry,
+                "metadata.toml is not read: if it sets run_in_transaction = false, make "
+                "\"-- no-transaction\" the first line of up.sql instead, then remove it");
+    else if (name_ok(r, entry, entry))
+        add_files(r, entry, up, entry_exists(down) ? down : NULL, true);
+    free(up);
+    free(down);
+    free(meta);
+}
+
+/* ==== Flyway: V<version>__<desc>.sql, U<version>__<desc>.sql ==== */
+
+/* The V file of the U file entry: same version, any description. */
+static const char *versioned_of(const reader *r, const char *undo)
+{
+    pm__version want, v;
+    char *as_v = pm__format("V%.*s", (int)(strlen(undo) - 5), undo + 1);
+    const char *found = NULL;
+    if (as_v && !pm__version_parse(as_v, &want))
+        for (int i = 0; i < r->nentries && !found; i++) {
+            const char *e = r->entries[i]->d_name;
+            char *stem = e[0] == 'V' && ends_with(e, ".sql") ? pm__strndup(e, strlen(e) - 4) : NULL;
+            if (stem && !pm__version_parse(stem, &v) && pm__version_cmp(&want, &v) == 0)
+                found = e;
+            free(stem);
+        }
+    free(as_v);
+    return found;
+}
+
+/* The U file of the V file entry, if any. */
+static const char *undo_of(const reader *r, const char *versioned)
+{
+    for (int i = 0; i < r->nentries; i++) {
+        const char *e = r->entries[i]->d_name;
+        if (e[0] == 'U' && ends_with(e, ".sql") && versioned_of(r, e) == versioned)
+            return e;
+    }
+    return NULL;
+}
+
+static void read_flyway(reader *r, const char *entry)
+{
+    if (entry[0] == 'R') {
+        problem(r, entry,
+                "Flyway's repeatable migrations (R__) are not run by poblysh: make it a versioned "
+                "V file, or run it yourself after up");
+        return;
+    }
+    if (entry[0] == 'U') {
+        if (!versioned_of(r, entry))
+            problem(r, entry, "an undo (U) file without the V file of its version");
+        return; /* read with its V file */
+    }
+    char *name = pm__strndup(entry, strlen(entry) - 4);
+    const char *undo = undo_of(r, entry);
+    char *path = path_of(r, entry, NULL), *undo_path = undo ? path_of(r, undo, NULL) : NULL;
+    if (!name || !path || (undo && !undo_path))
+        r->problems.oom = 1;
+    else if (name_ok(r, entry, name))
+        add_files(r, name, path, undo_path, true);
+    free(name);
+    free(path);
+    free(undo_path);
+}
+
+/* ==== The folder ==== */
+
+static bool flyway_name(const char *e)
+{
+    return ends_with(e, ".sql") && (((e[0] == 'V' || e[0] == 'U') && e[1] >= '0' && e[1] <= '9') ||
+                                    (e[0] == 'R' && e[1] == '_' && e[2] == '_'));
+}
+
+/* The family of entry, or -1 for an entry that is not a migration. */
+static int family_of(reader *r, const char *entry)
+{
+    char *path = path_of(r, entry, NULL), *up = path_of(r, entry, "up.sql");
+    int f = -1;
+    if (!path || !up)
+        r->problems.oom = 1;
+    else if (is_directory(path) && !ends_with(entry, ".sql"))
+        f = entry_exists(up) ? FAMILY_DIESEL : -1;
+    else if (flyway_name(entry))
+        f = FAMILY_FLYWAY;
+    else if (ends_with(entry, ".sql"))
+        f = FAMILY_NUMBERED;
+    free(path);
+    free(up);
+    return f;
+}
+
+static void read_entry(reader *r, const char *entry, int f)
+{
+    if (r->format && (family)f != r->format->family) {
+        char *what = pm__format("one of the %s, not %s's", family_names[f], r->format->name);
+        problem(r, entry, what ? what : "another format");
+        free(what);
+    } else if (f == FAMILY_DIESEL) {
+        read_diesel(r, entry);
+    } else if (f == FAMILY_FLYWAY) {
+        read_flyway(r, entry);
+    } else {
+        read_numbered(r, entry);
+    }
+}
+
+/* goose's Go migrations cannot run here: say so rather than skip them. */
+static void check_go_file(reader *r, const char *entry)
+{
+    if (ends_with(entry, ".go") && entry[0] >= '0' && entry[0] <= '9' &&
+        !ends_with(entry, "_test.go"))
+        problem(r, entry,
+                "a goose Go migration: poblysh runs SQL and C migrations, so port it to one of "
+                "them");
+}
+
+/* In auto mode, a folder must hold one family: the first two found are
+ * named. */
+static int check_one_family(reader *r, pm_error *err)
+{
+    const char *a = NULL, *b = NULL;
+    int fa = -1, fb = -1;
+    for (int f = 0; f < FAMILY_COUNT; f++) {
+        if (!r->seen[f])
+            continue;
+        if (!a)
+            a = r->seen[f], fa = f;
+        else if (!b)
+            b = r->seen[f], fb = f;
+    }
+    if (r->format || !b)
+        return 0;
+    return pm_error_set(err, PM_ESET,
+                        "the migrations folder %s mixes %s (%s) and %s (%s): name its layout "
+                        "(--layout dbmate, goose, golang-migrate, sqlx, diesel or flyway)",
+                        r->dir, family_names[fa], a, family_names[fb], b);
+}
+
+static int read_entries(reader *r, pm_error *err)
+{
+    int *fams = malloc((size_t)(r->nentries > 0 ? r->nentries : 1) * sizeof(*fams));
+    if (!fams)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    for (int i = 0; i < r->nentries; i++) {
+        const char *e = r->entries[i]->d_name;
+        fams[i] = e[0] == '.' ? -1 : family_of(r, e);
+        if (fams[i] >= 0 && !r->seen[fams[i]])
+            r->seen[fams[i]] = e;
+    }
+    int rc = check_one_family(r, err);
+    for (int i = 0; rc == 0 && i < r->nentries; i++) {
+        if (fams[i] >= 0)
+            read_entry(r, r->entries[i]->d_name, fams[i]);
+        else if (r->entries[i]->d_name[0] != '.')
+            check_go_file(r, r->entries[i]->d_name);
+    }
+    free(fams);
+    return rc;
+}
+
+static int report(reader *r, size_t added, pm_error *err)
+{
+    if (r->problems.oom)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (r->nproblems == 1)
+        return pm_error_set(err, PM_ESET, "%s", pm_buf_cstr(&r->problems) + 3);
+    if (r->nproblems > 1)
+        return pm_error_set(err, PM_ESET, "the migrations folder %s has %zu problems:%s%s", r->dir,
+                            r->nproblems, pm_buf_cstr(&r->problems),
+                            r->nproblems > PROBLEMS_LISTED ? "\n  ... and more" : "");
+    if (added == 0)
+        return pm_error_set(err, PM_ESET,
+                            "the migrations folder %s holds no migration: no <version>_<name>.sql "
+                            "file, .up.sql pair, diesel folder or Flyway V file",
+                            r->dir);
+    return pm__source_check_versions(r->src, r->dir, err);
+}
+
+static const layout *find_format(const char *name)
+{
+    for (size_t i = 0; i < sizeof(layouts) / sizeof(layouts[0]); i++)
+        if (strcmp(layouts[i].name, name) == 0)
+            return &layouts[i];
+    return NULL;
+}
+
+int pm_source_format_check(const char *format, pm_error *err)
+{
+    if (!format || strcmp(format, "auto") == 0 || find_format(format))
+        return 0;
+    return pm_error_set(err, PM_EINVAL,
+                        "unknown migrations layout \"%s\" (known: auto, dbmate, goose, "
+                        "golang-migrate, sqlx, diesel, flyway)",
+                        format);
+}
+
+int pm_source_add_dir_as(pm_source *src, const char *dir, const char *format_name, pm_error *err)
+{
+    reader r = {.src = src, .dir = dir, .problems = PM_BUF_INIT};
+    int rc = pm_source_format_check(format_name, err);
+    if (rc < 0)
+        return rc;
+    if (format_name && strcmp(format_name, "auto") != 0)
+        r.format = find_format(format_name);
+    r.nentries = scandir(dir, &r.entries, NULL, alphasort);
+    if (r.nentries < 0)
+        return pm_error_set(err, PM_ESET, "cannot read the migrations folder %s: %s", dir,
+                            strerror(errno));
+    size_t mark = pm__source_mark(src);
+    rc = read_entries(&r, err);
+    if (rc == 0)
+        rc = report(&r, pm__source_mark(src) - mark, err);
+    if (rc < 0)
+        pm__source_rollback(src, mark);
+    for (int i = 0; i < r.nentries; i++)
+        free(r.entries[i]);
+    free(r.entries);
+    pm_buf_free(&r.problems);
+    return rc;
+}
+
+int pm_source_add_dir(pm_source *src, const char *dir, pm_error *err)
+{
+    return pm_source_add_dir_as(src, dir, NULL, err);
+}
