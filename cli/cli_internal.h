@@ -17,7 +17,8 @@ enum {
     PM_EXIT_USAGE = 2,   /* bad arguments, an invalid URL, a profile with no database, no --yes */
     PM_EXIT_LOCKED = 3,  /* another runner held the migration lock past the timeout */
     PM_EXIT_CONNECT = 4, /* could not connect: unreachable, refused, authentication, no database */
-    PM_EXIT_ATTENTION = 5,    /* the history needs attention: up refused, or status --exit-code */
+    PM_EXIT_ATTENTION = 5,    /* the history needs attention: up refused (another tool's history
+                                 not adopted, too), or status --exit-code */
     PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was stopped */
 };
 
@@ -35,7 +36,9 @@ enum {
     OPT_DIR = 1 << 9,
     OPT_OUTPUT = 1 << 10,
     OPT_ARGUMENT = 1 << 11, /* a positional argument after the command (generate NAME) */
-    OPT_SQL = 1 << 12
+    OPT_SQL = 1 << 12,
+    OPT_ALLOW_UNMATCHED = 1 << 13,
+    OPT_ALLOW_FAILED = 1 << 14
 };
 
 typedef struct cli_options {
@@ -142,6 +145,11 @@ int pm__cli_generate(const cli_options *opts);
 /* `migrate schema` and `migrate verify` (cmd_schema.c). */
 int pm__cli_schema(const cli_options *opts);
 int pm__cli_verify(const cli_options *opts);
+
+/* `migrate adopt [TOOL]` (cmd_adopt.c), and the line it prints for each
+ * PM_EVENT_ADOPTED (called by the progress callback). */
+int pm__cli_adopt(const cli_options *opts);
+void pm__cli_adopt_event(const char *migration);
 
 /* `migrate fresh`, `refresh`, `reset` (cmd_migrate.c). */
 

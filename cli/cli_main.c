@@ -61,6 +61,8 @@ static const char *program_usage =
     "  4  could not connect: server unreachable, authentication failed, no such database or file\n"
     "  5  the history needs attention: up refused because of failed, modified, missing or\n"
     "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
+    "     because the database holds another tool's history not adopted yet (also status;\n"
+    "     adopt: versions this set lacks, a dirty or failed version, or two tools' tables), or\n"
     "     status found a failed, modified, missing or out-of-order migration or a damaged\n"
     "     history table, or status --exit-code found the database not up to date\n"
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
@@ -84,7 +86,7 @@ void pm__cli_put_named(FILE *out, const char *text)
 
 static void print_program_usage(FILE *out, bool has_set)
 {
-    char commands[1024] = "";
+    char commands[2048] = "";
     for (const cli_command *c = pm__cli_migrate_commands; c->name; c++) {
         char line[160];
         snprintf(line, sizeof(line), "  migrate %-9s %s\n", c->name, c->summary);
@@ -162,7 +164,9 @@ enum {
     LONG_OUTPUT,
     LONG_SOURCE,
     LONG_LAYOUT,
-    LONG_SQL
+    LONG_SQL,
+    LONG_ALLOW_UNMATCHED,
+    LONG_ALLOW_FAILED
 };
 
 static const struct option long_options[] = {
@@ -188,6 +192,8 @@ static const struct option long_options[] = {
     {"source", required_argument, NULL, LONG_SOURCE},
     {"layout", required_argument, NULL, LONG_LAYOUT},
     {"sql", no_argument, NULL, LONG_SQL},
+    {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
+    {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
     {NULL, 0, NULL, 0},
 };
 
@@ -207,6 +213,8 @@ static const char *option_name(unsigned int bit)
     case OPT_OUTPUT: return "--output";
     case OPT_ARGUMENT: return "an argument";
     case OPT_SQL: return "--sql";
+    case OPT_ALLOW_UNMATCHED: return "--allow-unmatched";
+    case OPT_ALLOW_FAILED: return "--allow-failed";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -286,6 +294,8 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->given |= OPT_DIR;
             break;
         case LONG_SQL: opts->given |= OPT_SQL; break;
+        case LONG_ALLOW_UNMATCHED: opts->given |= OPT_ALLOW_UNMATCHED; break;
+        case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
         case LONG_SOURCE:
             if (!*optarg)
                 return usage_error("--source is empty%s", "");
@@ -389,7 +399,7 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
     }
     if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
         return usage_error("unexpected argument \"%s\"", opts.argument);
-    for (unsigned int bit = 1; bit <= OPT_SQL; bit <<= 1)
+    for (unsigned int bit = 1; bit <= OPT_ALLOW_FAILED; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
             fprintf(stderr, "%s: %s does not apply to migrate %s\nTry '%s migrate %s --help'.\n",
                     pm__cli_program, option_name(bit), name, pm__cli_program, name);

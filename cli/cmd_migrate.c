@@ -38,8 +38,11 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
         fprintf(stderr, "poblysh: error: %s\n", message);
     if (err->detail)
         fprintf(stderr, "  detail: %s\n", err->detail);
-    if (err->hint)
-        fprintf(stderr, "  hint: %s\n", err->hint);
+    if (err->hint) { /* the library's hints name `poblysh migrate ...` commands */
+        fputs("  hint: ", stderr);
+        pm__cli_put_named(stderr, err->hint);
+        fputc('\n', stderr);
+    }
     if (err->statement)
         fprintf(stderr, "  statement: %s\n", err->statement);
     if (err->db_code)
@@ -54,6 +57,7 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
     case PM_ECHECKSUM:
     case PM_EDRIFT:
     case PM_EFAILED:
+    case PM_EFOREIGN:
     case PM_EHISTORY: return PM_EXIT_ATTENTION;
     case PM_EINTERRUPTED: return PM_EXIT_INTERRUPTED;
     case PM_EURL:
@@ -139,6 +143,7 @@ static void on_progress(const pm_event *ev, void *ctx)
         break;
     case PM_EVENT_FAILED: printf("FAILED\n"); break;
     case PM_EVENT_DROPPED: printf("Dropped %s\n", ev->migration); break;
+    case PM_EVENT_ADOPTED: pm__cli_adopt_event(ev->migration); break;
     }
     fflush(stdout);
 }
@@ -490,7 +495,8 @@ const cli_command pm__cli_migrate_commands[] = {
      "Applies pending migrations in order, each with its history row in one transaction\n"
      "(a migration that runs without a transaction is recorded as started, then applied).\n"
      "A failing migration stops the run; earlier ones stay applied. Refuses to start, exit 5,\n"
-     "while a migration is failed, modified, missing or out of order, unless allowed:\n"
+     "while the database holds another tool's history not adopted yet (see migrate adopt),\n"
+     "and while a migration is failed, modified, missing or out of order, unless allowed:\n"
      "\n"
      "  -n, --num N             apply at most N migrations (default: all pending)\n"
      "  --ignore-modified       apply even though applied migrations were edited since\n"
@@ -540,11 +546,34 @@ const cli_command pm__cli_migrate_commands[] = {
      "  out-of-order   pending, but older than the newest applied migration\n"
      "  failed         ran without a transaction (or where DDL commits implicitly) and\n"
      "                 failed or never finished\n"
-     "Exits 5 when a migration is failed, modified, missing or out of order.\n"
+     "Exits 5 when a migration is failed, modified, missing or out of order, or when the\n"
+     "database holds another tool's history not adopted yet (see migrate adopt).\n"
      "\n"
      "  --format json  one JSON document (schema in docs/status-json.md)\n"
      "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",
      OPT_FORMAT | OPT_EXIT_CODE, 1},
+    {"adopt", pm__cli_adopt, "Record as applied what another tool's history says was run",
+     "Usage: poblysh migrate adopt [TOOL] [--dry-run] [--allow-unmatched] [--allow-failed]\n"
+     "                             [--database-url URL] [--lock-timeout SECS]\n"
+     "\n"
+     "Takes over a database another tool migrated: reads its history table and records the\n"
+     "migrations of this set it says were run as applied in seaql_migrations, matched by\n"
+     "version, in one transaction. Its table is only read. Adopting twice changes nothing;\n"
+     "migrations newer than its history stay pending for up. TOOL, needed only when the\n"
+     "database holds two of these tables:\n"
+     "  dbmate          schema_migrations (version), one row per applied version\n"
+     "  golang-migrate  schema_migrations (version, dirty): every version up to it\n"
+     "  goose           goose_db_version: the last row of each version_id decides\n"
+     "  sqlx            _sqlx_migrations (success false: failed)\n"
+     "  diesel          __diesel_schema_migrations\n"
+     "  flyway          flyway_schema_history: dotted versions (V1.1__x), BASELINE, failed rows\n"
+     "Refuses, writing nothing (exit 5), versions the tool records that this set lacks and a\n"
+     "dirty or failed version, unless allowed. See docs/adopting.md.\n"
+     "\n"
+     "  --dry-run          print what it would record and write nothing\n"
+     "  --allow-unmatched  leave out versions the tool records that this set lacks\n"
+     "  --allow-failed     record a dirty or failed version as failed (then `repair` it)\n",
+     OPT_ARGUMENT | OPT_DRY_RUN | OPT_ALLOW_UNMATCHED | OPT_ALLOW_FAILED, 1},
     {"repair", cmd_repair, "Fix the history after an intended edit or a failed migration",
      "Usage: poblysh migrate repair (--accept NAME | --applied NAME | --rollback NAME)\n"
      "\n"

@@ -11,7 +11,7 @@ _poblysh()
     local global_opts="--database-url --lock-timeout --wait --source --layout -v --verbose -h --help --version"
     # The options that take a value, so their values are not taken for words.
     local valued=" --database-url --lock-timeout --wait --source --layout -n --num --format --accept --applied --rollback --dir --output "
-    local commands="up down fresh refresh reset status repair schema verify generate"
+    local commands="up down fresh refresh reset status adopt repair schema verify generate"
     COMPREPLY=()
 
     # An option and its value joined by '=' reach us as three words (COMP_WORDBREAKS
@@ -106,6 +106,9 @@ _poblysh()
         (status)
             words="--format --exit-code"
             ;;
+        (adopt)
+            words="--dry-run --allow-unmatched --allow-failed"
+            ;;
         (repair)
             words="--accept --applied --rollback"
             ;;
@@ -120,6 +123,8 @@ _poblysh()
             ;;
         esac
         words="$words $global_opts"
+    elif [[ $cmd == adopt ]]; then
+        words="dbmate golang-migrate goose sqlx diesel flyway"
     fi
     mapfile -t COMPREPLY < <(compgen -W "$words" -- "$cur")
     return 0

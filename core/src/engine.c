@@ -424,7 +424,10 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
     int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
     if (rc < 0)
         return rc;
-    rc = pm__history_ensure(e->db, err);
+    /* Before the history table is made: another tool's history is adopted first. */
+    rc = pm_engine__refuse_foreign(e, err);
+    if (rc == 0)
+        rc = pm__history_ensure(e->db, err);
     if (rc == 0) /* before the read: a commit between the two only costs a re-read */
         rc = data_version(e, &e->history_version, err);
     if (rc == 0)

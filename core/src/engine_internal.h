@@ -1,6 +1,7 @@
-/* engine_internal.h: what the engine's three files share: the engine object,
- * the one session runner, running one migration (engine.c), and
- * classification (engine_status.c). Private to engine*.c; not installed. */
+/* engine_internal.h: what the engine's files share: the engine object,
+ * the one session runner, running one migration (engine.c), classification
+ * (engine_status.c), and the refusal while another tool's history waits to
+ * be adopted (adopt.c). Private to engine*.c and adopt.c; not installed. */
 #ifndef PM_ENGINE_INTERNAL_H
 #define PM_ENGINE_INTERNAL_H
 
@@ -42,6 +43,13 @@ int pm_engine__run_one(pm_engine *e, const pm_migration *m, bool applying, bool 
 
 /* Hands one event to the progress callback, if there is one. */
 void pm_engine__report(const pm_engine *e, pm_event_kind kind, const char *migration, int64_t ms);
+
+/* ==== adopt.c ==== */
+
+/* PM_EFOREIGN, naming the tool, its table and what it records, when the
+ * database holds another tool's history with a version in it and
+ * seaql_migrations is absent or empty; 0 otherwise. Only reads. */
+int pm_engine__refuse_foreign(pm_engine *e, pm_error *err);
 
 /* ==== engine_status.c ==== */
 

@@ -213,7 +213,10 @@ int pm_engine_status(pm_engine *e, pm_status **out, pm_error *err)
     if (!st)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     int rc = pm__history_read(e->db, &st->history, err);
+    if (rc == 0 && st->history.count == 0)
+        rc = pm_engine__refuse_foreign(e, err);
     if (rc < 0) {
+        pm__history_free(&st->history);
         free(st);
         return rc;
     }

@@ -915,6 +915,116 @@ static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
     assert_contains(r->err, "not in this build");
 }
 
+/* ==== Another tool's history ==== */
+
+/* A golang-migrate folder of three migrations in the test's directory
+ * (tests make no subdirectories; --source reads only its .sql files), and
+ * poblysh.db migrated by golang-migrate up to 2: its table as its sqlite3
+ * driver writes it, and the tables the first two created. */
+static void golang_migrate_database(fixture *f)
+{
+    static const char *const names[] = {"000001_one", "000002_two", "000003_three"};
+    for (int i = 0; i < 3; i++) {
+        write_file(f, fmt(f, "%s.up.sql", names[i]), fmt(f, "CREATE TABLE t%d (id int);\n", i + 1));
+        write_file(f, fmt(f, "%s.down.sql", names[i]), fmt(f, "DROP TABLE t%d;\n", i + 1));
+    }
+    exec_db(f, "CREATE TABLE IF NOT EXISTS schema_migrations (version uint64,dirty bool)");
+    exec_db(f, "CREATE UNIQUE INDEX IF NOT EXISTS version_unique ON schema_migrations (version)");
+    exec_db(f, "INSERT INTO schema_migrations (version, dirty) VALUES (2, 0)");
+    exec_db(f, "CREATE TABLE t1 (id int)");
+    exec_db(f, "CREATE TABLE t2 (id int)");
+}
+
+#define GOLANG_FOUND                                                                               \
+    "golang-migrate's history (schema_migrations: version 2, clean), 2 migrations of this set; "   \
+    "poblysh has recorded none, so nothing was run"
+
+static void test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only_new(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "adopt");
+    golang_migrate_database(f);
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "poblysh: error: the database holds " GOLANG_FOUND "\n");
+    assert_contains(r->err, "  hint: record them as applied first: poblysh migrate adopt "
+                            "golang-migrate (--dry-run shows what it records)");
+    assert_lacks(r->out, "Applying");
+    assert_false(db_has_table(f, "seaql_migrations"));
+    assert_false(db_has_table(f, "t3"));
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "status"));
+    assert_exit(r, 5);
+    assert_contains(r->err, GOLANG_FOUND);
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "--dry-run"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Would record 000001_one as applied\nWould record 000002_two as "
+                            "applied\n");
+    assert_contains(r->out, "Would record 2 migrations of golang-migrate's history "
+                            "(schema_migrations); 1 pending. Dry run: nothing was written.\n");
+    assert_false(db_has_table(f, "seaql_migrations"));
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt"));
+    assert_exit(r, 0);
+    assert_empty(r->err);
+    assert_contains(r->out, "Recorded 000002_two as applied\n");
+    assert_contains(r->out, "Recorded 2 migrations of golang-migrate's history "
+                            "(schema_migrations); 1 pending. The tool's table was left as it "
+                            "was.\n");
+    assert_int_equal(db_history_count(f), 2);
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Applying 000003_three ... done (");
+    assert_contains(r->out, "Applied 1 migration.\n");
+    assert_lacks(r->out, "000001_one");
+    assert_true(db_has_table(f, "t3"));
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "golang-migrate"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Recorded 0 migrations of golang-migrate's history "
+                            "(schema_migrations); 2 already recorded; 0 pending.");
+    assert_int_equal(db_history_count(f), 3);
+    assert_string_equal(db_text(f, "SELECT version || ' ' || dirty FROM schema_migrations"), "2 0");
+}
+
+static void test_cli__adopt_refuses_dirty_and_unknown_tools_naming_the_program(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "adopt_dirty");
+    golang_migrate_database(f);
+    exec_db(f, "UPDATE schema_migrations SET dirty = 1");
+    cli_argv0 = "myservice";
+
+    const run_result *r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "version 2, dirty");
+    assert_contains(r->err, "hint: record them as applied first: myservice migrate adopt "
+                            "golang-migrate");
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt"));
+    assert_exit(r, 5);
+    assert_contains(r->err, "nothing was recorded: schema_migrations records one migration as "
+                            "dirty (failed midway): 000002_two");
+    assert_contains(r->err, "--allow-failed");
+    assert_false(db_has_table(f, "seaql_migrations"));
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "liquibase"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "unknown tool \"liquibase\"");
+
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "adopt", "--allow-failed"));
+    assert_exit(r, 0);
+    assert_contains(r->out,
+                    "Recorded 2 migrations of golang-migrate's history (schema_migrations), "
+                    "1 of them as failed; 1 pending.");
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "migrate", "up"));
+    assert_exit(r, 5); /* failed: poblysh's own rules now, repair first */
+    assert_contains(r->err, "000002_two");
+}
+
 /* A pending migration older than the newest applied one: out of order. */
 static void test_cli__out_of_order_migration_needs_allow_out_of_order(void **state)
 {
@@ -1651,6 +1761,8 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__down_outside_local_and_test_needs_yes),
         CLI_TEST(test_cli__options_apply_only_to_their_commands),
         CLI_TEST(test_cli__help_documents_integrity_options_and_exit_5),
+        CLI_TEST(test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only_new),
+        CLI_TEST(test_cli__adopt_refuses_dirty_and_unknown_tools_naming_the_program),
     };
     int failed = cmocka_run_group_tests_name("cli", tests, NULL, NULL);
     free(binary);

@@ -3,9 +3,11 @@
  * table's MySQL types, UTC timestamps under a non-UTC server, concurrent
  * runners, failures on a backend whose DDL commits implicitly, kill -9
  * during a migration (failed, never pending), connection errors, the
- * GET_LOCK timeout, libdbi's own output kept off ours, and MySQL stored
+ * GET_LOCK timeout, libdbi's own output kept off ours, MySQL stored
  * programs in SQL migrations (with and without DELIMITER lines, and what
- * --dry-run prints of them). Every test that
+ * --dry-run prints of them), and the histories of dbmate, golang-migrate,
+ * goose, sqlx, diesel and Flyway, as each writes its table on MySQL, adopted
+ * (pm_engine_adopt()). Every test that
  * migrates gets a fresh database, dropped in teardown. Run as:
  * test_mariadb <poblysh> <poblysh_fixture>, with the environment
  * scripts/with-mariadb.sh exports (POBLYSH_TEST_MYSQL_URL,
@@ -1574,6 +1576,139 @@ static void test_mariadb__unterminated_procedure_body_is_refused_before_running(
     assert_false(pm_test_has_table(f->db, "t"));
 }
 
+/* ==== Another tool's history ==== */
+
+/* Three migrations per layout; each tool's history below records the first
+ * two as applied, and their tables exist, as the tool left them. */
+#define ADOPT_MIGRATION(name, table)                                                               \
+    {                                                                                              \
+        name, pm_test_up_create, pm_test_down_drop, PM_MIGRATION_DEFAULT, "sha256:" name, table    \
+    }
+static const pm_migration adopt_n1 = ADOPT_MIGRATION("001_one", "adopt_one");
+static const pm_migration adopt_n2 = ADOPT_MIGRATION("002_two", "adopt_two");
+static const pm_migration adopt_n3 = ADOPT_MIGRATION("003_three", "adopt_three");
+static const pm_migration *const adopt_numbered[] = {&adopt_n1, &adopt_n2, &adopt_n3};
+static const pm_migration adopt_d1 = ADOPT_MIGRATION("2017-01-01-000000_one", "adopt_one");
+static const pm_migration adopt_d2 = ADOPT_MIGRATION("2017-02-01-120000_two", "adopt_two");
+static const pm_migration adopt_d3 = ADOPT_MIGRATION("2017-03-01-000000_three", "adopt_three");
+static const pm_migration *const adopt_diesel[] = {&adopt_d1, &adopt_d2, &adopt_d3};
+static const pm_migration adopt_f1 = ADOPT_MIGRATION("V1__one", "adopt_one");
+static const pm_migration adopt_f2 = ADOPT_MIGRATION("V1.1__two", "adopt_two");
+static const pm_migration adopt_f3 = ADOPT_MIGRATION("V2__three", "adopt_three");
+static const pm_migration *const adopt_flyway[] = {&adopt_f1, &adopt_f2, &adopt_f3};
+
+#define SQL_LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* On a fresh database holding tool's history (sql): up refuses, creating
+ * nothing; adopt records the first two; up then applies only the third;
+ * adopting again records nothing; the tool's table keeps its rows. */
+static void adopt_end_to_end(fixture *f, const char *name, const char *tool, const char *table,
+                             const pm_migration *const *set, const char *const *sql)
+{
+    fresh_database(f, name);
+    for (size_t i = 0; sql[i]; i++)
+        pm_test_exec(f->db, sql[i]);
+    pm_test_exec(f->db, "CREATE TABLE adopt_one (id INTEGER PRIMARY KEY, name TEXT)");
+    pm_test_exec(f->db, "CREATE TABLE adopt_two (id INTEGER PRIMARY KEY, name TEXT)");
+    int64_t foreign_rows = pm_test_int(f->db, fmt(f, "SELECT count(*) FROM %s", table));
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 3, NULL, &f->err), &f->err);
+
+    size_t n = 99;
+    assert_int_equal(pm_engine_up(f->engine, PM_ALL, &n, &f->err), PM_EFOREIGN);
+    assert_int_equal(n, 0);
+    assert_contains(f->err.message, fmt(f, "%s's history (%s: ", tool, table));
+    assert_contains(f->err.message, "2 migrations of this set; poblysh has recorded none");
+    assert_contains(f->err.hint, fmt(f, "poblysh migrate adopt %s", tool));
+    assert_false(pm_test_has_table(f->db, "seaql_migrations"));
+    assert_false(pm_test_has_table(f->db, "adopt_three"));
+
+    pm_adopt_report report;
+    pm_test_ok(pm_engine_adopt(f->engine, NULL, 0, &report, &f->err), &f->err);
+    assert_string_equal(report.tool, tool);
+    assert_string_equal(report.table, table);
+    assert_int_equal(report.recorded, 2);
+    assert_int_equal(report.pending, 1);
+    assert_int_equal(pm_test_history_count(f->db), 2);
+
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 1);
+    assert_true(pm_test_has_table(f->db, "adopt_three"));
+    pm_test_ok(pm_engine_adopt(f->engine, tool, 0, &report, &f->err), &f->err);
+    assert_int_equal(report.recorded, 0);
+    assert_int_equal(report.already, 2);
+    assert_int_equal(pm_test_history_count(f->db), 3);
+    assert_int_equal(pm_test_int(f->db, fmt(f, "SELECT count(*) FROM %s", table)), foreign_rows);
+}
+
+/* Each tool's history as it writes it on MySQL and MariaDB. */
+static void test_mariadb__dbmate_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_dbmate", "dbmate", "schema_migrations", adopt_numbered,
+                     SQL_LIST("create table if not exists schema_migrations (version varchar(128) "
+                              "primary key)",
+                              "insert into schema_migrations (version) values ('001'), ('002')"));
+}
+
+static void test_mariadb__golang_migrate_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_golang", "golang-migrate", "schema_migrations", adopt_numbered,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS `schema_migrations` (version bigint not "
+                              "null primary key, dirty boolean not null)",
+                              "INSERT INTO `schema_migrations` (version, dirty) VALUES (2, "
+                              "false)"));
+}
+
+static void test_mariadb__goose_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_goose", "goose", "goose_db_version", adopt_numbered,
+                     SQL_LIST("CREATE TABLE goose_db_version (id serial NOT NULL, version_id "
+                              "bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp "
+                              "NULL default now(), PRIMARY KEY(id))",
+                              "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, "
+                              "true), (1, true), (2, true), (3, true), (3, false)"));
+}
+
+static void test_mariadb__sqlx_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_sqlx", "sqlx", "_sqlx_migrations", adopt_numbered,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT "
+                              "PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMP NOT "
+                              "NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL, checksum "
+                              "BLOB NOT NULL, execution_time BIGINT NOT NULL)",
+                              "INSERT INTO _sqlx_migrations (version, description, success, "
+                              "checksum, execution_time) VALUES (1, 'one', TRUE, x'0102', 1000), "
+                              "(2, 'two', TRUE, x'0304', 2000)"));
+}
+
+static void test_mariadb__diesel_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_diesel", "diesel", "__diesel_schema_migrations", adopt_diesel,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version "
+                              "VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL "
+                              "DEFAULT CURRENT_TIMESTAMP)",
+                              "INSERT INTO __diesel_schema_migrations (version) VALUES "
+                              "('20170101000000'), ('20170201120000')"));
+}
+
+static void test_mariadb__flyway_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(
+        *state, "adopt_flyway", "flyway", "flyway_schema_history", adopt_flyway,
+        SQL_LIST("CREATE TABLE `flyway_schema_history` (`installed_rank` INT NOT NULL, `version` "
+                 "VARCHAR(50), `description` VARCHAR(200) NOT NULL, `type` VARCHAR(20) NOT NULL, "
+                 "`script` VARCHAR(1000) NOT NULL, `checksum` INT, `installed_by` VARCHAR(100) NOT "
+                 "NULL, `installed_on` TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, "
+                 "`execution_time` INT NOT NULL, `success` BOOL NOT NULL, CONSTRAINT "
+                 "`flyway_schema_history_pk` PRIMARY KEY (`installed_rank`)) ENGINE=InnoDB",
+                 "CREATE INDEX `flyway_schema_history_s_idx` ON `flyway_schema_history` "
+                 "(`success`)",
+                 "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+                 "script, checksum, installed_by, execution_time, success) VALUES (1, '1', 'one', "
+                 "'SQL', 'V1__one.sql', 1, 'flyway', 5, 1), (2, '1.1', 'two', 'SQL', "
+                 "'V1.1__two.sql', 2, 'flyway', 5, 1), (3, NULL, 'views', 'SQL', 'R__views.sql', "
+                 "3, 'flyway', 5, 1)"));
+}
+
 #define MARIADB_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1631,6 +1766,12 @@ int main(int argc, char **argv)
         MARIADB_TEST(test_mariadb__stored_programs_apply_work_revert_and_reapply),
         MARIADB_TEST(test_mariadb__dry_run_prints_the_statements_a_run_sends),
         MARIADB_TEST(test_mariadb__unterminated_procedure_body_is_refused_before_running),
+        MARIADB_TEST(test_mariadb__dbmate_history_is_adopted_then_up_runs_only_new),
+        MARIADB_TEST(test_mariadb__golang_migrate_history_is_adopted_then_up_runs_only_new),
+        MARIADB_TEST(test_mariadb__goose_history_is_adopted_then_up_runs_only_new),
+        MARIADB_TEST(test_mariadb__sqlx_history_is_adopted_then_up_runs_only_new),
+        MARIADB_TEST(test_mariadb__diesel_history_is_adopted_then_up_runs_only_new),
+        MARIADB_TEST(test_mariadb__flyway_history_is_adopted_then_up_runs_only_new),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();

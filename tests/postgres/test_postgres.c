@@ -1,7 +1,9 @@
 /* test_postgres.c: poblysh against a real PostgreSQL server, through the
  * library and through the built binaries (poblysh and poblysh_fixture, whose
  * second migration sleeps on the server), and through a PGconn the test
- * opens with libpq itself and hands to poblysh (pm_db_adopt_postgres()).
+ * opens with libpq itself and hands to poblysh (pm_db_adopt_postgres()), and
+ * the histories of dbmate, golang-migrate, goose, sqlx, diesel and Flyway,
+ * as each writes its table on PostgreSQL, adopted (pm_engine_adopt()).
  * Every test that migrates gets a fresh database of its own, dropped in
  * teardown with the children it started.
  * Run as: test_postgres <poblysh> <poblysh_fixture>, with the environment that
@@ -1399,6 +1401,148 @@ static void test_postgres__startup_wait_seconds_retries_a_closed_port(void **sta
         assert_lacks(lines, admin.password_enc);
 }
 
+/* ==== Another tool's history ==== */
+
+/* Three migrations per layout; each tool's history below records the first
+ * two as applied, and their tables exist, as the tool left them. */
+#define ADOPT_MIGRATION(name, table)                                                               \
+    {                                                                                              \
+        name, pm_test_up_create, pm_test_down_drop, PM_MIGRATION_DEFAULT, "sha256:" name, table    \
+    }
+static const pm_migration adopt_n1 = ADOPT_MIGRATION("001_one", "adopt_one");
+static const pm_migration adopt_n2 = ADOPT_MIGRATION("002_two", "adopt_two");
+static const pm_migration adopt_n3 = ADOPT_MIGRATION("003_three", "adopt_three");
+static const pm_migration *const adopt_numbered[] = {&adopt_n1, &adopt_n2, &adopt_n3};
+static const pm_migration adopt_d1 = ADOPT_MIGRATION("2017-01-01-000000_one", "adopt_one");
+static const pm_migration adopt_d2 = ADOPT_MIGRATION("2017-02-01-120000_two", "adopt_two");
+static const pm_migration adopt_d3 = ADOPT_MIGRATION("2017-03-01-000000_three", "adopt_three");
+static const pm_migration *const adopt_diesel[] = {&adopt_d1, &adopt_d2, &adopt_d3};
+static const pm_migration adopt_f1 = ADOPT_MIGRATION("V1__one", "adopt_one");
+static const pm_migration adopt_f2 = ADOPT_MIGRATION("V1.1__two", "adopt_two");
+static const pm_migration adopt_f3 = ADOPT_MIGRATION("V2__three", "adopt_three");
+static const pm_migration *const adopt_flyway[] = {&adopt_f1, &adopt_f2, &adopt_f3};
+
+#define SQL_LIST(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* On a fresh database holding tool's history (sql): up refuses, creating
+ * nothing; adopt records the first two; up then applies only the third;
+ * adopting again records nothing; the tool's table keeps its rows. */
+static void adopt_end_to_end(fixture *f, const char *name, const char *tool, const char *table,
+                             const pm_migration *const *set, const char *const *sql)
+{
+    fresh_database(f, name);
+    for (size_t i = 0; sql[i]; i++)
+        pm_test_exec(f->db, sql[i]);
+    pm_test_exec(f->db, "CREATE TABLE adopt_one (id INTEGER PRIMARY KEY, name TEXT)");
+    pm_test_exec(f->db, "CREATE TABLE adopt_two (id INTEGER PRIMARY KEY, name TEXT)");
+    int64_t foreign_rows = pm_test_int(f->db, fmt(f, "SELECT count(*) FROM %s", table));
+    pm_test_ok(pm_engine_new(&f->engine, f->db, set, 3, NULL, &f->err), &f->err);
+
+    size_t n = 99;
+    assert_int_equal(pm_engine_up(f->engine, PM_ALL, &n, &f->err), PM_EFOREIGN);
+    assert_int_equal(n, 0);
+    assert_contains(f->err.message, fmt(f, "%s's history (%s: ", tool, table));
+    assert_contains(f->err.message, "2 migrations of this set; poblysh has recorded none");
+    assert_contains(f->err.hint, fmt(f, "poblysh migrate adopt %s", tool));
+    assert_false(pm_test_has_table(f->db, "seaql_migrations"));
+    assert_false(pm_test_has_table(f->db, "adopt_three"));
+
+    pm_adopt_report report;
+    pm_test_ok(pm_engine_adopt(f->engine, NULL, 0, &report, &f->err), &f->err);
+    assert_string_equal(report.tool, tool);
+    assert_string_equal(report.table, table);
+    assert_int_equal(report.recorded, 2);
+    assert_int_equal(report.pending, 1);
+    assert_int_equal(pm_test_history_count(f->db), 2);
+
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, &n, &f->err), &f->err);
+    assert_int_equal(n, 1);
+    assert_true(pm_test_has_table(f->db, "adopt_three"));
+    pm_test_ok(pm_engine_adopt(f->engine, tool, 0, &report, &f->err), &f->err);
+    assert_int_equal(report.recorded, 0);
+    assert_int_equal(report.already, 2);
+    assert_int_equal(pm_test_history_count(f->db), 3);
+    assert_int_equal(pm_test_int(f->db, fmt(f, "SELECT count(*) FROM %s", table)), foreign_rows);
+}
+
+/* Each tool's history as it writes it on PostgreSQL. */
+static void test_postgres__dbmate_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_dbmate", "dbmate", "schema_migrations", adopt_numbered,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS schema_migrations (version varchar(128) "
+                              "primary key)",
+                              "INSERT INTO schema_migrations (version) VALUES ('001'), ('002')"));
+}
+
+static void test_postgres__golang_migrate_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_golang", "golang-migrate", "schema_migrations", adopt_numbered,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS \"schema_migrations\" (version bigint "
+                              "not null primary key, dirty boolean not null)",
+                              "INSERT INTO \"schema_migrations\" (version, dirty) VALUES (2, "
+                              "false)"));
+}
+
+static void test_postgres__goose_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_goose", "goose", "goose_db_version", adopt_numbered,
+                     SQL_LIST("CREATE TABLE goose_db_version (id serial NOT NULL, version_id "
+                              "bigint NOT NULL, is_applied boolean NOT NULL, tstamp timestamp "
+                              "NULL default now(), PRIMARY KEY(id))",
+                              "INSERT INTO goose_db_version (version_id, is_applied) VALUES (0, "
+                              "true), (1, true), (2, true), (3, true), (3, false)"));
+}
+
+static void test_postgres__sqlx_history_is_adopted_with_its_times(void **state)
+{
+    fixture *f = *state;
+    adopt_end_to_end(f, "adopt_sqlx", "sqlx", "_sqlx_migrations", adopt_numbered,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS _sqlx_migrations (version BIGINT "
+                              "PRIMARY KEY, description TEXT NOT NULL, installed_on TIMESTAMPTZ "
+                              "NOT NULL DEFAULT now(), success BOOLEAN NOT NULL, checksum BYTEA "
+                              "NOT NULL, execution_time BIGINT NOT NULL)",
+                              "SET TIME ZONE 'Asia/Kolkata'",
+                              "INSERT INTO _sqlx_migrations (version, description, installed_on, "
+                              "success, checksum, execution_time) VALUES (1, 'one', "
+                              "'2024-02-03 04:05:06+00', true, '\\x0102', 1000), (2, 'two', "
+                              "now(), true, '\\x0304', 2000)"));
+    /* read back as +05:30 in this session, recorded as the same instant */
+    assert_query(f, "1706933106",
+                 "SELECT applied_at FROM seaql_migrations WHERE version = "
+                 "'001_one'");
+}
+
+static void test_postgres__diesel_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(*state, "adopt_diesel", "diesel", "__diesel_schema_migrations", adopt_diesel,
+                     SQL_LIST("CREATE TABLE IF NOT EXISTS __diesel_schema_migrations (version "
+                              "VARCHAR(50) PRIMARY KEY NOT NULL, run_on TIMESTAMP NOT NULL "
+                              "DEFAULT CURRENT_TIMESTAMP)",
+                              "INSERT INTO __diesel_schema_migrations (version) VALUES "
+                              "('20170101000000'), ('20170201120000')"));
+}
+
+static void test_postgres__flyway_history_is_adopted_then_up_runs_only_new(void **state)
+{
+    adopt_end_to_end(
+        *state, "adopt_flyway", "flyway", "flyway_schema_history", adopt_flyway,
+        SQL_LIST("CREATE TABLE \"flyway_schema_history\" (\"installed_rank\" INT NOT NULL, "
+                 "\"version\" VARCHAR(50), \"description\" VARCHAR(200) NOT NULL, \"type\" "
+                 "VARCHAR(20) NOT NULL, \"script\" VARCHAR(1000) NOT NULL, \"checksum\" INTEGER, "
+                 "\"installed_by\" VARCHAR(100) NOT NULL, \"installed_on\" TIMESTAMP NOT NULL "
+                 "DEFAULT now(), \"execution_time\" INTEGER NOT NULL, \"success\" BOOLEAN NOT "
+                 "NULL)",
+                 "ALTER TABLE \"flyway_schema_history\" ADD CONSTRAINT "
+                 "\"flyway_schema_history_pk\" PRIMARY KEY (\"installed_rank\")",
+                 "CREATE INDEX \"flyway_schema_history_s_idx\" ON \"flyway_schema_history\" "
+                 "(\"success\")",
+                 "INSERT INTO flyway_schema_history (installed_rank, version, description, type, "
+                 "script, checksum, installed_by, execution_time, success) VALUES (1, '1', 'one', "
+                 "'SQL', 'V1__one.sql', 1, 'flyway', 5, true), (2, '1.1', 'two', 'SQL', "
+                 "'V1.1__two.sql', 2, 'flyway', 5, true), (3, NULL, 'views', 'SQL', "
+                 "'R__views.sql', 3, 'flyway', 5, true)"));
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -1454,6 +1598,12 @@ int main(int argc, char **argv)
         TEST(test_postgres__adopted_pgconn_is_migrated_and_usable_after_close),
         TEST(test_postgres__adopting_a_pgconn_inside_a_transaction_is_refused),
         TEST(test_postgres__startup_wait_seconds_retries_a_closed_port),
+        TEST(test_postgres__dbmate_history_is_adopted_then_up_runs_only_new),
+        TEST(test_postgres__golang_migrate_history_is_adopted_then_up_runs_only_new),
+        TEST(test_postgres__goose_history_is_adopted_then_up_runs_only_new),
+        TEST(test_postgres__sqlx_history_is_adopted_with_its_times),
+        TEST(test_postgres__diesel_history_is_adopted_then_up_runs_only_new),
+        TEST(test_postgres__flyway_history_is_adopted_then_up_runs_only_new),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
     free_admin_url();

@@ -41,7 +41,8 @@ typedef enum pm_event_kind {
     PM_EVENT_REVERTED,  /* it committed; elapsed_ms is set */
     PM_EVENT_SKIPPED,   /* another runner applied or reverted it first */
     PM_EVENT_FAILED,    /* it was rolled back; the error follows */
-    PM_EVENT_DROPPED    /* fresh dropped event->migration: "table tenants" */
+    PM_EVENT_DROPPED,   /* fresh dropped event->migration: "table tenants" */
+    PM_EVENT_ADOPTED    /* adopt recorded event->migration (in a dry run: would record it) */
 } pm_event_kind;
 
 typedef struct pm_event {
@@ -84,6 +85,10 @@ int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, si
 void pm_engine_free(pm_engine *engine);
 
 /* Applies pending migrations in set order, at most max (PM_ALL: every one).
+ * Refuses with PM_EFOREIGN, before anything is created or run, while the
+ * database holds another tool's history and poblysh has recorded none (see
+ * pm_engine_adopt(); down, reset, refresh, repair, verify and status refuse
+ * alike).
  * Each migration and its history row commit in one transaction; a failure
  * rolls both back, stops, and names the migration and statement in err.
  * Refuses to start, changing nothing, while the history needs attention: a
@@ -133,6 +138,47 @@ typedef enum pm_repair {
 
 /* Edits the history row of migration name, and nothing else. */
 int pm_engine_repair(pm_engine *engine, pm_repair action, const char *name, pm_error *err);
+
+/* ==== Adopting another tool's history ==== */
+
+/* pm_engine_adopt() flags. */
+#define PM_ADOPT_ALLOW_UNMATCHED (1u << 0) /* leave out versions this set lacks */
+#define PM_ADOPT_ALLOW_FAILED (1u << 1)    /* record a dirty or failed version as failed */
+#define PM_ADOPT_DRY_RUN (1u << 2)         /* write nothing: report what would be recorded */
+
+typedef struct pm_adopt_report {
+    const char *tool;  /* "golang-migrate"; static */
+    const char *table; /* "schema_migrations"; static */
+    size_t covered;    /* migrations of this set the tool's history says were run */
+    size_t recorded;   /* rows written (dry run: that would be), failed ones included */
+    size_t failed;     /* of them, recorded as failed (PM_ADOPT_ALLOW_FAILED) */
+    size_t already;    /* already in seaql_migrations: left as they are */
+    size_t unmatched;  /* versions the tool records that this set lacks: left out */
+    size_t pending;    /* migrations of this set it does not cover: left pending */
+} pm_adopt_report;
+
+/* The tools pm_engine_adopt() knows, NULL-terminated: "dbmate",
+ * "golang-migrate", "goose", "sqlx", "diesel", "flyway". Static. */
+const char *const *pm_adopt_tools(void);
+
+/* Records in seaql_migrations, as applied, the migrations of this set that
+ * another tool's history table says were run, so up() runs only what is
+ * new. tool is one of pm_adopt_tools() (any case), or NULL when the
+ * database holds exactly one such table (two: PM_EFOREIGN naming both;
+ * none: PM_ENOTFOUND). Versions match by value (pm_migration_name_check's
+ * versions: numbers for every tool but Flyway, whose versions are dotted).
+ * Refused, writing nothing: versions the tool records that this set lacks
+ * (PM_EDRIFT) unless PM_ADOPT_ALLOW_UNMATCHED leaves them out; a dirty
+ * (golang-migrate) or failed (sqlx, Flyway) version (PM_EFAILED) unless
+ * PM_ADOPT_ALLOW_FAILED records it as failed, for `repair`. Versions
+ * already in seaql_migrations are left as they are, so adopting twice
+ * changes nothing; the other tool's table is only read. Rows are written in
+ * one transaction, applied_at taken from the tool's table where it records
+ * a time. Each recorded migration goes to the progress callback as
+ * PM_EVENT_ADOPTED. PM_ADOPT_DRY_RUN (or the engine's dry_run option)
+ * writes nothing. out (may be NULL) receives the counts, also on failure. */
+int pm_engine_adopt(pm_engine *engine, const char *tool, unsigned int flags, pm_adopt_report *out,
+                    pm_error *err);
 
 typedef enum pm_state {
     PM_STATE_APPLIED,

@@ -37,7 +37,8 @@ extern "C" {
     X(EDRIFT, -17, "history and migration set disagree")                                           \
     X(EFAILED, -18, "a migration is marked failed")                                                \
     X(EMISUSE, -19, "used against the rules of the API")                                           \
-    X(EHISTORY, -20, "the migration history is damaged")
+    X(EHISTORY, -20, "the migration history is damaged")                                           \
+    X(EFOREIGN, -21, "the database holds another migration tool's history")
 
 typedef enum pm_errno {
     PM_OK = 0,
