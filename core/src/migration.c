@@ -238,23 +238,65 @@ int pm__version_cmp(const pm__version *a, const pm__version *b)
     return strcmp(a->text, b->text);
 }
 
+/* The 14 digits of a name shaped like a timestamp (either style), whether
+ * or not its date is valid, so that every such name has a place. */
+static const char long_form[] = "dddd_dd_dd_dddddd_", short_form[] = "dddddddd_dddddd_";
+
+static bool timestamp_shape(const char *s, pm__version *v)
+{
+    const char *form = strnlen(s, 5) == 5 && s[4] == '_' ? long_form : short_form;
+    size_t n = 0;
+    for (size_t i = 0; form[i]; i++) {
+        if (form[i] == 'd' ? !is_digit(s[i]) : s[i] != '_')
+            return false;
+        if (form[i] == 'd')
+            v->text[n++] = s[i];
+    }
+    v->text[n] = '\0';
+    v->kind = PM__VERSION_TIMESTAMP;
+    return true;
+}
+
+/* The version that places name in the order: by its shape alone, so that
+ * a name with an impossible date still sorts among its like. False for a
+ * name without one. For a valid name it is pm__version_parse()'s. */
+static bool sort_key(const char *name, pm__version *v)
+{
+    memset(v, 0, sizeof(*v));
+    if (is_digit(name[0]))
+        return read_number(name, number_length(name), v) == NULL;
+    if (name[0] == 'm' && is_digit(name[1]))
+        return timestamp_shape(name + 1, v);
+    if (name[0] == 'V' && is_digit(name[1]))
+        return read_dotted(name + 1, v) > 0;
+    return false;
+}
+
 /* mYYYY_MM_DD_HHMMSS_...: fixed width, so text order is time order. */
 static bool long_dated(const char *s)
 {
-    return s[0] == 'm' && s[5] == '_' && s[8] == '_' && s[11] == '_' && s[18] == '_';
+    if (s[0] != 'm')
+        return false;
+    for (size_t i = 0; long_form[i]; i++)
+        if (long_form[i] == 'd' ? !is_digit(s[i + 1]) : s[i + 1] != '_')
+            return false;
+    return true;
 }
 
 /* Called for every pair the engine merges and sorts (status, up): the
  * common mYYYY_... names go straight to strcmp. Versions first, then the
- * whole names, so the order is total and only equal names compare equal. */
+ * whole names, so the order is total and only equal names compare equal
+ * (bsearch over the history relies on it). A name without a version (a
+ * history row no set can have) sorts first, among its like by text. */
 int pm_migration_name_cmp(const char *a, const char *b)
 {
-    if (strnlen(a, 19) == 19 && strnlen(b, 19) == 19 && long_dated(a) && long_dated(b))
+    if (long_dated(a) && long_dated(b))
         return strcmp(a, b);
     pm__version va, vb;
-    if (pm__version_parse(a, &va) || pm__version_parse(b, &vb))
-        return strcmp(a, b);
-    int cmp = pm__version_cmp(&va, &vb);
+    bool keyed_a = sort_key(a, &va), keyed_b = sort_key(b, &vb);
+    if (keyed_a != keyed_b)
+        return keyed_a ? 1 : -1;
+    int cmp = keyed_a ? pm__version_cmp(&va, &vb) : 0;
     return cmp ? cmp : strcmp(a, b);
 }
 

@@ -326,6 +326,8 @@ static int family_of(reader *r, const char *entry)
         r->problems.oom = 1;
     else if (is_directory(path) && !ends_with(entry, ".sql"))
         f = entry_exists(up) ? FAMILY_DIESEL : -1;
+    else if (ends_with(entry, ".up.sql") || ends_with(entry, ".down.sql"))
+        f = FAMILY_NUMBERED; /* golang-migrate's and sqlx's pairs, whatever the name */
     else if (flyway_name(entry))
         f = FAMILY_FLYWAY;
     else if (ends_with(entry, ".sql"))

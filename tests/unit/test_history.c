@@ -245,12 +245,16 @@ static void test_history__seaorm_rows_of_both_name_styles_are_taken_over(void **
     pm_test_exec(db, "INSERT INTO seaql_migrations VALUES ('m2022_01_15_000000_add_long', "
                      "1642000000), ('m20220301_000001_create_table', 1646000000)");
     /* In time order, which as text would be the other way round. */
-    pm_migration a = {"m2022_01_15_000000_add_long", create_named_table, drop_named_table, 0, NULL,
-                      "t_long"};
-    pm_migration b = {"m20220301_000001_create_table", create_named_table, drop_named_table, 0,
-                      NULL, "t_generated"};
-    pm_migration c = {"m20230101_000000_newer", create_named_table, drop_named_table, 0, NULL,
-                      "t_newer"};
+    pm_migration a = {
+        "m2022_01_15_000000_add_long", create_named_table, drop_named_table, 0, NULL, "t_long"};
+    pm_migration b = {"m20220301_000001_create_table",
+                      create_named_table,
+                      drop_named_table,
+                      0,
+                      NULL,
+                      "t_generated"};
+    pm_migration c = {
+        "m20230101_000000_newer", create_named_table, drop_named_table, 0, NULL, "t_newer"};
     const pm_migration *set[] = {&a, &b, &c};
     pm_engine *engine = NULL;
     pm_error err = PM_ERROR_INIT;
