@@ -6,10 +6,11 @@
  *                   <version>_<description>.sql without markers (up only)
  *   diesel          <version>_<name>/up.sql [+ down.sql]
  *   Flyway          V<version>__<description>.sql [+ U<version>__....sql]
- * Each entry is classified by its name. A folder that mixes the families of
- * two tools (Flyway files beside numbered ones) must say which it is with a
- * format. Every entry that cannot be read is reported in one error, and
- * nothing is added unless the whole folder is valid. */
+ * Each entry is classified by its name. A folder holds one family (numbered
+ * files, diesel folders or Flyway files): entries of another are reported.
+ * A layout named by the caller reads the folder by that tool's rules only.
+ * Every entry that cannot be read is reported in one error, and nothing is
+ * added unless the whole folder is valid. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,6 +51,7 @@ typedef struct reader {
     const char *dir;
     const layout *format;           /* NULL: auto */
     const char *seen[FAMILY_COUNT]; /* an entry of each family, for messages */
+    int family;                     /* the family the folder is read as */
     pm_buf problems;
     size_t nproblems;
     struct dirent **entries;
@@ -337,19 +339,39 @@ static int family_of(reader *r, const char *entry)
     return f;
 }
 
+/* Flyway's callbacks (beforeMigrate.sql, afterEachMigrate.sql, ...). */
+static bool flyway_callback(const char *entry)
+{
+    return strncmp(entry, "before", 6) == 0 || strncmp(entry, "after", 5) == 0;
+}
+
+/* An entry of another family than the folder's. */
+static void foreign_entry(reader *r, const char *entry, int f)
+{
+    char *what = NULL;
+    if (r->family == FAMILY_FLYWAY && f == FAMILY_NUMBERED && flyway_callback(entry))
+        what = pm__format("%s", "a Flyway callback: poblysh runs no callbacks; make it a "
+                                "migration or run it yourself");
+    else if (r->format)
+        what = pm__format("one of the %s, not %s's", family_names[f], r->format->name);
+    else
+        what = pm__format("one of the %s, in a folder of %s (%s): one folder holds one tool's "
+                          "migrations",
+                          family_names[f], family_names[r->family], r->seen[r->family]);
+    problem(r, entry, what ? what : "another layout");
+    free(what);
+}
+
 static void read_entry(reader *r, const char *entry, int f)
 {
-    if (r->format && (family)f != r->format->family) {
-        char *what = pm__format("one of the %s, not %s's", family_names[f], r->format->name);
-        problem(r, entry, what ? what : "another format");
-        free(what);
-    } else if (f == FAMILY_DIESEL) {
+    if (f != r->family)
+        foreign_entry(r, entry, f);
+    else if (f == FAMILY_DIESEL)
         read_diesel(r, entry);
-    } else if (f == FAMILY_FLYWAY) {
+    else if (f == FAMILY_FLYWAY)
         read_flyway(r, entry);
-    } else {
+    else
         read_numbered(r, entry);
-    }
 }
 
 /* goose's Go migrations cannot run here: say so rather than skip them. */
@@ -362,26 +384,19 @@ static void check_go_file(reader *r, const char *entry)
                 "them");
 }
 
-/* In auto mode, a folder must hold one family: the first two found are
- * named. */
-static int check_one_family(reader *r, pm_error *err)
+/* The family the folder is read as: the layout's, or in auto mode the
+ * most distinctive one present (diesel's folders, then Flyway's V files,
+ * then numbered files); entries of the others are reported. */
+static void choose_family(reader *r)
 {
-    const char *a = NULL, *b = NULL;
-    int fa = -1, fb = -1;
-    for (int f = 0; f < FAMILY_COUNT; f++) {
-        if (!r->seen[f])
-            continue;
-        if (!a)
-            a = r->seen[f], fa = f;
-        else if (!b)
-            b = r->seen[f], fb = f;
-    }
-    if (r->format || !b)
-        return 0;
-    return pm_error_set(err, PM_ESET,
-                        "the migrations folder %s mixes %s (%s) and %s (%s): name its layout "
-                        "(--layout dbmate, goose, golang-migrate, sqlx, diesel or flyway)",
-                        r->dir, family_names[fa], a, family_names[fb], b);
+    if (r->format)
+        r->family = r->format->family;
+    else if (r->seen[FAMILY_DIESEL])
+        r->family = FAMILY_DIESEL;
+    else if (r->seen[FAMILY_FLYWAY])
+        r->family = FAMILY_FLYWAY;
+    else
+        r->family = FAMILY_NUMBERED;
 }
 
 static int read_entries(reader *r, pm_error *err)
@@ -395,15 +410,15 @@ static int read_entries(reader *r, pm_error *err)
         if (fams[i] >= 0 && !r->seen[fams[i]])
             r->seen[fams[i]] = e;
     }
-    int rc = check_one_family(r, err);
-    for (int i = 0; rc == 0 && i < r->nentries; i++) {
+    choose_family(r);
+    for (int i = 0; i < r->nentries; i++) {
         if (fams[i] >= 0)
             read_entry(r, r->entries[i]->d_name, fams[i]);
         else if (r->entries[i]->d_name[0] != '.')
             check_go_file(r, r->entries[i]->d_name);
     }
     free(fams);
-    return rc;
+    return 0;
 }
 
 static int report(reader *r, size_t added, pm_error *err)

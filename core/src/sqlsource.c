@@ -33,6 +33,7 @@ typedef struct sql_migration {
     char *name;
     char *file;      /* the file, or a pair's up file; for messages */
     char *down_file; /* a pair's down file, or NULL */
+    bool pair;       /* up and down come from two files */
     char checksum[PM_CHECKSUM_SIZE];
     sql_section *sections;
     size_t nsections;
@@ -125,9 +126,8 @@ static int run_section(pm_schema *schema, const sql_migration *sm, bool up)
     const sql_section *s = pick(sm, up, dialect);
     if (!s && !up && sm->down_file == NULL && sm->nsections == 1)
         return pm_error_set(schema->err, PM_EMIGRATION,
-                            "%s is an up-only migration (no down section%s): it cannot be "
-                            "reverted",
-                            sm->file, sm->file[strlen(sm->file) - 1] == 'l' ? " or down file" : "");
+                            "%s is an up-only migration (%s): it cannot be reverted", sm->file,
+                            sm->pair ? "no down file next to it" : "no down section");
     if (!s)
         return pm_error_set(schema->err, PM_EMIGRATION,
                             "%s has no %s section for %s (and none without a dialect)%s", sm->file,
@@ -631,6 +631,8 @@ int pm__source_add_pair(pm_source *src, const char *name, const pm__sql_file *up
     if (pm_migration_name_check(name, NULL) < 0)
         return name_refused(up->path, name, err);
     int rc = new_sql_migration(&sm, name, up->path, err);
+    if (rc == 0)
+        sm->pair = true;
     if (rc == 0 && down && !(sm->down_file = pm__strdup(down->path)))
         rc = pm_error_set(err, PM_ENOMEM, "out of memory");
     if (rc == 0)

@@ -303,14 +303,20 @@ static void test_layouts__every_bad_entry_is_reported_in_one_run(void **state)
                            "3_bad.sql:3: not a section marker", "4_x.go: a goose Go migration"));
 }
 
-static void test_layouts__mixed_families_need_a_layout(void **state)
+static void test_layouts__one_folder_holds_one_tools_migrations(void **state)
 {
     fixture *f = *state;
     scratch(f);
     put(f, "1_a.sql", "CREATE TABLE a (id INTEGER);\n");
     put(f, "V2__b.sql", "CREATE TABLE b (id INTEGER);\n");
-    assert_refused(f, NULL, NEEDLES("mixes numbered files", "Flyway files", "--layout"));
-    assert_refused(f, "flyway", NEEDLES("1_a.sql: one of the numbered files", "not flyway's"));
+    put(f, "afterMigrate.sql", "SELECT 1;\n");
+    assert_refused(f, NULL,
+                   NEEDLES("2 problems", "1_a.sql: one of the numbered files",
+                           "in a folder of Flyway files (V2__b.sql)",
+                           "afterMigrate.sql: a Flyway callback"));
+    assert_refused(f, "sqlx",
+                   NEEDLES("V2__b.sql: one of the Flyway files, not sqlx's",
+                           "afterMigrate.sql: \"afterMigrate\" is not a migration name"));
 }
 
 static void test_layouts__a_layout_refuses_what_it_does_not_have(void **state)
@@ -450,7 +456,7 @@ int main(int argc, char **argv)
         T(test_layouts__diesel_folders),
         T(test_layouts__flyway_dotted_versions_and_undo_files),
         T(test_layouts__every_bad_entry_is_reported_in_one_run),
-        T(test_layouts__mixed_families_need_a_layout),
+        T(test_layouts__one_folder_holds_one_tools_migrations),
         T(test_layouts__a_layout_refuses_what_it_does_not_have),
         T(test_layouts__flyway_repeatable_and_orphan_undo_are_named),
         T(test_layouts__diesel_metadata_toml_is_not_ignored),
