@@ -171,4 +171,19 @@ const pm_backend pm_backend_postgres = {
     .database_exists = "SELECT 1 FROM pg_database WHERE datname = $1",
     .named_lock = "SELECT pg_advisory_lock(hashtext($1))",
     .named_unlock = "SELECT pg_advisory_unlock(hashtext($1))",
+    /* The history's schema, read before any migration can SET search_path. */
+    .session_schema = "SELECT current_schema()",
+    /* A migration's SET ROLE would make the history write run as a role
+     * that may not write it. RESET ALL leaves the role alone, so this does. */
+    .session_restore = "RESET ROLE",
+    .lock_timeout_local = "SET LOCAL lock_timeout = %d",
+    .lock_timeout_session = "SET lock_timeout = %d",
+    .statement_timeout_local = "SET LOCAL statement_timeout = %d",
+    .statement_timeout_session = "SET statement_timeout = %d",
+    .timeouts_reset = "RESET lock_timeout; RESET statement_timeout",
+    .lock_timeout_code = "55P03", /* lock_not_available */
+    /* Long enough for a busy table's short transactions to end, short
+     * enough that the queries queued behind the migration's lock request
+     * are not held up for long. */
+    .default_lock_timeout_ms = 5000,
 };

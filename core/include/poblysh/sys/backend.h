@@ -64,7 +64,12 @@ struct pm_dialect {
 
 /* ==== Backend ==== */
 
-#define PM_BACKEND_VERSION 1
+/* 1: the first layout. 2: the session's schema and its restoration
+ * (session_schema, session_restore) and the timeouts of a migration's
+ * statements (lock_timeout_*, statement_timeout_*, timeouts_reset,
+ * lock_timeout_code, default_lock_timeout_ms). The core reads the members
+ * of version 2 only from a backend that says it has them. */
+#define PM_BACKEND_VERSION 2
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -190,6 +195,40 @@ struct pm_backend {
     const char *database_exists;
     const char *named_lock;
     const char *named_unlock;
+
+    /* ---- Added in version 2: the session a migration may change ---- */
+
+    /* One row: the schema (database) the session reaches when a session of
+     * the engine starts, before any migration ran. Every history read and
+     * write of that session names it, so a migration's SET search_path,
+     * USE or RESET ALL cannot redirect the history. NULL: names are left
+     * unqualified. */
+    const char *session_schema;
+    /* Statements run after a migration's own statements and before its
+     * history write (inside its transaction, or after it when it has none),
+     * undoing what a migration may change in the session and the history
+     * write depends on (PostgreSQL: RESET ROLE). NULL when none. */
+    const char *session_restore;
+
+    /* ---- Added in version 2: timeouts of a migration's statements ---- */
+
+    /* Set the longest wait for a lock and the longest statement, their one
+     * "%d" in milliseconds (0: no limit): _local for the rest of the
+     * migration's transaction, _session for a migration that runs without
+     * one, undone by timeouts_reset after it. NULL: the engine has no such
+     * setting (pm_schema_set_timeouts() then does nothing). */
+    const char *lock_timeout_local;
+    const char *lock_timeout_session;
+    const char *statement_timeout_local;
+    const char *statement_timeout_session;
+    const char *timeouts_reset;
+    /* The database's code (SQLSTATE) for a statement stopped by the lock
+     * timeout: a transactional migration failing with it is rolled back and
+     * retried. NULL: never retried. */
+    const char *lock_timeout_code;
+    /* The lock timeout of a transactional migration when neither the run
+     * nor the migration sets one, in milliseconds; 0 leaves the server's. */
+    int default_lock_timeout_ms;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
