@@ -174,8 +174,12 @@ const pm_backend pm_backend_postgres = {
     /* The history's schema, read before any migration can SET search_path. */
     .session_schema = "SELECT current_schema()",
     /* A migration's SET ROLE would make the history write run as a role
-     * that may not write it. RESET ALL leaves the role alone, so this does. */
+     * that may not write it (RESET ALL leaves the role alone), and its SET
+     * search_path would make the next migrations create their objects
+     * elsewhere. */
     .session_restore = "RESET ROLE",
+    .session_state = "SELECT current_setting('search_path')",
+    .session_state_restore = "SELECT set_config('search_path', $1, false)",
     .lock_timeout_local = "SET LOCAL lock_timeout = %d",
     .lock_timeout_session = "SET lock_timeout = %d",
     .statement_timeout_local = "SET LOCAL statement_timeout = %d",

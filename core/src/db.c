@@ -212,6 +212,7 @@ void pm_db_close(pm_db *db)
     free(db->scratch);
     free(db->scratch_home);
     free(db->history_schema);
+    free(db->session_state);
     free(db);
 }
 
@@ -333,17 +334,32 @@ static int take_schema(void *ctx, size_t n, const char *const *values)
     return 0;
 }
 
+static int take_state(void *ctx, size_t n, const char *const *values)
+{
+    pm_db *db = ctx;
+    if (n && values[0] && !db->session_state)
+        db->session_state = pm__strdup(values[0]);
+    return 0;
+}
+
 int pm__db_pin_schema(pm_db *db, pm_error *err)
 {
     pm__db_unpin_schema(db);
-    const char *sql = PM__BACKEND_HAS(pm__db_backend(db), 2, session_schema);
-    return sql ? pm__db_query(db, sql, NULL, 0, take_schema, db, err) : 0;
+    const pm_backend *b = pm__db_backend(db);
+    const char *schema = PM__BACKEND_HAS(b, 2, session_schema);
+    const char *state = PM__BACKEND_HAS(b, 2, session_state);
+    int rc = schema ? pm__db_query(db, schema, NULL, 0, take_schema, db, err) : 0;
+    if (rc == 0 && state)
+        rc = pm__db_query(db, state, NULL, 0, take_state, db, err);
+    return rc;
 }
 
 void pm__db_unpin_schema(pm_db *db)
 {
     free(db->history_schema);
     db->history_schema = NULL;
+    free(db->session_state);
+    db->session_state = NULL;
 }
 
 const char *pm__db_history_schema(const pm_db *db)
@@ -353,8 +369,17 @@ const char *pm__db_history_schema(const pm_db *db)
 
 int pm__db_restore_session(pm_db *db, pm_error *err)
 {
-    const char *sql = PM__BACKEND_HAS(pm__db_backend(db), 2, session_restore);
-    return sql && !pm__db_recording(db) ? pm__db_exec(db, sql, err) : 0;
+    const pm_backend *b = pm__db_backend(db);
+    const char *sql = PM__BACKEND_HAS(b, 2, session_restore);
+    const char *state_sql = PM__BACKEND_HAS(b, 2, session_state_restore);
+    if (pm__db_recording(db))
+        return 0;
+    int rc = sql ? pm__db_exec(db, sql, err) : 0;
+    if (rc == 0 && state_sql && db->session_state) {
+        const char *params[] = {db->session_state};
+        rc = pm__db_query(db, state_sql, params, 1, NULL, NULL, err);
+    }
+    return rc;
 }
 
 /* Runs fmt with its one %d replaced by ms. */

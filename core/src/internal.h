@@ -28,6 +28,7 @@ struct pm_db {
     /* The schema a session's history lives in, pinned when it started
      * (pm__db_pin_schema), or NULL: history statements name it. */
     char *history_schema;
+    char *session_state; /* the backend's session_state read then, or NULL */
     /* While a migration runs: where pm_schema_set_timeouts() sets them
      * (PM__TIMEOUTS_*), and whether session-wide ones need a reset after. */
     int timeouts_scope;
@@ -124,13 +125,15 @@ const pm_backend *pm__db_backend(const pm_db *db);
 
 /* ==== db.c: the session a migration may change ==== */
 
-/* Reads the backend's session_schema into db->history_schema (nothing
- * without one), at the start of a session, before any migration ran. */
+/* Reads the backend's session_schema into db->history_schema and its
+ * session_state (nothing without them), at the start of a session, before
+ * any migration ran. */
 int pm__db_pin_schema(pm_db *db, pm_error *err);
 void pm__db_unpin_schema(pm_db *db);
 /* The pinned schema, or NULL. Borrowed. */
 const char *pm__db_history_schema(const pm_db *db);
-/* Runs the backend's session_restore, if any (not in a dry run). */
+/* Puts the session back as it was pinned: the backend's session_restore
+ * and session_state_restore, if any (not in a dry run). */
 int pm__db_restore_session(pm_db *db, pm_error *err);
 /* Around one migration's statements: opens the scope of
  * pm_schema_set_timeouts() (in_transaction: SET LOCAL) and sets lock_ms

@@ -204,11 +204,17 @@ struct pm_backend {
      * USE or RESET ALL cannot redirect the history. NULL: names are left
      * unqualified. */
     const char *session_schema;
-    /* Statements run after a migration's own statements and before its
-     * history write (inside its transaction, or after it when it has none),
-     * undoing what a migration may change in the session and the history
-     * write depends on (PostgreSQL: RESET ROLE). NULL when none. */
+    /* What a migration may change in the session and later statements
+     * depend on, put back after each migration's own statements and before
+     * its history write (inside its transaction, or after it when it has
+     * none), so every migration starts from the session as the run began:
+     * session_restore runs as is (PostgreSQL: RESET ROLE, which RESET ALL
+     * leaves alone); session_state is one row read when the session starts
+     * (the search_path) and session_state_restore sets it again from $1.
+     * Each NULL when there is nothing to put back. */
     const char *session_restore;
+    const char *session_state;
+    const char *session_state_restore;
 
     /* ---- Added in version 2: timeouts of a migration's statements ---- */
 
