@@ -363,7 +363,7 @@ static int with_session(const cli_options *opts, bool create,
     /* A refusal already explained itself (production_guard) and set no error. */
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
                : rc < 0 ? report_error(&err, s.db, runs_in_transaction(&s, opts, err.migration))
-                                   : PM_EXIT_OK;
+                        : PM_EXIT_OK;
     if (rc < 0 && err.code)
         pm__cli_advise(&s, opts, &err);
     pm__cli_session_close(&s);

@@ -518,7 +518,7 @@ static void report_retry(const pm_engine *e, const pm_migration *m, int retry, i
 {
     if (!e->progress)
         return;
-    pm_event ev = {PM_EVENT_RETRYING, m->name,          pause_ms, retry, e->ddl_retries,
+    pm_event ev = {PM_EVENT_RETRYING,          m->name, pause_ms, retry, e->ddl_retries,
                    err ? err->statement : NULL};
     e->progress(&ev, e->progress_ctx);
 }
@@ -545,9 +545,8 @@ static int run_with_retries(pm_engine *e, const pm_migration *m, bool applying, 
         report_retry(e, m, e->attempt, pause, err);
         pm_error_clear(err);
         pause_interruptibly(e, pause);
-        rc = interrupted(e, 0, STOP_BETWEEN, m, applying, err);
-        if (rc < 0)
-            return rc;
+        if (pm_db_interrupted(e->db)) /* it was rolled back before the pause */
+            return interrupted(e, PM_EINTERRUPTED, STOP_IN_TRANSACTION, m, applying, err);
     }
 }
 

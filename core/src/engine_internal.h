@@ -25,8 +25,8 @@ struct pm_engine {
     int64_t history_version;
     /* Timeouts of a migration's statements, in ms: -1 leaves the server's
      * setting, 0 is no limit (resolved from pm_engine_options). */
-    int ddl_lock_timeout_ms;     /* for migrations that run in a transaction */
-    int no_tx_lock_timeout_ms;   /* for those that run without one */
+    int ddl_lock_timeout_ms;   /* for migrations that run in a transaction */
+    int no_tx_lock_timeout_ms; /* for those that run without one */
     int statement_timeout_ms;
     int ddl_retries; /* retries after a lock timeout; 0: none */
     int attempt;     /* of the migration running now, from 1 */

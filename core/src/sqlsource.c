@@ -244,11 +244,11 @@ static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_
             else if (!(s->dialect = pm__strdup(tok + 8)))
                 rc = pm_error_set(err, PM_ENOMEM, "out of memory");
         } else {
-            rc = parse_fail(
-                err, file, line,
-                "unknown section option \"%s\" (known: transaction:false, dialect=NAME, "
-                "lock_timeout=DURATION, statement_timeout=DURATION)",
-                tok);
+            rc =
+                parse_fail(err, file, line,
+                           "unknown section option \"%s\" (known: transaction:false, dialect=NAME, "
+                           "lock_timeout=DURATION, statement_timeout=DURATION)",
+                           tok);
         }
     }
     free(copy);

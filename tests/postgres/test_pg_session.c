@@ -346,8 +346,8 @@ static void assert_exit(fixture *f, int status, int expected)
 
 /* ==== The history is immune to what migrations do to the session ==== */
 
-static void test_pg_session__search_path_change_in_a_no_transaction_migration_is_recorded_applied(
-    void **state)
+static void
+test_pg_session__search_path_change_in_a_no_transaction_migration_is_recorded_applied(void **state)
 {
     fixture *f = *state;
     fresh_database(f, "search_path");
@@ -360,13 +360,15 @@ static void test_pg_session__search_path_change_in_a_no_transaction_migration_is
             "-- migrate:down\n"
             "DROP TABLE public.pmt_items;\n");
     /* The next one starts from the session as the run began. */
-    add_sql(f, "2_after_it", "-- migrate:up\nCREATE TABLE pmt_after (a INTEGER);\n"
-                             "-- migrate:down\nDROP TABLE pmt_after;\n");
+    add_sql(f, "2_after_it",
+            "-- migrate:up\nCREATE TABLE pmt_after (a INTEGER);\n"
+            "-- migrate:down\nDROP TABLE pmt_after;\n");
     pm_test_ok(pm_engine_up(engine_with(f, 0), PM_ALL, NULL, &f->err), &f->err);
     assert_query(f, "1_index_elsewhere=applied,2_after_it=applied",
                  "SELECT string_agg(version || '=' || state, ',' ORDER BY version) FROM "
                  "public.seaql_migrations");
-    assert_query(f, "pmt_items_a", "SELECT indexname FROM pg_indexes WHERE tablename = 'pmt_items'");
+    assert_query(f, "pmt_items_a",
+                 "SELECT indexname FROM pg_indexes WHERE tablename = 'pmt_items'");
     assert_query(f, "t", "SELECT to_regclass('other_schema.seaql_migrations') IS NULL");
     assert_query(f, "t", "SELECT to_regclass('public.pmt_after') IS NOT NULL");
     /* status reads the same history */
@@ -382,10 +384,11 @@ static void test_pg_session__history_statements_name_the_session_schema(void **s
 {
     fixture *f = *state;
     fresh_database(f, "qualified");
-    write_migration(f, "1_items.sql", "-- migrate:up\nCREATE TABLE pmt_items (a INTEGER);\n"
-                                      "-- migrate:down\nDROP TABLE pmt_items;\n");
-    int status =
-        run_cli(f, ARGS("migrate", "up", "--dry-run", "--source", f->dir, "--database-url", f->url));
+    write_migration(f, "1_items.sql",
+                    "-- migrate:up\nCREATE TABLE pmt_items (a INTEGER);\n"
+                    "-- migrate:down\nDROP TABLE pmt_items;\n");
+    int status = run_cli(
+        f, ARGS("migrate", "up", "--dry-run", "--source", f->dir, "--database-url", f->url));
     assert_exit(f, status, 0);
     assert_contains(f->out, "INSERT INTO \"public\".\"seaql_migrations\" (");
     assert_contains(f->out, "SET LOCAL lock_timeout = 5000;\nCREATE TABLE pmt_items");
@@ -431,8 +434,8 @@ static void test_pg_session__reset_all_and_set_role_cannot_break_the_history(voi
     assert_int_equal(pm_test_history_count(f->db), 0);
 }
 
-static void test_pg_session__failed_history_write_after_no_transaction_migration_says_so(
-    void **state)
+static void
+test_pg_session__failed_history_write_after_no_transaction_migration_says_so(void **state)
 {
     fixture *f = *state;
     fresh_database(f, "history_write");
@@ -458,7 +461,8 @@ static void test_pg_session__failed_history_write_after_no_transaction_migration
                     "failed: pmt: the history is frozen; the database has its changes; record it "
                     "with poblysh migrate repair --applied 2_index");
     assert_lacks(f->errout, "as it was before");
-    assert_query(f, "pmt_items_a", "SELECT indexname FROM pg_indexes WHERE tablename = 'pmt_items'");
+    assert_query(f, "pmt_items_a",
+                 "SELECT indexname FROM pg_indexes WHERE tablename = 'pmt_items'");
     assert_query(f, "failed", "SELECT state FROM seaql_migrations WHERE version = '2_index'");
     assert_query(f, "t",
                  "SELECT error_message LIKE '%recording it in the history failed: pmt: the "
@@ -497,8 +501,8 @@ static void release_blocker(fixture *f)
     pm_test_exec(f->blocker, "COMMIT");
 }
 
-static void test_pg_session__lock_timeout_is_retried_and_succeeds_once_the_blocker_ends(
-    void **state)
+static void
+test_pg_session__lock_timeout_is_retried_and_succeeds_once_the_blocker_ends(void **state)
 {
     fixture *f = *state;
     fresh_database(f, "retry_ok");
@@ -544,8 +548,9 @@ static void test_pg_session__section_header_timeouts_apply_to_that_migration(voi
     add_sql(f, "1_short_wait",
             "-- migrate:up lock_timeout=200ms\nALTER TABLE pmt_busy ADD COLUMN c INTEGER;\n"
             "-- migrate:down\nALTER TABLE pmt_busy DROP COLUMN c;\n");
-    add_sql(f, "2_slow", "-- migrate:up statement_timeout=100ms\nSELECT pg_sleep(3);\n"
-                         "-- migrate:down\nSELECT 1;\n");
+    add_sql(f, "2_slow",
+            "-- migrate:up statement_timeout=100ms\nSELECT pg_sleep(3);\n"
+            "-- migrate:down\nSELECT 1;\n");
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     /* Without retries: the default lock_timeout (5 s) would take longer. */
@@ -577,8 +582,8 @@ static int drop_d(pm_schema *s, const void *data)
     return pm_schema_exec(s, "ALTER TABLE pmt_busy DROP COLUMN d");
 }
 
-static const pm_migration c_alter = {"m2024_01_01_000001_alter_busy", alter_busy_quickly, drop_d,
-                                     PM_MIGRATION_DEFAULT, NULL, NULL};
+static const pm_migration c_alter = {
+    "m2024_01_01_000001_alter_busy", alter_busy_quickly, drop_d, PM_MIGRATION_DEFAULT, NULL, NULL};
 
 static void test_pg_session__c_migration_sets_its_timeouts_and_is_retried(void **state)
 {
@@ -602,15 +607,16 @@ static void test_pg_session__c_migration_sets_its_timeouts_and_is_retried(void *
     assert_true(pm_test_has_column(f->db, "pmt_busy", "d"));
 }
 
-static void test_pg_session__no_transaction_migration_is_not_retried_and_timeouts_reset(
-    void **state)
+static void
+test_pg_session__no_transaction_migration_is_not_retried_and_timeouts_reset(void **state)
 {
     fixture *f = *state;
     fresh_database(f, "no_tx_timeout");
     hold_busy_table(f);
-    add_sql(f, "1_no_tx", "-- migrate:up transaction:false lock_timeout=200ms\n"
-                          "ALTER TABLE pmt_busy ADD COLUMN e INTEGER;\n"
-                          "-- migrate:down\nALTER TABLE pmt_busy DROP COLUMN e;\n");
+    add_sql(f, "1_no_tx",
+            "-- migrate:up transaction:false lock_timeout=200ms\n"
+            "ALTER TABLE pmt_busy ADD COLUMN e INTEGER;\n"
+            "-- migrate:down\nALTER TABLE pmt_busy DROP COLUMN e;\n");
     assert_int_equal(pm_engine_up(engine_with(f, 3), PM_ALL, NULL, &f->err), PM_EDB);
     assert_string_equal(f->err.db_code, "55P03");
     assert_int_equal(f->retries_seen, 0);

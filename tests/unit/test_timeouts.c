@@ -54,7 +54,7 @@ static void test_timeouts__durations_read_every_unit(void **state)
     static const struct {
         const char *text;
         int ms;
-    } good[] = {{"0", 0},       {"5", 5000},       {"5s", 5000},     {"500ms", 500},
+    } good[] = {{"0", 0},          {"5", 5000},     {"5s", 5000},     {"500ms", 500},
                 {"10min", 600000}, {"2h", 7200000}, {"24h", 86400000}};
     for (size_t i = 0; i < PM_ARRAY_LEN(good); i++) {
         int ms = -1;
@@ -66,8 +66,8 @@ static void test_timeouts__durations_read_every_unit(void **state)
 static void test_timeouts__bad_durations_are_refused(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"",   "s",   "-1s", "5 s", "5sec", "1.5s",
-                                      "25h", "5m", "ms5", "99999999999999999999"};
+    static const char *const bad[] = {"",     "s",   "-1s", "5 s", "5sec",
+                                      "1.5s", "25h", "5m",  "ms5", "99999999999999999999"};
     for (size_t i = 0; i < PM_ARRAY_LEN(bad); i++) {
         int ms = 42;
         if (pm_duration_parse(bad[i], &ms) != PM_EINVAL || ms != 42)
@@ -128,8 +128,8 @@ static int down_c(pm_schema *s, const void *data)
     return pm_schema_exec(s, "DROP TABLE c_t");
 }
 
-static const pm_migration c_migration = {"m2024_01_01_000001_c_t", up_with_timeouts, down_c,
-                                         PM_MIGRATION_DEFAULT, NULL, NULL};
+static const pm_migration c_migration = {
+    "m2024_01_01_000001_c_t", up_with_timeouts, down_c, PM_MIGRATION_DEFAULT, NULL, NULL};
 
 static void test_timeouts__c_migration_timeouts_do_nothing_where_unsupported(void **state)
 {
