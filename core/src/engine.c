@@ -77,6 +77,8 @@ static int interrupted(pm_engine *e, int rc, stop_point where, const pm_migratio
 {
     if (!pm_db_interrupted(e->db))
         return rc;
+    if (where == STOP_BEFORE_SESSION && rc == PM_EINTERRUPTED && err && err->message)
+        return rc; /* says where it waited: "while waiting for the migration lock" */
     if (where == STOP_BEFORE_SESSION)
         return pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
     if (where == STOP_BETWEEN)

@@ -64,7 +64,9 @@ struct pm_dialect {
 
 /* ==== Backend ==== */
 
-#define PM_BACKEND_VERSION 1
+/* 1: the first layout. 2: lock_transaction and lock_transaction_timeout,
+ * the migration lock taken per transaction. */
+#define PM_BACKEND_VERSION 2
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -190,6 +192,24 @@ struct pm_backend {
     const char *database_exists;
     const char *named_lock;
     const char *named_unlock;
+
+    /* ---- Added in version 2: the migration lock per transaction ---- */
+
+    /* Statements that take the migration lock inside the transaction begin()
+     * has just opened, held until it ends (PostgreSQL's
+     * pg_advisory_xact_lock), waiting for it: their "%d" is the wait in
+     * milliseconds, their "%s" the key lock_key returned (a number). With
+     * it no lock is held by the session, only by each migration's
+     * transaction, which works behind a pooler that hands every
+     * transaction to another server connection, and dies with the
+     * transaction (a runner killed with SIGKILL holds nothing). The
+     * backend's conn_flags then hold PM_CONN_BEGIN_EXCLUDES, and drivers of
+     * version 8 and later run these in begin() (sys/driver.h); NULL when
+     * the backend has no such lock. */
+    const char *lock_transaction;
+    /* The database's code (SQLSTATE) of a lock_transaction that waited its
+     * whole wait ("55P03"), so it is reported as the lock timeout. */
+    const char *lock_transaction_timeout;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
