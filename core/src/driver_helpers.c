@@ -1,7 +1,8 @@
 /* driver_helpers.c: what every driver would otherwise write again (written
  * once here, declared in sys/driver.h): whether a query returns a row,
  * parameters written in as literals, and the migration lock with the
- * backend's SQL: polled for the session, or taken in each transaction. They reach the database only through the driver's query(). */
+ * backend's SQL: polled for the session, or taken in each transaction. They reach the database only
+ * through the driver's query(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -227,8 +228,7 @@ char *pm_driver_lock_transaction_sql(const pm_conn *conn, const char *key, int t
 }
 
 int pm_driver_lock_transaction_failed(pm_conn *conn, const char *key, int timeout_ms,
-                                      const volatile sig_atomic_t *cancelled, int rc,
-                                      pm_error *err)
+                                      const volatile sig_atomic_t *cancelled, int rc, pm_error *err)
 {
     const char *timeout_code = conn->backend->lock_transaction_timeout;
     if (cancelled && *cancelled)

@@ -43,7 +43,7 @@ struct dbi_pm_conn {
     const char *libdbi_driver; /* "mysql", "pgsql", "sqlite3": static */
     bool in_transaction;
     volatile sig_atomic_t cancelled;
-    char lock_key[96]; /* "" when not locked */
+    char lock_key[96];   /* "" when not locked */
     int lock_timeout_ms; /* how long begin() waits for a lock per transaction */
 };
 

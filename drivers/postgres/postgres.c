@@ -37,9 +37,9 @@ typedef struct pq_conn {
     /* begin() took the migration lock and nothing was written since: the
      * engine's history reads there keep the batch open. */
     bool opening;
-    char **queue;        /* statements not yet sent; the first is BEGIN */
+    char **queue; /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
-    char lock_key[64]; /* the advisory lock key as text, "" before lock() */
+    char lock_key[64];   /* the advisory lock key as text, "" before lock() */
     int lock_timeout_ms; /* how long begin() waits for the lock */
     /* Adopted: pg is the program's, so close() gives it back as found. */
     bool adopted;

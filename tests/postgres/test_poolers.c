@@ -47,11 +47,11 @@ static const route TX = {"transaction", "POBLYSH_TEST_PGBOUNCER_TX_URL"};
 /* ==== Fixture ==== */
 
 typedef struct fixture {
-    PGconn *admin;  /* direct, on poblysh_test: creates and drops databases */
-    PGconn *db;     /* direct, on the test's database */
-    char *dbname;   /* the test's database, or NULL */
-    char *url;      /* its URL through the route under test */
-    char *source;   /* the folder of SQL migrations, removed by teardown */
+    PGconn *admin; /* direct, on poblysh_test: creates and drops databases */
+    PGconn *db;    /* direct, on the test's database */
+    char *dbname;  /* the test's database, or NULL */
+    char *url;     /* its URL through the route under test */
+    char *source;  /* the folder of SQL migrations, removed by teardown */
     child children[RACERS + 1];
     size_t nchildren;
     void **kept;
@@ -256,8 +256,16 @@ static void write_concurrent_index(fixture *f)
 static child *spawn_up(fixture *f)
 {
     assert_true(f->nchildren < PM_ARRAY_LEN(f->children));
-    char *argv[] = {(char *)cli_path, "--database-url", f->url, "--source", f->source,
-                    "--lock-timeout", "60", "migrate", "up", NULL};
+    char *argv[] = {(char *)cli_path,
+                    "--database-url",
+                    f->url,
+                    "--source",
+                    f->source,
+                    "--lock-timeout",
+                    "60",
+                    "migrate",
+                    "up",
+                    NULL};
     static char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL, NULL, NULL};
     static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
     size_t n = 1;
@@ -445,8 +453,8 @@ static void race_with_a_kill(fixture *f, const route *r)
     long long applied = 0;
     while (seconds_since(&start) < 30) {
         PGresult *res = PQexec(f->db, "SELECT count(*) FROM seaql_migrations");
-        applied = PQresultStatus(res) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(res, 0, 0), NULL, 10)
-                                                         : 0;
+        applied =
+            PQresultStatus(res) == PGRES_TUPLES_OK ? strtoll(PQgetvalue(res, 0, 0), NULL, 10) : 0;
         PQclear(res);
         if (applied >= MIGRATIONS / 10)
             break;
