@@ -234,7 +234,7 @@ static void write_tables(fixture *f)
 }
 
 /* A table with rows, an index built concurrently (transaction:false), and a
- * table after it. */
+ * migration after it that needs the index built. */
 static void write_concurrent_index(fixture *f)
 {
     fresh_source(f);
@@ -246,8 +246,13 @@ static void write_concurrent_index(fixture *f)
                "-- migrate:up transaction:false\n"
                "CREATE INDEX CONCURRENTLY items_name ON items (name);\n\n"
                "-- migrate:down transaction:false\nDROP INDEX CONCURRENTLY items_name;\n");
+    /* Fails when a runner applies it before the index is built: a racer
+     * that finds the index's "started" row must wait for it, not go on. */
     write_file(f, "20240101000003_after.sql",
-               "-- migrate:up\nCREATE TABLE after_index (id integer);\n\n"
+               "-- migrate:up\nDO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class "
+               "c ON c.oid = i.indexrelid WHERE c.relname = 'items_name' AND i.indisvalid) THEN "
+               "RAISE EXCEPTION 'items_name is not built yet'; END IF; END $$;\n"
+               "CREATE TABLE after_index (id integer);\n\n"
                "-- migrate:down\nDROP TABLE after_index;\n");
 }
 
@@ -491,7 +496,8 @@ static void test_poolers__sigkill_leaves_no_lock_transaction_mode(void **state)
 
 /* CREATE INDEX CONCURRENTLY runs outside any transaction and any lock: its
  * "started" row, written under the lock, tells the other runners it is
- * taken; the index is built once and valid. */
+ * taken, and they wait for it before the next migration; the index is
+ * built once and valid. */
 static void race_concurrent_index(fixture *f, const route *r)
 {
     write_concurrent_index(f);
