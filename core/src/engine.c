@@ -533,16 +533,19 @@ static int64_t max_order(const pm_history *h)
     return max;
 }
 
-/* The first row of h that a live runner is applying, or NULL. */
+/* The first row of h that a live runner is applying, or NULL. A runner on
+ * another host cannot be asked whether it is alive, so its row counts as
+ * live (and is waited for up to the lock timeout). */
 static const pm_history_row *running_row(const pm_history *h)
 {
     for (size_t i = 0; i < h->count; i++)
-        if (pm_engine__row_running(&h->rows[i]))
+        if (pm_engine__row_running(&h->rows[i]) || pm_engine__row_elsewhere(&h->rows[i]))
             return &h->rows[i];
     return NULL;
 }
 
-/* Where begin() is the only lock (SQLite), a migration that runs without a
+/* Where begin() is the only lock (SQLite; PostgreSQL's lock per
+ * transaction), a migration that runs without a
  * transaction is applied outside any lock, so the session may find its
  * "started" row while its runner is still at work: that is not a failure.
  * Waits, re-reading the history into *fresh (*reread set), until no live
