@@ -78,9 +78,16 @@ static const char *need_env(const char *name)
     return value;
 }
 
+static void ignore_notice(void *arg, const char *message)
+{
+    (void)arg;
+    (void)message; /* "database ... does not exist, skipping" */
+}
+
 static PGconn *connect_or_fail(const char *url)
 {
     PGconn *pg = PQconnectdb(url);
+    PQsetNoticeProcessor(pg, ignore_notice, NULL);
     if (PQstatus(pg) != CONNECTION_OK) {
         char message[512];
         snprintf(message, sizeof(message), "%s", PQerrorMessage(pg));
