@@ -125,6 +125,8 @@ static int interrupted(pm_engine *e, int rc, stop_point where, const pm_migratio
 {
     if (!pm_db_interrupted(e->db))
         return rc;
+    if (where == STOP_BEFORE_SESSION && rc == PM_EINTERRUPTED && err && err->message)
+        return rc; /* says where it waited: "while waiting for the migration lock" */
     if (where == STOP_BEFORE_SESSION)
         return pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
     if (where == STOP_BETWEEN)
@@ -244,6 +246,63 @@ static pm_history_row applied_row(const pm_migration *m, const char *state, int6
     return row;
 }
 
+#define PM_RUNNER_POLL_MS 50
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The wait's outcome for m's row as read now: 0 when it is done (applied,
+ * or gone), 1 to wait on, or a failure. */
+static int finished_or_failed(pm_engine *e, const pm_migration *m, int64_t deadline, pm_error *err)
+{
+    char *state = NULL, *runner = NULL;
+    int rc = pm__history_state(e->db, m->name, &state, &runner, err);
+    pm_history_row row = {(char *)m->name, 0, NULL, -1, state, runner, NULL, -1};
+    bool running = pm_engine__row_running(&row) || pm_engine__row_elsewhere(&row);
+    if (rc < 0)
+        ;
+    else if (!running && pm_engine__row_failed(&row))
+        rc = pm_error_set(err, PM_EFAILED,
+                          "%s was being applied by another runner, which did not finish it (it "
+                          "reads as failed); this run stops before the migrations after it",
+                          m->name);
+    else if (running && pm__now_ms() >= deadline)
+        rc = pm_error_set(err, PM_ELOCKED,
+                          "%s is still being applied by another runner (%s) after %d s", m->name,
+                          runner, e->lock_timeout_ms / 1000);
+    else
+        rc = running ? 1 : 0;
+    free(state);
+    free(runner);
+    return rc;
+}
+
+/* m was found recorded by another runner: when its row is "started" by a
+ * runner still at work on it (a migration without a transaction runs
+ * outside the lock), waits until it is applied, so that no later migration
+ * runs before it is done. Polls outside any transaction, for at most the
+ * lock timeout (a runner on another host cannot be asked whether it is
+ * alive, so its row is waited for). A row its runner left unfinished stops
+ * the run: what follows it must wait until it is repaired. */
+static int wait_until_finished(pm_engine *e, const pm_migration *m, pm_error *err)
+{
+    int64_t deadline = pm__now_ms() + e->lock_timeout_ms;
+    int rc;
+    while ((rc = finished_or_failed(e, m, deadline, err)) == 1) {
+        if (pm_db_interrupted(e->db))
+            return pm_error_set(err, PM_EINTERRUPTED,
+                                "interrupted while waiting for another runner to finish %s",
+                                m->name);
+        pause_ms(PM_RUNNER_POLL_MS);
+    }
+    if (rc < 0)
+        pm__error_set_migration(err, m->name);
+    return rc;
+}
+
 /* After begin(): whether another runner applied (or reverted) m meanwhile,
  * which only a connection whose begin() excludes other writers can tell; if
  * so the transaction is rolled back and *skipped set. Not checked in a dry
@@ -258,6 +317,8 @@ static int skip_if_done(pm_engine *e, const pm_migration *m, bool applying, bool
     if (rc == 0 && present == applying) {
         pm__db_rollback(e->db, err);
         *skipped = true;
+        if (applying)
+            rc = wait_until_finished(e, m, err);
     }
     return rc;
 }
@@ -282,8 +343,8 @@ static int record_started(pm_engine *e, const pm_migration *m, bool *skipped, in
     int rc = pm__db_begin(e->db, err);
     if (rc == 0)
         rc = skip_if_done(e, m, true, skipped, order, err);
-    if (rc == 0 && *skipped)
-        return 0;
+    if (*skipped)
+        return rc;
     char runner[PM_RUNNER_MAX];
     pm_engine__runner(runner, sizeof(runner));
     pm_history_row row = applied_row(m, "started", *order, -1);
@@ -351,10 +412,10 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
         return rc;
     }
     rc = guarded ? 0 : skip_if_done(e, m, applying, skipped, order, err);
+    if (*skipped) /* rolled back; rc < 0 when the other runner left it unfinished */
+        return rc;
     if (rc < 0)
         goto fail;
-    if (*skipped)
-        return 0;
     rc = pm__db_timeouts_begin(db, true, e->ddl_lock_timeout_ms, e->statement_timeout_ms, err);
     if (rc == 0)
         rc = call_migration(e, m, applying, &elapsed, err);
@@ -632,24 +693,19 @@ static int64_t max_order(const pm_history *h)
     return max;
 }
 
-/* The first row of h that a live runner is applying, or NULL. */
+/* The first row of h that a live runner is applying, or NULL. A runner on
+ * another host cannot be asked whether it is alive, so its row counts as
+ * live (and is waited for up to the lock timeout). */
 static const pm_history_row *running_row(const pm_history *h)
 {
     for (size_t i = 0; i < h->count; i++)
-        if (pm_engine__row_running(&h->rows[i]))
+        if (pm_engine__row_running(&h->rows[i]) || pm_engine__row_elsewhere(&h->rows[i]))
             return &h->rows[i];
     return NULL;
 }
 
-#define PM_RUNNER_POLL_MS 50
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Where begin() is the only lock (SQLite), a migration that runs without a
+/* Where begin() is the only lock (SQLite; PostgreSQL's lock per
+ * transaction), a migration that runs without a
  * transaction is applied outside any lock, so the session may find its
  * "started" row while its runner is still at work: that is not a failure.
  * Waits, re-reading the history into *fresh (*reread set), until no live

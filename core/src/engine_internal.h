@@ -73,6 +73,10 @@ void pm_engine__runner(char *buf, size_t size);
  * a runner applying it right now, not a failure. */
 bool pm_engine__row_running(const pm_history_row *row);
 
+/* Whether row is "started" by a process of another host, which cannot be
+ * asked whether it is alive. */
+bool pm_engine__row_elsewhere(const pm_history_row *row);
+
 /* The migration of the set named name, or NULL (the set is sorted). */
 const pm_migration *pm_engine__find(const pm_engine *e, const char *name);
 

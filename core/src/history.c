@@ -509,3 +509,35 @@ int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *er
     return run_history(db, "SELECT 1 FROM @" PM_HISTORY_TABLE "@ WHERE @version@ = $1", params, 1,
                        note_row, out, err);
 }
+
+/* Keeps the first row's two columns, malloc'd (NULL for SQL NULL). */
+static int take_two(void *ctx, size_t ncolumns, const char *const *values)
+{
+    char **out = ctx;
+    for (size_t i = 0; i < 2; i++) {
+        free(out[i]);
+        out[i] = i < ncolumns && values[i] ? pm__strdup(values[i]) : NULL;
+        if (i < ncolumns && values[i] && !out[i])
+            return PM_ENOMEM;
+    }
+    return 0;
+}
+
+int pm__history_state(pm_db *db, const char *version, char **state, char **message, pm_error *err)
+{
+    const char *params[] = {version};
+    char *out[2] = {NULL, NULL};
+    int rc = run_history(
+        db, "SELECT @state@, @error_message@ FROM @" PM_HISTORY_TABLE "@ WHERE @version@ = $1",
+        params, 1, take_two, out, err);
+    if (rc == PM_ENOMEM)
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc < 0) {
+        free(out[0]);
+        free(out[1]);
+        out[0] = out[1] = NULL;
+    }
+    *state = out[0];
+    *message = out[1];
+    return rc;
+}

@@ -67,9 +67,11 @@ struct pm_dialect {
 /* 1: the first layout. 2: the session's schema and its restoration
  * (session_schema, session_restore) and the timeouts of a migration's
  * statements (lock_timeout_*, statement_timeout_*, timeouts_reset,
- * lock_timeout_code, default_lock_timeout_ms). The core reads the members
- * of version 2 only from a backend that says it has them. */
-#define PM_BACKEND_VERSION 2
+ * lock_timeout_code, default_lock_timeout_ms). 3: lock_transaction and
+ * lock_transaction_timeout, the migration lock taken per transaction. The
+ * core reads the members of a version only from a backend that says it has
+ * them. */
+#define PM_BACKEND_VERSION 3
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -235,6 +237,23 @@ struct pm_backend {
     /* The lock timeout of a transactional migration when neither the run
      * nor the migration sets one, in milliseconds; 0 leaves the server's. */
     int default_lock_timeout_ms;
+    /* ---- Added in version 3: the migration lock per transaction ---- */
+
+    /* Statements that take the migration lock inside the transaction begin()
+     * has just opened, held until it ends (PostgreSQL's
+     * pg_advisory_xact_lock), waiting for it: their "%d" is the wait in
+     * milliseconds, their "%s" the key lock_key returned (a number). With
+     * it no lock is held by the session, only by each migration's
+     * transaction, which works behind a pooler that hands every
+     * transaction to another server connection, and dies with the
+     * transaction (a runner killed with SIGKILL holds nothing). The
+     * backend's conn_flags then hold PM_CONN_BEGIN_EXCLUDES, and drivers of
+     * version 8 and later run these in begin() (sys/driver.h); NULL when
+     * the backend has no such lock. */
+    const char *lock_transaction;
+    /* The database's code (SQLSTATE) of a lock_transaction that waited its
+     * whole wait ("55P03"), so it is reported as the lock timeout. */
+    const char *lock_transaction_timeout;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
