@@ -224,11 +224,10 @@ static int recheck_history(pm_engine *e, const pm_migration *m, bool applying, b
     int rc = data_version(e, &now, err);
     if (rc < 0 || (now >= 0 && now == e->history_version))
         return rc;
-    rc = pm__history_contains(e->db, m->name, present, err);
-    if (rc == 0 && applying) {
-        rc = pm__history_max_order(e->db, order, err);
-        *order += 1;
-    }
+    int64_t max_order = 0;
+    rc = pm__history_recheck(e->db, m->name, present, &max_order, err);
+    if (rc == 0 && applying)
+        *order = max_order + 1;
     return rc;
 }
 

@@ -502,6 +502,34 @@ int pm__history_max_order(pm_db *db, int64_t *out, pm_error *err)
                        NULL, 0, take_int, out, err);
 }
 
+/* Both answers of one row: whether version is there, and the largest
+ * apply_order. */
+typedef struct recheck {
+    bool *present;
+    int64_t *max_order;
+} recheck;
+
+static int take_recheck(void *ctx, size_t ncolumns, const char *const *values)
+{
+    recheck *r = ctx;
+    *r->present = ncolumns >= 2 && parse_int(values[0], 0) > 0;
+    *r->max_order = ncolumns >= 2 ? parse_int(values[1], 0) : 0;
+    return 0;
+}
+
+int pm__history_recheck(pm_db *db, const char *version, bool *present, int64_t *max_order,
+                        pm_error *err)
+{
+    const char *params[] = {version};
+    recheck r = {present, max_order};
+    *present = false;
+    *max_order = 0;
+    return run_history(db,
+                       "SELECT (SELECT COUNT(*) FROM @" PM_HISTORY_TABLE "@ WHERE @version@ = $1), "
+                       "(SELECT COALESCE(MAX(@apply_order@), 0) FROM @" PM_HISTORY_TABLE "@)",
+                       params, 1, take_recheck, &r, err);
+}
+
 int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err)
 {
     const char *params[] = {version};

@@ -263,6 +263,9 @@ int pm__history_delete(pm_db *db, const char *version, pm_error *err);
 int pm__history_max_order(pm_db *db, int64_t *out, pm_error *err);
 /* Whether version has a row, read inside the current transaction. */
 int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err);
+/* pm__history_contains() and pm__history_max_order() in one round trip. */
+int pm__history_recheck(pm_db *db, const char *version, bool *present, int64_t *max_order,
+                        pm_error *err);
 /* The state and error_message of version's row (malloc'd; NULL for none or
  * SQL NULL): a "started" row's message names the runner applying it. */
 int pm__history_state(pm_db *db, const char *version, char **state, char **message, pm_error *err);

@@ -366,10 +366,14 @@ static void assert_all_exit_0(const run_result *results, size_t n)
 
 /* ==== What the server holds afterwards ==== */
 
-#define ADVISORY_LOCKS "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+/* Advisory locks are per database: other tests run on the same server at
+ * the same time, in databases of their own. */
+#define ADVISORY_LOCKS                                                                             \
+    "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM "   \
+    "pg_database WHERE datname = current_database())"
 
-/* No advisory lock on the server, asked directly (not through a pooler);
- * a killed runner's may take a moment to go with its connection. */
+/* No advisory lock on the test's database, asked directly (not through a
+ * pooler); a killed runner's may take a moment to go with its connection. */
 static void assert_no_advisory_lock(fixture *f, int wait_ms)
 {
     struct timespec start;
