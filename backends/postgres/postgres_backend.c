@@ -118,6 +118,66 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
         read_table, err);
 }
 
+/* ==== fresh: what it drops ==== */
+
+/* The schemas fresh manages: the connection's own, and every other schema
+ * the session's role owns that is not a system schema, not public and not
+ * an extension's; those are taken for schemas the migrations created. */
+#define PG_MANAGED                                                                                 \
+    "WITH managed AS (SELECT n.oid, n.nspname, n.nspname = current_schema() AS home FROM "        \
+    "pg_namespace n WHERE n.nspname = current_schema() OR (pg_get_userbyid(n.nspowner) = "        \
+    "current_user AND n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE "  \
+    "'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "                       \
+    "'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e'))) "
+/* Not an object an extension made (dropped with the extension). */
+#define PG_NOT_EXTENSION(catalog, oid)                                                             \
+    " AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '" catalog                      \
+    "'::regclass AND x.objid = " oid " AND x.deptype = 'e')"
+
+/* Event triggers whose function is in a managed schema first (they are
+ * per database, and fire on the DROPs that follow), then the other
+ * schemas, then the home schema's relations, routines and types. Sequences
+ * a column owns and array types go with their table or type. */
+#define PG_FRESH_OBJECTS                                                                           \
+    PG_MANAGED                                                                                     \
+    "SELECT kind, name, stmt FROM (SELECT 1 AS ord, 'event trigger' AS kind, "                     \
+    "quote_ident(e.evtname) AS name, format('DROP EVENT TRIGGER IF EXISTS %I', e.evtname) AS "    \
+    "stmt FROM pg_event_trigger e JOIN pg_proc p ON p.oid = e.evtfoid JOIN managed m ON m.oid = "  \
+    "p.pronamespace UNION ALL SELECT 2, 'schema', quote_ident(m.nspname), format('DROP SCHEMA IF " \
+    "EXISTS %I CASCADE', m.nspname) FROM managed m WHERE NOT m.home UNION ALL SELECT 3, CASE "     \
+    "c.relkind WHEN 'm' THEN 'materialized view' WHEN 'v' THEN 'view' ELSE 'table' END, "          \
+    "format('%I.%I', m.nspname, c.relname), format('DROP %s IF EXISTS %I.%I CASCADE', CASE "       \
+    "c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'v' THEN 'VIEW' ELSE 'TABLE' END, "          \
+    "m.nspname, c.relname) FROM pg_class c JOIN managed m ON m.oid = c.relnamespace AND m.home "   \
+    "WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition AND c.relname <> "           \
+    "'seaql_migrations'" PG_NOT_EXTENSION("pg_class", "c.oid") " UNION ALL SELECT 4, 'sequence', " \
+    "format('%I.%I', m.nspname, c.relname), format('DROP SEQUENCE IF EXISTS %I.%I CASCADE', "      \
+    "m.nspname, c.relname) FROM pg_class c JOIN managed m ON m.oid = c.relnamespace AND m.home "   \
+    "WHERE c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "           \
+    "'pg_class'::regclass AND d.objid = c.oid AND d.deptype IN ('a', 'i'))" PG_NOT_EXTENSION(      \
+        "pg_class", "c.oid") " UNION ALL SELECT 5, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN " \
+                             "'a' THEN 'aggregate' ELSE 'function' END, format('%I.%I(%s)', "      \
+                             "m.nspname, p.proname, pg_get_function_identity_arguments(p.oid)), "  \
+                             "format('DROP %s IF EXISTS %I.%I(%s) CASCADE', CASE p.prokind WHEN "  \
+                             "'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' "     \
+                             "END, m.nspname, p.proname, "                                          \
+                             "pg_get_function_identity_arguments(p.oid)) FROM pg_proc p JOIN "     \
+                             "managed m ON m.oid = p.pronamespace AND m.home WHERE p.prokind IN "  \
+                             "('f', 'p', 'a')" PG_NOT_EXTENSION(                                   \
+                                 "pg_proc", "p.oid") " UNION ALL SELECT 6, CASE t.typtype WHEN "   \
+                                                     "'d' THEN 'domain' ELSE 'type' END, "         \
+                                                     "format('%I.%I', m.nspname, t.typname), "     \
+                                                     "format('DROP %s IF EXISTS %I.%I CASCADE', "  \
+                                                     "CASE t.typtype WHEN 'd' THEN 'DOMAIN' ELSE " \
+                                                     "'TYPE' END, m.nspname, t.typname) FROM "     \
+                                                     "pg_type t JOIN managed m ON m.oid = "        \
+                                                     "t.typnamespace AND m.home WHERE (t.typtype " \
+                                                     "IN ('e', 'd', 'r') OR (t.typtype = 'c' AND " \
+                                                     "(SELECT c.relkind FROM pg_class c WHERE "    \
+                                                     "c.oid = t.typrelid) = 'c'))" PG_NOT_EXTENSION( \
+                                                         "pg_type",                                \
+                                                         "t.oid") ") o ORDER BY ord, name"
+
 /* ==== The backend ==== */
 
 /* The holder of the advisory lock with key $1 in this database (advisory
@@ -171,4 +231,14 @@ const pm_backend pm_backend_postgres = {
     .database_exists = "SELECT 1 FROM pg_database WHERE datname = $1",
     .named_lock = "SELECT pg_advisory_lock(hashtext($1))",
     .named_unlock = "SELECT pg_advisory_unlock(hashtext($1))",
+    .scratch_database_create = "CREATE DATABASE %s",
+    .scratch_database_drop = "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+    .scratch_database_allowed = "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = "
+                                "current_user",
+    .scratch_database_refused =
+        "the role of this URL may not create databases (it has neither CREATEDB nor "
+        "superuser), and verify runs in a scratch database of its own so that it never touches "
+        "this one: give verify the URL of a role that may (ALTER ROLE name CREATEDB), on the "
+        "same server",
+    .fresh_objects = PG_FRESH_OBJECTS,
 };

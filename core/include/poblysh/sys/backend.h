@@ -64,7 +64,10 @@ struct pm_dialect {
 
 /* ==== Backend ==== */
 
-#define PM_BACKEND_VERSION 1
+/* 1: the first layout. 2: scratch_database_* (verify's own database) and
+ * fresh_objects (what fresh drops). The core reads a member added in a
+ * version only from backends of that version or later. */
+#define PM_BACKEND_VERSION 2
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -190,7 +193,30 @@ struct pm_backend {
     const char *database_exists;
     const char *named_lock;
     const char *named_unlock;
+
+    /* ---- Added in version 2 ---- */
+
+    /* A scratch database for `verify` (pm_db_scratch_database_create()):
+     * create makes an empty database, drop drops it even while connections
+     * to it remain; each "%s" is its (safe) name. NULL when the backend has
+     * none. allowed, or NULL when the backend cannot tell beforehand, returns
+     * one row, true (pm_catalog_truthy) when the session's role may create
+     * databases; refused is the message when it may not, saying what to do. */
+    const char *scratch_database_create;
+    const char *scratch_database_drop;
+    const char *scratch_database_allowed;
+    const char *scratch_database_refused;
+
+    /* What `fresh` drops, or NULL to drop the catalog's tables, views,
+     * sequences and types: rows (kind, name, statement), in the order the
+     * statements must run, covering every object in the connection's schema
+     * and the other namespaces migrations made. The history table is left
+     * out (the core drops it last). */
+    const char *fresh_objects;
 };
+
+/* Whether backend b has the member added in version since. */
+#define PM_BACKEND_HAS(b, since, member) ((b)->version >= (since) && (b)->member)
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
  * connections at. */
