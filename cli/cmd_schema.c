@@ -218,9 +218,9 @@ static int verify_in_scratch(cli_session *admin, const cli_options *opts, const 
     cli_session s;
     pm_error err = PM_ERROR_INIT;
     int code;
-    printf("Verifying every down() in the scratch database %s, on the server of %s; it is "
-           "dropped afterwards and %s is not touched\n",
-           name, pm_db_url(admin->db), pm_db_url(admin->db));
+    printf("Verifying every down() in the scratch database %s on the server of %s (dropped "
+           "afterwards; the URL's own database is not touched)\n",
+           name, pm_db_url(admin->db));
     fflush(stdout);
     if (pm__cli_session_open(&s, &inside, 1, true, &err) < 0)
         code = pm__cli_report_error(&err, s.db);

@@ -129,10 +129,11 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
     "current_user AND n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE "  \
     "'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "                       \
     "'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e'))) "
-/* Not an object an extension made (dropped with the extension). */
+/* Not an object an extension made (dropped with the extension) nor one
+ * another object made for itself (a range type's constructor functions). */
 #define PG_NOT_EXTENSION(catalog, oid)                                                             \
     " AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '" catalog                      \
-    "'::regclass AND x.objid = " oid " AND x.deptype = 'e')"
+    "'::regclass AND x.objid = " oid " AND x.deptype IN ('e', 'i'))"
 
 /* Event triggers whose function is in a managed schema first (they are
  * per database, and fire on the DROPs that follow), then the other
