@@ -149,7 +149,7 @@ static void print_summary(const verify_report *rep, bool strict)
     printf("Summary:\n");
     for (size_t i = 0; i < rep->count; i++) {
         const verify_line *l = &rep->lines[i];
-        const char *word = l->result == PM_VERIFY_OK               ? "ok"
+        const char *word = l->result == PM_VERIFY_OK                        ? "ok"
                            : l->result == PM_VERIFY_COLUMN_ORDER && !strict ? "warning"
                                                                             : "FAILED";
         printf("  %-7s %s%s%s\n", word, l->migration, l->reason ? ": " : "",
@@ -243,8 +243,7 @@ static int verify_on_server(const cli_options *opts)
     int rc = pm__cli_session_open(&admin, opts, 1, false, &err);
     if (rc == 0) {
         pm__cli_watch_db(NULL);
-        rc = pm_db_scratch_database_create(admin.db, opts->database_url, &name, &scratch_url,
-                                           &err);
+        rc = pm_db_scratch_database_create(admin.db, opts->database_url, &name, &scratch_url, &err);
     }
     if (rc < 0)
         code = rc == PM_EURL ? (pm__cli_report_error(&err, admin.db), PM_EXIT_USAGE)

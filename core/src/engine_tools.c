@@ -316,8 +316,7 @@ static void diff_object(snapshot_diff *d, const snapshot_object *b, const snapsh
             column_order(&d->text, after, "+ ");
         } else {
             d->changed = true;
-            pm_buf_printf(&d->text, "  %.*s\n%s", (int)b->head_len, b->head,
-                          pm_buf_cstr(&lines));
+            pm_buf_printf(&d->text, "  %.*s\n%s", (int)b->head_len, b->head, pm_buf_cstr(&lines));
         }
         pm_buf_free(&lines);
     }
@@ -360,8 +359,8 @@ static void compare_schemas(const verify_job *v, const pm_migration *m, const ch
     }
     snapshot_diff d = {PM_BUF_INIT, false, false};
     diff_snapshots(&d, before, after);
-    const char *detail = d.text.oom ? "(out of memory showing the difference)\n"
-                                    : pm_buf_cstr(&d.text);
+    const char *detail =
+        d.text.oom ? "(out of memory showing the difference)\n" : pm_buf_cstr(&d.text);
     if (d.changed || d.text.oom || !d.reordered) {
         v->fn(m->name, PM_VERIFY_NOT_RESTORED, detail, v->ctx);
         (*v->problems)++;

@@ -1986,8 +1986,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_conformance__verify_catches_downs_that_do_not_restore_or_fail, wf_setup,
             wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_reports_a_failing_up_and_checks_the_next,
-                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__verify_reports_a_failing_up_and_checks_the_next, wf_setup,
+            wf_teardown),
         cmocka_unit_test_setup_teardown(test_conformance__verify_refuses_a_database_with_history,
                                         wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(

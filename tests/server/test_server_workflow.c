@@ -34,7 +34,7 @@ typedef struct fixture {
     pm_db *admin;
     char *dbname; /* this test's target database */
     char *url;
-    pm_db *db; /* open on it */
+    pm_db *db;  /* open on it */
     char *role; /* a role the test created (PostgreSQL), dropped in teardown */
     run_result *runs[16];
     size_t nruns;
@@ -60,8 +60,8 @@ static char *url_for(fixture *f, const char *url, const char *name, const char *
     const char *path = authority + strcspn(authority, "/?#");
     const char *at = memchr(authority, '@', (size_t)(path - authority));
     if (user && at)
-        return fmt(f, "%.*s%s@%.*s/%s%s", (int)(authority - url), url, user,
-                   (int)(path - at - 1), at + 1, name, path + strcspn(path, "?#"));
+        return fmt(f, "%.*s%s@%.*s/%s%s", (int)(authority - url), url, user, (int)(path - at - 1),
+                   at + 1, name, path + strcspn(path, "?#"));
     return fmt(f, "%.*s/%s%s", (int)(path - url), url, name, path + strcspn(path, "?#"));
 }
 
@@ -172,8 +172,8 @@ static const run_result *collect(fixture *f, child *c)
     r->err = take_buffer(&err);
     while (waitpid(c->pid, &c->wait_status, 0) < 0)
         assert_int_equal(errno, EINTR);
-    r->status = WIFEXITED(c->wait_status) ? WEXITSTATUS(c->wait_status)
-                                          : 128 + WTERMSIG(c->wait_status);
+    r->status =
+        WIFEXITED(c->wait_status) ? WEXITSTATUS(c->wait_status) : 128 + WTERMSIG(c->wait_status);
     /* Nothing it printed may hold the password. */
     if (strstr(r->out, raw_secret) || strstr(r->err, raw_secret))
         fail_msg("poblysh printed the password:\n%s%s", r->out, r->err);
@@ -181,22 +181,21 @@ static const run_result *collect(fixture *f, child *c)
 }
 
 /* poblysh --database-url url --source <sets>/set migrate command [extra]. */
-static const run_result *run_cli(fixture *f, const char *url, const char *set,
-                                 const char *command, const char *extra)
+static const run_result *run_cli(fixture *f, const char *url, const char *set, const char *command,
+                                 const char *extra)
 {
     const char *source = fmt(f, "%s/%s", sets_dir, set);
     if (extra)
         return collect(f, spawn_cli(f, ARGS("--database-url", url, "--source", source, "migrate",
                                             command, extra)));
-    return collect(f, spawn_cli(f, ARGS("--database-url", url, "--source", source, "migrate",
-                                        command)));
+    return collect(
+        f, spawn_cli(f, ARGS("--database-url", url, "--source", source, "migrate", command)));
 }
 
 #define assert_contains(text, needle) assert_has_((text), (needle), true, __FILE__, __LINE__)
 #define assert_lacks(text, needle) assert_has_((text), (needle), false, __FILE__, __LINE__)
 
-static void assert_has_(const char *text, const char *needle, bool want, const char *file,
-                        int line)
+static void assert_has_(const char *text, const char *needle, bool want, const char *file, int line)
 {
     if ((strstr(text, needle) != NULL) == want)
         return;
@@ -216,14 +215,16 @@ static char *catalog_snapshot(fixture *f, pm_db *db)
         sql = "WITH n AS (SELECT oid, nspname FROM pg_namespace WHERE nspname NOT LIKE 'pg\\_%' "
               "AND nspname <> 'information_schema') SELECT string_agg(line, E'\\n' ORDER BY "
               "line) FROM (SELECT 'schema ' || nspname || ' ' || oid FROM n UNION ALL SELECT "
-              "'relation ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || c.oid "
+              "'relation ' || n.nspname || '.' || c.relname || ' ' || c.relkind::text || ' ' || "
+              "c.oid "
               "FROM pg_class c JOIN n ON n.oid = c.relnamespace UNION ALL SELECT 'column ' || "
               "a.attrelid::regclass || '.' || a.attname || ' ' || a.attnum || ' ' || "
               "format_type(a.atttypid, a.atttypmod) FROM pg_attribute a JOIN pg_class c ON c.oid "
               "= a.attrelid JOIN n ON n.oid = c.relnamespace WHERE a.attnum > 0 AND NOT "
               "a.attisdropped UNION ALL SELECT 'function ' || p.oid::regprocedure || ' ' || p.oid "
               "|| ' ' || md5(p.prosrc) FROM pg_proc p JOIN n ON n.oid = p.pronamespace UNION ALL "
-              "SELECT 'type ' || t.oid::regtype || ' ' || t.typtype::text || ' ' || t.oid FROM pg_type "
+              "SELECT 'type ' || t.oid::regtype || ' ' || t.typtype::text || ' ' || t.oid FROM "
+              "pg_type "
               "t JOIN n ON n.oid = t.typnamespace UNION ALL SELECT 'trigger ' || t.tgname || ' "
               "on ' || t.tgrelid::regclass || ' ' || t.oid FROM pg_trigger t WHERE NOT "
               "t.tgisinternal UNION ALL SELECT 'event trigger ' || evtname || ' ' || evtevent || "
@@ -285,8 +286,9 @@ static void test_verify__leaves_the_target_catalog_identical(void **state)
                                        "order (diff above)\n"
                                      : "\n  warning 4_customer_without_name: columns in another "
                                        "order (diff above)\n");
-    assert_contains(r->out, postgres ? "-   columns: id, name, email\n+   columns: id, email, name\n"
-                                     : "-   columns: id, name, email\n+   columns: id, email, name\n");
+    assert_contains(r->out, postgres
+                                ? "-   columns: id, name, email\n+   columns: id, email, name\n"
+                                : "-   columns: id, name, email\n+   columns: id, email, name\n");
     assert_contains(r->out, "1 left columns in another order (a warning; --strict makes it a "
                             "failure).\n");
     assert_lacks(r->out, "FAILED");
@@ -333,7 +335,8 @@ static void test_verify__refuses_a_role_that_may_not_create_databases(void **sta
     target_database(f, "verify_nocreate");
     f->role = fmt(f, "pmw_nocreate_%ld", (long)getpid());
     pm_test_exec(f->admin, fmt(f, "DROP ROLE IF EXISTS %s", f->role));
-    pm_test_exec(f->admin, fmt(f, "CREATE ROLE %s LOGIN NOCREATEDB PASSWORD 'nocreate-pw'", f->role));
+    pm_test_exec(f->admin,
+                 fmt(f, "CREATE ROLE %s LOGIN NOCREATEDB PASSWORD 'nocreate-pw'", f->role));
     pm_test_exec(f->admin, fmt(f, "GRANT ALL ON DATABASE %s TO %s", f->dbname, f->role));
     const char *url = url_for(f, f->url, f->dbname, fmt(f, "%s:nocreate-pw", f->role));
     const run_result *r = run_cli(f, url, "pg_blog", "verify", NULL);
@@ -400,14 +403,14 @@ static void test_fresh__empties_two_real_sets_twice_in_a_row(void **state)
     if (postgres) {
         static const char *const blog[] = {"event trigger blog_log_ddl",
                                            "schema utils",
-                                           "table public.post",
-                                           "materialized view public.post_counts",
-                                           "view public.published_posts",
-                                           "procedure public.archive_drafts()",
-                                           "function public.set_post_slug()",
-                                           "function public.log_ddl()",
-                                           "domain public.email",
-                                           "type public.post_status"};
+                                           "table post",
+                                           "materialized view post_counts",
+                                           "view published_posts",
+                                           "procedure archive_drafts()",
+                                           "function set_post_slug()",
+                                           "function log_ddl()",
+                                           "domain email",
+                                           "type post_status"};
         fresh_twice(f, "pg_blog", blog, PM_ARRAY_LEN(blog), "Applied 6 migrations.\n");
         char *blog_catalog = catalog_snapshot(f, f->db);
         assert_contains(blog_catalog, "schema utils ");
@@ -415,14 +418,14 @@ static void test_fresh__empties_two_real_sets_twice_in_a_row(void **state)
         static const char *const billing[] = {"event trigger billing_audit_ddl",
                                               "event trigger billing_sql_drop",
                                               "schema audit",
-                                              "table public.invoice",
-                                              "materialized view public.monthly_totals",
-                                              "sequence public.invoice_number",
-                                              "aggregate public.sum_cents(cents)",
-                                              "function public.invoice_total(i invoice)",
-                                              "type public.billing_period",
-                                              "type public.money_amount",
-                                              "domain public.cents"};
+                                              "table invoice",
+                                              "materialized view monthly_totals",
+                                              "sequence invoice_number",
+                                              "aggregate sum_cents(cents)",
+                                              "function invoice_total(i invoice)",
+                                              "type billing_period",
+                                              "type money_amount",
+                                              "domain cents"};
         /* The second set on the first one's database: fresh empties that too. */
         const run_result *r = run_cli(f, f->url, "pg_billing", "fresh", NULL);
         assert_exit(r, 0);
@@ -436,8 +439,8 @@ static void test_fresh__empties_two_real_sets_twice_in_a_row(void **state)
                                  "audit.note_ddl()");
     } else {
         static const char *const shop[] = {"procedure restock", "function order_total",
-                                           "view big_orders", "table orders", "table customer",
-                                           "event nightly_cleanup"};
+                                           "view big_orders",   "table orders",
+                                           "table customer",    "event nightly_cleanup"};
         fresh_twice(f, "mysql_shop", shop, PM_ARRAY_LEN(shop), "Applied 4 migrations.\n");
         char *catalog = catalog_snapshot(f, f->db);
         assert_contains(catalog, "trigger orders_total ");
@@ -510,8 +513,8 @@ int main(int argc, char **argv)
         T(test_fresh__refuses_another_tools_history_and_drops_nothing),
     };
 #undef T
-    return postgres ? cmocka_run_group_tests_name("verify and fresh on PostgreSQL", pg_tests, NULL,
-                                                  NULL)
-                    : cmocka_run_group_tests_name("verify and fresh on MariaDB", mysql_tests, NULL,
-                                                  NULL);
+    return postgres
+               ? cmocka_run_group_tests_name("verify and fresh on PostgreSQL", pg_tests, NULL, NULL)
+               : cmocka_run_group_tests_name("verify and fresh on MariaDB", mysql_tests, NULL,
+                                             NULL);
 }

@@ -361,7 +361,7 @@ static void on_verified(const char *migration, pm_verify_result result, const ch
                                         "column-order"};
     size_t len = strlen(v->text);
     snprintf(v->text + len, sizeof(v->text) - len, "%s %s\n%s", migration, names[result],
-             result == PM_VERIFY_OK                                                     ? ""
+             result == PM_VERIFY_OK                                                 ? ""
              : result == PM_VERIFY_NOT_RESTORED || result == PM_VERIFY_COLUMN_ORDER ? detail
                                                                                     : "(error)\n");
     v->count++;
