@@ -233,23 +233,30 @@ static int verify_in_scratch(cli_session *admin, const cli_options *opts, const 
 
 /* On a server: the URL's database is only used to create the scratch
  * database and drop it again, also after a failure or a signal (the signal
- * interrupts the scratch database's connection, never this one). */
+ * interrupts the scratch database's connection, never this one). A URL
+ * whose capabilities could not be told before connecting lands here too: an
+ * ephemeral database is then verified in place, anything else needs a
+ * scratch database. */
 static int verify_on_server(const cli_options *opts)
 {
     cli_session admin;
     pm_error err = PM_ERROR_INIT;
     char *name = NULL, *scratch_url = NULL;
-    int code = PM_EXIT_OK;
+    int code;
     int rc = pm__cli_session_open(&admin, opts, 1, false, &err);
+    if (rc == 0 && (pm_db_capabilities(admin.db) & PM_CAP_EPHEMERAL)) {
+        printf("Verifying every down() on %s\n", pm_db_url(admin.db));
+        code = verify_session(&admin, opts, &err);
+        pm__cli_session_close(&admin);
+        pm_error_clear(&err);
+        return code;
+    }
     if (rc == 0) {
         pm__cli_watch_db(NULL);
         rc = pm_db_scratch_database_create(admin.db, opts->database_url, &name, &scratch_url, &err);
     }
-    if (rc < 0)
-        code = rc == PM_EURL ? (pm__cli_report_error(&err, admin.db), PM_EXIT_USAGE)
-                             : pm__cli_report_error(&err, admin.db);
-    else
-        code = verify_in_scratch(&admin, opts, scratch_url, name);
+    code = rc < 0 ? pm__cli_report_error(&err, admin.db)
+                  : verify_in_scratch(&admin, opts, scratch_url, name);
     if (name) {
         pm_error drop = PM_ERROR_INIT;
         if (pm_db_scratch_database_drop(admin.db, name, &drop) < 0) {
@@ -284,6 +291,5 @@ int pm__cli_verify(const cli_options *opts)
         return PM_EXIT_USAGE;
     }
     return known == 0 && (caps & PM_CAP_EPHEMERAL) ? verify_ephemeral(&scratch)
-           : known == 0                            ? verify_on_server(&scratch)
-                                                   : verify_ephemeral(&scratch);
+                                                   : verify_on_server(&scratch);
 }

@@ -384,7 +384,8 @@ int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, ch
     rc = run_format(admin, b->scratch_database_create, *name, err);
     if (rc < 0) {
         pm__error_prefix(err, "cannot create the scratch database %s", *name);
-        pm_error_set_detail(err, NULL, b->scratch_database_refused);
+        if (!b->scratch_database_allowed) /* not asked first: it may be the privilege */
+            pm_error_set_detail(err, NULL, b->scratch_database_refused);
         free(*name);
         free(*scratch_url);
         *name = *scratch_url = NULL;

@@ -198,9 +198,9 @@ int pm_db_scratch_end(pm_db *db, pm_error *err);
  * (admin's own URL, password included) naming that database instead; both
  * malloc'd, the caller frees them. Refused before creating anything when the
  * backend can tell that admin's role may not create databases (PM_EURL,
- * the message saying what to do instead); a CREATE that fails is PM_EDB with
- * that advice as hint. pm_db_scratch_database_drop() drops it (also while
- * connections to it remain, on PostgreSQL); a NULL name is a no-op. Unlike
+ * the message saying what to do instead); a CREATE that fails is PM_EDB
+ * (with that advice as hint where the backend cannot ask first). pm_db_scratch_database_drop()
+ * drops it (also while connections to it remain, on PostgreSQL); a NULL name is a no-op. Unlike
  * pm_db_scratch_begin(), nothing of admin's database is touched. */
 int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, char **scratch_url,
                                   pm_error *err);
