@@ -35,9 +35,10 @@ for label in unit conformance cli crash sqlite registered postgres mariadb dbi; 
     exit 1
   fi
 done
-# The server tests run against a throwaway PostgreSQL cluster and MariaDB
+# The server tests run against a throwaway PostgreSQL cluster (with PgBouncer
+# in front of it in session and transaction pooling mode) and MariaDB
 # server started for this run, and stopped after it.
-bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
+bash scripts/with-postgres.sh bash scripts/with-pgbouncer.sh bash scripts/with-mariadb.sh \
   ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
 # What an outside project gets from `cmake --install`: the example service
 # built from the prefix with find_package and with pkg-config, the

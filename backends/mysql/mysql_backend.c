@@ -184,6 +184,8 @@ const pm_backend pm_backend_mysql = {
     .scratch_drop = "DROP DATABASE %s",
     .scratch_home = "SELECT DATABASE()",
     .scratch_return = "USE `%s`",
+    /* The history's database, read before any migration can USE another. */
+    .session_schema = "SELECT DATABASE()",
     .scratch_database_create = "CREATE DATABASE %s",
     .scratch_database_drop = "DROP DATABASE IF EXISTS %s",
     .scratch_database_refused =

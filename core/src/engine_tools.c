@@ -107,8 +107,8 @@ static int list_from_backend(pm_engine *e, const char *sql, drop_list *l, pm_err
 static int list_drops(pm_engine *e, drop_list *l, pm_error *err)
 {
     const pm_backend *b = pm__db_backend(e->db);
-    int rc = PM_BACKEND_HAS(b, 2, fresh_objects) ? list_from_backend(e, b->fresh_objects, l, err)
-                                                 : list_from_catalog(e, l, err);
+    int rc = PM__BACKEND_HAS(b, 4, fresh_objects) ? list_from_backend(e, b->fresh_objects, l, err)
+                                                  : list_from_catalog(e, l, err);
     if (rc == 0 && l->oom)
         rc = pm_error_set(err, PM_ENOMEM, "out of memory");
     return rc;

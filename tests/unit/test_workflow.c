@@ -297,8 +297,9 @@ typedef struct events {
 static void on_event(const pm_event *ev, void *ctx)
 {
     events *e = ctx;
-    static const char *const kinds[] = {"applying", "applied", "reverting", "reverted", "skipped",
-                                        "failed",   "dropped", "adopted",   "will-drop"};
+    static const char *const kinds[] = {"applying", "applied",  "reverting", "reverted",
+                                        "skipped",  "failed",   "dropped",   "adopted",
+                                        "retrying", "will-drop"};
     size_t len = strlen(e->text);
     snprintf(e->text + len, sizeof(e->text) - len, "%s:%s;",
              (unsigned)ev->kind < PM_ARRAY_LEN(kinds) ? kinds[ev->kind] : "?", ev->migration);
