@@ -38,7 +38,8 @@ enum {
     OPT_ARGUMENT = 1 << 11, /* a positional argument after the command (generate NAME) */
     OPT_SQL = 1 << 12,
     OPT_ALLOW_UNMATCHED = 1 << 13,
-    OPT_ALLOW_FAILED = 1 << 14
+    OPT_ALLOW_FAILED = 1 << 14,
+    OPT_STRICT = 1 << 15 /* verify: columns in another order are a failure too */
 };
 
 typedef struct cli_options {
@@ -110,6 +111,10 @@ int pm__cli_run_command(const cli_command *command, const cli_options *opts);
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
                          pm_error *err);
 void pm__cli_session_close(cli_session *s);
+
+/* The database a SIGINT or SIGTERM interrupts from now on (NULL: none); a
+ * signal that came before interrupts it at once. */
+void pm__cli_watch_db(pm_db *db);
 
 /* Prints err to stderr in full and returns the exit code it maps to. db
  * (may be NULL) tells whether a failed migration was wholly rolled back. */

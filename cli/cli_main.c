@@ -179,7 +179,8 @@ enum {
     LONG_ALLOW_FAILED,
     LONG_DDL_LOCK_TIMEOUT,
     LONG_STATEMENT_TIMEOUT,
-    LONG_DDL_RETRIES
+    LONG_DDL_RETRIES,
+    LONG_STRICT
 };
 
 static const struct option long_options[] = {
@@ -210,6 +211,7 @@ static const struct option long_options[] = {
     {"sql", no_argument, NULL, LONG_SQL},
     {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
     {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
+    {"strict", no_argument, NULL, LONG_STRICT},
     {NULL, 0, NULL, 0},
 };
 
@@ -231,6 +233,7 @@ static const char *option_name(unsigned int bit)
     case OPT_SQL: return "--sql";
     case OPT_ALLOW_UNMATCHED: return "--allow-unmatched";
     case OPT_ALLOW_FAILED: return "--allow-failed";
+    case OPT_STRICT: return "--strict";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -342,6 +345,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_SQL: opts->given |= OPT_SQL; break;
         case LONG_ALLOW_UNMATCHED: opts->given |= OPT_ALLOW_UNMATCHED; break;
         case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
+        case LONG_STRICT: opts->given |= OPT_STRICT; break;
         case LONG_SOURCE:
             if (!*optarg)
                 return usage_error("--source is empty%s", "");

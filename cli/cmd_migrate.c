@@ -113,7 +113,7 @@ static void on_signal(int sig)
 
 /* The database a signal interrupts from now on (NULL: none). A signal that
  * came before it was open interrupts it at once. */
-static void watch_db(pm_db *db)
+void pm__cli_watch_db(pm_db *db)
 {
     interrupt_target = db;
     if (db && signalled)
@@ -177,6 +177,7 @@ static void on_progress(const pm_event *ev, void *ctx)
         printf("Skipping %s: another runner got there first\n", ev->migration);
         break;
     case PM_EVENT_FAILED: printf("FAILED\n"); break;
+    case PM_EVENT_WILL_DROP: printf("Will drop %s\n", ev->migration); break;
     case PM_EVENT_DROPPED: printf("Dropped %s\n", ev->migration); break;
     case PM_EVENT_ADOPTED: pm__cli_adopt_event(ev->migration); break;
     case PM_EVENT_RETRYING: print_retry(ev); break;
@@ -295,7 +296,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     free(url);
     if (rc < 0)
         return rc;
-    watch_db(s->db);
+    pm__cli_watch_db(s->db);
     /* Statements holding ';' need DELIMITER lines where the backend's
      * lexical rules are the mysql client's. */
     const pm_backend *backend = pm_backend_find(pm_db_backend_name(s->db));
@@ -338,7 +339,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
 
 void pm__cli_session_close(cli_session *s)
 {
-    watch_db(NULL);
+    pm__cli_watch_db(NULL);
     pm_engine_free(s->engine);
     pm_db_close(s->db);
     pm_source_free(s->source);
@@ -451,11 +452,16 @@ static int fresh_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
     if (production_guard("fresh", opts))
         return PM_EPROFILE;
-    printf("Dropping every table, view, sequence and type, then applying every migration.\n");
+    printf("Dropping everything the migrations made (listed first), then applying every "
+           "migration.\n");
     size_t applied = 0;
     int rc = pm_engine_fresh(s->engine, &applied, err);
     if (rc == 0)
         printf("Applied %zu migration%s.\n", applied, plural(applied));
+    else if (applied)
+        printf("Applied %zu migration%s before the %s; %s applied.\n", applied, plural(applied),
+               rc == PM_EINTERRUPTED ? "interrupt" : "failure",
+               applied == 1 ? "it stays" : "they stay");
     return rc;
 }
 
@@ -555,11 +561,15 @@ const cli_command pm__cli_migrate_commands[] = {
      "  --yes         required under any profile but local and test: down can drop data\n"
      "  --dry-run     print the SQL down would send and change nothing\n",
      OPT_NUM | OPT_YES | OPT_DRY_RUN, 1},
-    {"fresh", cmd_fresh, "Drop everything in the schema, then apply every migration",
+    {"fresh", cmd_fresh, "Drop everything the migrations made, then apply every migration",
      "Usage: poblysh migrate fresh [--yes] [--database-url URL]\n"
      "\n"
-     "Drops every table, view, sequence and type of the target schema (the history table too),\n"
-     "then applies every migration. Under any profile but local and test it needs --yes.\n",
+     "Lists, then drops, everything the migrations made: every table, view, sequence and type\n"
+     "of the target schema (PostgreSQL: also materialized views, functions, procedures,\n"
+     "domains, the other schemas the role owns and event triggers calling their functions;\n"
+     "MySQL: also routines and events), the history table last, then applies every migration.\n"
+     "Refused, dropping nothing (exit 5), where another tool's history is not adopted yet.\n"
+     "Under any profile but local and test it needs --yes.\n",
      OPT_YES, 1},
     {"refresh", cmd_refresh, "Revert every applied migration, then apply every migration",
      "Usage: poblysh migrate refresh [--yes] [--database-url URL]\n"
@@ -633,17 +643,21 @@ const cli_command pm__cli_migrate_commands[] = {
      "  --output FILE   write it to FILE instead of stdout\n",
      OPT_OUTPUT, 0},
     {"verify", pm__cli_verify, "Check that every down() restores the schema exactly",
-     "Usage: poblysh migrate verify [--database-url URL]\n"
+     "Usage: poblysh migrate verify [--strict] [--database-url URL]\n"
      "\n"
      "On a scratch database, for each migration in order: snapshot the schema, apply up,\n"
-     "apply down, compare with the snapshot, apply up again. Reports every migration whose\n"
-     "down does not restore the schema exactly (with the difference), and stops at the first\n"
-     "up or down that fails (what follows it cannot be checked). Exits 1 if any was reported.\n"
+     "apply down, compare with the snapshot, apply up again. Every migration is checked,\n"
+     "also after one fails; a difference is shown for the objects that differ only, and a\n"
+     "summary ends the output, one line per migration (ok, warning or FAILED: why). Exits 1\n"
+     "if any failed.\n"
      "\n"
-     "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; a\n"
-     "                      PostgreSQL or MySQL URL gets a scratch schema (database), created\n"
-     "                      and dropped by the command\n",
-     0, 1},
+     "  --database-url URL  where to verify: by default a fresh in-memory SQLite database; on\n"
+     "                      a PostgreSQL or MySQL URL it creates a scratch database\n"
+     "                      pm_verify_<random> on that server, works only there and drops it\n"
+     "                      afterwards (also on failure or Ctrl-C): the URL's database is not\n"
+     "                      touched. A role that may not create databases is refused (exit 2)\n"
+     "  --strict            columns left in another order by a down() fail (else a warning)\n",
+     OPT_STRICT, 1},
     {"generate", pm__cli_generate, "Create a new migration file and register it",
      "Usage: poblysh migrate generate NAME [--dir DIR] [--sql [--source DIR]]\n"
      "\n"

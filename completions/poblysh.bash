@@ -116,7 +116,7 @@ _poblysh()
             words="--output"
             ;;
         (verify)
-            words=""
+            words="--strict"
             ;;
         (generate)
             words="--dir --sql"

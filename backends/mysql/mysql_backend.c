@@ -110,6 +110,48 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
         read_table, err);
 }
 
+/* ==== fresh: what it drops ==== */
+
+#define MY_QUOTED(column) "CONCAT('`', REPLACE(" column ", '`', '``'), '`')"
+
+/* Events and stored routines first, then views, then tables (their
+ * triggers go with them) and MariaDB's sequences, all of this database. */
+#define MY_FRESH_OBJECTS                                                                           \
+    "SELECT kind, name, stmt FROM (SELECT 1 AS ord, 'event' AS kind, EVENT_NAME AS name, "         \
+    "CONCAT('DROP EVENT IF EXISTS ', " MY_QUOTED(                                                  \
+        "EVENT_NAME") ") AS stmt FROM "                                                            \
+                      "information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE() UNION ALL "       \
+                      "SELECT 2, "                                                                 \
+                      "LOWER(ROUTINE_TYPE), ROUTINE_NAME, CONCAT('DROP ', ROUTINE_TYPE, ' IF "     \
+                      "EXISTS ', " MY_QUOTED(                                                      \
+                          "ROUTINE_NAME") ") FROM information_schema.ROUTINES WHERE "              \
+                                          "ROUTINE_SCHEMA = DATABASE() "                           \
+                                          "UNION ALL SELECT 3, 'view', TABLE_NAME, CONCAT('DROP "  \
+                                          "VIEW IF EXISTS ', " MY_QUOTED(                          \
+                                              "TABLE_NAME") ") FROM information_schema.VIEWS "     \
+                                                            "WHERE TABLE_SCHEMA = DATABASE() "     \
+                                                            "UNION ALL SELECT 4, CASE TABLE_TYPE " \
+                                                            "WHEN 'SEQUENCE' THEN 'sequence' "     \
+                                                            "ELSE 'table' END, TABLE_NAME, "       \
+                                                            "CONCAT(CASE TABLE_TYPE WHEN "         \
+                                                            "'SEQUENCE' THEN 'DROP SEQUENCE IF "   \
+                                                            "EXISTS ' ELSE 'DROP TABLE IF "        \
+                                                            "EXISTS ' END, " MY_QUOTED(            \
+                                                                "TABLE_NAME") ") FROM "            \
+                                                                              "information_"       \
+                                                                              "schema.TABLES "     \
+                                                                              "WHERE "             \
+                                                                              "TABLE_SCHEMA = "    \
+                                                                              "DATABASE() AND "    \
+                                                                              "TABLE_TYPE IN "     \
+                                                                              "('BASE "            \
+                                                                              "TABLE', "           \
+                                                                              "'SEQUENCE') AND "   \
+                                                                              "TABLE_NAME <> "     \
+                                                                              "'seaql_migrations'" \
+                                                                              ") o ORDER BY ord, " \
+                                                                              "name"
+
 /* ==== The backend ==== */
 
 const pm_backend pm_backend_mysql = {
@@ -144,4 +186,12 @@ const pm_backend pm_backend_mysql = {
     .scratch_return = "USE `%s`",
     /* The history's database, read before any migration can USE another. */
     .session_schema = "SELECT DATABASE()",
+    .scratch_database_create = "CREATE DATABASE %s",
+    .scratch_database_drop = "DROP DATABASE IF EXISTS %s",
+    .scratch_database_refused =
+        "verify runs in a scratch database of its own so that it never "
+        "touches this one, and this account may not create one: give "
+        "verify the URL of an account that may (GRANT CREATE, DROP ON *.*), on the same "
+        "server",
+    .fresh_objects = MY_FRESH_OBJECTS,
 };

@@ -118,6 +118,72 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
         read_table, err);
 }
 
+/* ==== fresh: what it drops ==== */
+
+/* The schemas fresh manages: the connection's own, and every other schema
+ * the session's role owns that is not a system schema, not public and not
+ * an extension's; those are taken for schemas the migrations created. */
+#define PG_MANAGED                                                                                 \
+    "WITH managed AS (SELECT n.oid, n.nspname, n.nspname = current_schema() AS home FROM "         \
+    "pg_namespace n WHERE n.nspname = current_schema() OR (pg_get_userbyid(n.nspowner) = "         \
+    "current_user AND n.nspname NOT IN ('public', 'information_schema') AND n.nspname NOT LIKE "   \
+    "'pg\\_%' AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = "                        \
+    "'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e'))) "
+/* Not an object an extension made (dropped with the extension) nor one
+ * another object made for itself (a range type's constructor functions). */
+#define PG_OWN(catalog, oid)                                                                       \
+    " AND NOT EXISTS (SELECT 1 FROM pg_depend x WHERE x.classid = '" catalog "'::regclass AND "    \
+    "x.objid = " oid " AND x.deptype IN ('e', 'i'))"
+
+/* Event triggers whose function is in a managed schema come first (they
+ * are per database, and would fire on the DROPs that follow). */
+#define PG_FRESH_EVENT_TRIGGERS                                                                    \
+    "SELECT 1 AS ord, 'event trigger' AS kind, quote_ident(e.evtname) AS name, format('DROP "      \
+    "EVENT TRIGGER IF EXISTS %I', e.evtname) AS stmt FROM pg_event_trigger e JOIN pg_proc p ON "   \
+    "p.oid = e.evtfoid JOIN managed m ON m.oid = p.pronamespace"
+#define PG_FRESH_SCHEMAS                                                                           \
+    "SELECT 2, 'schema', quote_ident(m.nspname), format('DROP SCHEMA IF EXISTS %I CASCADE', "      \
+    "m.nspname) FROM managed m WHERE NOT m.home"
+/* Partitions go with their parent. */
+#define PG_FRESH_RELATIONS                                                                         \
+    "SELECT 3, CASE c.relkind WHEN 'm' THEN 'materialized view' WHEN 'v' THEN 'view' ELSE "        \
+    "'table' END, quote_ident(c.relname), format('DROP %s IF EXISTS %I.%I "                        \
+    "CASCADE', CASE c.relkind WHEN 'm' THEN 'MATERIALIZED VIEW' WHEN 'v' THEN 'VIEW' ELSE "        \
+    "'TABLE' END, m.nspname, c.relname) FROM pg_class c JOIN managed m ON m.oid = "                \
+    "c.relnamespace AND m.home WHERE c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition "  \
+    "AND c.relname <> 'seaql_migrations'" PG_OWN("pg_class", "c.oid")
+/* Sequences a column owns (serial; identity is 'i') go with their table. */
+#define PG_FRESH_SEQUENCES                                                                         \
+    "SELECT 4, 'sequence', quote_ident(c.relname), format('DROP SEQUENCE IF "                      \
+    "EXISTS %I.%I CASCADE', m.nspname, c.relname) FROM pg_class c JOIN managed m ON m.oid = "      \
+    "c.relnamespace AND m.home WHERE c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d "   \
+    "WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = "                  \
+    "'a')" PG_OWN("pg_class", "c.oid")
+#define PG_FRESH_ROUTINES                                                                          \
+    "SELECT 5, CASE p.prokind WHEN 'p' THEN 'procedure' WHEN 'a' THEN 'aggregate' ELSE "           \
+    "'function' END, format('%I(%s)', p.proname, "                                                 \
+    "pg_get_function_identity_arguments(p.oid)), format('DROP %s IF EXISTS %I.%I(%s) CASCADE', "   \
+    "CASE p.prokind WHEN 'p' THEN 'PROCEDURE' WHEN 'a' THEN 'AGGREGATE' ELSE 'FUNCTION' END, "     \
+    "m.nspname, p.proname, pg_get_function_identity_arguments(p.oid)) FROM pg_proc p JOIN "        \
+    "managed m ON m.oid = p.pronamespace AND m.home WHERE p.prokind IN ('f', 'p', "                \
+    "'a')" PG_OWN("pg_proc", "p.oid")
+/* Enums, domains, ranges and stand-alone composite types. */
+#define PG_FRESH_TYPES                                                                             \
+    "SELECT 6, CASE t.typtype WHEN 'd' THEN 'domain' ELSE 'type' END, "                            \
+    "quote_ident(t.typname), format('DROP %s IF EXISTS %I.%I CASCADE', CASE t.typtype WHEN 'd' "   \
+    "THEN 'DOMAIN' ELSE 'TYPE' END, m.nspname, t.typname) FROM pg_type t JOIN managed m ON m.oid " \
+    "= t.typnamespace AND m.home WHERE (t.typtype IN ('e', 'd', 'r') OR (t.typtype = 'c' AND "     \
+    "(SELECT c.relkind FROM pg_class c WHERE c.oid = t.typrelid) = 'c'))" PG_OWN("pg_type",        \
+                                                                                 "t.oid")
+
+/* Triggers, indexes and constraints go with their tables. Objects of the
+ * connection's schema are named without it, as on every backend. */
+#define PG_FRESH_OBJECTS                                                                           \
+    PG_MANAGED "SELECT kind, name, stmt FROM (" PG_FRESH_EVENT_TRIGGERS                            \
+               " UNION ALL " PG_FRESH_SCHEMAS " UNION ALL " PG_FRESH_RELATIONS                     \
+               " UNION ALL " PG_FRESH_SEQUENCES " UNION ALL " PG_FRESH_ROUTINES                    \
+               " UNION ALL " PG_FRESH_TYPES ") o ORDER BY ord, name"
+
 /* ==== The backend ==== */
 
 /* The holder of the advisory lock with key $1 in this database (advisory
@@ -205,4 +271,14 @@ const pm_backend pm_backend_postgres = {
     .lock_transaction = "SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%s::bigint); "
                         "SET LOCAL lock_timeout = DEFAULT",
     .lock_transaction_timeout = "55P03",
+    .scratch_database_create = "CREATE DATABASE %s",
+    .scratch_database_drop = "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+    .scratch_database_allowed = "SELECT rolcreatedb OR rolsuper FROM pg_roles WHERE rolname = "
+                                "current_user",
+    .scratch_database_refused =
+        "the role of this URL may not create databases (it has neither CREATEDB nor "
+        "superuser), and verify runs in a scratch database of its own so that it never touches "
+        "this one: give verify the URL of a role that may (ALTER ROLE name CREATEDB), on the "
+        "same server",
+    .fresh_objects = PG_FRESH_OBJECTS,
 };

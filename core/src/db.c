@@ -3,6 +3,7 @@
  * core calls a driver. The wrappers scrub the URL's secrets (found and
  * scrubbed by url.c) from every error a driver reports, because database
  * libraries echo connection details in their messages. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -435,6 +436,93 @@ bool pm__db_lock_timed_out(const pm_db *db, const pm_error *err)
     return code && err && err->db_code && strcmp(err->db_code, code) == 0;
 }
 
+/* ==== A scratch database (verify) ==== */
+
+/* pm_verify_ and 16 hex digits no other run will pick. */
+static char *scratch_database_name(void)
+{
+    uint64_t x = 0;
+    FILE *f = fopen("/dev/urandom", "rb");
+    if (!f || fread(&x, sizeof(x), 1, f) != 1) {
+        struct timespec now;
+        clock_gettime(CLOCK_REALTIME, &now);
+        x = (uint64_t)now.tv_nsec ^ ((uint64_t)now.tv_sec << 20) ^ ((uint64_t)getpid() << 40);
+    }
+    if (f)
+        fclose(f);
+    return pm__format("pm_verify_%016llx", (unsigned long long)x);
+}
+
+static int note_truthy(void *ctx, size_t n, const char *const *values)
+{
+    *(bool *)ctx = n && pm_catalog_truthy(values[0]);
+    return 0;
+}
+
+/* Whether admin's role may create a database, asked before trying. */
+static int may_create_database(pm_db *admin, pm_error *err)
+{
+    const pm_backend *b = pm__db_backend(admin);
+    if (!b->scratch_database_allowed)
+        return 0;
+    bool allowed = false;
+    int rc = pm__db_query(admin, b->scratch_database_allowed, NULL, 0, note_truthy, &allowed, err);
+    if (rc == 0 && !allowed)
+        rc = pm_error_set(err, PM_EURL, "cannot verify on %s: %s", admin->url,
+                          b->scratch_database_refused ? b->scratch_database_refused
+                                                      : "its role may not create databases");
+    return rc;
+}
+
+int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, char **scratch_url,
+                                  pm_error *err)
+{
+    *name = *scratch_url = NULL;
+    const pm_backend *b = pm__db_backend(admin);
+    if (!PM__BACKEND_HAS(b, 4, scratch_database_create) || !b->scratch_database_drop)
+        return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch database%s%s", b->name,
+                            b->scratch_elsewhere ? ": " : "",
+                            b->scratch_elsewhere ? b->scratch_elsewhere : "");
+    int rc = may_create_database(admin, err);
+    if (rc < 0)
+        return rc;
+    *name = scratch_database_name();
+    *scratch_url = *name ? pm__url_with_database(url, *name) : NULL;
+    if (!*scratch_url) {
+        free(*name);
+        *name = NULL;
+        return pm_error_set(err, PM_EURL, "cannot name another database on the server of %s",
+                            admin->url);
+    }
+    rc = run_format(admin, b->scratch_database_create, *name, err);
+    if (rc < 0) {
+        pm__error_prefix(err, "cannot create the scratch database %s", *name);
+        if (!b->scratch_database_allowed) /* not asked first: it may be the privilege */
+            pm_error_set_detail(err, NULL, b->scratch_database_refused);
+        free(*name);
+        free(*scratch_url);
+        *name = *scratch_url = NULL;
+    }
+    return rc;
+}
+
+int pm_db_scratch_database_drop(pm_db *admin, const char *name, pm_error *err)
+{
+    const pm_backend *b = pm__db_backend(admin);
+    if (!name)
+        return 0;
+    if (!PM__BACKEND_HAS(b, 4, scratch_database_drop))
+        return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch database", b->name);
+    return run_format(admin, b->scratch_database_drop, name, err);
+}
+
+/* ==== Rows fetched whole ==== */
+
+int pm__db_fetch_rows(pm_db *db, const char *sql, pm_rows *out, pm_error *err)
+{
+    return scrub(db, pm_rows_fetch(db->conn, sql, NULL, out, err), err);
+}
+
 /* ==== Connection facts, public ==== */
 
 bool pm_db_transactional_ddl(const pm_db *db)
@@ -461,6 +549,8 @@ static unsigned int capabilities(const pm_driver *d, const pm_backend *b, unsign
         caps |= PM_CAP_SCRATCH_SCHEMA;
     if (d->read_schema || b->read_schema)
         caps |= PM_CAP_READ_SCHEMA;
+    if (PM__BACKEND_HAS(b, 4, scratch_database_create) && b->scratch_database_drop)
+        caps |= PM_CAP_SCRATCH_DATABASE;
     return caps;
 }
 

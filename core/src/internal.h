@@ -95,6 +95,13 @@ void pm__sql_locate(const pm_migration *m, bool up, const char *dialect, pm_erro
 /* Refuses two migrations of src with one version, naming dir. */
 int pm__source_check_versions(const pm_source *src, const char *dir, pm_error *err);
 
+/* ==== url.c ==== */
+
+/* url (scheme://authority/db?query) with its database replaced by name,
+ * reaching the same server the same way: malloc'd, NULL when out of memory
+ * or when url has no authority. */
+char *pm__url_with_database(const char *url, const char *name);
+
 /* ==== db.c: driver calls that scrub the password from every error ==== */
 
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err);
@@ -118,6 +125,8 @@ bool pm__db_recording(const pm_db *db);
 /* Reads the schema into a new catalog (caller frees with pm__catalog_free). */
 int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err);
 unsigned int pm__db_flags(const pm_db *db);
+/* Runs sql (no parameters) and keeps every row in out (pm_rows_free()). */
+int pm__db_fetch_rows(pm_db *db, const char *sql, pm_rows *out, pm_error *err);
 
 const pm_backend *pm__db_backend(const pm_db *db);
 /* The backend's member added in its version, or NULL/0 when it is older. */

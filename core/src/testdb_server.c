@@ -35,18 +35,6 @@ static const char *process_tag(void)
     return tag;
 }
 
-/* url with its database (the path after host and port) replaced by name. */
-static char *url_with_database(const char *url, const char *name)
-{
-    const char *authority = strstr(url, "://");
-    if (!authority)
-        return NULL;
-    authority += 3;
-    const char *path = authority + strcspn(authority, "/?#");
-    const char *rest = path + strcspn(path, "?#");
-    return pm__format("%.*s/%s%s", (int)(path - url), url, name, rest);
-}
-
 /* ==== Statements on the server, with a name in them ==== */
 
 static int exec_named(pm_db *db, const char *fmt, const char *a, const char *b, pm_error *err)
@@ -98,7 +86,7 @@ static int migrate_new(pm_template *t, const char *building, const pm_migration 
                        size_t count, pm_error *err)
 {
     const pm_backend *d = pm__db_backend(t->server.admin);
-    char *url = url_with_database(t->url, building);
+    char *url = pm__url_with_database(t->url, building);
     if (!url)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     int rc = exec_named(t->server.admin, d->database_create, building, d->database_blank, err);
@@ -162,7 +150,7 @@ int pm_testdb__server_prepare(pm_template *t, pm_db *admin, const pm_migration *
 int pm_testdb__server_copy(pm_template *t, pm_db **db, char **name, char **url, pm_error *err)
 {
     *name = pm__format("pm_t_%s_%ld_%s_%lu", t->hash, (long)getpid(), process_tag(), ++copy_serial);
-    *url = *name ? url_with_database(t->url, *name) : NULL;
+    *url = *name ? pm__url_with_database(t->url, *name) : NULL;
     if (!*url)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     const pm_backend *d = pm__db_backend(t->server.admin);

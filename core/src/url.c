@@ -842,3 +842,16 @@ char *pm_url_redact(const char *text)
     pm__secrets_clear(&secrets);
     return pm_buf_detach(&out);
 }
+
+/* ==== Another database on the same server ==== */
+
+char *pm__url_with_database(const char *url, const char *name)
+{
+    const char *authority = strstr(url, "://");
+    if (!authority)
+        return NULL;
+    authority += 3;
+    const char *path = authority + strcspn(authority, "/?#");
+    const char *rest = path + strcspn(path, "?#");
+    return pm__format("%.*s/%s%s", (int)(path - url), url, name, rest);
+}

@@ -326,7 +326,7 @@ static void test_workflow_cli__verify_passes_the_builtin_set_in_memory(void **st
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "verify"));
     assert_exit(r, 0);
     assert_contains(r->out, "Verifying every down() on sqlite::memory:\n");
-    assert_contains(r->out, "\nok      " TENANTS "\n");
+    assert_contains(r->out, "\nSummary:\n  ok      " TENANTS "\n");
     assert_contains(r->out, "Every down() restores the schema exactly.\n");
     assert_lacks(r->out, "FAILED");
     /* It used a database of its own: none was created here. */
@@ -378,8 +378,11 @@ static void test_workflow_cli__fresh_drops_everything_and_applies_every_migratio
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "fresh"));
     assert_exit(r, 0);
     assert_empty(r->err);
-    assert_contains(r->out, "Dropping every table, view, sequence and type, then applying every "
-                            "migration.\n");
+    assert_contains(r->out, "Dropping everything the migrations made (listed first), then "
+                            "applying every migration.\n");
+    /* Listed before the first is dropped. */
+    assert_contains(r->out, "Will drop view stray_view\nWill drop table stray\nWill drop table "
+                            "tenants\nDropped view stray_view\n");
     assert_contains(r->out, "Dropped view stray_view\n");
     assert_contains(r->out, "Dropped table stray\n");
     assert_contains(r->out, "Dropped table tenants\n");

@@ -1654,9 +1654,9 @@ static void test_conformance__verify_catches_downs_that_do_not_restore_or_fail(v
     wf_verified *v = wf_keep(calloc(1, sizeof(*v)));
     size_t problems = 0;
     pm_test_ok(pm_engine_verify(engine, wf_on_verified, v, &problems, &f->err), &f->err);
-    if (v->count != 5)
+    if (v->count != 6)
         wf_print_verified(v);
-    assert_int_equal(v->count, 5); /* it stops at the failed down: conf_c is not reached */
+    assert_int_equal(v->count, 6); /* it goes on after the failed down: conf_c is checked */
     assert_int_equal(problems, 3);
     wf_assert_verified(v, 0, ma.name, PM_VERIFY_OK);
     wf_assert_verified(v, 1, mv.name, PM_VERIFY_OK);
@@ -1679,11 +1679,12 @@ static void test_conformance__verify_catches_downs_that_do_not_restore_or_fail(v
     wf_assert_verified(v, 4, mv_down_fails.name, PM_VERIFY_DOWN_FAILED);
     assert_non_null(v->details[4]);
     assert_true(strlen(v->details[4]) > 0);
-    assert_false(pm_test_has_table(f->db, "conf_c"));
+    wf_assert_verified(v, 5, mv_after.name, PM_VERIFY_OK);
+    assert_true(pm_test_has_table(f->db, "conf_c"));
     wf_verify_done(f);
 }
 
-static void test_conformance__verify_reports_a_failing_up_and_stops(void **state)
+static void test_conformance__verify_reports_a_failing_up_and_checks_the_next(void **state)
 {
     fixture *f = *state;
     wf_verify_target(f);
@@ -1691,14 +1692,15 @@ static void test_conformance__verify_reports_a_failing_up_and_stops(void **state
     wf_verified *v = wf_keep(calloc(1, sizeof(*v)));
     size_t problems = 0;
     pm_test_ok(pm_engine_verify(engine, wf_on_verified, v, &problems, &f->err), &f->err);
-    if (v->count != 2)
+    if (v->count != 3)
         wf_print_verified(v);
-    assert_int_equal(v->count, 2);
+    assert_int_equal(v->count, 3);
     assert_int_equal(problems, 1);
     wf_assert_verified(v, 0, ma.name, PM_VERIFY_OK);
     wf_assert_verified(v, 1, mbad.name, PM_VERIFY_UP_FAILED);
     assert_non_null(v->details[1]);
-    assert_false(pm_test_has_table(f->db, "conf_c"));
+    wf_assert_verified(v, 2, mc.name, PM_VERIFY_OK); /* checked all the same */
+    assert_true(pm_test_has_table(f->db, "conf_c"));
     wf_verify_done(f);
 }
 
@@ -1984,8 +1986,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(
             test_conformance__verify_catches_downs_that_do_not_restore_or_fail, wf_setup,
             wf_teardown),
-        cmocka_unit_test_setup_teardown(test_conformance__verify_reports_a_failing_up_and_stops,
-                                        wf_setup, wf_teardown),
+        cmocka_unit_test_setup_teardown(
+            test_conformance__verify_reports_a_failing_up_and_checks_the_next, wf_setup,
+            wf_teardown),
         cmocka_unit_test_setup_teardown(test_conformance__verify_refuses_a_database_with_history,
                                         wf_setup, wf_teardown),
         cmocka_unit_test_setup_teardown(

@@ -1244,7 +1244,7 @@ static void test_mariadb__capabilities_are_those_of_a_server_without_transaction
 {
     fixture *f = *state;
     fresh_database(f, "caps");
-    const unsigned int want = PM_CAP_SCRATCH_SCHEMA | PM_CAP_READ_SCHEMA;
+    const unsigned int want = PM_CAP_SCRATCH_SCHEMA | PM_CAP_SCRATCH_DATABASE | PM_CAP_READ_SCHEMA;
     assert_int_equal(pm_db_capabilities(f->db), want);
     assert_false(pm_db_transactional_ddl(f->db));
     assert_string_equal(pm_db_backend_name(f->db), "mysql");

@@ -1252,7 +1252,8 @@ static void test_postgres__capabilities_are_those_of_a_transactional_server(void
     fixture *f = *state;
     fresh_database(f, "caps");
     const unsigned int server = PM_CAP_TRANSACTIONAL_DDL | PM_CAP_CLONE_TEMPLATE |
-                                PM_CAP_SCRATCH_SCHEMA | PM_CAP_READ_SCHEMA;
+                                PM_CAP_SCRATCH_SCHEMA | PM_CAP_SCRATCH_DATABASE |
+                                PM_CAP_READ_SCHEMA;
     assert_int_equal(pm_db_capabilities(f->db), server | PM_CAP_ROLLBACK_TESTDB);
     assert_string_equal(pm_db_backend_name(f->db), "postgres");
     unsigned int told = 0;

@@ -146,6 +146,9 @@ bool pm_db_transactional_ddl(const pm_db *db);
 #define PM_CAP_SCRATCH_SCHEMA (1u << 5)
 /* The schema can be read (pm_db_schema(), `fresh`, `verify`). */
 #define PM_CAP_READ_SCHEMA (1u << 6)
+/* `verify` can run in a scratch database of its own on the server
+ * (pm_db_scratch_database_create()), leaving the URL's database alone. */
+#define PM_CAP_SCRATCH_DATABASE (1u << 7)
 
 /* The PM_CAP_* flags of db. */
 unsigned int pm_db_capabilities(const pm_db *db);
@@ -188,6 +191,20 @@ int pm_db_schema(pm_db *db, char **out, pm_error *err);
  * pm_db_scratch_end() drops it. SQLite has none: use sqlite::memory:. */
 int pm_db_scratch_begin(pm_db *db, pm_error *err);
 int pm_db_scratch_end(pm_db *db, pm_error *err);
+
+/* For `verify` on a server (PM_CAP_SCRATCH_DATABASE): creates an empty
+ * database named pm_verify_<16 hex digits> on the server admin reaches,
+ * through admin, and returns its name and the URL to reach it, which is url
+ * (admin's own URL, password included) naming that database instead; both
+ * malloc'd, the caller frees them. Refused before creating anything when the
+ * backend can tell that admin's role may not create databases (PM_EURL,
+ * the message saying what to do instead); a CREATE that fails is PM_EDB
+ * (with that advice as hint where the backend cannot ask first). pm_db_scratch_database_drop()
+ * drops it (also while connections to it remain, on PostgreSQL); a NULL name is a no-op. Unlike
+ * pm_db_scratch_begin(), nothing of admin's database is touched. */
+int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, char **scratch_url,
+                                  pm_error *err);
+int pm_db_scratch_database_drop(pm_db *admin, const char *name, pm_error *err);
 
 /* Called for each statement a dry run would send: the migration it belongs
  * to (NULL for poblysh's own bookkeeping) and the SQL, parameters written

@@ -46,7 +46,10 @@ typedef enum pm_event_kind {
     /* A statement of it waited longer than the lock timeout: it was rolled
      * back and runs again after elapsed_ms (the pause), as attempt number
      * attempt + 1 of attempts + 1; detail is the statement. */
-    PM_EVENT_RETRYING
+    PM_EVENT_RETRYING,
+    /* fresh will drop event->migration ("function utils.slug(text)"): every
+     * object is reported so before the first is dropped */
+    PM_EVENT_WILL_DROP
 } pm_event_kind;
 
 typedef struct pm_event {
@@ -142,8 +145,19 @@ int pm_engine_up(pm_engine *engine, size_t max, size_t *applied, pm_error *err);
  * know, or a failed one, cannot be reverted: that is an error naming it. */
 int pm_engine_down(pm_engine *engine, size_t n, size_t *reverted, pm_error *err);
 
-/* Drops every table, view, sequence and type of the current schema
- * (history table included), then applies every migration. */
+/* Empties what the migrations made, then applies every migration. What it
+ * drops is the backend's to say (sys/backend.h, fresh_objects): on
+ * PostgreSQL every table, view, materialized view, sequence, function,
+ * procedure, aggregate, type and domain of the current schema, the other
+ * schemas the session's role owns (taken for schemas the migrations made)
+ * and the event triggers whose function is in one of them; on MySQL every
+ * table, view, sequence, routine and event of the database; elsewhere every
+ * table, view, sequence and type. Triggers go with their tables; the
+ * history table goes last. Each object is reported (PM_EVENT_WILL_DROP)
+ * before the first is dropped, then as dropped (PM_EVENT_DROPPED).
+ * Refuses (PM_EFOREIGN), dropping nothing, a database whose history another
+ * tool keeps and poblysh has not adopted. *applied counts the migrations
+ * applied, also when one then fails. */
 int pm_engine_fresh(pm_engine *engine, size_t *applied, pm_error *err);
 
 /* Reverts every applied migration, last applied first. */
@@ -152,11 +166,19 @@ int pm_engine_reset(pm_engine *engine, size_t *reverted, pm_error *err);
 /* pm_engine_reset(), then pm_engine_up() of every migration. */
 int pm_engine_refresh(pm_engine *engine, size_t *reverted, size_t *applied, pm_error *err);
 
+/* A difference is shown as a diff of the objects that differ only: per
+ * object, its line ("  table t") then "- " lines only before and "+ " lines
+ * only after; an object only on one side is all "- " or all "+ " lines. */
 typedef enum pm_verify_result {
     PM_VERIFY_OK,           /* down() restored the schema exactly */
-    PM_VERIFY_NOT_RESTORED, /* detail: the difference, "- before" / "+ after" lines */
+    PM_VERIFY_NOT_RESTORED, /* detail: the difference */
     PM_VERIFY_DOWN_FAILED,  /* detail: the error */
-    PM_VERIFY_UP_FAILED     /* detail: the error */
+    PM_VERIFY_UP_FAILED,    /* detail: the error */
+    /* down() restored every object, but some table's columns in another
+     * order (a dropped column added back at the end): a warning, not
+     * counted in *problems. detail: each such table with its column order
+     * before ("- ") and after ("+ "). */
+    PM_VERIFY_COLUMN_ORDER
 } pm_verify_result;
 
 typedef void (*pm_verify_fn)(const char *migration, pm_verify_result result, const char *detail,
@@ -165,8 +187,10 @@ typedef void (*pm_verify_fn)(const char *migration, pm_verify_result result, con
 /* Checks every down() on a scratch database (the engine's, which must have
  * no history): for each migration in order, snapshot the schema, apply up,
  * apply down, compare with the first snapshot, apply up again. Each outcome
- * goes to fn; *problems counts those not PM_VERIFY_OK. Stops at a failed up
- * or down, since the state after it is unknown. */
+ * goes to fn; *problems counts those neither PM_VERIFY_OK nor
+ * PM_VERIFY_COLUMN_ORDER. A failed up or down is reported and the next
+ * migration checked all the same (it may then fail because of the first);
+ * only an interrupt (PM_EINTERRUPTED) or a lost connection ends it early. */
 int pm_engine_verify(pm_engine *engine, pm_verify_fn fn, void *ctx, size_t *problems,
                      pm_error *err);
 

@@ -68,10 +68,11 @@ struct pm_dialect {
  * (session_schema, session_restore) and the timeouts of a migration's
  * statements (lock_timeout_*, statement_timeout_*, timeouts_reset,
  * lock_timeout_code, default_lock_timeout_ms). 3: lock_transaction and
- * lock_transaction_timeout, the migration lock taken per transaction. The
- * core reads the members of a version only from a backend that says it has
- * them. */
-#define PM_BACKEND_VERSION 3
+ * lock_transaction_timeout, the migration lock taken per transaction.
+ * 4: scratch_database_* (verify's own database) and fresh_objects (what
+ * fresh drops). The core reads the members of a version only from a backend
+ * that says it has them. */
+#define PM_BACKEND_VERSION 4
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -254,6 +255,26 @@ struct pm_backend {
     /* The database's code (SQLSTATE) of a lock_transaction that waited its
      * whole wait ("55P03"), so it is reported as the lock timeout. */
     const char *lock_transaction_timeout;
+
+    /* ---- Added in version 4 ---- */
+
+    /* A scratch database for `verify` (pm_db_scratch_database_create()):
+     * create makes an empty database, drop drops it even while connections
+     * to it remain; each "%s" is its (safe) name. NULL when the backend has
+     * none. allowed, or NULL when the backend cannot tell beforehand, returns
+     * one row, true (pm_catalog_truthy) when the session's role may create
+     * databases; refused is the message when it may not, saying what to do. */
+    const char *scratch_database_create;
+    const char *scratch_database_drop;
+    const char *scratch_database_allowed;
+    const char *scratch_database_refused;
+
+    /* What `fresh` drops, or NULL to drop the catalog's tables, views,
+     * sequences and types: rows (kind, name, statement), in the order the
+     * statements must run, covering every object in the connection's schema
+     * and the other namespaces migrations made. The history table is left
+     * out (the core drops it last). */
+    const char *fresh_objects;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
