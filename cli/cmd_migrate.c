@@ -54,6 +54,7 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
         fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
     switch (err->code) {
     case PM_ECONNECT: return PM_EXIT_CONNECT;
+    case PM_EREADONLY: return PM_EXIT_CONNECT;
     case PM_ECHECKSUM:
     case PM_EDRIFT:
     case PM_EFAILED:

@@ -329,6 +329,8 @@ static int parse_ipv6(url_parser *p, const char *s, size_t n)
  * a password and may be quoted. */
 static int parse_hostport(url_parser *p, const char *s, size_t n, int after_userinfo)
 {
+    if (memchr(s, ',', n) && pm__scheme_reader(p->url->scheme))
+        return decode_part(p, s, n, NULL, &p->url->host); /* the driver's library reads them */
     if (memchr(s, ',', n))
         return url_error(p->err, "several hosts (separated by ',') are not supported");
     const char *port = NULL;
@@ -470,6 +472,47 @@ static int parse_url(url_parser *p)
     return rc;
 }
 
+/* ==== Connection strings that are not URLs ==== */
+
+/* Whether text may be a key=value connection string ("host=h dbname=app"):
+ * it does not start with "scheme:" and holds a '='. Which driver reads it,
+ * if any, is for the drivers' libraries to say (conninfo()). */
+static int may_be_conninfo(const char *text)
+{
+    size_t n = scheme_span(text);
+    return !(n > 0 && text[n] == ':') && strchr(text, '=') != NULL;
+}
+
+/* The driver's first scheme, without a "NAME:*" sub-scheme mark. */
+static char *first_scheme(const pm_driver *d)
+{
+    return pm__strndup(d->schemes[0], strcspn(d->schemes[0], ":"));
+}
+
+/* A key=value string: the driver whose library accepts it takes it whole. */
+static int parse_conninfo(pm_url **out, const char *text, pm_error *err)
+{
+    pm_error why = PM_ERROR_INIT;
+    const pm_driver *reader = NULL;
+    int rc = pm__conninfo_reader(&reader, text, &why);
+    if (rc == 0 && !reader)
+        rc = url_error(err,
+                       "missing scheme " PM_URL_EXAMPLE
+                       ", and no driver reads it as a key=value connection string%s%s",
+                       why.message ? ": " : "", why.message ? why.message : "");
+    pm_error_clear(&why);
+    if (rc < 0)
+        return rc == PM_ENOMEM ? url_oom(err) : rc;
+    pm_url *url = calloc(1, sizeof(*url));
+    if (url && (url->scheme = first_scheme(reader)) != NULL && (url->text = pm__strdup(text))) {
+        url->is_conninfo = 1;
+        *out = url;
+        return 0;
+    }
+    pm_url_free(url);
+    return url_oom(err);
+}
+
 /* pm_url_parse(), also telling found (when not NULL) where it read each
  * secret. */
 static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets *found)
@@ -477,13 +520,17 @@ static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets 
     *out = NULL;
     if (!text || !*text)
         return url_error(err, "empty " PM_URL_EXAMPLE);
+    if (may_be_conninfo(text))
+        return parse_conninfo(out, text, err);
     url_parser p = {text, NULL, err, found};
     int rc = check_characters(&p);
     if (rc)
         return rc;
     if (!(p.url = calloc(1, sizeof(*p.url))))
         return url_oom(err);
-    if ((rc = parse_url(&p)) != 0) {
+    if ((rc = parse_url(&p)) == 0 && !(p.url->text = pm__strdup(text)))
+        rc = url_oom(err);
+    if (rc != 0) {
         pm_url_free(p.url);
         return rc;
     }
@@ -527,6 +574,7 @@ void pm_url_free(pm_url *url)
         free(url->params[i].value);
     }
     free(url->params);
+    free(url->text);
     free(url);
 }
 
@@ -603,6 +651,43 @@ static int broken_query_secrets(pm_secrets *s, const char *text)
     return 0;
 }
 
+/* The end of a key=value string's value starting at v: a quoted value runs
+ * to its closing quote ('\\' escapes), another to the next blank. */
+static const char *conninfo_value_end(const char *v)
+{
+    if (*v != '\'')
+        return v + strcspn(v, " \t\n\r\f\v");
+    for (v++; *v && *v != '\''; v++)
+        if (*v == '\\' && v[1])
+            v++;
+    return *v ? v + 1 : v;
+}
+
+/* Adds as spans the values of secret keys in text that is no URL
+ * ("password=x host=h" a driver refused): each "key = value" whose key
+ * starts the text or follows a blank. */
+static int broken_conninfo_secrets(pm_secrets *s, const char *text)
+{
+    for (const char *key = text; *key;) {
+        key += strspn(key, " \t\n\r\f\v");
+        size_t klen = strcspn(key, "= \t\n\r\f\v");
+        const char *eq = key + klen + strspn(key + klen, " \t\n\r\f\v");
+        if (klen == 0 || *eq != '=') {
+            key += klen ? klen : (*key != '\0');
+            continue;
+        }
+        const char *value = eq + 1 + strspn(eq + 1, " \t\n\r\f\v");
+        const char *end = conninfo_value_end(value);
+        if (is_secret_key(key, klen) && end > value) {
+            int rc = add_span(s, (size_t)(value - text), (size_t)(end - text));
+            if (rc)
+                return rc;
+        }
+        key = end > value ? end : value;
+    }
+    return 0;
+}
+
 static int span_order(const void *a, const void *b)
 {
     const pm_secret_span *x = a, *y = b;
@@ -639,6 +724,8 @@ static int find_in_broken(pm_secrets *s, const char *text)
         rc = add_span(s, start, end);
     if (rc == 0)
         rc = broken_query_secrets(s, text);
+    if (rc == 0 && may_be_conninfo(text))
+        rc = broken_conninfo_secrets(s, text);
     if (rc == 0)
         merge_spans(s);
     return rc;
@@ -721,9 +808,27 @@ static int add_span_values(pm_secrets *s, const char *text)
     return rc;
 }
 
+static int add_secret_value(void *ctx, const char *value)
+{
+    return add_value(ctx, pm__strdup(value));
+}
+
+/* The secrets the driver's own library finds in text (for a driver that
+ * reads its connection strings itself): every password libpq would send. */
+static int add_library_secrets(pm_secrets *s, const pm_url *url, const char *text)
+{
+    const pm_driver *reader = url ? pm__scheme_reader(url->scheme) : NULL;
+    if (!reader)
+        return 0;
+    int rc = reader->conninfo(text, add_secret_value, s, NULL, NULL);
+    return rc < 0 ? rc : 0;
+}
+
 /* The parser itself says where the secrets are: the drivers connect with
- * what it read, so redaction and scrubbing hide exactly that. Only text it
- * refuses is read by find_in_broken(). */
+ * what it read, so redaction and scrubbing hide exactly that; a driver that
+ * reads connection strings with its own library adds what that library
+ * counts as secrets. Only text the parser refuses is read by
+ * find_in_broken(). */
 int pm__secrets_find(pm_secrets *out, const char *text)
 {
     if (!text)
@@ -731,6 +836,8 @@ int pm__secrets_find(pm_secrets *out, const char *text)
     pm_error scratch = PM_ERROR_INIT;
     pm_url *url = NULL;
     int rc = parse_text(&url, text, &scratch, out);
+    if (rc == 0)
+        rc = add_library_secrets(out, url, text);
     pm_url_free(url);
     pm_error_clear(&scratch);
     if (rc < 0 && rc != PM_ENOMEM) {
@@ -824,10 +931,28 @@ void pm__secrets_scrub(const pm_secrets *s, pm_error *err)
 
 /* ==== Redaction ==== */
 
+/* A key=value string as the library of the driver that reads it shows it,
+ * secrets hidden; NULL when no driver reads text (or out of memory). */
+static char *conninfo_shown(const char *text)
+{
+    const pm_driver *reader = NULL;
+    char *shown = NULL;
+    if (!may_be_conninfo(text) || pm__conninfo_reader(&reader, text, NULL) < 0 || !reader)
+        return NULL;
+    if (reader->conninfo(text, NULL, NULL, &shown, NULL) != 1) {
+        free(shown);
+        return NULL;
+    }
+    return shown;
+}
+
 char *pm_url_redact(const char *text)
 {
     if (!text)
         return pm__strdup("");
+    char *shown = conninfo_shown(text);
+    if (shown)
+        return shown;
     pm_secrets secrets = PM_SECRETS_INIT;
     if (pm__secrets_find(&secrets, text) < 0)
         return NULL;
