@@ -36,8 +36,9 @@ for label in unit conformance cli crash sqlite registered postgres mariadb dbi; 
   fi
 done
 # The server tests run against a throwaway PostgreSQL cluster and MariaDB
-# server started for this run, and stopped after it.
-bash scripts/with-postgres.sh bash scripts/with-mariadb.sh \
+# server started for this run, and a PostgreSQL primary with a streaming
+# standby (test_standby), all stopped after it.
+bash scripts/with-postgres.sh bash scripts/with-mariadb.sh bash scripts/with-standby.sh \
   ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
 # What an outside project gets from `cmake --install`: the example service
 # built from the prefix with find_package and with pkg-config, the
