@@ -59,7 +59,7 @@ static const char *program_usage =
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file;\n"
-    "     or a command that writes reached a read-only standby (nothing was run)\n"
+    "     or a writing command reached a read-only standby\n"
     "  5  the history needs attention: up refused because of failed, modified, missing or\n"
     "     out-of-order migrations (down, reset, refresh, repair --accept: a failed one), or\n"
     "     because the database holds another tool's history not adopted yet (also status;\n"

@@ -4,7 +4,11 @@
  * redacted URL parses with each of those secrets replaced by "***"; no error
  * from parsing or from pm_url_capabilities() (which never connects) quotes
  * a secret; and a driver message scrubbed with the finder's secrets holds
- * none of them as a whole occurrence. A violation traps. */
+ * none of them as a whole occurrence. For a driver that reads connection
+ * strings with its own library (libpq: several hosts, key=value strings),
+ * every secret that library reads is among the finder's too, and the
+ * redacted form read by that library holds "***" for each. A violation
+ * traps. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +62,39 @@ static int found(const pm_secrets *s, const char *value)
     return 0;
 }
 
+/* The secrets the driver's library reads in a text, collected. */
+typedef struct library_secrets {
+    const pm_secrets *finder; /* each must be found there; NULL: only count */
+    size_t count;
+    size_t not_hidden; /* values other than "***" */
+} library_secrets;
+
+static int note_library_secret(void *ctx, const char *value)
+{
+    library_secrets *l = ctx;
+    l->count++;
+    l->not_hidden += strcmp(value, "***") != 0;
+    if (l->finder)
+        CHECK(found(l->finder, value));
+    return 0;
+}
+
+/* What the library of the driver reading url finds in text is found, and
+ * what it finds in the redaction is only "***". */
+static void check_library_reading(const char *text, const pm_url *url, const pm_secrets *s,
+                                  const char *shown)
+{
+    const pm_driver *reader = pm__scheme_reader(url->scheme);
+    if (!reader)
+        return;
+    library_secrets original = {s, 0, 0};
+    if (reader->conninfo(text, note_library_secret, &original, NULL, NULL) != 1)
+        return;
+    library_secrets redacted = {NULL, 0, 0};
+    CHECK(reader->conninfo(shown, note_library_secret, &redacted, NULL, NULL) == 1);
+    CHECK(redacted.not_hidden == 0);
+}
+
 /* The parser's secrets are the finder's, and redaction replaces each. */
 static void check_parsed(const char *text, const pm_url *url, const pm_secrets *s)
 {
@@ -73,6 +110,8 @@ static void check_parsed(const char *text, const pm_url *url, const pm_secrets *
     pm_url *back = NULL;
     pm_error err = PM_ERROR_INIT;
     CHECK(pm_url_parse(&back, shown, &err) == 0);
+    CHECK(back->is_conninfo == url->is_conninfo);
+    check_library_reading(text, url, s, shown);
     CHECK(back->nparams == url->nparams);
     if (url->password)
         CHECK(back->password && strcmp(back->password, "***") == 0);
