@@ -280,8 +280,12 @@ static int take_home(void *ctx, size_t n, const char *const *values)
     return 0;
 }
 
+static int check_writable(const pm_db *db, pm_error *err);
+
 int pm_db_scratch_begin(pm_db *db, pm_error *err)
 {
+    if (check_writable(db, err) < 0) /* verify's scratch schema is a write too */
+        return PM_EREADONLY;
     const pm_backend *b = pm__db_backend(db);
     if (!b->scratch_create)
         return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch schema%s%s", b->name,

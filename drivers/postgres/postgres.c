@@ -201,9 +201,8 @@ static int conninfo_build(conninfo *ci, const pm_url *url, pm_error *err)
  * the parsed URL by conninfo_build(). */
 static bool libpq_reads(const pm_url *url)
 {
-    return url->is_conninfo ||
-           (url->text && (strncmp(url->text, "postgresql://", 13) == 0 ||
-                          strncmp(url->text, "postgres://", 11) == 0));
+    return url->is_conninfo || (url->text && (strncmp(url->text, "postgresql://", 13) == 0 ||
+                                              strncmp(url->text, "postgres://", 11) == 0));
 }
 
 /* Our defaults, then the whole connection string as an expanded dbname:
@@ -804,8 +803,9 @@ static void explain_refusal(const char *text, const char *libpq_message, pm_erro
     if (message && *message && !mentions_password(text))
         pm_error_set(why, PM_EURL, "libpq: %s", message);
     else
-        pm_error_set(why, PM_EURL, "libpq refuses it (its message is withheld: the text may "
-                                   "hold a password)");
+        pm_error_set(why, PM_EURL,
+                     "libpq refuses it (its message is withheld: the text may "
+                     "hold a password)");
     free(message);
 }
 

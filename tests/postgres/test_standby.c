@@ -134,8 +134,7 @@ static void fresh_database(fixture *f, const char *name)
 /* A URL of this test's database on the given "host:port,host:port" list. */
 static char *hosts_url(fixture *f, const char *hosts, const char *query)
 {
-    return fmt(f, "%s@%s/%s%s%s", userinfo, hosts, f->dbname, query ? "?" : "",
-               query ? query : "");
+    return fmt(f, "%s@%s/%s%s%s", userinfo, hosts, f->dbname, query ? "?" : "", query ? query : "");
 }
 
 static char *on_primary(fixture *f)
@@ -235,8 +234,8 @@ static const run_result *run(fixture *f, const char *const *args)
     while (waitpid(c.pid, &c.wait_status, 0) < 0)
         assert_int_equal(errno, EINTR);
     r->seconds = seconds_since(&c.started);
-    r->status = WIFEXITED(c.wait_status) ? WEXITSTATUS(c.wait_status)
-                                         : 128 + WTERMSIG(c.wait_status);
+    r->status =
+        WIFEXITED(c.wait_status) ? WEXITSTATUS(c.wait_status) : 128 + WTERMSIG(c.wait_status);
     if (open_fds > 0)
         fail_msg("poblysh did not finish within %d ms\n--- stdout\n%s--- stderr\n%s---",
                  RUN_TIMEOUT_MS, r->out, r->err);
@@ -321,10 +320,9 @@ static void test_standby__standby_alone_refuses_every_writing_command_with_exit_
     fresh_database(f, "alone");
     const char *url = on_standby(f);
     const char *const commands[][3] = {
-        {"up", NULL},           {"down", NULL},
-        {"reset", NULL},        {"refresh", NULL},
-        {"fresh", NULL},        {"repair", "--accept", TENANTS},
-        {"adopt", NULL},
+        {"up", NULL},      {"down", NULL},   {"reset", NULL},
+        {"refresh", NULL}, {"fresh", NULL},  {"repair", "--accept", TENANTS},
+        {"adopt", NULL},   {"verify", NULL},
     };
     for (size_t i = 0; i < PM_ARRAY_LEN(commands); i++) {
         const char *args[8] = {"-v", "--database-url", url, "migrate"};
@@ -404,8 +402,8 @@ static void test_standby__key_value_string_migrates_and_hides_its_password(void 
     assert_int_equal(history_rows(f, false), 1);
 
     /* The same password, refused by a database that does not exist. */
-    url = fmt(f, "host=127.0.0.1 port=%s dbname=%s_missing user=poblysh password=%s",
-              primary_port, f->dbname, quoted(f, raw_password));
+    url = fmt(f, "host=127.0.0.1 port=%s dbname=%s_missing user=poblysh password=%s", primary_port,
+              f->dbname, quoted(f, raw_password));
     r = run(f, ARGS("-v", "--database-url", url, "migrate", "up"));
     assert_no_secret(r);
     assert_contains(r, r->err, "cannot connect to PostgreSQL");

@@ -628,7 +628,7 @@ static int open_memory(pm_conn **out, const pm_url *url, const pm_connect_option
 /* The PostgreSQL driver's reading of connection strings (libpq's), for a
  * URL that goes to PostgreSQL: its multi-host and key=value forms. */
 static int (*libpq_reading(const char *url))(const char *, pm_secret_fn, void *, char **,
-                                              pm_error *)
+                                             pm_error *)
 {
     const pm_driver *const *drivers = pm__builtin_drivers();
     bool postgres = strncmp(url, "postgres", 8) == 0 || !strstr(url, "://");
@@ -746,8 +746,7 @@ static void test_url__postgres_url_keeps_several_hosts_for_libpq(void **state)
     assert_string_equal(url->text, text);
     assert_int_equal(url->is_conninfo, 0);
     pm_url_free(url);
-    assert_redacts(text,
-                   "postgres://u:***@h1:5432,[::1]:5433/app?target_session_attrs=read-write");
+    assert_redacts(text, "postgres://u:***@h1:5432,[::1]:5433/app?target_session_attrs=read-write");
 }
 
 static void test_url__key_value_string_goes_to_the_driver_whose_library_reads_it(void **state)
@@ -781,8 +780,8 @@ static void test_url__key_value_string_is_shown_as_libpq_reads_it(void **state)
                    "service=s passfile=/p host=h1,h2 port=5432,5433");
 }
 
-static void test_url__key_value_string_no_library_reads_is_refused_without_its_password(
-    void **state)
+static void
+test_url__key_value_string_no_library_reads_is_refused_without_its_password(void **state)
 {
     (void)state;
     if (!libpq_reading("postgres:"))

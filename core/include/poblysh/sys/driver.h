@@ -243,8 +243,7 @@ struct pm_driver {
      * it too, so the redaction of every printed URL uses the library's
      * reading. Optional; called without a connection, from any thread,
      * possibly under the registry's lock (it must not register drivers). */
-    int (*conninfo)(const char *text, pm_secret_fn secret, void *ctx, char **shown,
-                    pm_error *why);
+    int (*conninfo)(const char *text, pm_secret_fn secret, void *ctx, char **shown, pm_error *why);
 };
 
 /* ==== Reading the catalog ==== */
