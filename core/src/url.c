@@ -372,6 +372,25 @@ static int parse_hostport(url_parser *p, const char *s, size_t n, int after_user
     return port ? parse_port(p, port, plen, after_userinfo) : 0;
 }
 
+/* A driver's library that reads URLs itself may end the user info at the
+ * first '@' before any '/', across a '?' (libpq does): there
+ * "postgres://h?application_name=a:b@c" would send the password "b" to host
+ * "c". Such a URL means two things, so an '@' in the query of a URL without
+ * a path is refused (even after a '/', which the redaction may hide). */
+static int check_library_userinfo(url_parser *p, const char *auth_end)
+{
+    if (*auth_end != '?' || !pm__scheme_reader(p->url->scheme))
+        return 0;
+    const char *at = strchr(auth_end, '@'); /* any: hiding a secret may remove a '/' */
+    if (!at)
+        return 0;
+    return url_error(p->err,
+                     "'@' at offset %zu in the query of a URL without a path: the %s driver's "
+                     "library would read the user info up to it; write it as %%40, or give the "
+                     "path (\"/db?...\")",
+                     offset_of(p, at), p->url->scheme);
+}
+
 /* "//[userinfo@]host[:port][/path]" up to end (the '?' or the end of text);
  * auth points past the "//". The authority ends at the first '/' or '?' and
  * the user info at its last '@', so a raw '@' in a password still parses. */
@@ -397,7 +416,7 @@ static int parse_hierarchical(url_parser *p, const char *auth, const char *end)
         rc = parse_hostport(p, host, (size_t)(auth_end - host), at != NULL);
     if (rc == 0 && *auth_end == '/')
         rc = decode(p, auth_end, (size_t)(end - auth_end), NULL, &p->url->path);
-    return rc;
+    return rc ? rc : check_library_userinfo(p, auth_end);
 }
 
 static int add_param(pm_url *url, char *key, char *value)
@@ -716,11 +735,15 @@ static void merge_spans(pm_secrets *s)
     s->nspans = kept + 1;
 }
 
+static int first_at_password(const char *text, size_t *start, size_t *end);
+
 static int find_in_broken(pm_secrets *s, const char *text)
 {
     size_t start, end;
     int rc = 0;
     if (broken_password(text, &start, &end))
+        rc = add_span(s, start, end);
+    if (rc == 0 && first_at_password(text, &start, &end))
         rc = add_span(s, start, end);
     if (rc == 0)
         rc = broken_query_secrets(s, text);
@@ -946,6 +969,90 @@ static char *conninfo_shown(const char *text)
     return shown;
 }
 
+/* text with each span of s replaced by "***"; NULL when out of memory. */
+static char *hide_spans(const char *text, const pm_secrets *s)
+{
+    pm_buf out = PM_BUF_INIT;
+    size_t pos = 0;
+    for (size_t i = 0; i < s->nspans; i++) {
+        pm_buf_appendn(&out, text + pos, s->spans[i].start - pos);
+        pm_buf_append(&out, "***");
+        pos = s->spans[i].end;
+    }
+    pm_buf_append(&out, text + pos);
+    return pm_buf_detach(&out);
+}
+
+/* The driver of a URL's scheme when it reads its URLs with its own library. */
+static const pm_driver *reader_of_url(const char *text)
+{
+    size_t n = scheme_span(text);
+    char *scheme = n > 0 && text[n] == ':' ? pm__strndup(text, n) : NULL;
+    if (!scheme)
+        return NULL;
+    lower_in_place(scheme);
+    const pm_driver *reader = pm__scheme_reader(scheme);
+    free(scheme);
+    return reader;
+}
+
+static int note_unhidden(void *ctx, const char *value)
+{
+    if (strcmp(value, "***") != 0)
+        *(int *)ctx = 1;
+    return 0;
+}
+
+/* Whether reader's library still reads a secret other than "***" in shown. */
+static int library_sees_secret(const pm_driver *reader, const char *shown)
+{
+    int seen = 0;
+    return reader->conninfo(shown, note_unhidden, &seen, NULL, NULL) < 0 || seen;
+}
+
+/* The password as a library that ends the user info at the first '@'
+ * before any '/' reads it (libpq does, also across a '?'): from the first
+ * ':' after "://" to that '@'. */
+static int first_at_password(const char *text, size_t *start, size_t *end)
+{
+    const char *sep = strstr(text, "://");
+    if (!sep)
+        return 0;
+    const char *auth = sep + 3;
+    size_t n = strcspn(auth, "@/");
+    const char *colon = auth[n] == '@' ? memchr(auth, ':', n) : NULL;
+    if (!colon || colon + 1 == auth + n)
+        return 0;
+    *start = (size_t)(colon + 1 - text);
+    *end = (size_t)(auth + n - text);
+    return 1;
+}
+
+/* A URL whose driver's library reads it differently from the parser (a
+ * '?' or '@' in the user info) must not show what that library takes for a
+ * password: its reading of the user info and the password-like values of
+ * every query are hidden too, and if a secret still shows, everything after
+ * the scheme. */
+static char *hide_library_reading(const char *text, pm_secrets *s, char *shown)
+{
+    const pm_driver *reader = shown ? reader_of_url(text) : NULL;
+    if (!reader || !library_sees_secret(reader, shown))
+        return shown;
+    size_t start, end;
+    free(shown);
+    int rc = first_at_password(text, &start, &end) ? add_span(s, start, end) : 0;
+    if (rc == 0) /* and its query, which may start at a later '?' */
+        rc = broken_query_secrets(s, text);
+    if (rc < 0)
+        return NULL;
+    merge_spans(s);
+    shown = hide_spans(text, s);
+    if (!shown || !library_sees_secret(reader, shown))
+        return shown;
+    free(shown);
+    return pm__format("%.*s://***", (int)scheme_span(text), text);
+}
+
 char *pm_url_redact(const char *text)
 {
     if (!text)
@@ -956,14 +1063,7 @@ char *pm_url_redact(const char *text)
     pm_secrets secrets = PM_SECRETS_INIT;
     if (pm__secrets_find(&secrets, text) < 0)
         return NULL;
-    pm_buf out = PM_BUF_INIT;
-    size_t pos = 0;
-    for (size_t i = 0; i < secrets.nspans; i++) {
-        pm_buf_appendn(&out, text + pos, secrets.spans[i].start - pos);
-        pm_buf_append(&out, "***");
-        pos = secrets.spans[i].end;
-    }
-    pm_buf_append(&out, text + pos);
+    shown = hide_library_reading(text, &secrets, hide_spans(text, &secrets));
     pm__secrets_clear(&secrets);
-    return pm_buf_detach(&out);
+    return shown;
 }

@@ -7,8 +7,8 @@
  * none of them as a whole occurrence. For a driver that reads connection
  * strings with its own library (libpq: several hosts, key=value strings),
  * every secret that library reads is among the finder's too, and the
- * redacted form read by that library holds "***" for each. A violation
- * traps. */
+ * redacted form, when that library reads it, holds "***" for each. A
+ * violation traps. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,10 +90,15 @@ static void check_library_reading(const char *text, const pm_url *url, const pm_
     library_secrets original = {s, 0, 0};
     if (reader->conninfo(text, note_library_secret, &original, NULL, NULL) != 1)
         return;
+    /* A redaction the library refuses sends nothing; one it reads sends
+     * nothing but "***". */
     library_secrets redacted = {NULL, 0, 0};
-    CHECK(reader->conninfo(shown, note_library_secret, &redacted, NULL, NULL) == 1);
-    CHECK(redacted.not_hidden == 0);
+    if (reader->conninfo(shown, note_library_secret, &redacted, NULL, NULL) == 1)
+        CHECK(redacted.not_hidden == 0);
 }
+
+static int checkable(const char *secret);
+static size_t whole_count(const char *text, const char *s);
 
 /* The parser's secrets are the finder's, and redaction replaces each. */
 static void check_parsed(const char *text, const pm_url *url, const pm_secrets *s)
@@ -112,12 +117,19 @@ static void check_parsed(const char *text, const pm_url *url, const pm_secrets *
     CHECK(pm_url_parse(&back, shown, &err) == 0);
     CHECK(back->is_conninfo == url->is_conninfo);
     check_library_reading(text, url, s, shown);
-    CHECK(back->nparams == url->nparams);
     if (url->password)
         CHECK(back->password && strcmp(back->password, "***") == 0);
-    for (size_t i = 0; i < back->nparams; i++) {
-        if (is_secret_name(url->params[i].key) && *url->params[i].value)
+    /* Hiding what a driver's library reads as a password (libpq's user info
+     * ends at the first '@', across a '?') may swallow a '&' of the query:
+     * then fewer parameters, and no secret value left in the text. */
+    CHECK(back->nparams <= url->nparams);
+    for (size_t i = 0; i < url->nparams; i++) {
+        if (!is_secret_name(url->params[i].key) || !*url->params[i].value)
+            continue;
+        if (back->nparams == url->nparams)
             CHECK(strcmp(back->params[i].value, "***") == 0);
+        else if (checkable(url->params[i].value))
+            CHECK(whole_count(shown, url->params[i].value) == 0);
     }
     pm_url_free(back);
     pm_error_clear(&err);

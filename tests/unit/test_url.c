@@ -749,6 +749,34 @@ static void test_url__postgres_url_keeps_several_hosts_for_libpq(void **state)
     assert_redacts(text, "postgres://u:***@h1:5432,[::1]:5433/app?target_session_attrs=read-write");
 }
 
+/* Found by fuzz_url: libpq ends the user info at the first '@' before any
+ * '/', across a '?', so it reads a password where the parser reads a query.
+ * Such a URL is refused, and its redaction hides what libpq would send. */
+static void test_url__at_sign_libpq_reads_as_user_info_is_refused_and_hidden(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    static const char *const texts[] = {
+        "postgres://h?application_name=a:Sneaky1@c",
+        "postgres://h?x=1:Sneaky1@h2/d?password=Sneaky2",
+    };
+    for (size_t i = 0; i < PM_ARRAY_LEN(texts); i++) {
+        pm_url *url = NULL;
+        pm_error err = PM_ERROR_INIT;
+        assert_int_equal(pm_url_parse(&url, texts[i], &err), PM_EURL);
+        if (!strstr(err.message, "in the query of a URL without a path") ||
+            strstr(err.message, "Sneaky"))
+            fail_msg("\"%s\": message \"%s\"", texts[i], err.message);
+        pm_error_clear(&err);
+    }
+    assert_redacts(texts[0], "postgres://h?application_name=a:***@c");
+    assert_redacts(texts[1], "postgres://h?x=1:***@h2/d?password=***");
+    /* A URL of a driver that reads it with the parser keeps its meaning. */
+    assert_redacts("mysql://127.0.0.1:3306?x@y&password=SECRET",
+                   "mysql://127.0.0.1:3306?x@y&password=***");
+}
+
 static void test_url__key_value_string_goes_to_the_driver_whose_library_reads_it(void **state)
 {
     (void)state;
@@ -865,6 +893,7 @@ int main(void)
         cmocka_unit_test(test_url__driver_message_never_shows_query_password),
         cmocka_unit_test(test_url__parse_error_never_quotes_a_secret_of_refused_text),
         cmocka_unit_test(test_url__postgres_url_keeps_several_hosts_for_libpq),
+        cmocka_unit_test(test_url__at_sign_libpq_reads_as_user_info_is_refused_and_hidden),
         cmocka_unit_test(test_url__key_value_string_goes_to_the_driver_whose_library_reads_it),
         cmocka_unit_test(test_url__key_value_string_is_shown_as_libpq_reads_it),
         cmocka_unit_test(

@@ -11,6 +11,8 @@
  *       "scheme:" and holds a '=' is offered to every driver with a conninfo();
  *       the first whose library accepts it takes it (scheme is then the
  *       driver's first scheme, everything else absent but text)
+ * For such a driver's scheme an '@' in the query of a URL without a path is
+ * refused: its library may read the user info up to it.
  * User, password, host, path and query parts are percent-decoded.
  *
  * Threads: these functions keep no state and may be called from any thread.
