@@ -242,7 +242,7 @@ struct pm_driver {
      * comma-separated hosts in the driver's URLs; the core finds secrets with
      * it too, so the redaction of every printed URL uses the library's
      * reading. Optional; called without a connection, from any thread,
-     * possibly under the registry's lock (it must not register drivers). */
+     * never under the registry's lock. */
     int (*conninfo)(const char *text, pm_secret_fn secret, void *ctx, char **shown, pm_error *why);
 };
 
