@@ -46,6 +46,9 @@ typedef struct cli_options {
     const char *database_url; /* --database-url, or NULL */
     size_t count;             /* -n */
     int lock_timeout;         /* --lock-timeout seconds; 0 = default */
+    int ddl_lock_timeout_ms;  /* --ddl-lock-timeout, as pm_engine_options has it */
+    int statement_timeout_ms; /* --statement-timeout, likewise */
+    int ddl_retries;          /* --ddl-retries, likewise */
     int wait;                 /* --wait seconds for the server to come up; 0 = no retry */
     int verbose;
     int json;         /* --format json */
@@ -135,6 +138,9 @@ int pm__cli_replace_file(const char *path, const char *text);
  * returns PM_EXIT_FAILURE in place of PM_EXIT_OK (another failure's code
  * stands). Every command's exit code goes through it. */
 int pm__cli_finish_stdout(int code);
+/* After printing a long text to out: keeps saved_errno when stdout failed
+ * meanwhile, for pm__cli_finish_stdout() to name. */
+void pm__cli_note_stdout(FILE *out, int saved_errno);
 
 /* `migrate status` (cmd_status.c). */
 int pm__cli_status(const cli_options *opts);

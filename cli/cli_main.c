@@ -21,6 +21,14 @@ static const char *program_usage =
     "Options:\n"
     "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
+    "  --ddl-lock-timeout DURATION  how long a migration's statement waits for a table\n"
+    "                       lock (5s, 500ms, 1min; 0: no limit); PostgreSQL only; default 5s\n"
+    "                       for migrations in a transaction, none for those without one\n"
+    "  --statement-timeout DURATION  how long a migration's statement may run (PostgreSQL;\n"
+    "                       default: the server's setting; 0: no limit)\n"
+    "  --ddl-retries N      times a migration in a transaction is rolled back and run again\n"
+    "                       after a lock timeout, pausing 1 s, 2 s, 4 s, ... (default 3; 0: "
+    "never)\n"
     "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
     "  --source DIR         use the SQL migrations of DIR instead of the compiled-in ones;\n"
     "                       also $POBLYSH_MIGRATIONS_DIR. Layouts of dbmate, golang-migrate,\n"
@@ -104,7 +112,9 @@ static void print_program_usage(FILE *out, bool has_set)
     char *text = malloc(size);
     if (text) {
         snprintf(text, size, program_usage, commands, no_set_note, schemes ? schemes : "?");
+        errno = 0;
         pm__cli_put_named(out, text);
+        pm__cli_note_stdout(out, errno); /* longer than stdout's buffer: it may fail early */
     }
     free(text);
     free(schemes);
@@ -167,13 +177,19 @@ enum {
     LONG_LAYOUT,
     LONG_SQL,
     LONG_ALLOW_UNMATCHED,
-    LONG_ALLOW_FAILED
+    LONG_ALLOW_FAILED,
+    LONG_DDL_LOCK_TIMEOUT,
+    LONG_STATEMENT_TIMEOUT,
+    LONG_DDL_RETRIES
 };
 
 static const struct option long_options[] = {
     {"database-url", required_argument, NULL, LONG_DATABASE_URL},
     {"lock-timeout", required_argument, NULL, LONG_LOCK_TIMEOUT},
     {"wait", required_argument, NULL, LONG_WAIT},
+    {"ddl-lock-timeout", required_argument, NULL, LONG_DDL_LOCK_TIMEOUT},
+    {"statement-timeout", required_argument, NULL, LONG_STATEMENT_TIMEOUT},
+    {"ddl-retries", required_argument, NULL, LONG_DDL_RETRIES},
     {"num", required_argument, NULL, 'n'},
     {"verbose", no_argument, NULL, 'v'},
     {"help", no_argument, NULL, 'h'},
@@ -230,6 +246,21 @@ static int set_repair(cli_options *opts, pm_repair action, const char *name)
     return 0;
 }
 
+/* A timeout option: a duration, "0" for no limit (PM_TIMEOUT_NONE). */
+static int parse_timeout(const char *name, const char *text, int *out)
+{
+    int ms = 0;
+    if (pm_duration_parse(text, &ms) < 0) {
+        fprintf(stderr,
+                "poblysh: %s must be a duration (a whole number with ms, s, min or h: 5s, "
+                "500ms, 10min; 0 for no limit), not \"%s\"\nTry '%s --help'.\n",
+                name, text, pm__cli_program);
+        return PM_EXIT_USAGE;
+    }
+    *out = ms == 0 ? PM_TIMEOUT_NONE : ms;
+    return 0;
+}
+
 /* Parses every option, wherever it stands; returns 0, or an exit code. */
 static int parse_options(int argc, char **argv, cli_options *opts, int *help)
 {
@@ -257,6 +288,21 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             if (strcmp(optarg, "0") == 0)
                 value = 0;
             opts->wait = (int)value;
+            break;
+        case LONG_DDL_LOCK_TIMEOUT:
+        case LONG_STATEMENT_TIMEOUT: {
+            bool lock = opt == LONG_DDL_LOCK_TIMEOUT;
+            int rc = parse_timeout(lock ? "--ddl-lock-timeout" : "--statement-timeout", optarg,
+                                   lock ? &opts->ddl_lock_timeout_ms : &opts->statement_timeout_ms);
+            if (rc)
+                return rc;
+            break;
+        }
+        case LONG_DDL_RETRIES:
+            if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 100, &value) < 0)
+                return usage_error("--ddl-retries must be a whole number from 0 to 100, not \"%s\"",
+                                   optarg);
+            opts->ddl_retries = strcmp(optarg, "0") == 0 ? -1 : (int)value;
             break;
         case 'n':
             if (parse_positive(optarg, 1000000000L, &value) < 0)

@@ -28,7 +28,30 @@ static bool names_migration(const char *message, const char *name)
     return false;
 }
 
+static int report_error(const pm_error *err, const pm_db *db, bool in_transaction);
+
 int pm__cli_report_error(const pm_error *err, const pm_db *db)
+{
+    return report_error(err, db, true);
+}
+
+/* Whether the migration called name runs in a transaction (true when it is
+ * not in the session's set). */
+static bool runs_in_transaction(const cli_session *s, const cli_options *opts, const char *name)
+{
+    size_t count = opts->set_count;
+    const pm_migration *const *set = opts->set;
+    if (s->source)
+        set = pm_source_migrations(s->source, &count);
+    for (size_t i = 0; name && set && i < count; i++)
+        if (strcmp(set[i]->name, name) == 0)
+            return !(set[i]->options & PM_MIGRATION_NO_TRANSACTION);
+    return true;
+}
+
+/* Only a failed migration that ran in a transaction was rolled back whole:
+ * one without a transaction keeps what its statements did. */
+static int report_error(const pm_error *err, const pm_db *db, bool in_transaction)
 {
     fflush(stdout); /* keep the order of what was printed when both go to one log */
     const char *message = err->message ? err->message : pm_strerror(err->code);
@@ -48,7 +71,7 @@ int pm__cli_report_error(const pm_error *err, const pm_db *db)
     if (err->db_code)
         fprintf(stderr, "  database code: %s\n", err->db_code);
     bool rolled_back = err->code == PM_EDB || err->code == PM_EMIGRATION || err->code == PM_EINVAL;
-    if (err->migration && rolled_back && (!db || pm_db_transactional_ddl(db)))
+    if (err->migration && rolled_back && in_transaction && (!db || pm_db_transactional_ddl(db)))
         fprintf(stderr, "  its transaction was rolled back: the database is as it was before\n");
     if (err->code == PM_EPROFILE) /* the library names the variable; the flag is ours */
         fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
@@ -131,6 +154,18 @@ int pm__cli_run_command(const cli_command *command, const cli_options *opts)
 
 /* ==== Sessions ==== */
 
+/* "lock timeout on ALTER TABLE t ...; rolled back; retry 1 of 3 in 1 s",
+ * the statement cut at its first line or 72 characters. */
+static void print_retry(const pm_event *ev)
+{
+    const char *statement = ev->detail ? ev->detail : "a statement";
+    int length = (int)strcspn(statement, "\n");
+    bool cut = statement[length] != '\0' || length > 72;
+    printf("lock timeout on %.*s%s; rolled back; retry %d of %d in %" PRId64 " s\n",
+           length > 72 ? 72 : length, statement, cut ? " ..." : "", ev->retry, ev->retries,
+           (ev->elapsed_ms + 999) / 1000);
+}
+
 static void on_progress(const pm_event *ev, void *ctx)
 {
     (void)ctx;
@@ -145,6 +180,7 @@ static void on_progress(const pm_event *ev, void *ctx)
     case PM_EVENT_FAILED: printf("FAILED\n"); break;
     case PM_EVENT_DROPPED: printf("Dropped %s\n", ev->migration); break;
     case PM_EVENT_ADOPTED: pm__cli_adopt_event(ev->migration); break;
+    case PM_EVENT_RETRYING: print_retry(ev); break;
     }
     fflush(stdout);
 }
@@ -284,6 +320,9 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     }
     pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
     eopts.lock_timeout_seconds = opts->lock_timeout;
+    eopts.ddl_lock_timeout_ms = opts->ddl_lock_timeout_ms;
+    eopts.statement_timeout_ms = opts->statement_timeout_ms;
+    eopts.ddl_retries = opts->ddl_retries;
     eopts.progress = quiet ? NULL : (opts->given & OPT_DRY_RUN) ? on_dry_run_progress : on_progress;
     if (opts->given & OPT_DRY_RUN) {
         eopts.dry_run = on_dry_run_sql;
@@ -324,8 +363,8 @@ static int with_session(const cli_options *opts, bool create,
         rc = body(&s, opts, &err);
     /* A refusal already explained itself (production_guard) and set no error. */
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
-               : rc < 0            ? pm__cli_report_error(&err, s.db)
-                                   : PM_EXIT_OK;
+               : rc < 0 ? report_error(&err, s.db, runs_in_transaction(&s, opts, err.migration))
+                        : PM_EXIT_OK;
     if (rc < 0 && err.code)
         pm__cli_advise(&s, opts, &err);
     pm__cli_session_close(&s);

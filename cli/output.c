@@ -139,11 +139,22 @@ int pm__cli_replace_file(const char *path, const char *text)
 
 /* ==== Standard output ==== */
 
+/* The errno of a write to stdout that failed while text longer than its
+ * buffer was printed: by the final flush it may be gone. */
+static int stdout_errno;
+
+void pm__cli_note_stdout(FILE *out, int saved_errno)
+{
+    if (out == stdout && ferror(stdout) && saved_errno && !stdout_errno)
+        stdout_errno = saved_errno;
+}
+
 int pm__cli_finish_stdout(int code)
 {
     errno = 0;
     int failed = fflush(stdout) != 0;
-    int saved = errno;
+    int saved = errno ? errno : stdout_errno;
+    stdout_errno = 0;
     if (!failed && !ferror(stdout))
         return code;
     if (saved)

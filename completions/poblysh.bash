@@ -8,9 +8,9 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="--database-url --lock-timeout --wait --source --layout -v --verbose -h --help --version"
+    local global_opts="--database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source --layout -v --verbose -h --help --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" --database-url --lock-timeout --wait --source --layout -n --num --format --accept --applied --rollback --dir --output "
+    local valued=" --database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source --layout -n --num --format --accept --applied --rollback --dir --output "
     local commands="up down fresh refresh reset status adopt repair schema verify generate"
     COMPREPLY=()
 
@@ -47,7 +47,7 @@ _poblysh()
         compopt -o nospace 2>/dev/null || true
         return 0
         ;;
-    --lock-timeout | --wait | -n | --num | --accept | --applied | --rollback)
+    --lock-timeout | --ddl-lock-timeout | --statement-timeout | --ddl-retries | --wait | -n | --num | --accept | --applied | --rollback)
         return 0
         ;;
     esac

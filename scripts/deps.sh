@@ -11,8 +11,9 @@ set -euo pipefail
 
 build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
 # groff-base and zsh: test_manpages formats the man pages and parses the zsh completion.
+# pgbouncer: scripts/with-pgbouncer.sh puts it in front of the throwaway PostgreSQL.
 test_pkgs=(libcmocka-dev valgrind clang postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server
-           groff-base zsh)
+           groff-base zsh pgbouncer)
 bench_pkgs=(sqlite3 postgresql)
 format_pkgs=(clang-format)
 package_pkgs=(libdbi-dev dpkg-dev file man-db)

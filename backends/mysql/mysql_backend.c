@@ -142,4 +142,6 @@ const pm_backend pm_backend_mysql = {
     .scratch_drop = "DROP DATABASE %s",
     .scratch_home = "SELECT DATABASE()",
     .scratch_return = "USE `%s`",
+    /* The history's database, read before any migration can USE another. */
+    .session_schema = "SELECT DATABASE()",
 };

@@ -135,7 +135,9 @@ const pm_backend pm_backend_postgres = {
     .version = PM_BACKEND_VERSION,
     .name = "postgres",
     .dialect = &postgres_dialect,
-    .conn_flags = PM_CONN_TRANSACTIONAL_DDL,
+    /* BEGIN_EXCLUDES: the migration lock is taken in each transaction
+     * (lock_transaction below), never held by the session. */
+    .conn_flags = PM_CONN_TRANSACTIONAL_DDL | PM_CONN_BEGIN_EXCLUDES,
     .session_setup = "SET client_min_messages = warning",
     .begin = "BEGIN",
     .has_table = "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
@@ -145,8 +147,10 @@ const pm_backend pm_backend_postgres = {
                   "current_schema() AND table_name = $1 AND column_name = $2",
     .read_schema = read_schema,
     /* The lock is per schema of the history table, so runners on different
-     * schemas of one database do not block each other. Polled, never the
-     * blocking pg_advisory_lock: a blocking wait could deadlock against
+     * schemas of one database do not block each other. Drivers of version
+     * 8 take it per transaction (lock_transaction); the session lock below
+     * is only what older drivers poll. Polled, never the blocking
+     * pg_advisory_lock: a session waiting with it could deadlock against
      * CREATE INDEX CONCURRENTLY. */
     .lock_namespace = "SELECT current_schema()",
     .lock_no_namespace = "no schema to keep the migration history in: the search_path names no "
@@ -171,4 +175,34 @@ const pm_backend pm_backend_postgres = {
     .database_exists = "SELECT 1 FROM pg_database WHERE datname = $1",
     .named_lock = "SELECT pg_advisory_lock(hashtext($1))",
     .named_unlock = "SELECT pg_advisory_unlock(hashtext($1))",
+    /* The history's schema, read before any migration can SET search_path. */
+    .session_schema = "SELECT current_schema()",
+    /* A migration's SET ROLE would make the history write run as a role
+     * that may not write it (RESET ALL leaves the role alone), and its SET
+     * search_path would make the next migrations create their objects
+     * elsewhere. */
+    .session_restore = "RESET ROLE",
+    .session_state = "SELECT current_setting('search_path')",
+    .session_state_restore = "SELECT set_config('search_path', $1, false)",
+    .lock_timeout_local = "SET LOCAL lock_timeout = %d",
+    .lock_timeout_session = "SET lock_timeout = %d",
+    .statement_timeout_local = "SET LOCAL statement_timeout = %d",
+    .statement_timeout_session = "SET statement_timeout = %d",
+    .timeouts_reset = "RESET lock_timeout; RESET statement_timeout",
+    .lock_timeout_code = "55P03", /* lock_not_available */
+    /* Long enough for a busy table's short transactions to end, short
+     * enough that the queries queued behind the migration's lock request
+     * are not held up for long. */
+    .default_lock_timeout_ms = 5000,
+    /* Taken right after BEGIN, waiting at most the lock timeout, and held
+     * until COMMIT or ROLLBACK: nothing outlives the transaction, so it works
+     * through PgBouncer's transaction pooling and a killed runner holds
+     * nothing. Waiting here is safe: a CREATE INDEX CONCURRENTLY runs
+     * outside this lock, and the transaction that holds it never waits for
+     * one (see docs/postgres.md, "Poolers: PgBouncer and the migration
+     * lock"). The migration's own statements keep the session's
+     * lock_timeout. */
+    .lock_transaction = "SET LOCAL lock_timeout = %d; SELECT pg_advisory_xact_lock(%s::bigint); "
+                        "SET LOCAL lock_timeout = DEFAULT",
+    .lock_transaction_timeout = "55P03",
 };

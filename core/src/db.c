@@ -211,6 +211,8 @@ void pm_db_close(pm_db *db)
     pm__secrets_clear(&db->secrets);
     free(db->scratch);
     free(db->scratch_home);
+    free(db->history_schema);
+    free(db->session_state);
     free(db);
 }
 
@@ -324,6 +326,117 @@ int pm_db_scratch_end(pm_db *db, pm_error *err)
     free(db->scratch_home);
     db->scratch_home = NULL;
     return rc;
+}
+
+/* ==== The session a migration may change ==== */
+
+static int take_schema(void *ctx, size_t n, const char *const *values)
+{
+    pm_db *db = ctx;
+    if (n && values[0] && *values[0] && !db->history_schema)
+        db->history_schema = pm__strdup(values[0]);
+    return 0;
+}
+
+static int take_state(void *ctx, size_t n, const char *const *values)
+{
+    pm_db *db = ctx;
+    if (n && values[0] && !db->session_state)
+        db->session_state = pm__strdup(values[0]);
+    return 0;
+}
+
+int pm__db_pin_schema(pm_db *db, pm_error *err)
+{
+    pm__db_unpin_schema(db);
+    const pm_backend *b = pm__db_backend(db);
+    const char *schema = PM__BACKEND_HAS(b, 2, session_schema);
+    const char *state = PM__BACKEND_HAS(b, 2, session_state);
+    int rc = schema ? pm__db_query(db, schema, NULL, 0, take_schema, db, err) : 0;
+    if (rc == 0 && state)
+        rc = pm__db_query(db, state, NULL, 0, take_state, db, err);
+    return rc;
+}
+
+void pm__db_unpin_schema(pm_db *db)
+{
+    free(db->history_schema);
+    db->history_schema = NULL;
+    free(db->session_state);
+    db->session_state = NULL;
+}
+
+const char *pm__db_history_schema(const pm_db *db)
+{
+    return db->history_schema;
+}
+
+int pm__db_restore_session(pm_db *db, pm_error *err)
+{
+    const pm_backend *b = pm__db_backend(db);
+    const char *sql = PM__BACKEND_HAS(b, 2, session_restore);
+    const char *state_sql = PM__BACKEND_HAS(b, 2, session_state_restore);
+    if (pm__db_recording(db))
+        return 0;
+    int rc = sql ? pm__db_exec(db, sql, err) : 0;
+    if (rc == 0 && state_sql && db->session_state) {
+        const char *params[] = {db->session_state};
+        rc = pm__db_query(db, state_sql, params, 1, NULL, NULL, err);
+    }
+    return rc;
+}
+
+/* Runs fmt with its one %d replaced by ms. */
+static int run_ms(pm_db *db, const char *fmt, int ms, pm_error *err)
+{
+    char *sql = pm__format(fmt, ms);
+    if (!sql)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = pm__db_exec(db, sql, err);
+    free(sql);
+    return rc;
+}
+
+int pm__db_timeouts_set(pm_db *db, int lock_ms, int statement_ms, pm_error *err)
+{
+    const pm_backend *b = pm__db_backend(db);
+    if (db->timeouts_scope == PM__TIMEOUTS_NONE)
+        return pm_error_set(err, PM_EMISUSE,
+                            "pm_schema_set_timeouts() is for a migration's up() or down()");
+    if (!PM__BACKEND_HAS(b, 2, lock_timeout_local))
+        return 0; /* the engine has no such setting: nothing to protect */
+    bool local = db->timeouts_scope == PM__TIMEOUTS_TRANSACTION;
+    int rc = 0;
+    if (lock_ms >= 0)
+        rc = run_ms(db, local ? b->lock_timeout_local : b->lock_timeout_session, lock_ms, err);
+    if (rc == 0 && statement_ms >= 0)
+        rc = run_ms(db, local ? b->statement_timeout_local : b->statement_timeout_session,
+                    statement_ms, err);
+    db->timeouts_set |= !local && (lock_ms >= 0 || statement_ms >= 0);
+    return rc;
+}
+
+int pm__db_timeouts_begin(pm_db *db, bool in_transaction, int lock_ms, int statement_ms,
+                          pm_error *err)
+{
+    db->timeouts_scope = in_transaction ? PM__TIMEOUTS_TRANSACTION : PM__TIMEOUTS_SESSION;
+    db->timeouts_set = false;
+    return pm__db_timeouts_set(db, lock_ms, statement_ms, err);
+}
+
+int pm__db_timeouts_end(pm_db *db, pm_error *err)
+{
+    bool reset = db->timeouts_set;
+    db->timeouts_scope = PM__TIMEOUTS_NONE;
+    db->timeouts_set = false;
+    const char *sql = PM__BACKEND_HAS(pm__db_backend(db), 2, timeouts_reset);
+    return reset && sql ? pm__db_exec(db, sql, err) : 0;
+}
+
+bool pm__db_lock_timed_out(const pm_db *db, const pm_error *err)
+{
+    const char *code = PM__BACKEND_HAS(pm__db_backend(db), 2, lock_timeout_code);
+    return code && err && err->db_code && strcmp(err->db_code, code) == 0;
 }
 
 /* ==== Connection facts, public ==== */

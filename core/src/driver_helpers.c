@@ -1,7 +1,8 @@
 /* driver_helpers.c: what every driver would otherwise write again (written
  * once here, declared in sys/driver.h): whether a query returns a row,
- * parameters written in as literals, and the migration lock polled with the
- * backend's SQL. They reach the database only through the driver's query(). */
+ * parameters written in as literals, and the migration lock with the
+ * backend's SQL: polled for the session, or taken in each transaction. They reach the database only
+ * through the driver's query(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -173,7 +174,7 @@ int pm_driver_lock(pm_conn *conn, int timeout_ms, char *key, size_t keysize,
     if (!conn->backend->lock_namespace)
         return set_lock_wait(conn, conn->backend->lock_wait, timeout_ms, err);
     int rc = lock_key(conn, key, keysize, err);
-    if (rc == 0)
+    if (rc == 0 && !pm_driver_locks_per_transaction(conn))
         rc = poll_lock(conn, key, timeout_ms, cancelled, err);
     if (rc < 0)
         key[0] = '\0';
@@ -187,8 +188,53 @@ int pm_driver_unlock(pm_conn *conn, char *key, pm_error *err)
         return b->lock_wait_reset ? conn->driver->exec(conn, b->lock_wait_reset, err) : 0;
     if (!*key)
         return 0;
+    if (pm_driver_locks_per_transaction(conn)) { /* each transaction released its own */
+        key[0] = '\0';
+        return 0;
+    }
     const char *params[] = {key};
     int rc = conn->driver->query(conn, b->lock_release, params, 1, NULL, NULL, err);
     key[0] = '\0';
+    return rc;
+}
+
+/* ==== The migration lock per transaction ==== */
+
+/* The backend's lock_transaction, read only from backends new enough to
+ * have it. */
+static const char *lock_transaction(const pm_backend *b)
+{
+    return b && b->version >= 3 ? b->lock_transaction : NULL;
+}
+
+bool pm_driver_locks_per_transaction(const pm_conn *conn)
+{
+    return lock_transaction(conn->backend) && conn->driver && conn->driver->version >= 8;
+}
+
+/* Whether key is what lock_key returns: a (possibly negative) number. */
+static bool is_number(const char *key)
+{
+    const char *digits = key[0] == '-' ? key + 1 : key;
+    return *digits && strspn(digits, "0123456789") == strlen(digits);
+}
+
+char *pm_driver_lock_transaction_sql(const pm_conn *conn, const char *key, int timeout_ms)
+{
+    const char *fmt = lock_transaction(conn->backend);
+    if (!fmt || !key || !is_number(key)) /* a number, so it is safe to write in */
+        return NULL;
+    return pm__format(fmt, timeout_ms, key);
+}
+
+int pm_driver_lock_transaction_failed(pm_conn *conn, const char *key, int timeout_ms,
+                                      const volatile sig_atomic_t *cancelled, int rc, pm_error *err)
+{
+    const char *timeout_code = conn->backend->lock_transaction_timeout;
+    if (cancelled && *cancelled)
+        return pm_error_set(err, PM_EINTERRUPTED,
+                            "interrupted while waiting for the migration lock");
+    if (err && err->db_code && timeout_code && strcmp(err->db_code, timeout_code) == 0)
+        return lock_timeout(conn, key, timeout_ms, err);
     return rc;
 }

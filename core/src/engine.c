@@ -6,6 +6,8 @@
  * with a "started" row written first too, so a crash never leaves its
  * tables without a trace in the history. Classification is in engine_status.c,
  * fresh/reset/refresh/verify in engine_tools.c. */
+#include <ctype.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,14 +18,59 @@
 
 #define PM_DEFAULT_LOCK_TIMEOUT_S 60
 
+int pm_duration_parse(const char *text, int *out_ms)
+{
+    static const struct {
+        const char *suffix;
+        long ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"", 1000}, {"min", 60000}, {"h", 3600000}};
+    if (!text || !isdigit((unsigned char)text[0]))
+        return PM_EINVAL;
+    char *end;
+    errno = 0;
+    long long value = strtoll(text, &end, 10);
+    for (size_t i = 0; i < PM_ARRAY_LEN(units); i++) {
+        if (strcmp(end, units[i].suffix) != 0)
+            continue;
+        if (errno || value > 86400000LL / units[i].ms)
+            return PM_EINVAL;
+        *out_ms = (int)(value * units[i].ms);
+        return 0;
+    }
+    return PM_EINVAL;
+}
+
+/* A timeout option in ms as the engine keeps it: -1 leaves the server's
+ * setting, 0 is no limit; fallback stands for PM_TIMEOUT_DEFAULT. */
+static int resolve_timeout(int option, int fallback)
+{
+    return option == PM_TIMEOUT_DEFAULT ? fallback : option < 0 ? 0 : option;
+}
+
+/* The timeouts and retries of opts (NULL: a version 1 struct, all defaults). */
+static void set_timeouts(pm_engine *e, const pm_engine_options *opts)
+{
+    int default_ms = PM__BACKEND_HAS(pm__db_backend(e->db), 2, default_lock_timeout_ms);
+    int lock = opts ? opts->ddl_lock_timeout_ms : PM_TIMEOUT_DEFAULT;
+    e->ddl_lock_timeout_ms = resolve_timeout(lock, default_ms > 0 ? default_ms : -1);
+    /* A migration without a transaction (CREATE INDEX CONCURRENTLY) may
+     * rightly wait long for others' transactions, and is never retried:
+     * only an explicit limit applies to it. */
+    e->no_tx_lock_timeout_ms = resolve_timeout(lock, -1);
+    e->statement_timeout_ms = resolve_timeout(opts ? opts->statement_timeout_ms : 0, -1);
+    int retries = opts ? opts->ddl_retries : 0;
+    e->ddl_retries = retries == 0 ? PM_DEFAULT_DDL_RETRIES : retries < 0 ? 0 : retries;
+}
+
 int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, size_t count,
                   const pm_engine_options *opts, pm_error *err)
 {
     *out = NULL;
     if (!db)
         return pm_error_set(err, PM_EINVAL, "pm_engine_new: db is NULL");
-    if (opts && opts->version != PM_ENGINE_OPTIONS_VERSION)
-        return pm_error_set(err, PM_EINVAL, "pm_engine_options version %u is unknown (expected %d)",
+    if (opts && (opts->version < 1 || opts->version > PM_ENGINE_OPTIONS_VERSION))
+        return pm_error_set(err, PM_EINVAL,
+                            "pm_engine_options version %u is unknown (expected 1 to %d)",
                             opts->version, PM_ENGINE_OPTIONS_VERSION);
     int rc = pm_migration_set_check(set, count, err);
     if (rc < 0)
@@ -42,6 +89,7 @@ int pm_engine_new(pm_engine **out, pm_db *db, const pm_migration *const *set, si
     e->flags = opts ? opts->flags : 0;
     e->dry_run = opts ? opts->dry_run : NULL;
     e->dry_run_ctx = opts ? opts->dry_run_ctx : NULL;
+    set_timeouts(e, opts && opts->version >= 2 ? opts : NULL);
     *out = e;
     return 0;
 }
@@ -54,7 +102,7 @@ void pm_engine_free(pm_engine *engine)
 void pm_engine__report(const pm_engine *e, pm_event_kind kind, const char *migration, int64_t ms)
 {
     if (e->progress) {
-        pm_event ev = {kind, migration, ms};
+        pm_event ev = {kind, migration, ms, 0, 0, NULL};
         e->progress(&ev, e->progress_ctx);
     }
 }
@@ -77,6 +125,8 @@ static int interrupted(pm_engine *e, int rc, stop_point where, const pm_migratio
 {
     if (!pm_db_interrupted(e->db))
         return rc;
+    if (where == STOP_BEFORE_SESSION && rc == PM_EINTERRUPTED && err && err->message)
+        return rc; /* says where it waited: "while waiting for the migration lock" */
     if (where == STOP_BEFORE_SESSION)
         return pm_error_set(err, PM_EINTERRUPTED, "interrupted before any migration was started");
     if (where == STOP_BETWEEN)
@@ -196,6 +246,63 @@ static pm_history_row applied_row(const pm_migration *m, const char *state, int6
     return row;
 }
 
+#define PM_RUNNER_POLL_MS 50
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* The wait's outcome for m's row as read now: 0 when it is done (applied,
+ * or gone), 1 to wait on, or a failure. */
+static int finished_or_failed(pm_engine *e, const pm_migration *m, int64_t deadline, pm_error *err)
+{
+    char *state = NULL, *runner = NULL;
+    int rc = pm__history_state(e->db, m->name, &state, &runner, err);
+    pm_history_row row = {(char *)m->name, 0, NULL, -1, state, runner, NULL, -1};
+    bool running = pm_engine__row_running(&row) || pm_engine__row_elsewhere(&row);
+    if (rc < 0)
+        ;
+    else if (!running && pm_engine__row_failed(&row))
+        rc = pm_error_set(err, PM_EFAILED,
+                          "%s was being applied by another runner, which did not finish it (it "
+                          "reads as failed); this run stops before the migrations after it",
+                          m->name);
+    else if (running && pm__now_ms() >= deadline)
+        rc = pm_error_set(err, PM_ELOCKED,
+                          "%s is still being applied by another runner (%s) after %d s", m->name,
+                          runner, e->lock_timeout_ms / 1000);
+    else
+        rc = running ? 1 : 0;
+    free(state);
+    free(runner);
+    return rc;
+}
+
+/* m was found recorded by another runner: when its row is "started" by a
+ * runner still at work on it (a migration without a transaction runs
+ * outside the lock), waits until it is applied, so that no later migration
+ * runs before it is done. Polls outside any transaction, for at most the
+ * lock timeout (a runner on another host cannot be asked whether it is
+ * alive, so its row is waited for). A row its runner left unfinished stops
+ * the run: what follows it must wait until it is repaired. */
+static int wait_until_finished(pm_engine *e, const pm_migration *m, pm_error *err)
+{
+    int64_t deadline = pm__now_ms() + e->lock_timeout_ms;
+    int rc;
+    while ((rc = finished_or_failed(e, m, deadline, err)) == 1) {
+        if (pm_db_interrupted(e->db))
+            return pm_error_set(err, PM_EINTERRUPTED,
+                                "interrupted while waiting for another runner to finish %s",
+                                m->name);
+        pause_ms(PM_RUNNER_POLL_MS);
+    }
+    if (rc < 0)
+        pm__error_set_migration(err, m->name);
+    return rc;
+}
+
 /* After begin(): whether another runner applied (or reverted) m meanwhile,
  * which only a connection whose begin() excludes other writers can tell; if
  * so the transaction is rolled back and *skipped set. Not checked in a dry
@@ -210,6 +317,8 @@ static int skip_if_done(pm_engine *e, const pm_migration *m, bool applying, bool
     if (rc == 0 && present == applying) {
         pm__db_rollback(e->db, err);
         *skipped = true;
+        if (applying)
+            rc = wait_until_finished(e, m, err);
     }
     return rc;
 }
@@ -234,8 +343,8 @@ static int record_started(pm_engine *e, const pm_migration *m, bool *skipped, in
     int rc = pm__db_begin(e->db, err);
     if (rc == 0)
         rc = skip_if_done(e, m, true, skipped, order, err);
-    if (rc == 0 && *skipped)
-        return 0;
+    if (*skipped)
+        return rc;
     char runner[PM_RUNNER_MAX];
     pm_engine__runner(runner, sizeof(runner));
     pm_history_row row = applied_row(m, "started", *order, -1);
@@ -272,6 +381,14 @@ static bool needs_started_row(const pm_engine *e, bool applying)
     return applying && !(pm__db_flags(e->db) & PM_CONN_TRANSACTIONAL_DDL);
 }
 
+/* Whether a failure rc of the migration running now is a lock timeout that
+ * gets another attempt (never once the run was interrupted). */
+static bool will_retry(const pm_engine *e, int rc, const pm_error *err)
+{
+    return rc == PM_EDB && e->attempt <= e->ddl_retries && !pm_db_interrupted(e->db) &&
+           pm__db_lock_timed_out(e->db, err);
+}
+
 /* Runs one direction of m and its history change in one transaction.
  * *skipped is set when, with a connection whose begin() excludes others,
  * another runner got there first. *order is the apply_order the next applied
@@ -295,11 +412,17 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
         return rc;
     }
     rc = guarded ? 0 : skip_if_done(e, m, applying, skipped, order, err);
+    if (*skipped) /* rolled back; rc < 0 when the other runner left it unfinished */
+        return rc;
     if (rc < 0)
         goto fail;
-    if (*skipped)
-        return 0;
-    rc = call_migration(e, m, applying, &elapsed, err);
+    rc = pm__db_timeouts_begin(db, true, e->ddl_lock_timeout_ms, e->statement_timeout_ms, err);
+    if (rc == 0)
+        rc = call_migration(e, m, applying, &elapsed, err);
+    int end_rc = pm__db_timeouts_end(db, err);
+    rc = rc < 0 ? rc : end_rc;
+    if (rc == 0) /* what the migration did to the session must not touch the history write */
+        rc = pm__db_restore_session(db, err);
     if (rc < 0)
         goto fail;
     if (guarded) {
@@ -324,6 +447,8 @@ fail:
     pm__db_rollback(db, err);
     if (guarded)
         forget_started(e, m);
+    if (will_retry(e, rc, err))
+        return rc; /* reported by run_with_retries() */
     if (!(pm__db_flags(db) & PM_CONN_TRANSACTIONAL_DDL) && err && !err->hint)
         pm_error_set_detail(err, NULL,
                             applying ? "this database commits DDL implicitly, so statements of "
@@ -352,6 +477,33 @@ static void record_failure(pm_engine *e, const pm_migration *m, const char *pref
     pm_error_clear(&ignored);
 }
 
+/* After a migration without a transaction ran to its end and its history
+ * change failed: its work is in the database (or, for down(), gone) but the
+ * history does not say so. err says exactly that, keeping the real cause,
+ * and the row is marked failed with it, for `repair`. */
+static int recording_failed(pm_engine *e, const pm_migration *m, bool applying, int rc,
+                            pm_error *err)
+{
+    char *cause = pm__strdup(err && err->message ? err->message : pm_strerror(rc));
+    if (applying)
+        pm_error_set(err, rc,
+                     "%s: its statements ran and succeeded, but recording it in the history "
+                     "failed: %s; the database has its changes; record it with poblysh migrate "
+                     "repair --applied %s",
+                     m->name, cause ? cause : "out of memory", m->name);
+    else
+        pm_error_set(err, rc,
+                     "%s: its down() ran and succeeded, but removing it from the history "
+                     "failed: %s; the database no longer has its changes; record that with "
+                     "poblysh migrate repair --rollback %s",
+                     m->name, cause ? cause : "out of memory", m->name);
+    free(cause);
+    pm__error_set_migration(err, m->name);
+    record_failure(e, m, "", err);
+    pm_engine__report(e, PM_EVENT_FAILED, m->name, 0);
+    return rc;
+}
+
 /* A migration that cannot run in a transaction: its row is written as
  * "started" first, in a transaction of its own, so a failure, a crash or
  * kill -9 leaves a trace that status reports as failed. */
@@ -368,7 +520,14 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
             return rc;
         *order += 1;
     }
-    rc = call_migration(e, m, applying, &elapsed, err);
+    rc = pm__db_timeouts_begin(db, false, e->no_tx_lock_timeout_ms, e->statement_timeout_ms, err);
+    if (rc == 0)
+        rc = call_migration(e, m, applying, &elapsed, err);
+    pm_error ignored = PM_ERROR_INIT; /* the session is put back whatever happened */
+    int restore_rc = pm__db_timeouts_end(db, rc < 0 ? &ignored : err);
+    if (restore_rc == 0)
+        restore_rc = pm__db_restore_session(db, rc < 0 ? &ignored : err);
+    pm_error_clear(&ignored);
     if (rc < 0) {
         pm__sql_locate(m, applying, pm__db_backend(db)->name, err);
         pm__error_set_migration(err, m->name);
@@ -381,18 +540,75 @@ static int run_without_transaction(pm_engine *e, const pm_migration *m, bool app
                             "history repaired");
         return rc;
     }
-    rc = pm__db_begin(db, err);
+    rc = restore_rc;
+    if (rc == 0)
+        rc = pm__db_begin(db, err);
     if (rc == 0)
         rc = applying ? pm__history_mark_applied(db, m->name, (int64_t)time(NULL), m->checksum,
                                                  elapsed, err)
                       : pm__history_delete(db, m->name, err);
     rc = bookkeeping(db, rc, err);
-    if (rc < 0) {
-        pm__error_set_migration(err, m->name);
-        return rc;
-    }
+    if (rc < 0)
+        return recording_failed(e, m, applying, rc, err);
     pm_engine__report(e, applying ? PM_EVENT_APPLIED : PM_EVENT_REVERTED, m->name, elapsed);
     return 0;
+}
+
+/* ==== Retrying after a lock timeout ==== */
+
+/* The pause before retry number n (from 1): 1 s, 2 s, 4 s, ... capped. */
+static int retry_pause_ms(int n)
+{
+    long ms = 1000L << (n - 1 < 15 ? n - 1 : 15);
+    return ms > PM_MAX_RETRY_PAUSE_MS ? PM_MAX_RETRY_PAUSE_MS : (int)ms;
+}
+
+/* Sleeps ms, in short steps so that pm_db_interrupt() ends it soon. */
+static void pause_interruptibly(pm_engine *e, int ms)
+{
+    int64_t until = pm__now_ms() + ms;
+    for (int64_t left = ms; left > 0 && !pm_db_interrupted(e->db); left = until - pm__now_ms()) {
+        long step = left < 100 ? (long)left : 100;
+        struct timespec ts = {0, step * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static void report_retry(const pm_engine *e, const pm_migration *m, int retry, int pause_ms,
+                         const pm_error *err)
+{
+    if (!e->progress)
+        return;
+    pm_event ev = {PM_EVENT_RETRYING,          m->name, pause_ms, retry, e->ddl_retries,
+                   err ? err->statement : NULL};
+    e->progress(&ev, e->progress_ctx);
+}
+
+/* A transactional migration, run again while a statement of it waits
+ * longer than the lock timeout: each time it is rolled back whole, so
+ * running it again is safe. Once the retries are used up the lock timeout
+ * is the failure, with a hint saying how often it was tried. */
+static int run_with_retries(pm_engine *e, const pm_migration *m, bool applying, bool *skipped,
+                            int64_t *order, pm_error *err)
+{
+    for (e->attempt = 1;; e->attempt++) {
+        int rc = run_in_transaction(e, m, applying, skipped, order, err);
+        if (rc == 0 || !will_retry(e, rc, err)) {
+            if (rc == PM_EDB && e->attempt > 1 && pm__db_lock_timed_out(e->db, err))
+                pm_error_set_detail(err, NULL,
+                                    "another session held a lock it needs for longer than the "
+                                    "lock timeout on every attempt; it was rolled back each time "
+                                    "and nothing of it was applied. Find the session holding the "
+                                    "lock, or raise --ddl-lock-timeout or --ddl-retries");
+            return rc;
+        }
+        int pause = retry_pause_ms(e->attempt);
+        report_retry(e, m, e->attempt, pause, err);
+        pm_error_clear(err);
+        pause_interruptibly(e, pause);
+        if (pm_db_interrupted(e->db)) /* it was rolled back before the pause */
+            return interrupted(e, PM_EINTERRUPTED, STOP_IN_TRANSACTION, m, applying, err);
+    }
 }
 
 int pm_engine__run_one(pm_engine *e, const pm_migration *m, bool applying, bool *skipped,
@@ -405,7 +621,7 @@ int pm_engine__run_one(pm_engine *e, const pm_migration *m, bool applying, bool 
     if (m->options & PM_MIGRATION_NO_TRANSACTION)
         rc = run_without_transaction(e, m, applying, skipped, order, err);
     else
-        rc = run_in_transaction(e, m, applying, skipped, order, err);
+        rc = run_with_retries(e, m, applying, skipped, order, err);
     pm__db_record_migration(e->db, NULL);
     return rc;
 }
@@ -424,8 +640,11 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
     int rc = pm__db_lock(e->db, e->lock_timeout_ms, err);
     if (rc < 0)
         return rc;
+    /* Before any migration can change the session: history statements name it. */
+    rc = pm__db_pin_schema(e->db, err);
     /* Before the history table is made: another tool's history is adopted first. */
-    rc = pm_engine__refuse_foreign(e, err);
+    if (rc == 0)
+        rc = pm_engine__refuse_foreign(e, err);
     if (rc == 0)
         rc = pm__history_ensure(e->db, err);
     if (rc == 0) /* before the read: a commit between the two only costs a re-read */
@@ -433,6 +652,7 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
     if (rc == 0)
         rc = pm__history_read(e->db, h, err);
     if (rc < 0) {
+        pm__db_unpin_schema(e->db);
         pm__db_unlock(e->db, err);
         pm__db_record(e->db, NULL, NULL);
     }
@@ -444,6 +664,7 @@ static int begin_session(pm_engine *e, pm_history *h, pm_error *err)
 static int end_session(pm_engine *e, pm_history *h, int rc, pm_error *err)
 {
     pm__history_free(h);
+    pm__db_unpin_schema(e->db);
     pm__db_record(e->db, NULL, NULL);
     int unlock_rc = pm__db_unlock(e->db, err);
     return rc < 0 ? rc : unlock_rc;
@@ -472,24 +693,19 @@ static int64_t max_order(const pm_history *h)
     return max;
 }
 
-/* The first row of h that a live runner is applying, or NULL. */
+/* The first row of h that a live runner is applying, or NULL. A runner on
+ * another host cannot be asked whether it is alive, so its row counts as
+ * live (and is waited for up to the lock timeout). */
 static const pm_history_row *running_row(const pm_history *h)
 {
     for (size_t i = 0; i < h->count; i++)
-        if (pm_engine__row_running(&h->rows[i]))
+        if (pm_engine__row_running(&h->rows[i]) || pm_engine__row_elsewhere(&h->rows[i]))
             return &h->rows[i];
     return NULL;
 }
 
-#define PM_RUNNER_POLL_MS 50
-
-static void pause_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-/* Where begin() is the only lock (SQLite), a migration that runs without a
+/* Where begin() is the only lock (SQLite; PostgreSQL's lock per
+ * transaction), a migration that runs without a
  * transaction is applied outside any lock, so the session may find its
  * "started" row while its runner is still at work: that is not a failure.
  * Waits, re-reading the history into *fresh (*reread set), until no live

@@ -23,6 +23,13 @@ struct pm_engine {
     /* The dialect's others_committed counter just before this session read
      * the history, or -1 (see recheck_history in engine.c). */
     int64_t history_version;
+    /* Timeouts of a migration's statements, in ms: -1 leaves the server's
+     * setting, 0 is no limit (resolved from pm_engine_options). */
+    int ddl_lock_timeout_ms;   /* for migrations that run in a transaction */
+    int no_tx_lock_timeout_ms; /* for those that run without one */
+    int statement_timeout_ms;
+    int ddl_retries; /* retries after a lock timeout; 0: none */
+    int attempt;     /* of the migration running now, from 1 */
 };
 
 /* ==== engine.c ==== */
@@ -65,6 +72,10 @@ void pm_engine__runner(char *buf, size_t size);
 /* Whether row is "started" by a process of this host that is still alive:
  * a runner applying it right now, not a failure. */
 bool pm_engine__row_running(const pm_history_row *row);
+
+/* Whether row is "started" by a process of another host, which cannot be
+ * asked whether it is alive. */
+bool pm_engine__row_elsewhere(const pm_history_row *row);
 
 /* The migration of the set named name, or NULL (the set is sorted). */
 const pm_migration *pm_engine__find(const pm_engine *e, const char *name);

@@ -52,22 +52,41 @@ void pm_engine__runner(char *buf, size_t size)
     snprintf(buf, size, PM_RUNNER_FORMAT, (long)getpid(), host);
 }
 
-bool pm_engine__row_running(const pm_history_row *row)
+/* The host a "started" row's runner is on (into there), or false when the
+ * row is not a runner's. */
+static bool runner_host(const pm_history_row *row, long *pid, char *there, size_t size)
 {
     if (!row->state || strcmp(row->state, "started") != 0 || !row->error_message)
         return false;
-    char here[PM_RUNNER_HOST_MAX], there[PM_RUNNER_HOST_MAX];
-    long pid = 0;
-    host_name(here, sizeof(here));
     const char *rest = row->error_message;
     if (strncmp(rest, "running: process ", 17) != 0)
         return false;
     char *end;
     errno = 0;
-    pid = strtol(rest + 17, &end, 10);
-    if (errno || pid <= 0 || strncmp(end, " on ", 4) != 0)
+    *pid = strtol(rest + 17, &end, 10);
+    if (errno || *pid <= 0 || strncmp(end, " on ", 4) != 0)
         return false;
-    snprintf(there, sizeof(there), "%s", end + 4);
+    snprintf(there, size, "%s", end + 4);
+    return true;
+}
+
+bool pm_engine__row_elsewhere(const pm_history_row *row)
+{
+    char here[PM_RUNNER_HOST_MAX], there[PM_RUNNER_HOST_MAX];
+    long pid = 0;
+    if (!runner_host(row, &pid, there, sizeof(there)))
+        return false;
+    host_name(here, sizeof(here));
+    return !here[0] || strcmp(here, there) != 0;
+}
+
+bool pm_engine__row_running(const pm_history_row *row)
+{
+    char here[PM_RUNNER_HOST_MAX], there[PM_RUNNER_HOST_MAX];
+    long pid = 0;
+    if (!runner_host(row, &pid, there, sizeof(there)))
+        return false;
+    host_name(here, sizeof(here));
     if (!here[0] || strcmp(here, there) != 0)
         return false; /* another host's process cannot be asked */
     return kill((pid_t)pid, 0) == 0 || errno == EPERM;

@@ -31,6 +31,22 @@ static const pm_column own_columns[] = {
 };
 #define PM_LAST_OWN_COLUMN "apply_order"
 
+/* ==== The table's name ==== */
+
+/* seaql_migrations, qualified by the schema pinned when the session
+ * started (pm__db_history_schema), so that what a migration does to the
+ * session (SET search_path, USE, RESET ALL) cannot redirect the history. */
+static void render_table(pm_buf *b, pm_db *db)
+{
+    const pm_dialect *d = pm__db_dialect(db);
+    const char *schema = pm__db_history_schema(db);
+    if (schema) {
+        pm__render_ident(b, d, schema);
+        pm_buf_appendc(b, '.');
+    }
+    pm__render_ident(b, d, PM_HISTORY_TABLE);
+}
+
 /* ==== Creating and upgrading ==== */
 
 static int create_table(pm_db *db, pm_error *err)
@@ -320,7 +336,7 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
             pm_buf_append(&sql, "NULL");
     }
     pm_buf_append(&sql, " FROM ");
-    pm__render_ident(&sql, d, PM_HISTORY_TABLE);
+    render_table(&sql, db);
     if (sql.oom)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     reader r = {out, 0, err};
@@ -369,7 +385,10 @@ static char *history_sql(pm_db *db, const char *fmt)
                 pm_buf_free(&b);
                 return NULL;
             }
-            pm__render_ident(&b, d, ident);
+            if (strcmp(ident, PM_HISTORY_TABLE) == 0)
+                render_table(&b, db);
+            else
+                pm__render_ident(&b, d, ident);
             free(ident);
             p = end;
         } else {
@@ -489,4 +508,36 @@ int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *er
     *out = false;
     return run_history(db, "SELECT 1 FROM @" PM_HISTORY_TABLE "@ WHERE @version@ = $1", params, 1,
                        note_row, out, err);
+}
+
+/* Keeps the first row's two columns, malloc'd (NULL for SQL NULL). */
+static int take_two(void *ctx, size_t ncolumns, const char *const *values)
+{
+    char **out = ctx;
+    for (size_t i = 0; i < 2; i++) {
+        free(out[i]);
+        out[i] = i < ncolumns && values[i] ? pm__strdup(values[i]) : NULL;
+        if (i < ncolumns && values[i] && !out[i])
+            return PM_ENOMEM;
+    }
+    return 0;
+}
+
+int pm__history_state(pm_db *db, const char *version, char **state, char **message, pm_error *err)
+{
+    const char *params[] = {version};
+    char *out[2] = {NULL, NULL};
+    int rc = run_history(
+        db, "SELECT @state@, @error_message@ FROM @" PM_HISTORY_TABLE "@ WHERE @version@ = $1",
+        params, 1, take_two, out, err);
+    if (rc == PM_ENOMEM)
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc < 0) {
+        free(out[0]);
+        free(out[1]);
+        out[0] = out[1] = NULL;
+    }
+    *state = out[0];
+    *message = out[1];
+    return rc;
 }

@@ -25,6 +25,20 @@ struct pm_db {
     const char *record_migration; /* the migration they belong to, or NULL */
     char *scratch;                /* the scratch namespace verify made, or NULL */
     char *scratch_home;           /* MySQL: the database to USE again afterwards */
+    /* The schema a session's history lives in, pinned when it started
+     * (pm__db_pin_schema), or NULL: history statements name it. */
+    char *history_schema;
+    char *session_state; /* the backend's session_state read then, or NULL */
+    /* While a migration runs: where pm_schema_set_timeouts() sets them
+     * (PM__TIMEOUTS_*), and whether session-wide ones need a reset after. */
+    int timeouts_scope;
+    bool timeouts_set;
+};
+
+enum {
+    PM__TIMEOUTS_NONE,        /* no migration is running */
+    PM__TIMEOUTS_TRANSACTION, /* for the rest of the migration's transaction */
+    PM__TIMEOUTS_SESSION      /* for the session, reset after the migration */
 };
 
 struct pm_schema {
@@ -106,6 +120,31 @@ int pm__db_read_catalog(pm_db *db, pm_catalog **out, pm_error *err);
 unsigned int pm__db_flags(const pm_db *db);
 
 const pm_backend *pm__db_backend(const pm_db *db);
+/* The backend's member added in its version, or NULL/0 when it is older. */
+#define PM__BACKEND_HAS(b, since, member) ((b)->version >= (since) ? (b)->member : 0)
+
+/* ==== db.c: the session a migration may change ==== */
+
+/* Reads the backend's session_schema into db->history_schema and its
+ * session_state (nothing without them), at the start of a session, before
+ * any migration ran. */
+int pm__db_pin_schema(pm_db *db, pm_error *err);
+void pm__db_unpin_schema(pm_db *db);
+/* The pinned schema, or NULL. Borrowed. */
+const char *pm__db_history_schema(const pm_db *db);
+/* Puts the session back as it was pinned: the backend's session_restore
+ * and session_state_restore, if any (not in a dry run). */
+int pm__db_restore_session(pm_db *db, pm_error *err);
+/* Around one migration's statements: opens the scope of
+ * pm_schema_set_timeouts() (in_transaction: SET LOCAL) and sets lock_ms
+ * and statement_ms (negative: left as they are); then closes it, resetting
+ * session-wide timeouts. Nothing on a backend without timeouts. */
+int pm__db_timeouts_begin(pm_db *db, bool in_transaction, int lock_ms, int statement_ms,
+                          pm_error *err);
+int pm__db_timeouts_set(pm_db *db, int lock_ms, int statement_ms, pm_error *err);
+int pm__db_timeouts_end(pm_db *db, pm_error *err);
+/* Whether err is the backend's lock timeout (lock_timeout_code). */
+bool pm__db_lock_timed_out(const pm_db *db, const pm_error *err);
 
 /* A connection to a new private in-memory database holding a copy of image
  * (driver->image_open), for test databases. */
@@ -136,7 +175,7 @@ const pm_driver *pm__driver_find(const char *scheme);
  * schemes: dbi:pgsql://...). */
 bool pm__scheme_takes_subscheme(const char *scheme);
 /* The driver claiming scheme when it reads its connection strings itself
- * (conninfo(), version 8), else NULL. */
+ * (conninfo(), version 9), else NULL. */
 const pm_driver *pm__scheme_reader(const char *scheme);
 /* The first driver (in search order) whose conninfo() accepts text, a
  * string that is not a URL, in *out; NULL when none does, with why saying
@@ -231,5 +270,8 @@ int pm__history_delete(pm_db *db, const char *version, pm_error *err);
 int pm__history_max_order(pm_db *db, int64_t *out, pm_error *err);
 /* Whether version has a row, read inside the current transaction. */
 int pm__history_contains(pm_db *db, const char *version, bool *out, pm_error *err);
+/* The state and error_message of version's row (malloc'd; NULL for none or
+ * SQL NULL): a "started" row's message names the runner applying it. */
+int pm__history_state(pm_db *db, const char *version, char **state, char **message, pm_error *err);
 
 #endif

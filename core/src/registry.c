@@ -131,7 +131,7 @@ bool pm__scheme_takes_subscheme(const char *scheme)
 /* Whether d reads connection strings with its own library (conninfo()). */
 static bool reads_conninfo(const pm_driver *d)
 {
-    return PM__DRIVER_HAS(d, 8, conninfo);
+    return PM__DRIVER_HAS(d, 9, conninfo);
 }
 
 const pm_driver *pm__scheme_reader(const char *scheme)

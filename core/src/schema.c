@@ -89,3 +89,8 @@ const char *pm_schema_dialect(const pm_schema *s)
 {
     return pm__db_backend(s->db)->name;
 }
+
+int pm_schema_set_timeouts(pm_schema *s, int lock_timeout_ms, int statement_timeout_ms)
+{
+    return pm__db_timeouts_set(s->db, lock_timeout_ms, statement_timeout_ms, s->err);
+}

@@ -26,6 +26,9 @@ typedef struct sql_section {
     char *text;
     const char *file; /* where text comes from: the migration's file or down_file */
     int line;         /* the line of that file where text starts */
+    /* lock_timeout=DURATION, statement_timeout=DURATION in its header */
+    bool lock_timeout_set, statement_timeout_set;
+    int lock_timeout_ms, statement_timeout_ms;
 } sql_section;
 
 typedef struct sql_migration {
@@ -133,7 +136,11 @@ static int run_section(pm_schema *schema, const sql_migration *sm, bool up)
                             "%s has no %s section for %s (and none without a dialect)%s", sm->file,
                             up ? "up" : "down", dialect,
                             up ? "" : ": this migration cannot be reverted");
-    return pm_schema_exec(schema, s->text);
+    int rc = 0;
+    if (s->lock_timeout_set || s->statement_timeout_set)
+        rc = pm_schema_set_timeouts(schema, s->lock_timeout_set ? s->lock_timeout_ms : -1,
+                                    s->statement_timeout_set ? s->statement_timeout_ms : -1);
+    return rc < 0 ? rc : pm_schema_exec(schema, s->text);
 }
 
 static int sql_up(pm_schema *schema, const void *data)
@@ -184,6 +191,32 @@ static int unknown_dialect(pm_error *err, const char *file, int line, const char
 }
 
 /* Parses the options after "-- migrate:up" into s. */
+/* lock_timeout=DURATION or statement_timeout=DURATION (':' too) into s;
+ * false when tok is neither. */
+static bool timeout_option(const char *tok, sql_section *s, int *rc, const char *file, int line,
+                           pm_error *err)
+{
+    bool lock = strncmp(tok, "lock_timeout", 12) == 0 && (tok[12] == '=' || tok[12] == ':');
+    bool statement =
+        strncmp(tok, "statement_timeout", 17) == 0 && (tok[17] == '=' || tok[17] == ':');
+    if (!lock && !statement)
+        return false;
+    const char *value = tok + (lock ? 13 : 18);
+    bool *given = lock ? &s->lock_timeout_set : &s->statement_timeout_set;
+    if (*given)
+        *rc = parse_fail(err, file, line, "the section option %s is given twice",
+                         lock ? "lock_timeout" : "statement_timeout");
+    else if (pm_duration_parse(value, lock ? &s->lock_timeout_ms : &s->statement_timeout_ms) < 0)
+        *rc = parse_fail(err, file, line,
+                         lock ? "lock_timeout=\"%s\" is not a duration (a whole number with ms, "
+                                "s, min or h: 5s, 500ms, 10min; 0 for no limit)"
+                              : "statement_timeout=\"%s\" is not a duration (a whole number "
+                                "with ms, s, min or h: 5s, 500ms, 10min; 0 for no limit)",
+                         value);
+    *given = true;
+    return true;
+}
+
 static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_tx,
                          const char *file, int line, pm_error *err)
 {
@@ -203,15 +236,19 @@ static int parse_options(const char *opts, size_t len, sql_section *s, bool *no_
         } else if (tx) {
             seen_tx = true;
             *no_tx |= strcmp(tok, "transaction:false") == 0;
+        } else if (timeout_option(tok, s, &rc, file, line, err)) {
+            /* done */
         } else if (dialect) {
             if (!pm_backend_find(tok + 8))
                 rc = unknown_dialect(err, file, line, tok + 8);
             else if (!(s->dialect = pm__strdup(tok + 8)))
                 rc = pm_error_set(err, PM_ENOMEM, "out of memory");
         } else {
-            rc = parse_fail(
-                err, file, line,
-                "unknown section option \"%s\" (known: transaction:false, dialect=NAME)", tok);
+            rc =
+                parse_fail(err, file, line,
+                           "unknown section option \"%s\" (known: transaction:false, dialect=NAME, "
+                           "lock_timeout=DURATION, statement_timeout=DURATION)",
+                           tok);
         }
     }
     free(copy);

@@ -43,7 +43,8 @@ struct dbi_pm_conn {
     const char *libdbi_driver; /* "mysql", "pgsql", "sqlite3": static */
     bool in_transaction;
     volatile sig_atomic_t cancelled;
-    char lock_key[96]; /* "" when not locked */
+    char lock_key[96];   /* "" when not locked */
+    int lock_timeout_ms; /* how long begin() waits for a lock per transaction */
 };
 
 /* ==== Quiet calls ==== */
@@ -214,12 +215,32 @@ static int dbi_exec(pm_conn *conn, const char *sql, pm_error *err)
 
 /* ==== Transactions ==== */
 
+static int dbi_rollback(pm_conn *conn, pm_error *err);
+
+/* On a backend that takes the migration lock per transaction (PostgreSQL),
+ * takes it right after BEGIN, between lock() and unlock(). */
+static int take_transaction_lock(dbi_pm_conn *c, pm_error *err)
+{
+    if (!*c->lock_key || !pm_driver_locks_per_transaction(&c->base))
+        return 0;
+    char *sql = pm_driver_lock_transaction_sql(&c->base, c->lock_key, c->lock_timeout_ms);
+    int rc = sql ? dbi_exec(&c->base, sql, err) : pm_error_set(err, PM_ENOMEM, "out of memory");
+    free(sql);
+    if (rc == 0)
+        return 0;
+    pm_error ignored = PM_ERROR_INIT;
+    dbi_rollback(&c->base, &ignored);
+    pm_error_clear(&ignored);
+    return pm_driver_lock_transaction_failed(&c->base, c->lock_key, c->lock_timeout_ms,
+                                             &c->cancelled, rc, err);
+}
+
 static int dbi_begin(pm_conn *conn, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
     int rc = run(c, c->backend->begin, NULL, NULL, err);
     c->in_transaction = rc == 0;
-    return rc;
+    return rc < 0 ? rc : take_transaction_lock(c, err);
 }
 
 static int dbi_commit(pm_conn *conn, pm_error *err)
@@ -444,6 +465,7 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
 static int dbi_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
+    c->lock_timeout_ms = timeout_ms;
     return pm_driver_lock(conn, timeout_ms, c->lock_key, sizeof(c->lock_key), &c->cancelled, err);
 }
 

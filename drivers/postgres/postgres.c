@@ -8,7 +8,9 @@
  * they are queued and sent with BEGIN and COMMIT as one simple-query string,
  * one round trip per migration; libpq returns a result per statement, so a
  * failure is still pinned to its statement. The migration lock is a
- * session-level advisory lock, polled with pg_try_advisory_lock. */
+ * transaction-level advisory lock that begin() takes in each transaction
+ * (the backend's lock_transaction), so no lock is left on a server
+ * connection a pooler hands to someone else. */
 #include "pq_lazy.h"
 #include <signal.h>
 #include <stdarg.h>
@@ -34,9 +36,13 @@ typedef struct pq_conn {
     volatile sig_atomic_t cancelled;
     bool in_transaction; /* between begin() and commit()/rollback() */
     bool batch_open;     /* statements join the queue (batching()) */
-    char **queue;        /* statements not yet sent; the first is BEGIN */
+    /* begin() took the migration lock and nothing was written since: the
+     * engine's history reads there keep the batch open. */
+    bool opening;
+    char **queue; /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
-    char lock_key[64]; /* the advisory lock key as text, "" before lock() */
+    char lock_key[64];   /* the advisory lock key as text, "" before lock() */
+    int lock_timeout_ms; /* how long begin() waits for the lock */
     /* Adopted: pg is the program's, so close() gives it back as found. */
     bool adopted;
     char *saved_min_messages; /* its client_min_messages before */
@@ -510,6 +516,7 @@ static int pg_exec(pm_conn *conn, const char *sql, pm_error *err)
     pq_conn *c = (pq_conn *)conn;
     bool batch = batching(c);
     size_t before = c->nqueue;
+    c->opening = false;
     int rc = pm_sql_split(sql, enqueue_statement, c, err);
     if (rc == PM_ENOMEM)
         rc = oom(err);
@@ -535,18 +542,46 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
 {
     pq_conn *c = (pq_conn *)conn;
     if (batching(c) && !row) { /* e.g. the history row: joins the batch */
+        c->opening = false;
         char *inlined = pm_sql_inline_params(sql, params, nparams, pg_literal, c);
         int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
         free(inlined);
         return rc < 0 ? oom(err) : 0;
     }
-    if (row)
+    if (row && !c->opening)
         c->batch_open = false;
     int rc = flush(c, err);
     return rc < 0 ? rc : run_params(c, sql, params, nparams, row, ctx, err);
 }
 
 /* ==== Transactions ==== */
+
+static int pg_rollback(pm_conn *conn, pm_error *err);
+
+/* Sends BEGIN with the statements that take the migration lock, in one
+ * round trip, waiting for the lock; the migration's statements then join
+ * the batch as usual. */
+static int begin_locked(pq_conn *c, pm_error *err)
+{
+    char *sql = pm_driver_lock_transaction_sql(&c->base, c->lock_key, c->lock_timeout_ms);
+    if (!sql)
+        return oom(err);
+    int rc = pm_sql_split(sql, enqueue_statement, c, err);
+    free(sql);
+    if (rc == PM_ENOMEM)
+        rc = oom(err);
+    if (rc == 0)
+        rc = flush(c, err);
+    if (rc == 0) {
+        c->opening = true;
+        return 0;
+    }
+    pm_error ignored = PM_ERROR_INIT;
+    pg_rollback(&c->base, &ignored);
+    pm_error_clear(&ignored);
+    return pm_driver_lock_transaction_failed(&c->base, c->lock_key, c->lock_timeout_ms,
+                                             &c->cancelled, rc, err);
+}
 
 static int pg_begin(pm_conn *conn, pm_error *err)
 {
@@ -558,6 +593,9 @@ static int pg_begin(pm_conn *conn, pm_error *err)
         return oom(err);
     c->in_transaction = true;
     c->batch_open = true;
+    c->opening = false;
+    if (*c->lock_key && pm_driver_locks_per_transaction(conn))
+        return begin_locked(c, err);
     return 0;
 }
 
@@ -568,6 +606,7 @@ static int pg_commit(pm_conn *conn, pm_error *err)
         return oom(err);
     c->in_transaction = false;
     c->batch_open = false;
+    c->opening = false;
     return flush(c, err);
 }
 
@@ -577,6 +616,7 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
     clear_queue(c); /* never sent: nothing to undo */
     c->in_transaction = false;
     c->batch_open = false;
+    c->opening = false;
     if (PQtransactionStatus(c->pg) == PQTRANS_IDLE)
         return 0;
     return run_params(c, "ROLLBACK", NULL, 0, NULL, NULL, err);
@@ -584,10 +624,12 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
 
 /* ==== The migration lock ==== */
 
-/* The backend's advisory lock, polled (pm_driver_lock()). */
+/* Finds the key of the backend's advisory lock (pm_driver_lock()), which
+ * begin() then takes in each transaction; nothing is held by the session. */
 static int pg_lock(pm_conn *conn, int timeout_ms, pm_error *err)
 {
     pq_conn *c = (pq_conn *)conn;
+    c->lock_timeout_ms = timeout_ms;
     return pm_driver_lock(conn, timeout_ms, c->lock_key, sizeof(c->lock_key), &c->cancelled, err);
 }
 

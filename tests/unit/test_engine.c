@@ -412,6 +412,39 @@ static void test_engine__started_row_of_a_dead_runner_is_failed(void **state)
     pm_db_close(db);
 }
 
+/* A "started" row of a runner on another host cannot be checked: it is
+ * waited for (up to the lock timeout), then up stops with PM_ELOCKED naming
+ * that runner, applying nothing after it. */
+static void test_engine__started_row_of_another_host_is_waited_for_then_locked(void **state)
+{
+    (void)state;
+    pm_db *db = pm_test_open("sqlite::memory:");
+    pm_engine *engine = NULL;
+    pm_error err = PM_ERROR_INIT;
+    pm_engine_options opts = PM_ENGINE_OPTIONS_INIT;
+    opts.lock_timeout_seconds = 1;
+    pm_test_ok(pm_engine_new(&engine, db, slow_set, 2, &opts, &err), &err);
+    pm_test_ok(pm_engine_up(engine, 1, NULL, &err), &err);
+    pm_test_exec(db, "INSERT INTO seaql_migrations (version, applied_at, state, error_message) "
+                     "VALUES ('" SLOW_NAME "', 1704067200, 'started', 'running: process 4242 on "
+                     "no-such-host.invalid')");
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    assert_int_equal(pm_engine_up(engine, PM_ALL, NULL, &err), PM_ELOCKED);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    double waited =
+        (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    assert_true(waited >= 0.9);
+    assert_non_null(strstr(err.message, SLOW_NAME));
+    assert_non_null(strstr(err.message, "running: process 4242 on no-such-host.invalid"));
+    assert_int_equal(pm_test_int(db, "SELECT count(*) FROM seaql_migrations WHERE state = "
+                                     "'started'"),
+                     1);
+    pm_error_clear(&err);
+    pm_engine_free(engine);
+    pm_db_close(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -438,6 +471,7 @@ int main(void)
         cmocka_unit_test(
             test_engine__racers_wait_for_a_live_runner_of_a_non_transactional_migration),
         cmocka_unit_test(test_engine__started_row_of_a_dead_runner_is_failed),
+        cmocka_unit_test(test_engine__started_row_of_another_host_is_waited_for_then_locked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -42,18 +42,36 @@ typedef enum pm_event_kind {
     PM_EVENT_SKIPPED,   /* another runner applied or reverted it first */
     PM_EVENT_FAILED,    /* it was rolled back; the error follows */
     PM_EVENT_DROPPED,   /* fresh dropped event->migration: "table tenants" */
-    PM_EVENT_ADOPTED    /* adopt recorded event->migration (in a dry run: would record it) */
+    PM_EVENT_ADOPTED,   /* adopt recorded event->migration (in a dry run: would record it) */
+    /* A statement of it waited longer than the lock timeout: it was rolled
+     * back and runs again after elapsed_ms (the pause), as attempt number
+     * attempt + 1 of attempts + 1; detail is the statement. */
+    PM_EVENT_RETRYING
 } pm_event_kind;
 
 typedef struct pm_event {
     pm_event_kind kind;
     const char *migration;
     int64_t elapsed_ms;
+    /* Set for PM_EVENT_RETRYING only (0 and NULL otherwise): the retry
+     * about to be made (1 for the first) of how many may be. */
+    int retry;
+    int retries;
+    const char *detail;
 } pm_event;
 
 typedef void (*pm_progress_fn)(const pm_event *event, void *ctx);
 
-#define PM_ENGINE_OPTIONS_VERSION 1
+/* 1: the first layout. 2: ddl_lock_timeout_ms, statement_timeout_ms and
+ * ddl_retries appended; a version 1 struct is still accepted. */
+#define PM_ENGINE_OPTIONS_VERSION 2
+
+/* Timeouts of pm_engine_options: the engine's default, or no limit. */
+#define PM_TIMEOUT_DEFAULT 0
+#define PM_TIMEOUT_NONE (-1)
+/* The default of ddl_retries, and how long the pause before a retry may grow. */
+#define PM_DEFAULT_DDL_RETRIES 3
+#define PM_MAX_RETRY_PAUSE_MS 30000
 
 /* pm_engine_options.flags: what up() may do despite the history. */
 #define PM_ENGINE_IGNORE_MODIFIED (1u << 0)    /* applied migrations edited since */
@@ -70,12 +88,34 @@ typedef struct pm_engine_options {
      * they would send (history bookkeeping included) to this function. */
     pm_sql_fn dry_run;
     void *dry_run_ctx;
+    /* ---- Added in version 2: protecting live traffic ---- */
+    /* The longest a migration's statement waits for a table lock, in ms,
+     * where the database has such a setting (PostgreSQL's lock_timeout):
+     * PM_TIMEOUT_DEFAULT is the backend's default for a migration that runs
+     * in a transaction (PostgreSQL: 5 s) and the server's own setting for
+     * one that runs without; PM_TIMEOUT_NONE is no limit. A migration may
+     * set its own (pm_schema_set_timeouts()). */
+    int ddl_lock_timeout_ms;
+    /* The longest a migration's statement runs, in ms (PostgreSQL's
+     * statement_timeout): PM_TIMEOUT_DEFAULT leaves the server's setting,
+     * PM_TIMEOUT_NONE is no limit. */
+    int statement_timeout_ms;
+    /* How many times a migration that runs in a transaction is rolled back
+     * and run again after a statement waited longer than the lock timeout,
+     * pausing 1 s, 2 s, 4 s, ... (at most PM_MAX_RETRY_PAUSE_MS) between
+     * attempts; 0 means PM_DEFAULT_DDL_RETRIES, negative means never. */
+    int ddl_retries;
 } pm_engine_options;
 
 #define PM_ENGINE_OPTIONS_INIT                                                                     \
     {                                                                                              \
-        PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL                                    \
+        PM_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, NULL, NULL, 0, 0, 0                           \
     }
+
+/* Reads a duration: a whole number followed by ms, s, min or h ("500ms",
+ * "5s", "10min"); a bare number is seconds. Stores milliseconds in *out_ms
+ * (at most 24 h). Returns 0, or PM_EINVAL when text is not one. */
+int pm_duration_parse(const char *text, int *out_ms);
 
 /* Validates the set (pm_migration_set_check) and binds it to db. Both db and
  * set are borrowed and must outlive the engine. opts may be NULL. */

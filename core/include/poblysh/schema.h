@@ -116,6 +116,17 @@ int pm_schema_exec(pm_schema *s, const char *sql);
 int pm_schema_has_table(pm_schema *s, const char *table, bool *out);
 int pm_schema_has_column(pm_schema *s, const char *table, const char *column, bool *out);
 
+/* Limits how long the migration's statements that follow may wait for a
+ * lock (lock_timeout_ms) and run (statement_timeout_ms), in milliseconds;
+ * 0 means no limit and a negative value leaves that one as it is. Call it
+ * first thing in up() or down(): it overrides the run's --ddl-lock-timeout
+ * and --statement-timeout for this migration only (PostgreSQL: SET LOCAL
+ * inside its transaction; without one, SET and RESET after it). A statement
+ * stopped by the lock timeout makes the engine roll a transactional
+ * migration back and retry it (docs/postgres.md). On a database without
+ * such settings (SQLite, MySQL) it does nothing and returns 0. */
+int pm_schema_set_timeouts(pm_schema *s, int lock_timeout_ms, int statement_timeout_ms);
+
 /* The dialect in use: "sqlite", "postgres", "mysql"; for raw SQL that must
  * differ per backend. Static string. */
 const char *pm_schema_dialect(const pm_schema *s);

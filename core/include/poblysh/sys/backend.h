@@ -64,7 +64,14 @@ struct pm_dialect {
 
 /* ==== Backend ==== */
 
-#define PM_BACKEND_VERSION 1
+/* 1: the first layout. 2: the session's schema and its restoration
+ * (session_schema, session_restore) and the timeouts of a migration's
+ * statements (lock_timeout_*, statement_timeout_*, timeouts_reset,
+ * lock_timeout_code, default_lock_timeout_ms). 3: lock_transaction and
+ * lock_transaction_timeout, the migration lock taken per transaction. The
+ * core reads the members of a version only from a backend that says it has
+ * them. */
+#define PM_BACKEND_VERSION 3
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -190,6 +197,63 @@ struct pm_backend {
     const char *database_exists;
     const char *named_lock;
     const char *named_unlock;
+
+    /* ---- Added in version 2: the session a migration may change ---- */
+
+    /* One row: the schema (database) the session reaches when a session of
+     * the engine starts, before any migration ran. Every history read and
+     * write of that session names it, so a migration's SET search_path,
+     * USE or RESET ALL cannot redirect the history. NULL: names are left
+     * unqualified. */
+    const char *session_schema;
+    /* What a migration may change in the session and later statements
+     * depend on, put back after each migration's own statements and before
+     * its history write (inside its transaction, or after it when it has
+     * none), so every migration starts from the session as the run began:
+     * session_restore runs as is (PostgreSQL: RESET ROLE, which RESET ALL
+     * leaves alone); session_state is one row read when the session starts
+     * (the search_path) and session_state_restore sets it again from $1.
+     * Each NULL when there is nothing to put back. */
+    const char *session_restore;
+    const char *session_state;
+    const char *session_state_restore;
+
+    /* ---- Added in version 2: timeouts of a migration's statements ---- */
+
+    /* Set the longest wait for a lock and the longest statement, their one
+     * "%d" in milliseconds (0: no limit): _local for the rest of the
+     * migration's transaction, _session for a migration that runs without
+     * one, undone by timeouts_reset after it. NULL: the engine has no such
+     * setting (pm_schema_set_timeouts() then does nothing). */
+    const char *lock_timeout_local;
+    const char *lock_timeout_session;
+    const char *statement_timeout_local;
+    const char *statement_timeout_session;
+    const char *timeouts_reset;
+    /* The database's code (SQLSTATE) for a statement stopped by the lock
+     * timeout: a transactional migration failing with it is rolled back and
+     * retried. NULL: never retried. */
+    const char *lock_timeout_code;
+    /* The lock timeout of a transactional migration when neither the run
+     * nor the migration sets one, in milliseconds; 0 leaves the server's. */
+    int default_lock_timeout_ms;
+    /* ---- Added in version 3: the migration lock per transaction ---- */
+
+    /* Statements that take the migration lock inside the transaction begin()
+     * has just opened, held until it ends (PostgreSQL's
+     * pg_advisory_xact_lock), waiting for it: their "%d" is the wait in
+     * milliseconds, their "%s" the key lock_key returned (a number). With
+     * it no lock is held by the session, only by each migration's
+     * transaction, which works behind a pooler that hands every
+     * transaction to another server connection, and dies with the
+     * transaction (a runner killed with SIGKILL holds nothing). The
+     * backend's conn_flags then hold PM_CONN_BEGIN_EXCLUDES, and drivers of
+     * version 8 and later run these in begin() (sys/driver.h); NULL when
+     * the backend has no such lock. */
+    const char *lock_transaction;
+    /* The database's code (SQLSTATE) of a lock_transaction that waited its
+     * whole wait ("55P03"), so it is reported as the lock timeout. */
+    const char *lock_transaction_timeout;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their

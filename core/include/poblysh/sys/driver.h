@@ -73,12 +73,16 @@ typedef struct pm_connect_options {
  * 4: read_schema(). 5: in_transaction(), image_save() and image_open(), for
  * test databases. 6: pm_conn.dialect replaced by pm_conn.backend (the engine's
  * one struct pm_backend), PM_CONN_EPHEMERAL; drivers can be registered at run
- * time. 7: adopt(), for pm_db_adopt(). 8: conninfo(), for connection
- * strings the driver's library reads itself, and PM_CONN_READ_ONLY. The core
- * accepts drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6
- * driver simply has no adopt() (its struct ends before it, so the core never
- * reads it). */
-#define PM_DRIVER_VERSION 8
+ * time. 7: adopt(), for pm_db_adopt(). 8: no new member, a duty: on a
+ * backend with lock_transaction (sys/backend.h), pm_driver_lock() only
+ * finds the key and begin() takes the lock in each transaction
+ * (pm_driver_lock_transaction_sql()); for drivers of version 6 and 7 it
+ * stays the session lock. 9: conninfo(), for connection strings the
+ * driver's library reads itself, and PM_CONN_READ_ONLY. The core accepts
+ * drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver
+ * simply has no adopt() (its struct ends before it, so the core never reads
+ * it). */
+#define PM_DRIVER_VERSION 9
 #define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
@@ -87,7 +91,9 @@ typedef struct pm_connect_options {
 #define PM_CONN_TRANSACTIONAL_DDL (1u << 0)
 /* begin() takes a write lock that excludes every other migrator until
  * commit/rollback, so the engine re-reads history inside each migration's
- * transaction (SQLite's BEGIN IMMEDIATE). */
+ * transaction (SQLite's BEGIN IMMEDIATE; PostgreSQL's transaction-level
+ * advisory lock, the backend's lock_transaction, once lock() has found
+ * its key). */
 #define PM_CONN_BEGIN_EXCLUDES (1u << 1)
 /* The database lives in the connection and is gone when it closes
  * (sqlite::memory:). */
@@ -99,7 +105,7 @@ typedef struct pm_connect_options {
 /* The server reached accepts no writes (a standby replaying the primary's
  * log, a session that is read-only by default): every command that writes
  * is refused before it runs, with PM_EREADONLY; reading ones still work.
- * Added in version 8. */
+ * Added in version 9. */
 #define PM_CONN_READ_ONLY (1u << 4)
 
 /* Called by conninfo() for each secret value of a connection string
@@ -143,7 +149,10 @@ struct pm_driver {
     /* Transaction control around one migration and its history row. With
      * PM_CONN_BEGIN_EXCLUDES, begin() must not return before it holds a
      * write lock that excludes other migrators (waiting up to the lock
-     * timeout given to lock()). */
+     * timeout given to lock()): on a backend with lock_transaction, between
+     * lock() and unlock(), it runs pm_driver_lock_transaction_sql() after
+     * BEGIN and reports its failure through
+     * pm_driver_lock_transaction_failed(). */
     int (*begin)(pm_conn *conn, pm_error *err);
     int (*commit)(pm_conn *conn, pm_error *err);
     int (*rollback)(pm_conn *conn, pm_error *err);
@@ -225,7 +234,7 @@ struct pm_driver {
      * the handle must not be used elsewhere meanwhile. */
     int (*adopt)(pm_conn **out, void *native, char **described, pm_error *err);
 
-    /* ---- Added in version 8 ---- */
+    /* ---- Added in version 9 ---- */
 
     /* Reads text as the driver's own client library reads connection
      * strings, for a driver whose library parses them itself (libpq:
@@ -321,6 +330,23 @@ int pm_driver_lock(pm_conn *conn, int timeout_ms, char *key, size_t keysize,
                    const volatile sig_atomic_t *cancelled, pm_error *err);
 /* Releases what pm_driver_lock() took (key "" is a no-op) and clears key. */
 int pm_driver_unlock(pm_conn *conn, char *key, pm_error *err);
+
+/* Whether conn takes the migration lock per transaction: its backend has
+ * lock_transaction and its driver is of version 8 or later. Then
+ * pm_driver_lock() only finds the key (no lock is held by the session),
+ * pm_driver_unlock() only clears it, and begin() takes the lock. */
+bool pm_driver_locks_per_transaction(const pm_conn *conn);
+/* The backend's lock_transaction for key (as pm_driver_lock() left it),
+ * waiting at most timeout_ms: malloc'd, or NULL when out of memory or key
+ * is not a number. */
+char *pm_driver_lock_transaction_sql(const pm_conn *conn, const char *key, int timeout_ms);
+/* After those statements failed with rc and the driver rolled the
+ * transaction back: PM_EINTERRUPTED when *cancelled is set, PM_ELOCKED
+ * naming the holder when the wait ran out (the backend's
+ * lock_transaction_timeout code), otherwise rc with err as it is. */
+int pm_driver_lock_transaction_failed(pm_conn *conn, const char *key, int timeout_ms,
+                                      const volatile sig_atomic_t *cancelled, int rc,
+                                      pm_error *err);
 
 /* Called by pm_sql_split() for each statement: its text (without the ';',
  * trimmed, not NUL-terminated), length, and byte offset in the input. Return
