@@ -13,12 +13,13 @@
 /* Exit codes, documented in --help and README.md. */
 enum {
     PM_EXIT_OK = 0,
-    PM_EXIT_FAILURE = 1, /* a migration or database error */
-    PM_EXIT_USAGE = 2,   /* bad arguments, an invalid URL, a profile with no database, no --yes */
-    PM_EXIT_LOCKED = 3,  /* another runner held the migration lock past the timeout */
-    PM_EXIT_CONNECT = 4, /* could not connect: unreachable, refused, authentication, no database */
-    PM_EXIT_ATTENTION = 5,    /* the history needs attention: up refused (another tool's history
-                                 not adopted, too), or status --exit-code */
+    PM_EXIT_FAILURE = 1,   /* a migration or database error */
+    PM_EXIT_USAGE = 2,     /* bad arguments, an invalid URL, a profile with no database, no --yes */
+    PM_EXIT_LOCKED = 3,    /* another runner held the migration lock past the timeout */
+    PM_EXIT_CONNECT = 4,   /* could not connect: unreachable, refused, authentication, no database;
+                              or a writing command reached a read-only standby */
+    PM_EXIT_ATTENTION = 5, /* the history needs attention: up refused (another tool's history
+                              not adopted, too), or status --exit-code */
     PM_EXIT_INTERRUPTED = 130 /* SIGINT or SIGTERM: the running migration was stopped */
 };
 

@@ -77,6 +77,7 @@ static int report_error(const pm_error *err, const pm_db *db, bool in_transactio
         fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
     switch (err->code) {
     case PM_ECONNECT: return PM_EXIT_CONNECT;
+    case PM_EREADONLY: return PM_EXIT_CONNECT;
     case PM_ECHECKSUM:
     case PM_EDRIFT:
     case PM_EFAILED:

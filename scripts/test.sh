@@ -36,9 +36,11 @@ for label in unit conformance cli crash sqlite registered postgres mariadb dbi; 
   fi
 done
 # The server tests run against a throwaway PostgreSQL cluster (with PgBouncer
-# in front of it in session and transaction pooling mode) and MariaDB
-# server started for this run, and stopped after it.
+# in front of it in session and transaction pooling mode), a MariaDB server,
+# and a PostgreSQL primary with a streaming standby (test_standby), started
+# for this run and stopped after it.
 bash scripts/with-postgres.sh bash scripts/with-pgbouncer.sh bash scripts/with-mariadb.sh \
+  bash scripts/with-standby.sh \
   ctest --test-dir "$build_dir" --output-on-failure -j"$(nproc)"
 # What an outside project gets from `cmake --install`: the example service
 # built from the prefix with find_package and with pkg-config, the

@@ -283,8 +283,12 @@ static int take_home(void *ctx, size_t n, const char *const *values)
     return 0;
 }
 
+static int check_writable(const pm_db *db, pm_error *err);
+
 int pm_db_scratch_begin(pm_db *db, pm_error *err)
 {
+    if (check_writable(db, err) < 0) /* verify's scratch schema is a write too */
+        return PM_EREADONLY;
     const pm_backend *b = pm__db_backend(db);
     if (!b->scratch_create)
         return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch schema%s%s", b->name,
@@ -722,8 +726,27 @@ void pm__db_rollback(pm_db *db, pm_error *err)
     pm_error_clear(&ignored);
 }
 
+/* Every command that writes takes the migration lock first, so refusing a
+ * read-only server here stops each of them before anything runs. A dry
+ * run writes nothing and may go on. */
+static int check_writable(const pm_db *db, pm_error *err)
+{
+    if (!(db->conn->flags & PM_CONN_READ_ONLY) || db->record)
+        return 0;
+    return pm_error_set(err, PM_EREADONLY,
+                        "%s is a read-only standby (or a read-only session): nothing was run. "
+                        "Point the URL at the primary, or list every server of the cluster in "
+                        "it and ask for the writable one (docs/postgres.md, \"Connection "
+                        "strings, failover and standbys\"); reading commands such as status "
+                        "work here",
+                        db->url);
+}
+
 int pm__db_lock(pm_db *db, int timeout_ms, pm_error *err)
 {
+    int rc = check_writable(db, err);
+    if (rc < 0)
+        return rc;
     if (!db->driver->lock)
         return 0;
     return scrub(db, db->driver->lock(db->conn, timeout_ms, err), err);

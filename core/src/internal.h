@@ -183,6 +183,13 @@ const pm_driver *pm__driver_find(const char *scheme);
 /* Whether a driver claims scheme followed by a sub-scheme ("dbi:*" in its
  * schemes: dbi:pgsql://...). */
 bool pm__scheme_takes_subscheme(const char *scheme);
+/* The driver claiming scheme when it reads its connection strings itself
+ * (conninfo(), version 9), else NULL. */
+const pm_driver *pm__scheme_reader(const char *scheme);
+/* The first driver (in search order) whose conninfo() accepts text, a
+ * string that is not a URL, in *out; NULL when none does, with why saying
+ * what the last driver asked found wrong. Returns 0 or PM_ENOMEM. */
+int pm__conninfo_reader(const pm_driver **out, const char *text, pm_error *why);
 /* 0 when the core can use d (version window, required members), else
  * PM_ENODRIVER naming it. */
 int pm__driver_check(const pm_driver *d, pm_error *err);

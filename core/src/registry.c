@@ -128,6 +128,52 @@ bool pm__scheme_takes_subscheme(const char *scheme)
     return first_driver(claims, scheme, true) != NULL;
 }
 
+/* Whether d reads connection strings with its own library (conninfo()). */
+static bool reads_conninfo(const pm_driver *d)
+{
+    return PM__DRIVER_HAS(d, 9, conninfo);
+}
+
+const pm_driver *pm__scheme_reader(const char *scheme)
+{
+    const pm_driver *d = pm__driver_find(scheme);
+    return d && reads_conninfo(d) ? d : NULL;
+}
+
+/* The drivers in search order, copied under the lock so that their
+ * conninfo() runs outside it. Returns how many (at most max). */
+static size_t search_order(const pm_driver **out, size_t max)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&registry_lock);
+    for (size_t i = nregistered; i-- > 0 && n < max;)
+        out[n++] = registered[i];
+    pthread_mutex_unlock(&registry_lock);
+    const pm_driver *const *builtin = pm__builtin_drivers();
+    for (size_t i = 0; builtin[i] && n < max; i++)
+        out[n++] = builtin[i];
+    return n;
+}
+
+int pm__conninfo_reader(const pm_driver **out, const char *text, pm_error *why)
+{
+    const pm_driver *drivers[PM_MAX_REGISTERED + 16];
+    size_t n = search_order(drivers, PM_ARRAY_LEN(drivers));
+    *out = NULL;
+    for (size_t i = 0; i < n; i++) {
+        if (!reads_conninfo(drivers[i]))
+            continue;
+        int rc = drivers[i]->conninfo(text, NULL, NULL, NULL, why);
+        if (rc < 0)
+            return rc;
+        if (rc == 1) {
+            *out = drivers[i];
+            return 0;
+        }
+    }
+    return 0;
+}
+
 static void append_schemes(pm_buf *b, const pm_driver *d)
 {
     for (const char *const *s = d->schemes; *s; s++) {

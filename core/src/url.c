@@ -329,6 +329,8 @@ static int parse_ipv6(url_parser *p, const char *s, size_t n)
  * a password and may be quoted. */
 static int parse_hostport(url_parser *p, const char *s, size_t n, int after_userinfo)
 {
+    if (memchr(s, ',', n) && pm__scheme_reader(p->url->scheme))
+        return decode_part(p, s, n, NULL, &p->url->host); /* the driver's library reads them */
     if (memchr(s, ',', n))
         return url_error(p->err, "several hosts (separated by ',') are not supported");
     const char *port = NULL;
@@ -370,6 +372,25 @@ static int parse_hostport(url_parser *p, const char *s, size_t n, int after_user
     return port ? parse_port(p, port, plen, after_userinfo) : 0;
 }
 
+/* A driver's library that reads URLs itself may end the user info at the
+ * first '@' before any '/', across a '?' (libpq does): there
+ * "postgres://h?application_name=a:b@c" would send the password "b" to host
+ * "c". Such a URL means two things, so an '@' in the query of a URL without
+ * a path is refused (even after a '/', which the redaction may hide). */
+static int check_library_userinfo(url_parser *p, const char *auth_end)
+{
+    if (*auth_end != '?' || !pm__scheme_reader(p->url->scheme))
+        return 0;
+    const char *at = strchr(auth_end, '@'); /* any: hiding a secret may remove a '/' */
+    if (!at)
+        return 0;
+    return url_error(p->err,
+                     "'@' at offset %zu in the query of a URL without a path: the %s driver's "
+                     "library would read the user info up to it; write it as %%40, or give the "
+                     "path (\"/db?...\")",
+                     offset_of(p, at), p->url->scheme);
+}
+
 /* "//[userinfo@]host[:port][/path]" up to end (the '?' or the end of text);
  * auth points past the "//". The authority ends at the first '/' or '?' and
  * the user info at its last '@', so a raw '@' in a password still parses. */
@@ -395,7 +416,7 @@ static int parse_hierarchical(url_parser *p, const char *auth, const char *end)
         rc = parse_hostport(p, host, (size_t)(auth_end - host), at != NULL);
     if (rc == 0 && *auth_end == '/')
         rc = decode(p, auth_end, (size_t)(end - auth_end), NULL, &p->url->path);
-    return rc;
+    return rc ? rc : check_library_userinfo(p, auth_end);
 }
 
 static int add_param(pm_url *url, char *key, char *value)
@@ -470,6 +491,47 @@ static int parse_url(url_parser *p)
     return rc;
 }
 
+/* ==== Connection strings that are not URLs ==== */
+
+/* Whether text may be a key=value connection string ("host=h dbname=app"):
+ * it does not start with "scheme:" and holds a '='. Which driver reads it,
+ * if any, is for the drivers' libraries to say (conninfo()). */
+static int may_be_conninfo(const char *text)
+{
+    size_t n = scheme_span(text);
+    return !(n > 0 && text[n] == ':') && strchr(text, '=') != NULL;
+}
+
+/* The driver's first scheme, without a "NAME:*" sub-scheme mark. */
+static char *first_scheme(const pm_driver *d)
+{
+    return pm__strndup(d->schemes[0], strcspn(d->schemes[0], ":"));
+}
+
+/* A key=value string: the driver whose library accepts it takes it whole. */
+static int parse_conninfo(pm_url **out, const char *text, pm_error *err)
+{
+    pm_error why = PM_ERROR_INIT;
+    const pm_driver *reader = NULL;
+    int rc = pm__conninfo_reader(&reader, text, &why);
+    if (rc == 0 && !reader)
+        rc = url_error(err,
+                       "missing scheme " PM_URL_EXAMPLE
+                       ", and no driver reads it as a key=value connection string%s%s",
+                       why.message ? ": " : "", why.message ? why.message : "");
+    pm_error_clear(&why);
+    if (rc < 0)
+        return rc == PM_ENOMEM ? url_oom(err) : rc;
+    pm_url *url = calloc(1, sizeof(*url));
+    if (url && (url->scheme = first_scheme(reader)) != NULL && (url->text = pm__strdup(text))) {
+        url->is_conninfo = 1;
+        *out = url;
+        return 0;
+    }
+    pm_url_free(url);
+    return url_oom(err);
+}
+
 /* pm_url_parse(), also telling found (when not NULL) where it read each
  * secret. */
 static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets *found)
@@ -477,13 +539,17 @@ static int parse_text(pm_url **out, const char *text, pm_error *err, pm_secrets 
     *out = NULL;
     if (!text || !*text)
         return url_error(err, "empty " PM_URL_EXAMPLE);
+    if (may_be_conninfo(text))
+        return parse_conninfo(out, text, err);
     url_parser p = {text, NULL, err, found};
     int rc = check_characters(&p);
     if (rc)
         return rc;
     if (!(p.url = calloc(1, sizeof(*p.url))))
         return url_oom(err);
-    if ((rc = parse_url(&p)) != 0) {
+    if ((rc = parse_url(&p)) == 0 && !(p.url->text = pm__strdup(text)))
+        rc = url_oom(err);
+    if (rc != 0) {
         pm_url_free(p.url);
         return rc;
     }
@@ -527,6 +593,7 @@ void pm_url_free(pm_url *url)
         free(url->params[i].value);
     }
     free(url->params);
+    free(url->text);
     free(url);
 }
 
@@ -603,6 +670,43 @@ static int broken_query_secrets(pm_secrets *s, const char *text)
     return 0;
 }
 
+/* The end of a key=value string's value starting at v: a quoted value runs
+ * to its closing quote ('\\' escapes), another to the next blank. */
+static const char *conninfo_value_end(const char *v)
+{
+    if (*v != '\'')
+        return v + strcspn(v, " \t\n\r\f\v");
+    for (v++; *v && *v != '\''; v++)
+        if (*v == '\\' && v[1])
+            v++;
+    return *v ? v + 1 : v;
+}
+
+/* Adds as spans the values of secret keys in text that is no URL
+ * ("password=x host=h" a driver refused): each "key = value" whose key
+ * starts the text or follows a blank. */
+static int broken_conninfo_secrets(pm_secrets *s, const char *text)
+{
+    for (const char *key = text; *key;) {
+        key += strspn(key, " \t\n\r\f\v");
+        size_t klen = strcspn(key, "= \t\n\r\f\v");
+        const char *eq = key + klen + strspn(key + klen, " \t\n\r\f\v");
+        if (klen == 0 || *eq != '=') {
+            key += klen ? klen : (*key != '\0');
+            continue;
+        }
+        const char *value = eq + 1 + strspn(eq + 1, " \t\n\r\f\v");
+        const char *end = conninfo_value_end(value);
+        if (is_secret_key(key, klen) && end > value) {
+            int rc = add_span(s, (size_t)(value - text), (size_t)(end - text));
+            if (rc)
+                return rc;
+        }
+        key = end > value ? end : value;
+    }
+    return 0;
+}
+
 static int span_order(const void *a, const void *b)
 {
     const pm_secret_span *x = a, *y = b;
@@ -631,14 +735,20 @@ static void merge_spans(pm_secrets *s)
     s->nspans = kept + 1;
 }
 
+static int first_at_password(const char *text, size_t *start, size_t *end);
+
 static int find_in_broken(pm_secrets *s, const char *text)
 {
     size_t start, end;
     int rc = 0;
     if (broken_password(text, &start, &end))
         rc = add_span(s, start, end);
+    if (rc == 0 && first_at_password(text, &start, &end))
+        rc = add_span(s, start, end);
     if (rc == 0)
         rc = broken_query_secrets(s, text);
+    if (rc == 0 && may_be_conninfo(text))
+        rc = broken_conninfo_secrets(s, text);
     if (rc == 0)
         merge_spans(s);
     return rc;
@@ -721,9 +831,27 @@ static int add_span_values(pm_secrets *s, const char *text)
     return rc;
 }
 
+static int add_secret_value(void *ctx, const char *value)
+{
+    return add_value(ctx, pm__strdup(value));
+}
+
+/* The secrets the driver's own library finds in text (for a driver that
+ * reads its connection strings itself): every password libpq would send. */
+static int add_library_secrets(pm_secrets *s, const pm_url *url, const char *text)
+{
+    const pm_driver *reader = url ? pm__scheme_reader(url->scheme) : NULL;
+    if (!reader)
+        return 0;
+    int rc = reader->conninfo(text, add_secret_value, s, NULL, NULL);
+    return rc < 0 ? rc : 0;
+}
+
 /* The parser itself says where the secrets are: the drivers connect with
- * what it read, so redaction and scrubbing hide exactly that. Only text it
- * refuses is read by find_in_broken(). */
+ * what it read, so redaction and scrubbing hide exactly that; a driver that
+ * reads connection strings with its own library adds what that library
+ * counts as secrets. Only text the parser refuses is read by
+ * find_in_broken(). */
 int pm__secrets_find(pm_secrets *out, const char *text)
 {
     if (!text)
@@ -731,6 +859,8 @@ int pm__secrets_find(pm_secrets *out, const char *text)
     pm_error scratch = PM_ERROR_INIT;
     pm_url *url = NULL;
     int rc = parse_text(&url, text, &scratch, out);
+    if (rc == 0)
+        rc = add_library_secrets(out, url, text);
     pm_url_free(url);
     pm_error_clear(&scratch);
     if (rc < 0 && rc != PM_ENOMEM) {
@@ -824,23 +954,118 @@ void pm__secrets_scrub(const pm_secrets *s, pm_error *err)
 
 /* ==== Redaction ==== */
 
+/* A key=value string as the library of the driver that reads it shows it,
+ * secrets hidden; NULL when no driver reads text (or out of memory). */
+static char *conninfo_shown(const char *text)
+{
+    const pm_driver *reader = NULL;
+    char *shown = NULL;
+    if (!may_be_conninfo(text) || pm__conninfo_reader(&reader, text, NULL) < 0 || !reader)
+        return NULL;
+    if (reader->conninfo(text, NULL, NULL, &shown, NULL) != 1) {
+        free(shown);
+        return NULL;
+    }
+    return shown;
+}
+
+/* text with each span of s replaced by "***"; NULL when out of memory. */
+static char *hide_spans(const char *text, const pm_secrets *s)
+{
+    pm_buf out = PM_BUF_INIT;
+    size_t pos = 0;
+    for (size_t i = 0; i < s->nspans; i++) {
+        pm_buf_appendn(&out, text + pos, s->spans[i].start - pos);
+        pm_buf_append(&out, "***");
+        pos = s->spans[i].end;
+    }
+    pm_buf_append(&out, text + pos);
+    return pm_buf_detach(&out);
+}
+
+/* The driver of a URL's scheme when it reads its URLs with its own library. */
+static const pm_driver *reader_of_url(const char *text)
+{
+    size_t n = scheme_span(text);
+    char *scheme = n > 0 && text[n] == ':' ? pm__strndup(text, n) : NULL;
+    if (!scheme)
+        return NULL;
+    lower_in_place(scheme);
+    const pm_driver *reader = pm__scheme_reader(scheme);
+    free(scheme);
+    return reader;
+}
+
+static int note_unhidden(void *ctx, const char *value)
+{
+    if (strcmp(value, "***") != 0)
+        *(int *)ctx = 1;
+    return 0;
+}
+
+/* Whether reader's library still reads a secret other than "***" in shown. */
+static int library_sees_secret(const pm_driver *reader, const char *shown)
+{
+    int seen = 0;
+    return reader->conninfo(shown, note_unhidden, &seen, NULL, NULL) < 0 || seen;
+}
+
+/* The password as a library that ends the user info at the first '@'
+ * before any '/' reads it (libpq does, also across a '?'): from the first
+ * ':' after "://" to that '@'. */
+static int first_at_password(const char *text, size_t *start, size_t *end)
+{
+    const char *sep = strstr(text, "://");
+    if (!sep)
+        return 0;
+    const char *auth = sep + 3;
+    size_t n = strcspn(auth, "@/");
+    const char *colon = auth[n] == '@' ? memchr(auth, ':', n) : NULL;
+    if (!colon || colon + 1 == auth + n)
+        return 0;
+    *start = (size_t)(colon + 1 - text);
+    *end = (size_t)(auth + n - text);
+    return 1;
+}
+
+/* A URL whose driver's library reads it differently from the parser (a
+ * '?' or '@' in the user info) must not show what that library takes for a
+ * password: its reading of the user info and the password-like values of
+ * every query are hidden too, and if a secret still shows, everything after
+ * the scheme. */
+static char *hide_library_reading(const char *text, pm_secrets *s, char *shown)
+{
+    const pm_driver *reader = shown ? reader_of_url(text) : NULL;
+    if (!reader || !library_sees_secret(reader, shown))
+        return shown;
+    size_t start, end;
+    free(shown);
+    int rc = first_at_password(text, &start, &end) ? add_span(s, start, end) : 0;
+    if (rc == 0) /* and its query, which may start at a later '?' */
+        rc = broken_query_secrets(s, text);
+    if (rc < 0)
+        return NULL;
+    merge_spans(s);
+    shown = hide_spans(text, s);
+    if (!shown || !library_sees_secret(reader, shown))
+        return shown;
+    free(shown);
+    return pm__format("%.*s://***", (int)scheme_span(text), text);
+}
+
 char *pm_url_redact(const char *text)
 {
     if (!text)
         return pm__strdup("");
+    char *shown = conninfo_shown(text);
+    if (shown)
+        return shown;
     pm_secrets secrets = PM_SECRETS_INIT;
     if (pm__secrets_find(&secrets, text) < 0)
         return NULL;
-    pm_buf out = PM_BUF_INIT;
-    size_t pos = 0;
-    for (size_t i = 0; i < secrets.nspans; i++) {
-        pm_buf_appendn(&out, text + pos, secrets.spans[i].start - pos);
-        pm_buf_append(&out, "***");
-        pos = secrets.spans[i].end;
-    }
-    pm_buf_append(&out, text + pos);
+    shown = hide_library_reading(text, &secrets, hide_spans(text, &secrets));
     pm__secrets_clear(&secrets);
-    return pm_buf_detach(&out);
+    return shown;
 }
 
 /* ==== Another database on the same server ==== */

@@ -1,6 +1,8 @@
 /* postgres.c: the PostgreSQL driver on libpq, for production. URLs:
- * postgres:// and postgresql://, every libpq parameter passed through; or a
- * PGconn the program opened (pm_db_adopt_postgres()).
+ * postgres:// and postgresql:// and libpq's key=value strings, handed to
+ * libpq whole (several hosts, target_session_attrs, service, passfile); or a
+ * PGconn the program opened (pm_db_adopt_postgres()). A connection that
+ * reaches a standby in recovery is marked PM_CONN_READ_ONLY.
  *
  * A migration's statements are not sent one by one: inside a transaction
  * they are queued and sent with BEGIN and COMMIT as one simple-query string,
@@ -122,6 +124,7 @@ typedef struct conninfo {
     size_t n;
     char *dbname;
     char port[8];
+    int expand_dbname; /* 1: the "dbname" value is a whole connection string */
 } conninfo;
 
 static void conninfo_add(conninfo *ci, const char *key, const char *value)
@@ -198,6 +201,39 @@ static int conninfo_build(conninfo *ci, const pm_url *url, pm_error *err)
     return 0;
 }
 
+/* Whether libpq reads the text itself: a key=value string, or a URL with
+ * one of libpq's own prefixes (which libpq reads with several hosts). Other
+ * spellings the core accepts (POSTGRES://, postgres:?host=h) are built from
+ * the parsed URL by conninfo_build(). */
+static bool libpq_reads(const pm_url *url)
+{
+    return url->is_conninfo || (url->text && (strncmp(url->text, "postgresql://", 13) == 0 ||
+                                              strncmp(url->text, "postgres://", 11) == 0));
+}
+
+/* Our defaults, then the whole connection string as an expanded dbname:
+ * libpq lets what the string says override what comes before it. */
+static void conninfo_whole(conninfo *ci, const pm_url *url)
+{
+    memset(ci, 0, sizeof(*ci));
+    conninfo_add(ci, "connect_timeout", PG_DEFAULT_CONNECT_TIMEOUT);
+    conninfo_add(ci, "fallback_application_name", "poblysh");
+    conninfo_add(ci, "dbname", url->text);
+    ci->keywords[ci->n] = NULL;
+    ci->values[ci->n] = NULL;
+    ci->expand_dbname = 1;
+}
+
+static int conninfo_make(conninfo *ci, const pm_url *url, pm_error *err)
+{
+    int rc = url->is_conninfo ? 0 : check_parameters(url, err);
+    if (rc == 0 && libpq_reads(url))
+        conninfo_whole(ci, url);
+    else if (rc == 0)
+        rc = conninfo_build(ci, url, err);
+    return rc;
+}
+
 static void sleep_ms(int ms)
 {
     struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
@@ -227,10 +263,10 @@ static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds,
     clock_gettime(CLOCK_MONOTONIC, &start);
     *waited = 0;
     for (;;) {
-        PGconn *pg = PQconnectdbParams(ci->keywords, ci->values, 0);
+        PGconn *pg = PQconnectdbParams(ci->keywords, ci->values, ci->expand_dbname);
         if (!pg || PQstatus(pg) == CONNECTION_OK || wait_seconds <= 0 || is_set(cancelled))
             return pg;
-        PGPing ping = PQpingParams(ci->keywords, ci->values, 0);
+        PGPing ping = PQpingParams(ci->keywords, ci->values, ci->expand_dbname);
         if ((ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT) ||
             seconds_since(&start) >= wait_seconds || is_set(cancelled))
             return pg;
@@ -247,6 +283,26 @@ static void ignore_notice(void *arg, const char *message)
 }
 
 static void give_back(pq_conn *c);
+static int run_params(pq_conn *c, const char *sql, const char *const *params, size_t nparams,
+                      pm_row_fn row, void *ctx, pm_error *err);
+static int take_text(void *ctx, size_t ncolumns, const char *const *values);
+
+/* A standby replaying the primary's log (pg_is_in_recovery()) or a session
+ * read-only by default accepts no writes: the connection says so, and the
+ * core refuses every writing command before it runs. A server that cannot
+ * tell (the query fails) is taken as writable; its writes then fail as they
+ * would. */
+static void note_read_only(pq_conn *c)
+{
+    char *answer = NULL;
+    int rc = run_params(c,
+                        "SELECT pg_catalog.pg_is_in_recovery() OR "
+                        "pg_catalog.current_setting('transaction_read_only') = 'on'",
+                        NULL, 0, take_text, &answer, NULL);
+    if (rc == 0 && answer && strcmp(answer, "t") == 0)
+        c->base.flags |= PM_CONN_READ_ONLY;
+    free(answer);
+}
 
 static void pg_close(pm_conn *conn)
 {
@@ -270,9 +326,7 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
     int rc = pm_pq_load(err);
     if (rc < 0)
         return rc;
-    rc = check_parameters(url, err);
-    if (rc == 0)
-        rc = conninfo_build(&ci, url, err);
+    rc = conninfo_make(&ci, url, err);
     if (rc < 0)
         return rc;
     pq_conn *c = calloc(1, sizeof(*c));
@@ -297,6 +351,7 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
     }
     PQsetNoticeProcessor(c->pg, ignore_notice, NULL);
     c->cancel = PQgetCancel(c->pg);
+    note_read_only(c);
     *out = &c->base;
     return 0;
 }
@@ -741,6 +796,7 @@ static int pg_adopt(pm_conn **out, void *native, char **described, pm_error *err
     c->base.backend = &pm_backend_postgres;
     c->base.flags = pm_backend_postgres.conn_flags;
     c->cancel = PQgetCancel(pg);
+    note_read_only(c);
     rc = quiet_notices(c, err);
     if (rc == 0 && !(*described = describe(pg)))
         rc = oom(err);
@@ -762,6 +818,109 @@ static const pm_backend *pg_backend_of(const pm_url *url, unsigned int *conn_fla
     (void)url;
     *conn_flags = pm_backend_postgres.conn_flags;
     return &pm_backend_postgres;
+}
+
+/* ==== Connection strings, as libpq reads them ==== */
+
+/* Whether text holds a word a password key is made of: libpq's messages
+ * about a string it refuses may quote a piece of it, so they are shown only
+ * when no password can be in it. */
+static bool mentions_password(const char *text)
+{
+    static const char *const words[] = {"pass", "pwd"};
+    for (const char *p = text; *p; p++)
+        for (size_t w = 0; w < PM_ARRAY_LEN(words); w++) {
+            size_t n = strlen(words[w]), i = 0;
+            while (i < n && p[i] && (p[i] | 0x20) == words[w][i])
+                i++;
+            if (i == n)
+                return true;
+        }
+    return false;
+}
+
+static void explain_refusal(const char *text, const char *libpq_message, pm_error *why)
+{
+    char *message = libpq_message ? one_line(libpq_message) : NULL;
+    if (message && *message && !mentions_password(text))
+        pm_error_set(why, PM_EURL, "libpq: %s", message);
+    else
+        pm_error_set(why, PM_EURL,
+                     "libpq refuses it (its message is withheld: the text may "
+                     "hold a password)");
+    free(message);
+}
+
+/* Appends value as a key=value string writes it at out, returning the
+ * end: quoted when empty or holding a blank, a quote or a backslash, which
+ * are then escaped. Needs at most 2 * strlen(value) + 2 bytes. */
+static char *put_value(char *out, const char *value)
+{
+    bool plain = *value && !value[strcspn(value, " \t\n\r\f\v'\\")];
+    if (!plain)
+        *out++ = '\'';
+    for (const char *p = value; *p; p++) {
+        if (!plain && (*p == '\'' || *p == '\\'))
+            *out++ = '\\';
+        *out++ = *p;
+    }
+    if (!plain)
+        *out++ = '\'';
+    return out;
+}
+
+static bool is_secret_option(const PQconninfoOption *o)
+{
+    return o->val && *o->val && o->dispchar && o->dispchar[0] == '*';
+}
+
+/* The options libpq read, as a key=value string with every secret
+ * (dispchar "*", libpq's own mark for "hide this value") as ***. */
+static char *show_options(const PQconninfoOption *options)
+{
+    size_t size = 1;
+    for (const PQconninfoOption *o = options; o->keyword; o++)
+        if (o->val)
+            size += strlen(o->keyword) + 2 * strlen(o->val) + 6;
+    char *shown = malloc(size), *out = shown;
+    if (!shown)
+        return NULL;
+    for (const PQconninfoOption *o = options; o->keyword; o++) {
+        if (!o->val)
+            continue;
+        out += sprintf(out, "%s%s=", out > shown ? " " : "", o->keyword);
+        out = is_secret_option(o) ? out + sprintf(out, "***") : put_value(out, o->val);
+    }
+    *out = '\0';
+    return shown;
+}
+
+static int pg_conninfo(const char *text, pm_secret_fn secret, void *ctx, char **shown,
+                       pm_error *why)
+{
+    if (shown)
+        *shown = NULL;
+    pm_error unused = PM_ERROR_INIT;
+    int rc = pm_pq_load(why ? why : &unused);
+    pm_error_clear(&unused);
+    if (rc < 0)
+        return 0; /* without libpq nothing is read as libpq would */
+    char *message = NULL;
+    PQconninfoOption *options = PQconninfoParse(text, &message);
+    if (!options) {
+        if (!message)
+            return PM_ENOMEM;
+        explain_refusal(text, message, why);
+        PQfreemem(message);
+        return 0;
+    }
+    for (const PQconninfoOption *o = options; rc == 0 && o->keyword; o++)
+        if (secret && is_secret_option(o))
+            rc = secret(ctx, o->val);
+    if (rc == 0 && shown && !(*shown = show_options(options)))
+        rc = PM_ENOMEM;
+    PQconninfoFree(options);
+    return rc < 0 ? rc : 1;
 }
 
 static const char *const postgres_schemes[] = {"postgres", "postgresql", NULL};
@@ -786,4 +945,5 @@ const pm_driver pm_driver_postgres = {
     .in_transaction = pg_in_transaction,
     .backend_of = pg_backend_of,
     .adopt = pg_adopt,
+    .conninfo = pg_conninfo,
 };

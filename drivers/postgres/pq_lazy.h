@@ -14,6 +14,7 @@
 #define PM_PQ_FUNCTIONS(X)                                                                         \
     X(PQconndefaults)                                                                              \
     X(PQconninfoFree)                                                                              \
+    X(PQconninfoParse)                                                                             \
     X(PQconnectdbParams)                                                                           \
     X(PQpingParams)                                                                                \
     X(PQstatus)                                                                                    \
@@ -57,6 +58,7 @@ int pm_pq_load(pm_error *err);
 #ifndef PM_PQ_LAZY_IMPL
 #define PQconndefaults pm_pq.PQconndefaults
 #define PQconninfoFree pm_pq.PQconninfoFree
+#define PQconninfoParse pm_pq.PQconninfoParse
 #define PQconnectdbParams pm_pq.PQconnectdbParams
 #define PQpingParams pm_pq.PQpingParams
 #define PQstatus pm_pq.PQstatus

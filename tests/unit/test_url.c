@@ -262,7 +262,7 @@ static void test_url__rejects_bad_input_with_named_fault(void **state)
         {"postgres://[localhost]/d", "not an IPv6 address"},
         {"postgres://[::1]x/d", "after the IPv6 literal"},
         {"postgres://h]/d", "unexpected '[' or ']'"},
-        {"postgres://h1,h2:5433/d", "several hosts"},
+        {"dbi:mysql://h1,h2:3306/d", "several hosts"},
         {"postgres://h/d%zz", "bad percent-escape \"%zz\" at offset 14"},
         {"postgres://h/d%4", "bad percent-escape \"%4\" at offset 14"},
         {"postgres://h/d%00", "%00 (a NUL byte) at offset 14"},
@@ -625,6 +625,20 @@ static int open_memory(pm_conn **out, const pm_url *url, const pm_connect_option
     return rc;
 }
 
+/* The PostgreSQL driver's reading of connection strings (libpq's), for a
+ * URL that goes to PostgreSQL: its multi-host and key=value forms. */
+static int (*libpq_reading(const char *url))(const char *, pm_secret_fn, void *, char **,
+                                             pm_error *)
+{
+    const pm_driver *const *drivers = pm__builtin_drivers();
+    bool postgres = strncmp(url, "postgres", 8) == 0 || !strstr(url, "://");
+    for (size_t i = 0; postgres && drivers[i]; i++) {
+        if (strcmp(drivers[i]->name, "postgres") == 0)
+            return drivers[i]->conninfo;
+    }
+    return NULL;
+}
+
 static pm_db *open_on_memory(const char *url)
 {
     static const char *const schemes[] = {"postgres", "mysql", "dbi:*", NULL};
@@ -632,6 +646,7 @@ static pm_db *open_on_memory(const char *url)
     driver = *sqlite_driver();
     driver.schemes = schemes;
     driver.open = open_memory;
+    driver.conninfo = libpq_reading(url);
     pm_db *db = NULL;
     pm_error err = PM_ERROR_INIT;
     if (pm_driver_register(&driver, &err) != 0 || pm_db_open(&db, url, NULL, &err) != 0)
@@ -663,9 +678,15 @@ static void test_url__redaction_and_scrubbing_agree(void **state)
         {"dbi:pgsql://u:Dbi%3Apw@h/db?pass=Pass2", {"Dbi%3Apw", "Dbi:pw", "Pass2"}},
         {"postgres:?host=127.0.0.1&password=Opaque1&application_name=x://y:z", {"Opaque1"}},
         {"mysql://127.0.0.1:3306/d?x@y&username=u&password=AtFlag1", {"AtFlag1"}},
+        {"postgres://u:Multi%2Fpw@h1:5432,h2:5433/app?target_session_attrs=read-write",
+         {"Multi%2Fpw", "Multi/pw"}},
+        {"host=127.0.0.1 dbname=app user=u password=KvSecret1", {"KvSecret1"}},
+        {"host=h password='Kv Quoted\\'2' sslpassword=KvSsl3", {"Kv Quoted'2", "KvSsl3"}},
     };
     for (size_t i = 0; i < PM_ARRAY_LEN(cases); i++) {
         const char *url = cases[i].url;
+        if (!libpq_reading("postgres:") && (!strstr(url, "://") || strchr(url, ',')))
+            continue; /* a build without the PostgreSQL driver refuses these forms */
         char *shown = pm_url_redact(url);
         assert_non_null(shown);
         pm_buf sql = PM_BUF_INIT;
@@ -706,6 +727,118 @@ static void test_url__parse_error_never_quotes_a_secret_of_refused_text(void **s
     assert_non_null(strstr(err.message, "is not a number"));
     assert_null(strstr(err.message, "{wou:161111"));
     assert_non_null(strstr(err.message, "pwd=***"));
+    pm_error_clear(&err);
+}
+
+/* ==== Connection strings libpq reads itself ==== */
+
+static void test_url__postgres_url_keeps_several_hosts_for_libpq(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    const char *text = "postgres://u:pw@h1:5432,[::1]:5433/app?target_session_attrs=read-write";
+    pm_url *url = parse_ok(text);
+    assert_string_equal(url->scheme, "postgres");
+    assert_string_equal(url->host, "h1:5432,[::1]:5433");
+    assert_int_equal(url->port, 0);
+    assert_string_equal(url->password, "pw");
+    assert_string_equal(url->text, text);
+    assert_int_equal(url->is_conninfo, 0);
+    pm_url_free(url);
+    assert_redacts(text, "postgres://u:***@h1:5432,[::1]:5433/app?target_session_attrs=read-write");
+}
+
+/* Found by fuzz_url: libpq ends the user info at the first '@' before any
+ * '/', across a '?', so it reads a password where the parser reads a query.
+ * Such a URL is refused, and its redaction hides what libpq would send. */
+static void test_url__at_sign_libpq_reads_as_user_info_is_refused_and_hidden(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    static const char *const texts[] = {
+        "postgres://h?application_name=a:Sneaky1@c",
+        "postgres://h?x=1:Sneaky1@h2/d?password=Sneaky2",
+    };
+    for (size_t i = 0; i < PM_ARRAY_LEN(texts); i++) {
+        pm_url *url = NULL;
+        pm_error err = PM_ERROR_INIT;
+        assert_int_equal(pm_url_parse(&url, texts[i], &err), PM_EURL);
+        if (!strstr(err.message, "in the query of a URL without a path") ||
+            strstr(err.message, "Sneaky"))
+            fail_msg("\"%s\": message \"%s\"", texts[i], err.message);
+        pm_error_clear(&err);
+    }
+    assert_redacts(texts[0], "postgres://h?application_name=a:***@c");
+    assert_redacts(texts[1], "postgres://h?x=1:***@h2/d?password=***");
+    /* A URL of a driver that reads it with the parser keeps its meaning. */
+    assert_redacts("mysql://127.0.0.1:3306?x@y&password=SECRET",
+                   "mysql://127.0.0.1:3306?x@y&password=***");
+}
+
+static void test_url__key_value_string_goes_to_the_driver_whose_library_reads_it(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    const char *text = "host=127.0.0.1 port=5432 dbname=app target_session_attrs=read-write";
+    pm_url *url = parse_ok(text);
+    assert_string_equal(url->scheme, "postgres");
+    assert_int_equal(url->is_conninfo, 1);
+    assert_string_equal(url->text, text);
+    assert_null(url->host);
+    assert_null(url->password);
+    pm_url_free(url);
+    url = parse_ok("service=app passfile=/run/secrets/pgpass");
+    assert_int_equal(url->is_conninfo, 1);
+    pm_url_free(url);
+}
+
+static void test_url__key_value_string_is_shown_as_libpq_reads_it(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    assert_redacts("host=127.0.0.1 dbname=app user=u password=KvSecret1",
+                   "user=u password=*** dbname=app host=127.0.0.1");
+    assert_redacts("host = h  password = 'a b\\'c' sslpassword=x dbname=''",
+                   "password=*** dbname='' host=h sslpassword=***");
+    assert_redacts("host=h1,h2 port=5432,5433 passfile=/p service=s",
+                   "service=s passfile=/p host=h1,h2 port=5432,5433");
+}
+
+static void
+test_url__key_value_string_no_library_reads_is_refused_without_its_password(void **state)
+{
+    (void)state;
+    if (!libpq_reading("postgres:"))
+        skip(); /* built without the PostgreSQL driver */
+    static const char *const texts[] = {
+        "hots=h password=Refused1",
+        "host=h password='Refused1",
+        "host=h password=Refused1 oops",
+    };
+    for (size_t i = 0; i < PM_ARRAY_LEN(texts); i++) {
+        pm_url *url = NULL;
+        pm_error err = PM_ERROR_INIT;
+        assert_int_equal(pm_url_parse(&url, texts[i], &err), PM_EURL);
+        assert_null(url);
+        if (!strstr(err.message, "no driver reads it as a key=value connection string") ||
+            strstr(err.message, "Refused1"))
+            fail_msg("\"%s\": message \"%s\"", texts[i], err.message);
+        pm_error_clear(&err);
+        char *shown = pm_url_redact(texts[i]);
+        assert_non_null(shown);
+        if (strstr(shown, "Refused1"))
+            fail_msg("\"%s\" is shown as \"%s\"", texts[i], shown);
+        free(shown);
+    }
+    /* Without a password, libpq's own reason is quoted. */
+    pm_url *url = NULL;
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_url_parse(&url, "hots=h dbname=app", &err), PM_EURL);
+    assert_non_null(strstr(err.message, "libpq: invalid connection option \"hots\""));
     pm_error_clear(&err);
 }
 
@@ -759,6 +892,12 @@ int main(void)
         cmocka_unit_test(test_url__scrub_hides_query_parameter_passwords),
         cmocka_unit_test(test_url__driver_message_never_shows_query_password),
         cmocka_unit_test(test_url__parse_error_never_quotes_a_secret_of_refused_text),
+        cmocka_unit_test(test_url__postgres_url_keeps_several_hosts_for_libpq),
+        cmocka_unit_test(test_url__at_sign_libpq_reads_as_user_info_is_refused_and_hidden),
+        cmocka_unit_test(test_url__key_value_string_goes_to_the_driver_whose_library_reads_it),
+        cmocka_unit_test(test_url__key_value_string_is_shown_as_libpq_reads_it),
+        cmocka_unit_test(
+            test_url__key_value_string_no_library_reads_is_refused_without_its_password),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

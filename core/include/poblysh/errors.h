@@ -38,7 +38,8 @@ extern "C" {
     X(EFAILED, -18, "a migration is marked failed")                                                \
     X(EMISUSE, -19, "used against the rules of the API")                                           \
     X(EHISTORY, -20, "the migration history is damaged")                                           \
-    X(EFOREIGN, -21, "the database holds another migration tool's history")
+    X(EFOREIGN, -21, "the database holds another migration tool's history")                        \
+    X(EREADONLY, -22, "the database is a read-only standby")
 
 typedef enum pm_errno {
     PM_OK = 0,

@@ -5,6 +5,14 @@
  *   scheme://[user[:password]@]host[:port][/path][?k=v&...]   (host may be [IPv6])
  *   scheme:opaque-path[?k=v&...]                            (sqlite:file.db, sqlite::memory:)
  *   dbi:<driver>://...  and  dbi:<driver>:opaque            (scheme "dbi", subscheme "<driver>")
+ *   scheme://[user[:password]@]host1[:port1],host2[:port2]/...   (several hosts: only for a
+ *       scheme whose driver reads connection strings itself, the driver's conninfo())
+ *   key=value strings ("host=h dbname=app"): text that does not start with
+ *       "scheme:" and holds a '=' is offered to every driver with a conninfo();
+ *       the first whose library accepts it takes it (scheme is then the
+ *       driver's first scheme, everything else absent but text)
+ * For such a driver's scheme an '@' in the query of a URL without a path is
+ * refused: its library may read the user info up to it.
  * User, password, host, path and query parts are percent-decoded.
  *
  * Threads: these functions keep no state and may be called from any thread.
@@ -34,11 +42,16 @@ typedef struct pm_url {
     int has_authority; /* 1 when "//" followed the scheme */
     char *user;
     char *password;
-    char *host; /* without the brackets of an IPv6 literal */
+    char *host; /* without the brackets of an IPv6 literal; several hosts are
+                   kept as written, "h1:5432,h2", with port 0 */
     int port;   /* 1..65535, or 0 when absent */
     char *path; /* "/db" after an authority; the opaque part otherwise */
     pm_url_param *params;
     size_t nparams;
+    /* The whole text that was parsed, secrets included: what a driver that
+     * reads connection strings itself hands to its library. */
+    char *text;
+    int is_conninfo; /* 1 for a key=value string, which only text describes */
 } pm_url;
 
 /* Parses text into *out (caller frees with pm_url_free). On bad input returns
@@ -53,7 +66,10 @@ const char *pm_url_param_get(const pm_url *url, const char *key);
 
 /* A printable copy of any text that may be a URL: the password of the user
  * info and the values of password-like query parameters (password, pass,
- * pwd, sslpassword) are replaced by "***". Works on text that does not parse.
+ * pwd, sslpassword) are replaced by "***". A key=value connection string
+ * is shown as the driver's library reads it, each secret "***"; one no
+ * driver accepts has the values of password-like keys hidden. Works on text
+ * that does not parse.
  * Returns a malloc'd string the caller frees, or NULL when out of memory. */
 char *pm_url_redact(const char *text);
 

@@ -77,10 +77,12 @@ typedef struct pm_connect_options {
  * backend with lock_transaction (sys/backend.h), pm_driver_lock() only
  * finds the key and begin() takes the lock in each transaction
  * (pm_driver_lock_transaction_sql()); for drivers of version 6 and 7 it
- * stays the session lock. The core accepts drivers of
- * PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver simply has no
- * adopt() (its struct ends before it, so the core never reads it). */
-#define PM_DRIVER_VERSION 8
+ * stays the session lock. 9: conninfo(), for connection strings the
+ * driver's library reads itself, and PM_CONN_READ_ONLY. The core accepts
+ * drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver
+ * simply has no adopt() (its struct ends before it, so the core never reads
+ * it). */
+#define PM_DRIVER_VERSION 9
 #define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
@@ -100,6 +102,15 @@ typedef struct pm_connect_options {
  * lexer_flags and sends its statements one at a time (libdbi), so a dry run
  * records them one at a time too, as they would be sent. */
 #define PM_CONN_SPLITS_SCRIPTS (1u << 3)
+/* The server reached accepts no writes (a standby replaying the primary's
+ * log, a session that is read-only by default): every command that writes
+ * is refused before it runs, with PM_EREADONLY; reading ones still work.
+ * Added in version 9. */
+#define PM_CONN_READ_ONLY (1u << 4)
+
+/* Called by conninfo() for each secret value of a connection string
+ * (borrowed for the call). Returns 0, or PM_ENOMEM to stop. */
+typedef int (*pm_secret_fn)(void *ctx, const char *value);
 
 struct pm_driver {
     /* PM_DRIVER_VERSION when the driver was built. The core refuses a driver
@@ -222,6 +233,26 @@ struct pm_driver {
      * it pm_db_adopt() is PM_EUNSUPPORTED. Called on the program's thread;
      * the handle must not be used elsewhere meanwhile. */
     int (*adopt)(pm_conn **out, void *native, char **described, pm_error *err);
+
+    /* ---- Added in version 9 ---- */
+
+    /* Reads text as the driver's own client library reads connection
+     * strings, for a driver whose library parses them itself (libpq:
+     * multi-host URLs, "host=h dbname=app" key=value strings). text is
+     * either a URL of one of the driver's schemes or a string that does not
+     * start with "scheme:" and holds a '='. Returns 1 when the library
+     * accepts text: secret (when not NULL) is called with each value the
+     * library counts as a secret (passwords), and for a string that is not
+     * a URL *shown (when shown is not NULL) gets a malloc'd printable form
+     * of it with each secret as "***". Returns 0 when the library refuses
+     * text, with why (when not NULL) saying why without quoting a secret;
+     * a negative PM_E* code on failure (PM_ENOMEM). When present, the core
+     * hands such strings to open() whole (pm_url.text) and accepts several
+     * comma-separated hosts in the driver's URLs; the core finds secrets with
+     * it too, so the redaction of every printed URL uses the library's
+     * reading. Optional; called without a connection, from any thread,
+     * never under the registry's lock. */
+    int (*conninfo)(const char *text, pm_secret_fn secret, void *ctx, char **shown, pm_error *why);
 };
 
 /* ==== Reading the catalog ==== */
