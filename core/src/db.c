@@ -487,6 +487,8 @@ int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, ch
         return pm_error_set(err, PM_EUNSUPPORTED, "%s has no scratch database%s%s", b->name,
                             b->scratch_elsewhere ? ": " : "",
                             b->scratch_elsewhere ? b->scratch_elsewhere : "");
+    if (check_writable(admin, err) < 0) /* a standby cannot create one */
+        return PM_EREADONLY;
     int rc = may_create_database(admin, err);
     if (rc < 0)
         return rc;
