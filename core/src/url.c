@@ -1073,6 +1073,8 @@ char *pm_url_redact(const char *text)
 char *pm__url_with_database(const char *url, const char *name)
 {
     const char *authority = strstr(url, "://");
+    if (!authority && strchr(url, '=')) /* key=value: a later keyword wins (libpq) */
+        return pm__format("%s dbname='%s'", url, name);
     if (!authority)
         return NULL;
     authority += 3;

@@ -401,6 +401,18 @@ static void test_standby__key_value_string_migrates_and_hides_its_password(void 
     assert_exit(r, 0);
     assert_int_equal(history_rows(f, false), 1);
 
+    /* verify names its scratch database in a key=value string too (a later
+     * dbname= wins), and drops it. One host: with several, the scratch
+     * connection could reach another server than the one it was created on
+     * (docs/postgres.md). */
+    url = fmt(f, "host=127.0.0.1 port=%s dbname=%s user=poblysh password=%s", primary_port,
+              f->dbname, quoted(f, raw_password));
+    r = run(f, ARGS("--database-url", url, "migrate", "verify"));
+    assert_no_secret(r);
+    assert_contains(r, r->out, "Verifying every down() in the scratch database pm_verify_");
+    assert_contains(r, r->out, "Every down() restores the schema exactly.");
+    assert_exit(r, 0);
+
     /* The same password, refused by a database that does not exist. */
     url = fmt(f, "host=127.0.0.1 port=%s dbname=%s_missing user=poblysh password=%s", primary_port,
               f->dbname, quoted(f, raw_password));
