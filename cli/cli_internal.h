@@ -64,7 +64,13 @@ typedef struct cli_options {
     const pm_migration *const *set; /* the program's compiled-in set, or NULL */
     size_t set_count;
     int needs_set_check; /* the command manages migrations: refuse without any */
+    int progress;        /* --progress: CLI_PROGRESS_* */
+    int quiet;           /* -q, --quiet: errors only */
 } cli_options;
+
+/* --progress: a bar on a terminal after a while, else lines (auto); lines
+ * only (plain); no per-migration lines, only the summary (none). */
+enum { CLI_PROGRESS_AUTO = 0, CLI_PROGRESS_PLAIN, CLI_PROGRESS_NONE };
 
 typedef int (*cli_command_fn)(const cli_options *opts);
 
@@ -164,5 +170,24 @@ int pm__cli_adopt(const cli_options *opts);
 void pm__cli_adopt_event(const char *migration);
 
 /* `migrate fresh`, `refresh`, `reset` (cmd_migrate.c). */
+
+/* `migrate init` (cmd_init.c): a new migrations folder with a first
+ * migration, made with generate. */
+int pm__cli_init(const cli_options *opts);
+
+/* ==== Progress (progress.c) ==== */
+
+/* Whether to colour what goes to stream: a terminal, NO_COLOR unset or
+ * empty, TERM not "dumb". */
+bool pm__cli_use_color(FILE *stream);
+/* Reads --progress's value into *out (CLI_PROGRESS_*); -1 when unknown. */
+int pm__cli_progress_parse(const char *text, int *out);
+/* Starts a command's progress output in mode (CLI_PROGRESS_*). */
+void pm__cli_progress_begin(int mode);
+/* Prints what a migration event means; other prints the events that are
+ * not a migration starting, ending or failing. */
+void pm__cli_progress_event(const pm_event *ev, void (*other)(const pm_event *));
+/* Takes the bar off the screen, if it is there, before the summary. */
+void pm__cli_progress_end(void);
 
 #endif

@@ -181,7 +181,8 @@ enum {
     LONG_DDL_LOCK_TIMEOUT,
     LONG_STATEMENT_TIMEOUT,
     LONG_DDL_RETRIES,
-    LONG_STRICT
+    LONG_STRICT,
+    LONG_PROGRESS
 };
 
 static const struct option long_options[] = {
@@ -213,6 +214,8 @@ static const struct option long_options[] = {
     {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
     {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
     {"strict", no_argument, NULL, LONG_STRICT},
+    {"progress", required_argument, NULL, LONG_PROGRESS},
+    {"quiet", no_argument, NULL, 'q'},
     {NULL, 0, NULL, 0},
 };
 
@@ -270,7 +273,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
     int opt;
     long value;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":n:vh", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":n:vhqVd:", long_options, NULL)) != -1) {
         switch (opt) {
         case LONG_DATABASE_URL:
             if (!*optarg)
@@ -315,7 +318,13 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             break;
         case 'v': opts->verbose = 1; break;
         case 'h': *help = 1; break;
+        case 'V':
         case LONG_VERSION: print_version(); return -1;
+        case 'q': opts->quiet = 1; break;
+        case LONG_PROGRESS:
+            if (pm__cli_progress_parse(optarg, &opts->progress) < 0)
+                return usage_error("--progress must be auto, plain or none, not \"%s\"", optarg);
+            break;
         case LONG_IGNORE_MODIFIED: opts->given |= OPT_IGNORE_MODIFIED; break;
         case LONG_ALLOW_MISSING: opts->given |= OPT_ALLOW_MISSING; break;
         case LONG_ALLOW_OUT_OF_ORDER: opts->given |= OPT_ALLOW_OUT_OF_ORDER; break;
@@ -347,9 +356,10 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_ALLOW_UNMATCHED: opts->given |= OPT_ALLOW_UNMATCHED; break;
         case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
         case LONG_STRICT: opts->given |= OPT_STRICT; break;
+        case 'd': /* SeaORM's -d, --migration-dir */
         case LONG_SOURCE:
             if (!*optarg)
-                return usage_error("--source is empty%s", "");
+                return usage_error("%s is empty", opt == 'd' ? "-d" : "--source");
             opts->source = optarg;
             break;
         case LONG_LAYOUT: {

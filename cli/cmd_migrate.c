@@ -2,6 +2,7 @@
  * what every command shares: opening a session, Ctrl-C, reporting errors.
  * Each command is one engine call on the compiled-in migration set. No SQL
  * here. */
+#include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -9,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli_internal.h"
 #include "poblysh/sys/driver.h"
@@ -133,6 +135,39 @@ static int interrupted_exit(int code)
     return PM_EXIT_INTERRUPTED;
 }
 
+/* ==== --quiet ==== */
+
+/* -q keeps only errors (stderr): stdout goes to /dev/null for the command,
+ * except where stdout is the result asked for (status, schema, a dry run's
+ * SQL). Returns the saved stdout to restore, or -1 when nothing changed. */
+static int silence_stdout(const cli_command *command, const cli_options *opts)
+{
+    bool result_is_output = strcmp(command->name, "status") == 0 ||
+                            strcmp(command->name, "schema") == 0 || (opts->given & OPT_DRY_RUN);
+    if (!opts->quiet || result_is_output)
+        return -1;
+    fflush(stdout);
+    int saved = dup(STDOUT_FILENO);
+    int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (saved < 0 || null < 0 || dup2(null, STDOUT_FILENO) < 0) {
+        if (saved >= 0)
+            close(saved);
+        saved = -1;
+    }
+    if (null >= 0)
+        close(null);
+    return saved;
+}
+
+static void restore_stdout(int saved)
+{
+    if (saved < 0)
+        return;
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+}
+
 int pm__cli_run_command(const cli_command *command, const cli_options *opts)
 {
     struct sigaction sa, old_int, old_term;
@@ -144,7 +179,9 @@ int pm__cli_run_command(const cli_command *command, const cli_options *opts)
     interrupt_target = NULL;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    int saved_stdout = silence_stdout(command, opts);
     int code = command->run(opts);
+    restore_stdout(saved_stdout);
     interrupt_target = NULL;
     /* A program that called pm_cli_main() gets its own handlers back. */
     sigaction(SIGINT, &old_int, NULL);
@@ -166,24 +203,26 @@ static void print_retry(const pm_event *ev)
            (ev->elapsed_ms + 999) / 1000);
 }
 
-static void on_progress(const pm_event *ev, void *ctx)
+/* The events that are not a migration starting, ending or failing
+ * (those are progress.c's). */
+static void print_notice(const pm_event *ev)
 {
-    (void)ctx;
     switch (ev->kind) {
-    case PM_EVENT_APPLYING: printf("Applying %s ... ", ev->migration); break;
-    case PM_EVENT_REVERTING: printf("Reverting %s ... ", ev->migration); break;
-    case PM_EVENT_APPLIED:
-    case PM_EVENT_REVERTED: printf("done (%" PRId64 " ms)\n", ev->elapsed_ms); break;
     case PM_EVENT_SKIPPED:
         printf("Skipping %s: another runner got there first\n", ev->migration);
         break;
-    case PM_EVENT_FAILED: printf("FAILED\n"); break;
     case PM_EVENT_WILL_DROP: printf("Will drop %s\n", ev->migration); break;
     case PM_EVENT_DROPPED: printf("Dropped %s\n", ev->migration); break;
     case PM_EVENT_ADOPTED: pm__cli_adopt_event(ev->migration); break;
     case PM_EVENT_RETRYING: print_retry(ev); break;
+    default: break;
     }
-    fflush(stdout);
+}
+
+static void on_progress(const pm_event *ev, void *ctx)
+{
+    (void)ctx;
+    pm__cli_progress_event(ev, print_notice);
 }
 
 /* A dry run prints the SQL instead, each migration under a header. */
@@ -360,8 +399,10 @@ static int with_session(const cli_options *opts, bool create,
     int rc = pm__cli_session_open(&s, opts, 0, create, &err);
     if (rc == 0 && (opts->given & OPT_DRY_RUN))
         printf("-- Dry run: nothing below is run; this is the SQL the command would send.\n");
+    pm__cli_progress_begin(opts->progress);
     if (rc == 0)
         rc = body(&s, opts, &err);
+    pm__cli_progress_end();
     /* A refusal already explained itself (production_guard) and set no error. */
     int code = rc < 0 && !err.code ? PM_EXIT_USAGE
                : rc < 0 ? report_error(&err, s.db, runs_in_transaction(&s, opts, err.migration))
@@ -673,6 +714,17 @@ const cli_command pm__cli_migrate_commands[] = {
      "  --sql       write an SQL migration instead: DIR/mYYYY_MM_DD_HHMMSS_NAME.sql, embedded at\n"
      "              the next build (no registry line needed); with --source DIR, a file\n"
      "              YYYYMMDDHHMMSS_NAME.sql in that folder (dbmate's naming)\n",
+     OPT_DIR | OPT_ARGUMENT | OPT_SQL, 0},
+    {"init", pm__cli_init, "Create a migrations folder with a first migration",
+     "Usage: poblysh migrate init [NAME] [--dir DIR | -d DIR] [--sql]\n"
+     "\n"
+     "Creates the folder DIR (default: migrations) with a registry.def and a first C\n"
+     "migration, DIR/mYYYY_MM_DD_HHMMSS_NAME.c (NAME default: create_table), written by\n"
+     "generate. With --sql: the folder with a first SQL migration instead (with -d DIR, named\n"
+     "as generate --sql --source names it). Refused (exit 2) when DIR already exists.\n"
+     "\n"
+     "  --dir DIR, -d DIR  the folder to create (default: migrations)\n"
+     "  --sql              a folder of SQL migrations, for --source\n",
      OPT_DIR | OPT_ARGUMENT | OPT_SQL, 0},
     {NULL, NULL, NULL, NULL, 0, 0},
 };

@@ -44,12 +44,6 @@ static bool needs_attention(const pm_status *st)
 
 /* ==== Text ==== */
 
-static bool use_color(void)
-{
-    const char *no_color = getenv("NO_COLOR");
-    return isatty(STDOUT_FILENO) && !(no_color && *no_color);
-}
-
 static const char *state_color(pm_state state)
 {
     switch (state) {
@@ -96,7 +90,7 @@ static void print_text(const pm_status *st)
         int n = (int)strlen(pm_status_entry_at(st, i)->name);
         width = n > width ? n : width;
     }
-    bool color = use_color();
+    bool color = pm__cli_use_color(stdout);
     printf("%-*s  %-*s  %s\n", width, "Migration", STATE_WIDTH, "State", "Applied at (UTC)");
     for (size_t i = 0; i < pm_status_count(st); i++)
         print_entry(pm_status_entry_at(st, i), width, color);

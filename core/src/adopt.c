@@ -430,7 +430,6 @@ static int make_plan(const pm_engine *e, const foreign *f, plan *p, pm_error *er
 
 /* ==== Describing it ==== */
 
-#define PM_LIST_MAX 10
 
 static const char *plural(size_t n)
 {
@@ -457,20 +456,18 @@ static void describe_table(pm_buf *b, const foreign *f)
 /* "7, 8 and 9" (at most PM_LIST_MAX, then "and N more"). */
 static void list_unmatched(pm_buf *b, const plan *p)
 {
-    for (size_t i = 0; i < p->nunmatched && i < PM_LIST_MAX; i++)
-        pm_buf_printf(b, "%s%s", i ? ", " : "", p->unmatched[i]->raw);
-    if (p->nunmatched > PM_LIST_MAX)
-        pm_buf_printf(b, " and %zu more", p->nunmatched - PM_LIST_MAX);
+    for (size_t i = 0; i < p->nunmatched; i++)
+        pm__list_add(b, i, p->unmatched[i]->raw);
+    pm__list_end(b, p->nunmatched, NULL);
 }
 
 static void list_failed(pm_buf *b, const plan *p)
 {
     size_t shown = 0;
     for (size_t i = 0; i < p->nclaims; i++)
-        if (p->claims[i].failed && shown++ < PM_LIST_MAX)
-            pm_buf_printf(b, "%s%s", shown > 1 ? ", " : "", p->claims[i].m->name);
-    if (shown > PM_LIST_MAX)
-        pm_buf_printf(b, " and %zu more", shown - PM_LIST_MAX);
+        if (p->claims[i].failed)
+            pm__list_add(b, shown++, p->claims[i].m->name);
+    pm__list_end(b, shown, NULL);
 }
 
 /* ==== Refusing up, down and status ==== */

@@ -102,7 +102,11 @@ void pm_engine_free(pm_engine *engine)
 void pm_engine__report(const pm_engine *e, pm_event_kind kind, const char *migration, int64_t ms)
 {
     if (e->progress) {
-        pm_event ev = {kind, migration, ms, 0, 0, NULL};
+        bool counted = kind == PM_EVENT_APPLYING || kind == PM_EVENT_APPLIED ||
+                       kind == PM_EVENT_REVERTING || kind == PM_EVENT_REVERTED ||
+                       kind == PM_EVENT_SKIPPED || kind == PM_EVENT_FAILED;
+        pm_event ev = {kind, migration, ms, 0, 0, NULL, counted ? e->run_position : 0,
+                       counted ? e->run_total : 0};
         e->progress(&ev, e->progress_ctx);
     }
 }
@@ -578,8 +582,8 @@ static void report_retry(const pm_engine *e, const pm_migration *m, int retry, i
 {
     if (!e->progress)
         return;
-    pm_event ev = {PM_EVENT_RETRYING,          m->name, pause_ms, retry, e->ddl_retries,
-                   err ? err->statement : NULL};
+    pm_event ev = {PM_EVENT_RETRYING,         m->name, pause_ms, retry, e->ddl_retries,
+                   err ? err->statement : NULL, 0,      0};
     e->progress(&ev, e->progress_ctx);
 }
 
@@ -740,6 +744,16 @@ static int wait_for_runners(pm_engine *e, const pm_history *h, pm_history *fresh
     return 0;
 }
 
+/* How many of entries up will run: the pending ones, at most limit. */
+static size_t count_to_apply(const pm_status_entry *entries, size_t n, size_t limit)
+{
+    size_t total = 0;
+    for (size_t i = 0; i < n && total < limit; i++)
+        if (entries[i].state == PM_STATE_PENDING || entries[i].state == PM_STATE_OUT_OF_ORDER)
+            total++;
+    return total;
+}
+
 /* Applies what is pending in h, once the history allows it. */
 static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
 {
@@ -751,11 +765,14 @@ static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
     int rc = pm_engine__check_history(e, entries, n, err);
     int64_t order = max_order(h) + 1;
     const pm_migration *last = NULL;
+    e->run_total = count_to_apply(entries, n, job->limit);
+    e->run_position = 0;
     for (size_t i = 0; rc == 0 && i < n && job->done < job->limit; i++) {
         if (entries[i].state != PM_STATE_PENDING && entries[i].state != PM_STATE_OUT_OF_ORDER)
             continue;
         const pm_migration *m = pm_engine__find(e, entries[i].name);
         bool skipped = false;
+        e->run_position++;
         rc = pm_engine__run_one(e, m, true, &skipped, &order, err);
         if (rc == 0 && skipped)
             pm_engine__report(e, PM_EVENT_SKIPPED, m->name, 0);
@@ -767,6 +784,7 @@ static int apply_to(pm_engine *e, const pm_history *h, void *ctx, pm_error *err)
             rc = interrupted_after(e, last, true, err);
     }
     free(entries);
+    e->run_total = e->run_position = 0;
     return rc == 0 ? interrupted_after(e, last, true, err) : rc;
 }
 
@@ -863,8 +881,10 @@ static int revert_last(pm_engine *e, const pm_history *h, void *ctx, pm_error *e
     int64_t order = 0;
     int rc = plan_down(e, h, job->limit, &plan, &count, err);
     const pm_migration *last = NULL;
+    e->run_total = count;
     for (size_t i = 0; rc == 0 && i < count; i++) {
         bool skipped = false;
+        e->run_position = i + 1;
         rc = pm_engine__run_one(e, plan[i], false, &skipped, &order, err);
         if (rc == 0 && skipped)
             pm_engine__report(e, PM_EVENT_SKIPPED, plan[i]->name, 0);
@@ -876,6 +896,7 @@ static int revert_last(pm_engine *e, const pm_history *h, void *ctx, pm_error *e
             rc = interrupted_after(e, last, false, err);
     }
     free(plan);
+    e->run_total = e->run_position = 0;
     return rc == 0 ? interrupted_after(e, last, false, err) : rc;
 }
 

@@ -30,6 +30,10 @@ struct pm_engine {
     int statement_timeout_ms;
     int ddl_retries; /* retries after a lock timeout; 0: none */
     int attempt;     /* of the migration running now, from 1 */
+    /* The running migration's number (from 1) of how many this up or down
+     * runs, for pm_event; 0 and 0 outside them. */
+    size_t run_position;
+    size_t run_total;
 };
 
 /* ==== engine.c ==== */

@@ -161,14 +161,20 @@ const pm_migration *pm_engine__find(const pm_engine *e, const char *name)
 
 /* ==== Refusals ==== */
 
-/* Appends "label: name, name; " for the entries in state; returns how many. */
+/* Appends "label: name, name; " for the entries in state, at most
+ * PM_LIST_MAX names; returns how many. */
 static size_t add_problem(pm_buf *msg, const pm_status_entry *entries, size_t n, pm_state state,
                           const char *label)
 {
     size_t found = 0;
-    for (size_t i = 0; i < n; i++)
-        if (entries[i].state == state)
-            pm_buf_printf(msg, "%s%s", found++ ? ", " : label, entries[i].name);
+    for (size_t i = 0; i < n; i++) {
+        if (entries[i].state != state)
+            continue;
+        if (!found)
+            pm_buf_append(msg, label);
+        pm__list_add(msg, found++, entries[i].name);
+    }
+    pm__list_end(msg, found, ": run `poblysh migrate status`");
     if (found)
         pm_buf_append(msg, "; ");
     return found;
@@ -181,9 +187,13 @@ static size_t add_modified(pm_buf *msg, const pm_status_entry *entries, size_t n
     for (size_t i = 0; i < n; i++) {
         if (entries[i].state != PM_STATE_MODIFIED)
             continue;
-        pm_buf_printf(msg, "modified since applied: %s (recorded %s, now %s); ", entries[i].name,
-                      entries[i].checksum, entries[i].expected);
-        found++;
+        if (found++ < PM_LIST_MAX)
+            pm_buf_printf(msg, "modified since applied: %s (recorded %s, now %s); ",
+                          entries[i].name, entries[i].checksum, entries[i].expected);
+    }
+    if (found > PM_LIST_MAX) {
+        pm_buf_append(msg, "modified since applied:");
+        pm__list_end(msg, found, ": run `poblysh migrate status`; ");
     }
     return found;
 }

@@ -125,8 +125,11 @@ static int check_error(const startup *s, const pm_status *st, bool allow_pending
         const pm_status_entry *e = pm_status_entry_at(st, i);
         if (e->state == PM_STATE_APPLIED || (allow_pending && e->state == PM_STATE_PENDING))
             continue;
-        pm_buf_printf(&msg, "%s%s (%s)", problems++ ? ", " : "", e->name, pm_state_name(e->state));
+        char item[512];
+        snprintf(item, sizeof(item), "%s (%s)", e->name, pm_state_name(e->state));
+        pm__list_add(&msg, problems++, item);
     }
+    pm__list_end(&msg, problems, NULL);
     int rc = 0;
     if (problems)
         rc = pm_error_set(err, PM_EPENDING,

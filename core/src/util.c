@@ -123,6 +123,36 @@ void pm_buf_free(pm_buf *b)
     b->oom = 0;
 }
 
+/* ==== Lists of names in messages ==== */
+
+void pm__list_add(pm_buf *b, size_t index, const char *item)
+{
+    if (index < PM_LIST_MAX)
+        pm_buf_printf(b, "%s%s", index ? ", " : "", item);
+}
+
+/* n with a comma between groups of three digits: 1,990. */
+static void append_grouped(pm_buf *b, size_t n)
+{
+    if (n >= 1000) {
+        append_grouped(b, n / 1000);
+        pm_buf_printf(b, ",%03zu", n % 1000);
+    } else {
+        pm_buf_printf(b, "%zu", n);
+    }
+}
+
+void pm__list_end(pm_buf *b, size_t count, const char *more_hint)
+{
+    if (count <= PM_LIST_MAX)
+        return;
+    pm_buf_append(b, " and ");
+    append_grouped(b, count - PM_LIST_MAX);
+    pm_buf_append(b, " more");
+    if (more_hint)
+        pm_buf_append(b, more_hint);
+}
+
 int64_t pm__now_ms(void)
 {
     struct timespec ts;

@@ -49,6 +49,19 @@ const char *pm_buf_cstr(pm_buf *b);
 char *pm_buf_detach(pm_buf *b);
 void pm_buf_free(pm_buf *b);
 
+/* ==== Lists of names in messages ==== */
+
+/* A message names at most PM_LIST_MAX items of a list, so that 2,000
+ * missing migrations stay one readable line. */
+#define PM_LIST_MAX 10
+
+/* Appends item, the index-th (from 0) of a list, after ", " unless it is
+ * the first; from the PM_LIST_MAX-th on it appends nothing. */
+void pm__list_add(pm_buf *b, size_t index, const char *item);
+/* Ends a list of count items: " and 1,990 more" followed by more_hint
+ * (may be NULL: ": run `poblysh migrate status`") when some were left out. */
+void pm__list_end(pm_buf *b, size_t count, const char *more_hint);
+
 /* Milliseconds from a monotonic clock. */
 int64_t pm__now_ms(void);
 

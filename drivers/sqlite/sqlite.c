@@ -590,7 +590,8 @@ static const pm_backend *sqlite_backend_of(const pm_url *url, unsigned int *conn
     return &pm_backend_sqlite;
 }
 
-static const char *const sqlite_schemes[] = {"sqlite", NULL};
+/* sqlite3: golang-migrate's spelling (sqlite3://path), an alias. */
+static const char *const sqlite_schemes[] = {"sqlite", "sqlite3", NULL};
 
 const pm_driver pm_driver_sqlite = {
     .version = PM_DRIVER_VERSION,

@@ -61,6 +61,14 @@ typedef struct pm_event {
     int retry;
     int retries;
     const char *detail;
+    /* Appended after the first layout (callbacks written before still work:
+     * the engine builds every event). For APPLYING, APPLIED, REVERTING,
+     * REVERTED, SKIPPED and FAILED during up and down: this migration is
+     * number position (from 1) of the total this run will apply or revert
+     * (up: the pending ones, at most -n; down: the ones planned). 0 and 0
+     * for the other events. */
+    size_t position;
+    size_t total;
 } pm_event;
 
 typedef void (*pm_progress_fn)(const pm_event *event, void *ctx);
