@@ -425,6 +425,7 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
     size_t applied = 0;
     int rc = pm_engine_up(s->engine, (opts->given & OPT_NUM) ? opts->count : PM_ALL, &applied, err);
+    pm__cli_progress_end(); /* the bar goes before the summary */
     if (rc < 0) {
         if (applied)
             printf("Applied %zu migration%s before the %s; %s applied.\n", applied, plural(applied),
@@ -469,6 +470,7 @@ static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
         return PM_EPROFILE;
     size_t reverted = 0;
     int rc = pm_engine_down(s->engine, (opts->given & OPT_NUM) ? opts->count : 1, &reverted, err);
+    pm__cli_progress_end(); /* the bar goes before the summary */
     if (rc < 0) {
         if (reverted)
             printf("Reverted %zu migration%s before the failure.\n", reverted, plural(reverted));
@@ -498,6 +500,7 @@ static int fresh_body(cli_session *s, const cli_options *opts, pm_error *err)
            "migration.\n");
     size_t applied = 0;
     int rc = pm_engine_fresh(s->engine, &applied, err);
+    pm__cli_progress_end(); /* the bar goes before the summary */
     if (rc == 0)
         printf("Applied %zu migration%s.\n", applied, plural(applied));
     else if (applied)
@@ -514,6 +517,7 @@ static int reset_body(cli_session *s, const cli_options *opts, pm_error *err)
     printf("Reverting every applied migration.\n");
     size_t reverted = 0;
     int rc = pm_engine_reset(s->engine, &reverted, err);
+    pm__cli_progress_end(); /* the bar goes before the summary */
     if (rc == 0)
         printf("Reverted %zu migration%s.\n", reverted, plural(reverted));
     return rc;
@@ -526,6 +530,7 @@ static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
     printf("Reverting every applied migration, then applying every migration.\n");
     size_t reverted = 0, applied = 0;
     int rc = pm_engine_refresh(s->engine, &reverted, &applied, err);
+    pm__cli_progress_end(); /* the bar goes before the summary */
     if (rc == 0)
         printf("Reverted %zu migration%s and applied %zu.\n", reverted, plural(reverted), applied);
     return rc;

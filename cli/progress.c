@@ -154,7 +154,12 @@ static void on_start(const pm_event *ev)
 
 static void on_done(const pm_event *ev)
 {
-    if (progress.mode == CLI_PROGRESS_NONE || progress.bar)
+    if (progress.bar) {
+        if (ev->position == ev->total)
+            clear_bar(); /* the last one: the summary follows */
+        return;
+    }
+    if (progress.mode == CLI_PROGRESS_NONE)
         return;
     printf("done (%" PRId64 " ms)\n", ev->elapsed_ms);
 }
