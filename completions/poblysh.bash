@@ -8,10 +8,10 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="--database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source --layout -v --verbose -h --help --version"
+    local global_opts="--database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout -v --verbose -q --quiet --progress -h --help -V --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" --database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source --layout -n --num --format --accept --applied --rollback --dir --output "
-    local commands="up down fresh refresh reset status adopt repair schema verify generate"
+    local valued=" --database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout --progress -n --num --format --accept --applied --rollback --dir --output "
+    local commands="up down fresh refresh reset status adopt repair schema verify generate init"
     COMPREPLY=()
 
     # An option and its value joined by '=' reach us as three words (COMP_WORDBREAKS
@@ -24,7 +24,7 @@ _poblysh()
         opt=${COMP_WORDS[COMP_CWORD - 2]}
     fi
     case $opt in
-    --source | --dir)
+    --source | --dir | -d)
         compopt -o filenames 2>/dev/null || true
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return 0
@@ -32,6 +32,10 @@ _poblysh()
     --output)
         compopt -o filenames 2>/dev/null || true
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
+        return 0
+        ;;
+    --progress)
+        mapfile -t COMPREPLY < <(compgen -W "auto plain none" -- "$cur")
         return 0
         ;;
     --format)
@@ -119,6 +123,9 @@ _poblysh()
             words="--strict"
             ;;
         (generate)
+            words="--dir --sql"
+            ;;
+        (init)
             words="--dir --sql"
             ;;
         esac
