@@ -75,8 +75,7 @@ int pm__cli_init(const cli_options *opts)
     }
     bool sql = (opts->given & OPT_SQL) != 0;
     if (!sql && write_registry(dir) < 0) {
-        fprintf(stderr, "poblysh: error: cannot write %s/registry.def: %s\n", dir,
-                strerror(errno));
+        fprintf(stderr, "poblysh: error: cannot write %s/registry.def: %s\n", dir, strerror(errno));
         return PM_EXIT_FAILURE;
     }
     printf("Created %s%s\n", dir, sql ? "" : " with registry.def");

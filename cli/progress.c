@@ -47,7 +47,8 @@ bool pm__cli_use_color(FILE *stream)
 {
     const char *no_color = getenv("NO_COLOR");
     const char *term = getenv("TERM");
-    return isatty(fileno(stream)) && !(no_color && *no_color) && !(term && strcmp(term, "dumb") == 0);
+    return isatty(fileno(stream)) && !(no_color && *no_color) &&
+           !(term && strcmp(term, "dumb") == 0);
 }
 
 /* The threshold; POBLYSH_TEST_PROGRESS_AFTER_MS lowers it for the tests
@@ -196,9 +197,8 @@ void pm__cli_progress_event(const pm_event *ev, void (*other)(const pm_event *))
 
 int pm__cli_progress_parse(const char *text, int *out)
 {
-    static const char *const names[] = {[CLI_PROGRESS_AUTO] = "auto",
-                                        [CLI_PROGRESS_PLAIN] = "plain",
-                                        [CLI_PROGRESS_NONE] = "none"};
+    static const char *const names[] = {
+        [CLI_PROGRESS_AUTO] = "auto", [CLI_PROGRESS_PLAIN] = "plain", [CLI_PROGRESS_NONE] = "none"};
     for (int i = 0; i < (int)(sizeof(names) / sizeof(names[0])); i++)
         if (strcmp(text, names[i]) == 0) {
             *out = i;

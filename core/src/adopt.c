@@ -430,7 +430,6 @@ static int make_plan(const pm_engine *e, const foreign *f, plan *p, pm_error *er
 
 /* ==== Describing it ==== */
 
-
 static const char *plural(size_t n)
 {
     return n == 1 ? "" : "s";

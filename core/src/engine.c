@@ -105,7 +105,13 @@ void pm_engine__report(const pm_engine *e, pm_event_kind kind, const char *migra
         bool counted = kind == PM_EVENT_APPLYING || kind == PM_EVENT_APPLIED ||
                        kind == PM_EVENT_REVERTING || kind == PM_EVENT_REVERTED ||
                        kind == PM_EVENT_SKIPPED || kind == PM_EVENT_FAILED;
-        pm_event ev = {kind, migration, ms, 0, 0, NULL, counted ? e->run_position : 0,
+        pm_event ev = {kind,
+                       migration,
+                       ms,
+                       0,
+                       0,
+                       NULL,
+                       counted ? e->run_position : 0,
                        counted ? e->run_total : 0};
         e->progress(&ev, e->progress_ctx);
     }
@@ -582,8 +588,8 @@ static void report_retry(const pm_engine *e, const pm_migration *m, int retry, i
 {
     if (!e->progress)
         return;
-    pm_event ev = {PM_EVENT_RETRYING,         m->name, pause_ms, retry, e->ddl_retries,
-                   err ? err->statement : NULL, 0,      0};
+    pm_event ev = {PM_EVENT_RETRYING,           m->name, pause_ms, retry, e->ddl_retries,
+                   err ? err->statement : NULL, 0,       0};
     e->progress(&ev, e->progress_ctx);
 }
 

@@ -114,8 +114,8 @@ static void show_diff(fixture *f, const char *where, char *const *expected, size
 
 /* Runs "$ poblysh a b c" (the line after "$ ") and compares its stdout with
  * expected; returns 1 on a mismatch. */
-static int check_command(fixture *f, const char *where, const char *command,
-                         char *const *expected, size_t nexp)
+static int check_command(fixture *f, const char *where, const char *command, char *const *expected,
+                         size_t nexp)
 {
     char *copy = fmt(f, "%s", command);
     const char *args[32];
@@ -208,8 +208,7 @@ static void test_docs_help__every_quoted_help_is_the_binarys(void **state)
         fail_msg("only %d quoted helps found: are the markers still as this test expects?",
                  checked);
     if (mismatches)
-        fail_msg("%d of %d quoted helps differ from the binary (diffs above)", mismatches,
-                 checked);
+        fail_msg("%d of %d quoted helps differ from the binary (diffs above)", mismatches, checked);
 }
 
 /* The comparison itself: an edited line or a missing one is caught, "..."

@@ -190,8 +190,9 @@ static void test_progress__progress_none_and_quiet(void **state)
     assert_empty(r->err);
     assert_int_equal(db_history_count_of(f), 4);
     /* errors still show under -q */
-    r = run_cli(f, LOCAL,
-                ARGS("--quiet", "-d", dir, "--database-url", "sqlite:nodir/x.db", "migrate", "down"));
+    r = run_cli(
+        f, LOCAL,
+        ARGS("--quiet", "-d", dir, "--database-url", "sqlite:nodir/x.db", "migrate", "down"));
     assert_exit(r, 4);
     assert_empty(r->out);
     assert_contains(r->err, "poblysh: error:");
@@ -220,9 +221,9 @@ static void test_progress__terminal_shows_a_redrawn_bar_then_the_summary(void **
     fresh_test_dir(f, "pty_bar");
     char *dir = sql_folder(f, "sql", 1, 60);
     int status = 0;
-    char *out = run_on_pty(f, pty_env(f, "xterm", "POBLYSH_TEST_PROGRESS_AFTER_MS=0"),
-                           ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up"),
-                           &status);
+    char *out =
+        run_on_pty(f, pty_env(f, "xterm", "POBLYSH_TEST_PROGRESS_AFTER_MS=0"),
+                   ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up"), &status);
     assert_int_equal(status, 0);
     assert_contains(out, "\r[");
     assert_contains(out, "/60 ");
@@ -239,9 +240,9 @@ static void test_progress__terminal_prints_lines_before_the_threshold(void **sta
     fresh_test_dir(f, "pty_short");
     char *dir = sql_folder(f, "sql", 1, 3);
     int status = 0;
-    char *out = run_on_pty(f, pty_env(f, "xterm", NULL),
-                           ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up"),
-                           &status);
+    char *out =
+        run_on_pty(f, pty_env(f, "xterm", NULL),
+                   ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up"), &status);
     assert_int_equal(status, 0);
     assert_contains(out, "[3/3] Applying 0003_t0003 ... done (");
     assert_lacks(out, "ETA");
@@ -254,10 +255,10 @@ static void test_progress__plain_on_a_terminal_prints_lines(void **state)
     fresh_test_dir(f, "pty_plain");
     char *dir = sql_folder(f, "sql", 1, 10);
     int status = 0;
-    char *out = run_on_pty(f, pty_env(f, "xterm", "POBLYSH_TEST_PROGRESS_AFTER_MS=0"),
-                           ARGS("--progress", "plain", "-d", dir, "--database-url", "sqlite:x.db",
-                                "migrate", "up"),
-                           &status);
+    char *out = run_on_pty(
+        f, pty_env(f, "xterm", "POBLYSH_TEST_PROGRESS_AFTER_MS=0"),
+        ARGS("--progress", "plain", "-d", dir, "--database-url", "sqlite:x.db", "migrate", "up"),
+        &status);
     assert_int_equal(status, 0);
     assert_contains(out, "[10/10] Applying 0010_t0010 ... done (");
     assert_lacks(out, "ETA");
@@ -271,9 +272,10 @@ static void test_progress__colour_only_on_a_terminal_without_no_color_or_dumb(vo
     fresh_test_dir(f, "colour");
     char *dir = sql_folder(f, "sql", 1, 2);
     const char *const *args = ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "status");
-    assert_exit(run_cli(f, LOCAL, ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up",
-                                       "-n", "1")),
-                0);
+    assert_exit(
+        run_cli(f, LOCAL,
+                ARGS("-d", dir, "--database-url", "sqlite:x.db", "migrate", "up", "-n", "1")),
+        0);
     int status = 0;
     char *out = run_on_pty(f, pty_env(f, "xterm", NULL), args, &status);
     assert_contains(out, "\033[");
@@ -324,8 +326,9 @@ static void test_progress__sqlite3_scheme_is_an_alias_of_sqlite(void **state)
     r = run_cli(f, LOCAL, ARGS("-d", dir, "--database-url", "sqlite3://b.db", "migrate", "up"));
     assert_exit(r, 0);
     assert_true(file_exists(f, "b.db"));
-    r = run_cli(f, LOCAL, ARGS("-d", dir, "--database-url", fmt(f, "sqlite3://%s/c.db", f->dir),
-                               "migrate", "up"));
+    r = run_cli(
+        f, LOCAL,
+        ARGS("-d", dir, "--database-url", fmt(f, "sqlite3://%s/c.db", f->dir), "migrate", "up"));
     assert_exit(r, 0);
     assert_true(file_exists(f, "c.db"));
     remove_subdir(f, "sql");
@@ -361,7 +364,8 @@ static void test_progress__init_sql_makes_a_folder_up_can_run(void **state)
     fixture *f = *state;
     fresh_test_dir(f, "init_sql");
     fresh_subdir(f, "db");
-    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "init", "--sql", "-d", "db/migrations"));
+    const run_result *r =
+        run_cli(f, LOCAL, ARGS("migrate", "init", "--sql", "-d", "db/migrations"));
     assert_exit(r, 0);
     assert_contains(r->out, "Created db/migrations\n");
     assert_contains(r->out, "_create_table.sql");

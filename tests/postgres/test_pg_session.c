@@ -513,9 +513,10 @@ test_pg_session__lock_timeout_is_retried_and_succeeds_once_the_blocker_ends(void
                                     "--ddl-lock-timeout", "300ms", "--ddl-retries", "3"),
                                "retry 1 of 3", release_blocker);
     assert_exit(f, status, 0);
-    assert_contains(f->out, "Applying 1_alter_busy ... lock timeout on ALTER TABLE pmt_busy ADD "
-                            "COLUMN b INTEGER; rolled back; retry 1 of 3 in 1 s\n"
-                            "Applying 1_alter_busy ... done (");
+    assert_contains(f->out,
+                    "[1/1] Applying 1_alter_busy ... lock timeout on ALTER TABLE pmt_busy ADD "
+                    "COLUMN b INTEGER; rolled back; retry 1 of 3 in 1 s\n"
+                    "[1/1] Applying 1_alter_busy ... done (");
     assert_lacks(f->out, "retry 2 of 3");
     assert_true(pm_test_has_column(f->db, "pmt_busy", "b"));
     assert_query(f, "applied", "SELECT state FROM seaql_migrations WHERE version = '1_alter_busy'");
@@ -530,7 +531,7 @@ static void test_pg_session__lock_timeout_with_retries_used_up_fails_naming_it(v
     int status = run_cli(f, ARGS("migrate", "up", "--source", f->dir, "--database-url", f->url,
                                  "--ddl-lock-timeout", "200ms", "--ddl-retries", "1"));
     assert_exit(f, status, 1);
-    assert_contains(f->out, "rolled back; retry 1 of 1 in 1 s\nApplying 1_alter_busy ... FAILED");
+    assert_contains(f->out, "rolled back; retry 1 of 1 in 1 s\n[1/1] Applying 1_alter_busy ... FAILED");
     assert_contains(f->errout, "canceling statement due to lock timeout");
     assert_contains(f->errout, "database code: 55P03");
     assert_contains(f->errout, "longer than the lock timeout on every attempt");
