@@ -4,6 +4,7 @@
  * in place with a bar, the current migration and an estimate of the time
  * left. The bar is drawn with '\r' and spaces only: no escape sequences, so
  * NO_COLOR and TERM=dumb are honoured by construction. */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -80,10 +81,20 @@ static void clear_bar(void)
     progress.bar_len = 0;
 }
 
+/* Flushes stdout, keeping a write error's errno for pm__cli_finish_stdout(). */
+static void flush_stdout(void)
+{
+    errno = 0;
+    if (fflush(stdout) != 0)
+        pm__cli_note_stdout(stdout, errno);
+}
+
 void pm__cli_progress_end(void)
 {
+    if (!progress.bar)
+        return;
     clear_bar();
-    fflush(stdout);
+    flush_stdout();
 }
 
 /* "1m05s", "12s", "--" before anything is known. */
@@ -192,7 +203,7 @@ void pm__cli_progress_event(const pm_event *ev, void (*other)(const pm_event *))
         other(ev);
         break;
     }
-    fflush(stdout);
+    flush_stdout();
 }
 
 int pm__cli_progress_parse(const char *text, int *out)

@@ -531,7 +531,8 @@ static void test_pg_session__lock_timeout_with_retries_used_up_fails_naming_it(v
     int status = run_cli(f, ARGS("migrate", "up", "--source", f->dir, "--database-url", f->url,
                                  "--ddl-lock-timeout", "200ms", "--ddl-retries", "1"));
     assert_exit(f, status, 1);
-    assert_contains(f->out, "rolled back; retry 1 of 1 in 1 s\n[1/1] Applying 1_alter_busy ... FAILED");
+    assert_contains(f->out,
+                    "rolled back; retry 1 of 1 in 1 s\n[1/1] Applying 1_alter_busy ... FAILED");
     assert_contains(f->errout, "canceling statement due to lock timeout");
     assert_contains(f->errout, "database code: 55P03");
     assert_contains(f->errout, "longer than the lock timeout on every attempt");
