@@ -26,6 +26,7 @@ typedef struct fixture {
     pm_engine *engine;
     pm_error err;
     char events[512]; /* "A:name;D:name;..." from the progress callback */
+    char counts[256]; /* "A1/2;D1/2;..." likewise: position and total */
 } fixture;
 
 static void record(const pm_event *ev, void *ctx)
@@ -34,6 +35,9 @@ static void record(const pm_event *ev, void *ctx)
     static const char *const kinds[] = {"A", "D", "R", "V", "S", "F"};
     size_t len = strlen(f->events);
     snprintf(f->events + len, sizeof(f->events) - len, "%s:%s;", kinds[ev->kind], ev->migration);
+    len = strlen(f->counts);
+    snprintf(f->counts + len, sizeof(f->counts) - len, "%s%zu/%zu;", kinds[ev->kind], ev->position,
+             ev->total);
 }
 
 static fixture *fixture_new(const pm_migration *const *set, size_t count)
@@ -88,6 +92,20 @@ static void test_engine__up_applies_all_in_order_and_records_history(void **stat
     assert_true(at > now - 60 && at <= now);
     assert_true(
         pm_test_int(f->db, "SELECT count(*) FROM seaql_migrations WHERE execution_ms >= 0") == 3);
+}
+
+static void test_engine__events_count_position_of_total_this_run(void **state)
+{
+    fixture *f = *state;
+    size_t done = 0;
+    pm_test_ok(pm_engine_up(f->engine, 2, &done, &f->err), &f->err);
+    assert_string_equal(f->counts, "A1/2;D1/2;A2/2;D2/2;");
+    f->counts[0] = '\0';
+    pm_test_ok(pm_engine_up(f->engine, PM_ALL, &done, &f->err), &f->err);
+    assert_string_equal(f->counts, "A1/1;D1/1;");
+    f->counts[0] = '\0';
+    pm_test_ok(pm_engine_down(f->engine, 3, &done, &f->err), &f->err);
+    assert_string_equal(f->counts, "R1/3;V1/3;R2/3;V2/3;R3/3;V3/3;");
 }
 
 static void test_engine__second_up_does_nothing(void **state)
@@ -451,6 +469,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_engine__up_applies_all_in_order_and_records_history,
                                         setup3, teardown),
         cmocka_unit_test_setup_teardown(test_engine__second_up_does_nothing, setup3, teardown),
+        cmocka_unit_test_setup_teardown(test_engine__events_count_position_of_total_this_run,
+                                        setup3, teardown),
         cmocka_unit_test_setup_teardown(test_engine__up_n_applies_at_most_n, setup3, teardown),
         cmocka_unit_test_setup_teardown(test_engine__down_reverts_last_applied_only, setup3,
                                         teardown),
