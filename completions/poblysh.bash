@@ -47,7 +47,7 @@ _poblysh()
         return 0
         ;;
     --database-url)
-        mapfile -t COMPREPLY < <(compgen -W "sqlite::memory: sqlite: sqlite:// postgres:// postgresql:// mysql:// mariadb:// dbi:" -- "$cur")
+        mapfile -t COMPREPLY < <(compgen -W "sqlite::memory: sqlite: sqlite:// sqlite3: sqlite3:// postgres:// postgresql:// mysql:// mariadb:// dbi:" -- "$cur")
         compopt -o nospace 2>/dev/null || true
         return 0
         ;;
