@@ -192,7 +192,7 @@ static size_t add_modified(pm_buf *msg, const pm_status_entry *entries, size_t n
                           entries[i].name, entries[i].checksum, entries[i].expected);
     }
     if (found > PM_LIST_MAX) {
-        pm_buf_append(msg, "modified since applied:");
+        pm_buf_append(msg, "modified since applied: ...");
         pm__list_end(msg, found, ": run `poblysh migrate status`; ");
     }
     return found;
