@@ -1096,8 +1096,8 @@ static void test_mariadb__libdbi_driver_output_never_reaches_stdout_or_stderr(vo
     f->tmpdir = fmt(f, "%s", dir);
     const char *url = fmt(f, "dbi:sqlite3://%s/x.db", f->tmpdir);
 #define POBLYSH_STDOUT                                                                             \
-    "Database: ", "Applying ", "Applied ", "Reverting ", "Reverted ", "Nothing ", "Migration ",    \
-        "m20", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"
+    "Database: ", "[1/1] Applying ", "Applied ", "[1/1] Reverting ", "Reverted ", "Nothing ",      \
+        "Migration ", "m20", "0", "1", "2", "3", "4", "5", "6", "7", "8", "9"
     static const char *const commands[] = {"up", "status", "up", "down", "status", "down"};
     static const char *const expected[] = {
         "Applied 1 migration.\n",  "1 applied, 0 pending.\n", "Nothing to apply",
