@@ -404,7 +404,8 @@ static int generate(generate_run *g, const cli_options *opts)
                 name, problem);
         return PM_EXIT_USAGE;
     }
-    const char *dir = opts->dir ? opts->dir : "migrations";
+    /* -d DIR (SeaORM's --migration-dir, our --source) names the folder too */
+    const char *dir = opts->dir ? opts->dir : opts->source ? opts->source : "migrations";
     if (!*dir)
         return usage_error("--dir is empty%s", "");
     size_t dir_len = strlen(dir);

@@ -715,7 +715,7 @@ const cli_command pm__cli_migrate_commands[] = {
      "is not older than now. Exit 1: DIR/registry.def cannot be read or updated.\n"
      "Run it from the project root, then rebuild.\n"
      "\n"
-     "  --dir DIR   the migrations folder (default: migrations)\n"
+     "  --dir DIR   the migrations folder (default: -d/--source DIR, else migrations)\n"
      "  --sql       write an SQL migration instead: DIR/mYYYY_MM_DD_HHMMSS_NAME.sql, embedded at\n"
      "              the next build (no registry line needed); with --source DIR, a file\n"
      "              YYYYMMDDHHMMSS_NAME.sql in that folder (dbmate's naming)\n",

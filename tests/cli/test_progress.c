@@ -359,6 +359,21 @@ static void test_progress__init_makes_a_c_folder_and_refuses_an_existing_one(voi
     remove_subdir(f, "migrations");
 }
 
+/* SeaORM's `migrate generate NAME -d DIR`: -d names generate's folder. */
+static void test_progress__generate_takes_d_as_its_folder(void **state)
+{
+    fixture *f = *state;
+    fresh_test_dir(f, "generate_d");
+    const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "init", "--dir", "mig"));
+    assert_exit(r, 0);
+    sleep(1); /* a second version in the same second is refused */
+    r = run_cli(f, LOCAL, ARGS("migrate", "generate", "add_widgets", "-d", "mig"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "_add_widgets.c and registered it in mig/registry.def");
+    assert_false(file_exists(f, "migrations"));
+    remove_subdir(f, "mig");
+}
+
 static void test_progress__init_sql_makes_a_folder_up_can_run(void **state)
 {
     fixture *f = *state;
@@ -402,6 +417,7 @@ int main(int argc, char **argv)
         TEST(test_progress__missing_migrations_are_listed_up_to_ten),
         TEST(test_progress__sqlite3_scheme_is_an_alias_of_sqlite),
         TEST(test_progress__init_makes_a_c_folder_and_refuses_an_existing_one),
+        TEST(test_progress__generate_takes_d_as_its_folder),
         TEST(test_progress__init_sql_makes_a_folder_up_can_run),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
