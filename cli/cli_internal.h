@@ -40,7 +40,7 @@ enum {
     OPT_SQL = 1 << 12,
     OPT_ALLOW_UNMATCHED = 1 << 13,
     OPT_ALLOW_FAILED = 1 << 14,
-    OPT_STRICT = 1 << 15, /* verify: columns in another order are a failure too */
+    OPT_STRICT = 1 << 15,         /* verify: columns in another order are a failure too */
     OPT_CREATE_DATABASE = 1 << 16 /* up: create the URL's database when missing */
 };
 

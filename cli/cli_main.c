@@ -459,9 +459,10 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
         return command_names_error(table, "%s needs a command", group);
     const cli_command *command = find_command(table, name);
     if (!command) {
-        return command_names_error(table, strcmp(group, "migrate") == 0
-                                              ? "unknown migrate command \"%s\""
-                                              : "unknown database command \"%s\"",
+        return command_names_error(table,
+                                   strcmp(group, "migrate") == 0
+                                       ? "unknown migrate command \"%s\""
+                                       : "unknown database command \"%s\"",
                                    name);
     }
     if (optind + 2 < argc) {

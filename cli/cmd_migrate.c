@@ -263,13 +263,12 @@ static dry_run_state dry_run;
 
 /* One line per failed attempt while --wait waits; why comes scrubbed of
  * secrets by the library. */
-static void print_waiting(void *ctx, int attempt, double elapsed, int wait_seconds,
-                          const char *why)
+static void print_waiting(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why)
 {
     (void)ctx;
     fflush(stdout);
-    fprintf(stderr, "poblysh: waiting for the database (attempt %d, %.1f s of %d s): %s\n",
-            attempt, elapsed, wait_seconds, why);
+    fprintf(stderr, "poblysh: waiting for the database (attempt %d, %.1f s of %d s): %s\n", attempt,
+            elapsed, wait_seconds, why);
 }
 
 void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts)

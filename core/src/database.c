@@ -67,7 +67,8 @@ static int target_find(target *t, const char *url, pm_error *err)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     if ((t->name = file_of(t))) {
         t->is_file = true;
-    } else if (maintenance_of(t->backend) && PM__BACKEND_HAS(t->backend, 4, scratch_database_create) &&
+    } else if (maintenance_of(t->backend) &&
+               PM__BACKEND_HAS(t->backend, 4, scratch_database_create) &&
                t->backend->scratch_database_drop && t->backend->database_exists) {
         rc = server_name(t, shown, err);
     } else {
@@ -192,8 +193,8 @@ static int file_drop(const target *t, bool *changed, pm_error *err)
     const char *const *suffixes = PM__BACKEND_HAS(t->backend, 5, database_files);
     for (size_t i = 0; rc == 0 && suffixes && suffixes[i]; i++) {
         char *companion = pm__format("%s%s", t->name, suffixes[i]);
-        rc = companion ? file_remove(companion, err)
-                       : pm_error_set(err, PM_ENOMEM, "out of memory");
+        rc =
+            companion ? file_remove(companion, err) : pm_error_set(err, PM_ENOMEM, "out of memory");
         free(companion);
     }
     *changed = rc == 0;

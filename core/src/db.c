@@ -131,10 +131,8 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
     }
     waiting_relay relay = {db, opts && opts->version >= 3 ? opts : NULL};
     pm_connect_options copts = {opts ? opts->wait_seconds : 0,
-                                opts && opts->version >= 2 ? opts->flags : 0,
-                                interrupt_flag(opts),
-                                relay_waiting,
-                                &relay};
+                                opts && opts->version >= 2 ? opts->flags : 0, interrupt_flag(opts),
+                                relay_waiting, &relay};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
     if (rc < 0 && copts.cancelled && *copts.cancelled)

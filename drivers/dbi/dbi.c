@@ -463,8 +463,7 @@ static int connect_with_wait(dbi_pm_conn *c, const char *driver_name,
         int code = dbi_conn_error(c->conn, &message);
         const char *why = message && *message ? message : "unknown error";
         bool again = wait_seconds > 0 && worth_retrying(driver_name, code) &&
-                     seconds_since(&start) < wait_seconds &&
-                     !(opts->cancelled && *opts->cancelled);
+                     seconds_since(&start) < wait_seconds && !(opts->cancelled && *opts->cancelled);
         if (!again)
             return pm_error_set(err, PM_ECONNECT, "cannot connect through libdbi's %s driver: %s%s",
                                 driver_name, why, attempt > 1 ? " (gave up after --wait)" : "");

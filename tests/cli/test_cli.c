@@ -458,8 +458,7 @@ static void test_cli__database_create_and_drop_a_sqlite_file(void **state)
         assert_non_null(fp);
         fclose(fp);
     }
-    r = run_cli(f, (cli_env){"production", NULL},
-                ARGS("--database-url", url, "database", "drop"));
+    r = run_cli(f, (cli_env){"production", NULL}, ARGS("--database-url", url, "database", "drop"));
     assert_exit(r, 2);
     assert_contains(r->err, "refusing to run database drop under profile \"production\"");
     assert_int_equal(dir_entry_count(f), 3);
@@ -475,8 +474,8 @@ static void test_cli__database_create_and_drop_a_sqlite_file(void **state)
     /* reset on a missing file: nothing to drop, then created */
     r = run_cli(f, LOCAL, ARGS("--database-url", url, "--wait", "3", "database", "reset"));
     assert_exit(r, 0);
-    assert_contains(r->out, fmt(f, "Database %s does not exist\nCreated database %s\n", path,
-                                path));
+    assert_contains(r->out,
+                    fmt(f, "Database %s does not exist\nCreated database %s\n", path, path));
     assert_lacks(r->err, "waiting"); /* a file has nothing to wait for */
     assert_int_equal(dir_entry_count(f), 1);
 }

@@ -213,7 +213,7 @@ typedef struct help {
     const char *command_help[SET_MAX];
     strset database_commands; /* database create|drop|reset */
     strset global;            /* the options the program help lists under "Options:" */
-    strset everyone; /* every option any help mentions */
+    strset everyone;          /* every option any help mentions */
 } help;
 
 static help *load_help(fixture *f)
@@ -504,7 +504,8 @@ static void test_manpages__database_commands_are_documented_and_completed(void *
 {
     fixture *f = *state;
     help *h = load_help(f);
-    const char *man = man_section(f, load_man(f, "poblysh.1"), "CREATING AND DROPPING THE DATABASE");
+    const char *man =
+        man_section(f, load_man(f, "poblysh.1"), "CREATING AND DROPPING THE DATABASE");
     assert_non_null(man);
     const char *bash = read_text(f, fmt(f, "%s/poblysh.bash", completions_dir));
     const char *zsh = read_text(f, fmt(f, "%s/_poblysh", completions_dir));

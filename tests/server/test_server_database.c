@@ -83,9 +83,10 @@ static const char *drop_database_sql(fixture *f, const char *name)
 static bool database_exists(fixture *f, const char *name)
 {
     const char *sql =
-        postgres ? fmt(f, "SELECT count(*) FROM pg_database WHERE datname = '%s'", name)
-                 : fmt(f, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'",
-                       name);
+        postgres
+            ? fmt(f, "SELECT count(*) FROM pg_database WHERE datname = '%s'", name)
+            : fmt(f, "SELECT count(*) FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = '%s'",
+                  name);
     return pm_test_int(f->admin, sql) == 1;
 }
 
@@ -201,8 +202,8 @@ static const run_result *run_database(fixture *f, const char *profile, const cha
                                       const char *command, bool yes)
 {
     if (yes)
-        return collect(f, spawn_cli(f, profile,
-                                    ARGS("--database-url", url, "database", command, "--yes")));
+        return collect(
+            f, spawn_cli(f, profile, ARGS("--database-url", url, "database", command, "--yes")));
     return collect(f, spawn_cli(f, profile, ARGS("--database-url", url, "database", command)));
 }
 
@@ -304,8 +305,8 @@ static void test_reset__leaves_an_empty_database(void **state)
     const run_result *r = run_database(f, NULL, f->url, "reset", false);
     pm_db_close(db);
     assert_exit(r, 0);
-    assert_contains(r->out, fmt(f, "Dropped database %s\nCreated database %s\n", f->dbname,
-                                f->dbname));
+    assert_contains(r->out,
+                    fmt(f, "Dropped database %s\nCreated database %s\n", f->dbname, f->dbname));
     db = pm_test_open(f->url);
     assert_false(pm_test_has_table(db, "gone"));
     pm_db_close(db);
@@ -318,9 +319,8 @@ static void test_up__create_database_then_migrates(void **state)
     fixture *f = *state;
     name_database(f, "pmd_up");
     const char *source = fmt(f, "%s/%s", sets_dir, postgres ? "pg_blog" : "mysql_shop");
-    const run_result *r = collect(f, spawn_cli(f, NULL,
-                                               ARGS("--database-url", f->url, "--source", source,
-                                                    "migrate", "up")));
+    const run_result *r = collect(
+        f, spawn_cli(f, NULL, ARGS("--database-url", f->url, "--source", source, "migrate", "up")));
     assert_exit(r, 4); /* without the flag a missing database is a connection failure */
     assert_false(database_exists(f, f->dbname));
     r = collect(f, spawn_cli(f, NULL,

@@ -119,8 +119,8 @@ static void test_sqlite__open_existing_never_creates_a_file(void **state)
     pm_db_close(db);
     /* version 1 options have no flags: they create, as before */
     snprintf(url, sizeof(url), "sqlite://%s/v1.db", dir);
-    pm_db_options v1 = {1, 0, PM_DB_OPEN_EXISTING, NULL, NULL,
-                        NULL}; /* flags past a version 1 struct: unread */
+    pm_db_options v1 = {1,    0,    PM_DB_OPEN_EXISTING,
+                        NULL, NULL, NULL}; /* flags past a version 1 struct: unread */
     pm_test_ok(pm_db_open(&db, url, &v1, &err), &err);
     pm_db_close(db);
     /* an unknown version is refused, naming it */
