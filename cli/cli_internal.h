@@ -40,7 +40,8 @@ enum {
     OPT_SQL = 1 << 12,
     OPT_ALLOW_UNMATCHED = 1 << 13,
     OPT_ALLOW_FAILED = 1 << 14,
-    OPT_STRICT = 1 << 15 /* verify: columns in another order are a failure too */
+    OPT_STRICT = 1 << 15,         /* verify: columns in another order are a failure too */
+    OPT_CREATE_DATABASE = 1 << 16 /* up: create the URL's database when missing */
 };
 
 typedef struct cli_options {
@@ -99,6 +100,17 @@ const char *pm__cli_source_dir(const cli_options *opts);
 
 /* The migrate subcommands (cmd_migrate.c). */
 extern const cli_command pm__cli_migrate_commands[];
+
+/* The database subcommands, create, drop and reset (cmd_database.c). */
+extern const cli_command pm__cli_database_commands[];
+
+/* `up --create-database`: creates the URL's database when missing, saying
+ * so; 0 or an exit code (cmd_database.c). */
+int pm__cli_database_ensure(const cli_options *opts);
+
+/* Options for opening a database under the CLI: --wait with a line on
+ * stderr per failed attempt, and SIGINT/SIGTERM stopping the wait. */
+void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts);
 
 /* An open database with the compiled-in set bound to an engine. */
 typedef struct cli_session {

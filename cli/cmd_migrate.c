@@ -300,6 +300,25 @@ static void on_dry_run_progress(const pm_event *ev, void *ctx)
 
 static dry_run_state dry_run;
 
+/* One line per failed attempt while --wait waits; why comes scrubbed of
+ * secrets by the library. */
+static void print_waiting(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why)
+{
+    (void)ctx;
+    fflush(stdout);
+    fprintf(stderr, "poblysh: waiting for the database (attempt %d, %.1f s of %d s): %s\n", attempt,
+            elapsed, wait_seconds, why);
+}
+
+void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts)
+{
+    pm_db_options init = PM_DB_OPTIONS_INIT;
+    *dopts = init;
+    dopts->wait_seconds = opts->wait;
+    dopts->interrupt = &signalled;
+    dopts->waiting = print_waiting;
+}
+
 const char *pm__cli_source_dir(const cli_options *opts)
 {
     const char *dir = opts->source ? opts->source : getenv(PM_ENV_MIGRATIONS_DIR);
@@ -327,11 +346,10 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
         fprintf(stderr, "poblysh: profile %s, database URL %s\n", s->profile, shown ? shown : "?");
         free(shown);
     }
-    pm_db_options dopts = PM_DB_OPTIONS_INIT;
-    dopts.wait_seconds = opts->wait;
+    pm_db_options dopts;
+    pm__cli_db_options(&dopts, opts);
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
-    dopts.interrupt = &signalled;
     rc = pm_db_open(&s->db, url, &dopts, err);
     free(url);
     if (rc < 0)
@@ -444,7 +462,8 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_up(const cli_options *opts)
 {
-    return with_session(opts, true, up_body);
+    int code = (opts->given & OPT_CREATE_DATABASE) ? pm__cli_database_ensure(opts) : PM_EXIT_OK;
+    return code ? code : with_session(opts, true, up_body);
 }
 
 /* ==== down ==== */
@@ -595,8 +614,11 @@ const cli_command pm__cli_migrate_commands[] = {
      "  --allow-missing         apply even though the database has versions this build lacks\n"
      "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n"
      "  --dry-run               print the SQL up would send (history bookkeeping included), each\n"
-     "                          migration under a header, and change nothing\n",
-     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN, 1},
+     "                          migration under a header, and change nothing\n"
+     "  --create-database       create the URL's database first when it does not exist\n",
+     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN |
+         OPT_CREATE_DATABASE,
+     1},
     {"down", cmd_down, "Revert the last applied migration(s)",
      "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
      "                            [--lock-timeout SECS]\n"

@@ -83,8 +83,13 @@ _poblysh()
 
     local words=""
     if [[ -z $group ]]; then
-        words="migrate"
+        words="migrate database"
         [[ $cur == -* ]] && words=$global_opts
+    elif [[ $group == database ]]; then
+        # database create|drop|reset; drop and reset take --yes.
+        words="create drop reset"
+        [[ -n $cmd ]] && words=""
+        [[ $cur == -* ]] && words="--yes $global_opts"
     elif [[ $group != migrate ]]; then
         return 0
     elif [[ -z $cmd ]]; then
@@ -93,7 +98,7 @@ _poblysh()
     elif [[ $cur == -* ]]; then
         case $cmd in
         (up)
-            words="-n --num --dry-run --ignore-modified --allow-missing --allow-out-of-order"
+            words="-n --num --dry-run --ignore-modified --allow-missing --allow-out-of-order --create-database"
             ;;
         (down)
             words="-n --num --dry-run --yes"
