@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "poblysh/config.h"
 #include "poblysh/poblysh.h"
 
 /* Exit codes, documented in --help and README.md. */
@@ -64,6 +65,16 @@ typedef struct cli_options {
     const pm_migration *const *set; /* the program's compiled-in set, or NULL */
     size_t set_count;
     int needs_set_check; /* the command manages migrations: refuse without any */
+    /* ---- Where the settings come from (cmd_config.c) ---- */
+    const char *config_path;            /* --config FILE, or NULL */
+    const char *env_file;               /* --env-file FILE, or NULL */
+    int no_env_file;                    /* --no-env-file */
+    const char *profile;                /* --profile NAME, or NULL */
+    const char *lock_timeout_text;      /* the flags as given, for pm_config_set() */
+    const char *wait_text;
+    const char *ddl_lock_timeout_text;
+    const char *statement_timeout_text;
+    pm_config *config; /* the profile's settings, flags included; NULL before loading */
 } cli_options;
 
 typedef int (*cli_command_fn)(const cli_options *opts);
@@ -146,6 +157,17 @@ int pm__cli_finish_stdout(int code);
 /* After printing a long text to out: keeps saved_errno when stdout failed
  * meanwhile, for pm__cli_finish_stdout() to name. */
 void pm__cli_note_stdout(FILE *out, int saved_errno);
+
+/* ==== Settings (cmd_config.c) ==== */
+
+/* Reads the profile's settings (pm_config_load_with(): --config, --profile,
+ * --env-file, --no-env-file) into opts->config, sets the flags given above
+ * them, and fills the options no flag gave from it. Returns 0, or an exit
+ * code after printing why (a bad file: PM_EXIT_USAGE). */
+int pm__cli_load_config(cli_options *opts);
+
+/* `poblysh config`: the profile's settings and where each came from. */
+int pm__cli_config(const cli_options *opts);
 
 /* `migrate status` (cmd_status.c). */
 int pm__cli_status(const cli_options *opts);

@@ -14,12 +14,18 @@
 
 static const char *program_usage =
     "Usage: poblysh [options] migrate <command> [command options]\n"
+    "       poblysh [options] config   (the profile's settings and where each came from)\n"
     "\n"
     "Database schema migrations. Commands:\n"
     "%s"
     "\n"
     "Options:\n"
-    "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
+    "  -u, --database-url URL  database to migrate; overrides $POBLYSH_DATABASE_URL,\n"
+    "                       $DATABASE_URL, .env and poblysh.conf\n"
+    "  --profile NAME       the profile (overrides $POBLYSH_PROFILE)\n"
+    "  --config FILE        settings file (default ./poblysh.conf; also $POBLYSH_CONFIG)\n"
+    "  --env-file FILE      read the database URL from FILE instead of ./.env\n"
+    "  --no-env-file        read no .env file\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --ddl-lock-timeout DURATION  how long a migration's statement waits for a table\n"
     "                       lock (5s, 500ms, 1min; 0: no limit); PostgreSQL only; default 5s\n"
@@ -54,6 +60,8 @@ static const char *program_usage =
     "\n"
     "Environment:\n"
     "  POBLYSH_DATABASE_URL  the database, when --database-url is not given\n"
+    "  DATABASE_URL          the database, when POBLYSH_DATABASE_URL is not set either\n"
+    "  POBLYSH_CONFIG        the settings file, when --config is not given\n"
     "  POBLYSH_MIGRATIONS_DIR  a folder of SQL migrations, when --source is not given\n"
     "  POBLYSH_PROFILE       local (default), test, production, ...; without a URL, local uses\n"
     "                        sqlite://poblysh.db and test uses sqlite::memory:; other profiles\n"
@@ -64,6 +72,7 @@ static const char *program_usage =
     "  1  a migration or database error (see the message for what was rolled back), or\n"
     "     its output could not be written (stdout, or schema --output FILE)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
+    "     a bad line in poblysh.conf or .env,\n"
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file;\n"
@@ -181,7 +190,11 @@ enum {
     LONG_DDL_LOCK_TIMEOUT,
     LONG_STATEMENT_TIMEOUT,
     LONG_DDL_RETRIES,
-    LONG_STRICT
+    LONG_STRICT,
+    LONG_CONFIG,
+    LONG_ENV_FILE,
+    LONG_NO_ENV_FILE,
+    LONG_PROFILE
 };
 
 static const struct option long_options[] = {
@@ -213,6 +226,10 @@ static const struct option long_options[] = {
     {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
     {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
     {"strict", no_argument, NULL, LONG_STRICT},
+    {"config", required_argument, NULL, LONG_CONFIG},
+    {"env-file", required_argument, NULL, LONG_ENV_FILE},
+    {"no-env-file", no_argument, NULL, LONG_NO_ENV_FILE},
+    {"profile", required_argument, NULL, LONG_PROFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -270,8 +287,9 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
     int opt;
     long value;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":n:vh", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":n:u:vh", long_options, NULL)) != -1) {
         switch (opt) {
+        case 'u':
         case LONG_DATABASE_URL:
             if (!*optarg)
                 return usage_error("--database-url is empty%s", "");
@@ -283,6 +301,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                     "--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"",
                     optarg);
             opts->lock_timeout = (int)value;
+            opts->lock_timeout_text = optarg;
             break;
         case LONG_WAIT:
             if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 86400, &value) < 0)
@@ -291,6 +310,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             if (strcmp(optarg, "0") == 0)
                 value = 0;
             opts->wait = (int)value;
+            opts->wait_text = optarg;
             break;
         case LONG_DDL_LOCK_TIMEOUT:
         case LONG_STATEMENT_TIMEOUT: {
@@ -299,6 +319,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                                    lock ? &opts->ddl_lock_timeout_ms : &opts->statement_timeout_ms);
             if (rc)
                 return rc;
+            *(lock ? &opts->ddl_lock_timeout_text : &opts->statement_timeout_text) = optarg;
             break;
         }
         case LONG_DDL_RETRIES:
@@ -347,6 +368,14 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_ALLOW_UNMATCHED: opts->given |= OPT_ALLOW_UNMATCHED; break;
         case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
         case LONG_STRICT: opts->given |= OPT_STRICT; break;
+        case LONG_CONFIG: opts->config_path = optarg; break;
+        case LONG_ENV_FILE: opts->env_file = optarg; break;
+        case LONG_NO_ENV_FILE: opts->no_env_file = 1; break;
+        case LONG_PROFILE:
+            if (!*optarg)
+                return usage_error("--profile is empty%s", "");
+            opts->profile = optarg;
+            break;
         case LONG_SOURCE:
             if (!*optarg)
                 return usage_error("--source is empty%s", "");
@@ -414,6 +443,41 @@ static const char *program_name(const char *argv0)
     return slash && slash[1] ? slash + 1 : argv0;
 }
 
+/* `poblysh config`: only the global options apply. */
+static int run_config(int argc, cli_options *opts, int help)
+{
+    if (help) {
+        pm__cli_put_named(stdout,
+                          "Usage: poblysh [--profile NAME] [--config FILE] [--env-file FILE | "
+                          "--no-env-file] config\n"
+                          "Prints each setting of the profile and where it came from: a flag, "
+                          "the environment,\n.env (file:line), poblysh.conf (file:line "
+                          "[section]) or a default. Passwords are hidden.\n");
+        return PM_EXIT_OK;
+    }
+    if (optind + 1 < argc || opts->given)
+        return usage_error("config takes no arguments or command options%s", "");
+    int rc = pm__cli_load_config(opts);
+    if (rc == 0)
+        rc = pm__cli_config(opts);
+    pm_config_free(opts->config);
+    return rc;
+}
+
+/* The engine cannot place its history in another schema yet: a
+ * history_schema setting is refused rather than silently ignored. */
+static int refuse_history_schema(const cli_options *opts)
+{
+    if (!pm_config_get(opts->config, "history_schema"))
+        return 0;
+    fprintf(stderr,
+            "%s: error: history_schema (%s) cannot be applied by this version yet: the history "
+            "table is in the schema the session starts in; set it there (PostgreSQL: the role's "
+            "search_path) and remove history_schema\n",
+            pm__cli_program, pm_config_origin(opts->config, "history_schema"));
+    return PM_EXIT_USAGE;
+}
+
 static int run_main(int argc, char **argv, const pm_migration *const *set, size_t count)
 {
     cli_options opts = {0};
@@ -427,8 +491,10 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
         return rc < 0 ? PM_EXIT_OK : rc;
     const char *group = optind < argc ? argv[optind] : NULL;
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (group && strcmp(group, "config") == 0)
+        return run_config(argc, &opts, help);
     if (group && strcmp(group, "migrate") != 0)
-        return usage_error("unknown command \"%s\" (expected: migrate)", group);
+        return usage_error("unknown command \"%s\" (expected: migrate or config)", group);
     if (!group || (help && !name)) {
         print_program_usage(help ? stdout : stderr, opts.set != NULL);
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
@@ -457,8 +523,15 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
             return PM_EXIT_USAGE;
         }
     opts.needs_set_check = command->needs_migrations;
-    rc = no_migrations_error(&opts);
-    return rc ? rc : pm__cli_run_command(command, &opts);
+    rc = pm__cli_load_config(&opts);
+    if (rc == 0)
+        rc = refuse_history_schema(&opts);
+    if (rc == 0)
+        rc = no_migrations_error(&opts);
+    if (rc == 0)
+        rc = pm__cli_run_command(command, &opts);
+    pm_config_free(opts.config);
+    return rc;
 }
 
 int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)

@@ -263,8 +263,27 @@ static dry_run_state dry_run;
 
 const char *pm__cli_source_dir(const cli_options *opts)
 {
-    const char *dir = opts->source ? opts->source : getenv(PM_ENV_MIGRATIONS_DIR);
+    const char *dir = opts->source                   ? opts->source
+                      : opts->config                   ? pm_config_get(opts->config, "migrations_dir")
+                                                       : getenv(PM_ENV_MIGRATIONS_DIR);
     return dir && *dir ? dir : NULL;
+}
+
+/* -v: the profile, the settings file, the URL (redacted) and which step of
+ * the resolution order gave it. */
+static void say_where_database_comes_from(const pm_config *cfg)
+{
+    const char *path = pm_config_path(cfg);
+    char *shown = pm_url_redact(pm_config_get(cfg, "database_url"));
+    fprintf(stderr, "poblysh: profile %s, settings file %s\n", pm_config_profile(cfg),
+            path ? path : "none");
+    fprintf(stderr,
+            "poblysh: database URL %s, from %s (looked for, in order: --database-url, %s, %s, "
+            "the same in .env, the profile's section of the settings file, the profile's "
+            "default)\n",
+            shown ? shown : "?", pm_config_origin(cfg, "database_url"), PM_ENV_DATABASE_URL,
+            PM_ENV_DATABASE_URL_COMMON);
+    free(shown);
 }
 
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
@@ -278,23 +297,22 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
         if (rc < 0)
             return rc;
     }
-    s->profile = pm_profile_current();
-    char *url = NULL;
-    int rc = pm_profile_database_url(&url, s->profile, opts->database_url, err);
-    if (rc < 0)
-        return rc;
-    if (opts->verbose) {
-        char *shown = pm_url_redact(url);
-        fprintf(stderr, "poblysh: profile %s, database URL %s\n", s->profile, shown ? shown : "?");
-        free(shown);
-    }
+    s->profile = pm_config_profile(opts->config);
+    const char *url = pm_config_get(opts->config, "database_url");
+    if (!url)
+        return pm_error_set(err, PM_EPROFILE,
+                            "profile \"%s\" has no database (only the local and test profiles "
+                            "have defaults): set %s or %s, or database_url in [%s] of %s",
+                            s->profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON,
+                            s->profile, PM_CONFIG_FILE);
+    if (opts->verbose)
+        say_where_database_comes_from(opts->config);
     pm_db_options dopts = PM_DB_OPTIONS_INIT;
     dopts.wait_seconds = opts->wait;
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
     dopts.interrupt = &signalled;
-    rc = pm_db_open(&s->db, url, &dopts, err);
-    free(url);
+    int rc = pm_db_open(&s->db, url, &dopts, err);
     if (rc < 0)
         return rc;
     pm__cli_watch_db(s->db);
@@ -305,8 +323,10 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     if (!quiet) /* a dry run's output stays runnable SQL */
-        printf("%sDatabase: %s (%s, profile %s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
-               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
+        printf("%sDatabase: %s (%s, profile %s%s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
+               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile,
+               pm_config_is_default(opts->config, "database_url") ? ": its default database"
+                                                                   : "");
     size_t count = 0;
     const pm_migration *const *set = NULL;
     if (s->source) {
@@ -411,7 +431,7 @@ static int cmd_up(const cli_options *opts)
  * needs --yes. */
 static int production_guard(const char *command, const cli_options *opts)
 {
-    const char *profile = pm_profile_current();
+    const char *profile = pm_config_profile(opts->config);
     if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
         return 0;
     fflush(stdout);
