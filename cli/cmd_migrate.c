@@ -271,17 +271,20 @@ const char *pm__cli_source_dir(const cli_options *opts)
 
 /* -v: the profile, the settings file, the URL (redacted) and which step of
  * the resolution order gave it. */
-static void say_where_database_comes_from(const pm_config *cfg)
+static void say_where_database_comes_from(const pm_config *cfg, const char *url, bool own)
 {
     const char *path = pm_config_path(cfg);
-    char *shown = pm_url_redact(pm_config_get(cfg, "database_url"));
+    char *shown = pm_url_redact(url);
     fprintf(stderr, "poblysh: profile %s, settings file %s\n", pm_config_profile(cfg),
             path ? path : "none");
     fprintf(stderr,
             "poblysh: database URL %s, from %s (looked for, in order: --database-url, %s, %s, "
             "the same in .env, the profile's section of the settings file, the profile's "
             "default)\n",
-            shown ? shown : "?", pm_config_origin(cfg, "database_url"), PM_ENV_DATABASE_URL,
+            shown ? shown : "?",
+            own ? "the command itself (a database of its own)"
+                : pm_config_origin(cfg, "database_url"),
+            PM_ENV_DATABASE_URL,
             PM_ENV_DATABASE_URL_COMMON);
     free(shown);
 }
@@ -298,7 +301,13 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
             return rc;
     }
     s->profile = pm_config_profile(opts->config);
-    const char *url = pm_config_get(opts->config, "database_url");
+    /* A command may work on a database of its own (verify's scratch one). */
+    const char *resolved = pm_config_get(opts->config, "database_url");
+    const char *url = opts->database_url ? opts->database_url : resolved;
+    bool own = !resolved || strcmp(url, resolved) != 0;
+    /* Only the local profile's ./poblysh.db is a default a person may not expect. */
+    bool local_default = !own && pm_config_is_default(opts->config, "database_url") &&
+                         strcmp(s->profile, PM_DEFAULT_PROFILE) == 0;
     if (!url)
         return pm_error_set(err, PM_EPROFILE,
                             "profile \"%s\" has no database (only the local and test profiles "
@@ -306,7 +315,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
                             s->profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON,
                             s->profile, PM_CONFIG_FILE);
     if (opts->verbose)
-        say_where_database_comes_from(opts->config);
+        say_where_database_comes_from(opts->config, url, own);
     pm_db_options dopts = PM_DB_OPTIONS_INIT;
     dopts.wait_seconds = opts->wait;
     if (!create)
@@ -325,8 +334,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (!quiet) /* a dry run's output stays runnable SQL */
         printf("%sDatabase: %s (%s, profile %s%s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
                pm_db_url(s->db), pm_db_driver_name(s->db), s->profile,
-               pm_config_is_default(opts->config, "database_url") ? ": its default database"
-                                                                   : "");
+               local_default ? ": its default database" : "");
     size_t count = 0;
     const pm_migration *const *set = NULL;
     if (s->source) {
