@@ -472,8 +472,8 @@ static int refuse_history_schema(const cli_options *opts)
         return 0;
     fprintf(stderr,
             "%s: error: history_schema (%s) cannot be applied by this version yet: the history "
-            "table is in the schema the session starts in; set it there (PostgreSQL: the role's "
-            "search_path) and remove history_schema\n",
+            "table is in the schema the connection starts in; connect with that schema as the "
+            "session's own (docs/postgres.md, Choosing a schema) and remove history_schema\n",
             pm__cli_program, pm_config_origin(opts->config, "history_schema"));
     return PM_EXIT_USAGE;
 }

@@ -121,7 +121,7 @@ static int check_value(const key_info *k, const char *text, const char *where, p
     if (k->kind == KIND_REFUSED)
         return pm_error_set(err, PM_EINVAL,
                             "%s%s is not supported: the history table's name is fixed "
-                            "(" PM_HISTORY_TABLE "); history_schema chooses its schema",
+                            "(" PM_HISTORY_TABLE ", SeaORM's)",
                             where, k->name);
     if (!*text)
         return pm_error_set(err, PM_EINVAL, "%s%s is empty", where, k->name);
