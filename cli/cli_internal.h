@@ -66,11 +66,11 @@ typedef struct cli_options {
     size_t set_count;
     int needs_set_check; /* the command manages migrations: refuse without any */
     /* ---- Where the settings come from (cmd_config.c) ---- */
-    const char *config_path;            /* --config FILE, or NULL */
-    const char *env_file;               /* --env-file FILE, or NULL */
-    int no_env_file;                    /* --no-env-file */
-    const char *profile;                /* --profile NAME, or NULL */
-    const char *lock_timeout_text;      /* the flags as given, for pm_config_set() */
+    const char *config_path;       /* --config FILE, or NULL */
+    const char *env_file;          /* --env-file FILE, or NULL */
+    int no_env_file;               /* --no-env-file */
+    const char *profile;           /* --profile NAME, or NULL */
+    const char *lock_timeout_text; /* the flags as given, for pm_config_set() */
     const char *wait_text;
     const char *ddl_lock_timeout_text;
     const char *statement_timeout_text;

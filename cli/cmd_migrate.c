@@ -263,9 +263,9 @@ static dry_run_state dry_run;
 
 const char *pm__cli_source_dir(const cli_options *opts)
 {
-    const char *dir = opts->source                   ? opts->source
-                      : opts->config                   ? pm_config_get(opts->config, "migrations_dir")
-                                                       : getenv(PM_ENV_MIGRATIONS_DIR);
+    const char *dir = opts->source   ? opts->source
+                      : opts->config ? pm_config_get(opts->config, "migrations_dir")
+                                     : getenv(PM_ENV_MIGRATIONS_DIR);
     return dir && *dir ? dir : NULL;
 }
 
@@ -284,8 +284,7 @@ static void say_where_database_comes_from(const pm_config *cfg, const char *url,
             shown ? shown : "?",
             own ? "the command itself (a database of its own)"
                 : pm_config_origin(cfg, "database_url"),
-            PM_ENV_DATABASE_URL,
-            PM_ENV_DATABASE_URL_COMMON);
+            PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON);
     free(shown);
 }
 
@@ -312,8 +311,8 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
         return pm_error_set(err, PM_EPROFILE,
                             "profile \"%s\" has no database (only the local and test profiles "
                             "have defaults): set %s or %s, or database_url in [%s] of %s",
-                            s->profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON,
-                            s->profile, PM_CONFIG_FILE);
+                            s->profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON, s->profile,
+                            PM_CONFIG_FILE);
     if (opts->verbose)
         say_where_database_comes_from(opts->config, url, own);
     pm_db_options dopts = PM_DB_OPTIONS_INIT;

@@ -18,7 +18,7 @@
 
 typedef enum key_kind {
     KIND_TEXT,
-    KIND_URL, /* checked when opened: pm_db_open() names what is wrong, redacted */
+    KIND_URL,      /* checked when opened: pm_db_open() names what is wrong, redacted */
     KIND_SECONDS,  /* whole seconds from min to max */
     KIND_DURATION, /* pm_duration_parse(); 0 is no limit */
     KIND_COUNT,    /* a whole number from min to max */
@@ -56,13 +56,27 @@ static const key_info key_table[] = {
 #define NKEYS PM_ARRAY_LEN(key_table)
 enum { KEY_DATABASE_URL = 0, KEY_MIGRATIONS_DIR = 8 };
 
-static const char *const key_names[] = {
-    "database_url",      "scheme",           "host",           "port",
-    "user",              "dbname",           "password_env",   "password_file",
-    "migrations_dir",    "history_schema",   "history_table",  "lock_timeout",
-    "ddl_lock_timeout",  "statement_timeout", "connect_timeout", "wait",
-    "application_name",  "pool_size",        "pool_idle_timeout", "pool_max_lifetime",
-    NULL};
+static const char *const key_names[] = {"database_url",
+                                        "scheme",
+                                        "host",
+                                        "port",
+                                        "user",
+                                        "dbname",
+                                        "password_env",
+                                        "password_file",
+                                        "migrations_dir",
+                                        "history_schema",
+                                        "history_table",
+                                        "lock_timeout",
+                                        "ddl_lock_timeout",
+                                        "statement_timeout",
+                                        "connect_timeout",
+                                        "wait",
+                                        "application_name",
+                                        "pool_size",
+                                        "pool_idle_timeout",
+                                        "pool_max_lifetime",
+                                        NULL};
 
 const char *const *pm_config_keys(void)
 {
@@ -139,7 +153,8 @@ static int check_value(const key_info *k, const char *text, const char *where, p
         errno = 0;
         long n = strtol(text, &end, 10);
         if (errno || *end || end == text || n < k->min || n > k->max)
-            return pm_error_set(err, PM_EINVAL, "%s%s must be a whole number%s from %ld to %ld, "
+            return pm_error_set(err, PM_EINVAL,
+                                "%s%s must be a whole number%s from %ld to %ld, "
                                 "not \"%s\"",
                                 where, k->name, k->kind == KIND_SECONDS ? " of seconds" : "",
                                 k->min, k->max, text);
@@ -199,9 +214,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                              "[name]",
                              where, name);
     else if (!valid_section(section))
-        r->rc = pm_error_set(r->err, PM_EINVAL,
-                             "%s[%s] is not a profile name (letters, digits, _ and -)", where,
-                             section);
+        r->rc =
+            pm_error_set(r->err, PM_EINVAL,
+                         "%s[%s] is not a profile name (letters, digits, _ and -)", where, section);
     int i = r->rc ? -1 : key_index(name);
     if (!r->rc && i < 0)
         r->rc = pm_error_set(r->err, PM_EINVAL,
@@ -215,9 +230,9 @@ static int on_entry(void *user, const char *section, const char *name, const cha
         r->rc = check_value(&key_table[i], text, where, r->err);
     if (r->rc)
         return 0;
-    value *layer = strcmp(section, "default") == 0        ? r->default_values
+    value *layer = strcmp(section, "default") == 0    ? r->default_values
                    : strcmp(section, r->profile) == 0 ? r->profile_values
-                                                       : NULL;
+                                                      : NULL;
     if (!layer) /* another profile's section: checked, not used */
         return 1;
     if (layer[i].text) {
@@ -225,8 +240,8 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                              where, name, section, layer[i].line);
         return 0;
     }
-    r->rc = value_set(&layer[i], text, pm__format("%s:%d [%s]", r->path, r->line, section),
-                      r->line, r->err);
+    r->rc = value_set(&layer[i], text, pm__format("%s:%d [%s]", r->path, r->line, section), r->line,
+                      r->err);
     return r->rc == 0;
 }
 
@@ -245,8 +260,8 @@ static int read_file(file_reader *r, pm_error *err)
     if (at == -2)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     if (at != 0)
-        return pm_error_set(err, PM_EINVAL,
-                            "%s:%d: not a [section] or a key = value line", r->path, at);
+        return pm_error_set(err, PM_EINVAL, "%s:%d: not a [section] or a key = value line", r->path,
+                            at);
     return 0;
 }
 
@@ -264,48 +279,50 @@ static void append_encoded(pm_buf *b, const char *text)
     }
 }
 
-/* The first line of a password file, or NULL with err set. A relative
- * path is taken from the configuration file's folder. */
-static char *read_password_file(const char *conf_path, const value *v, pm_error *err)
+/* The first line of a password file into *out (the caller frees it). A
+ * relative path is taken from the configuration file's folder. */
+static int read_password_file(char **out, const char *conf_path, const value *v, pm_error *err)
 {
     const char *slash = strrchr(conf_path, '/');
     char *path = v->text[0] == '/' || !slash
                      ? pm__strdup(v->text)
                      : pm__format("%.*s/%s", (int)(slash - conf_path), conf_path, v->text);
-    FILE *fp = path ? fopen(path, "r") : NULL;
+    if (!path)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    FILE *fp = fopen(path, "r");
     char line[4096];
     char *got = fp ? fgets(line, sizeof(line), fp) : NULL;
-    if (!fp || !got) {
-        int saved = errno;
-        pm_error_set(err, PM_EINVAL, "%s: password_file: cannot read %s: %s", v->origin,
-                     path ? path : v->text, fp ? "it is empty" : strerror(saved));
-        if (fp)
-            fclose(fp);
-        free(path);
-        return NULL;
-    }
-    fclose(fp);
+    int saved = errno;
+    if (fp)
+        fclose(fp);
+    int rc = 0;
+    if (!got)
+        rc = pm_error_set(err, PM_EINVAL, "%s: password_file: cannot read %s: %s", v->origin, path,
+                          fp ? "it is empty" : strerror(saved));
     free(path);
+    if (rc < 0)
+        return rc;
     line[strcspn(line, "\r\n")] = '\0';
-    return pm__strdup(line);
+    *out = pm__strdup(line);
+    memset(line, 0, sizeof(line));
+    return *out ? 0 : pm_error_set(err, PM_ENOMEM, "out of memory");
 }
 
-static char *find_password(const pm_config *cfg, pm_error *err)
+/* The parts' password into *out (the caller frees it): from password_env,
+ * password_file, or none (""). */
+static int find_password(char **out, const pm_config *cfg, pm_error *err)
 {
     const value *env = &cfg->values[key_index("password_env")];
     const value *file = &cfg->values[key_index("password_file")];
-    if (env->text) {
-        const char *pw = getenv(env->text);
-        if (!pw) {
-            pm_error_set(err, PM_EINVAL, "%s: password_env names %s, which is not set",
-                         env->origin, env->text);
-            return NULL;
-        }
-        return pm__strdup(pw);
-    }
-    if (file->text)
-        return read_password_file(cfg->path, file, err);
-    return pm__strdup("");
+    *out = NULL;
+    if (file->text && !env->text)
+        return read_password_file(out, cfg->path, file, err);
+    const char *pw = env->text ? getenv(env->text) : "";
+    if (!pw)
+        return pm_error_set(err, PM_EINVAL, "%s: password_env names %s, which is not set",
+                            env->origin, env->text);
+    *out = pm__strdup(pw);
+    return *out ? 0 : pm_error_set(err, PM_ENOMEM, "out of memory");
 }
 
 /* scheme://user:password@host:port/dbname from the parts, when the file
@@ -325,9 +342,10 @@ static int compose_url(pm_config *cfg, pm_error *err)
                             "%s: a database given by its parts needs scheme = (postgres, mysql, "
                             "...)",
                             given->origin);
-    char *password = find_password(cfg, err);
-    if (!password)
-        return err && err->code ? err->code : pm_error_set(err, PM_ENOMEM, "out of memory");
+    char *password = NULL;
+    int found = find_password(&password, cfg, err);
+    if (found < 0)
+        return found;
     pm_buf url = PM_BUF_INIT;
     pm_buf_printf(&url, "%s://", scheme->text);
     if (user->text) {
@@ -347,11 +365,11 @@ static int compose_url(pm_config *cfg, pm_error *err)
         append_encoded(&url, dbname->text);
     memset(password, 0, strlen(password));
     free(password);
-    int rc = url.oom ? pm_error_set(err, PM_ENOMEM, "out of memory")
-                     : value_set(&cfg->values[KEY_DATABASE_URL], pm_buf_cstr(&url),
-                                 pm__format("%s (from scheme, host, port, user, dbname)",
-                                            given->origin),
-                                 given->line, err);
+    int rc =
+        url.oom ? pm_error_set(err, PM_ENOMEM, "out of memory")
+                : value_set(&cfg->values[KEY_DATABASE_URL], pm_buf_cstr(&url),
+                            pm__format("%s (from scheme, host, port, user, dbname)", given->origin),
+                            given->line, err);
     pm_buf_free(&url);
     return rc;
 }
@@ -370,7 +388,7 @@ static int on_env_entry(void *ctx, const char *key, const char *text, int line)
     env_file *e = ctx;
     value *v = strcmp(key, PM_ENV_DATABASE_URL) == 0          ? &e->poblysh_url
                : strcmp(key, PM_ENV_DATABASE_URL_COMMON) == 0 ? &e->common_url
-                                                               : NULL;
+                                                              : NULL;
     if (!v || !*text) /* the rest of a .env is the program's business */
         return 0;
     return value_set(v, text, pm__format("%s:%d (%s)", e->name, line, key), line, e->err);
@@ -393,16 +411,16 @@ static int read_env_file(env_file *e, bool must_exist, pm_error *err)
     fclose(fp);
     e->err = err;
     int rc = text.oom ? pm_error_set(err, PM_ENOMEM, "out of memory")
-                      : pm__dotenv_parse(text.ptr ? text.ptr : "", text.len, e->name,
-                                         on_env_entry, e, err);
+                      : pm__dotenv_parse(text.ptr ? text.ptr : "", text.len, e->name, on_env_entry,
+                                         e, err);
     pm_buf_free(&text);
     return rc;
 }
 
 /* The first of the environment's variables and the .env file's that is
  * set becomes key's value; returns 1 when one did, 0, or an error. */
-static int take_environment(pm_config *cfg, int key, const char *const *vars, value *const *from_file,
-                            size_t nfile, pm_error *err)
+static int take_environment(pm_config *cfg, int key, const char *const *vars,
+                            value *const *from_file, size_t nfile, pm_error *err)
 {
     for (const char *const *var = vars; *var; var++) {
         const char *text = getenv(*var);
@@ -613,6 +631,5 @@ int pm_config_set(pm_config *cfg, const char *key, const char *text, const char 
     char where[256];
     snprintf(where, sizeof(where), "%s: ", origin ? origin : "?");
     int rc = check_value(&key_table[i], text ? text : "", where, err);
-    return rc ? rc
-              : value_set(&cfg->values[i], text, pm__strdup(origin ? origin : "?"), 0, err);
+    return rc ? rc : value_set(&cfg->values[i], text, pm__strdup(origin ? origin : "?"), 0, err);
 }

@@ -28,12 +28,15 @@ static void test_config_cli__dotenv_database_url_is_used_and_shown_by_verbose(vo
 {
     fixture *f = *state;
     fresh_dir(f, "dotenv_used");
-    write_file(f, ".env", "# the service's settings\nPORT=8080\nexport DATABASE_URL=\"sqlite://from-dotenv.db\"\n");
+    write_file(
+        f, ".env",
+        "# the service's settings\nPORT=8080\nexport DATABASE_URL=\"sqlite://from-dotenv.db\"\n");
     const run_result *r = run_cli(f, LOCAL, ARGS("-v", "migrate", "up"));
     assert_exit(r, 0);
     assert_contains(r->out, "Database: sqlite://from-dotenv.db (sqlite, profile local)\n");
     assert_contains(r->out, "Applying " TENANTS " ... done (");
-    assert_contains(r->err, "poblysh: database URL sqlite://from-dotenv.db, from .env:3 (DATABASE_URL)");
+    assert_contains(r->err,
+                    "poblysh: database URL sqlite://from-dotenv.db, from .env:3 (DATABASE_URL)");
     assert_true(file_exists(f, "from-dotenv.db"));
     assert_false(file_exists(f, "poblysh.db"));
 }
@@ -42,7 +45,8 @@ static void test_config_cli__real_environment_wins_over_dotenv(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "dotenv_loses");
-    write_file(f, ".env", "POBLYSH_DATABASE_URL=sqlite://dotenv.db\nDATABASE_URL=sqlite://dotenv2.db\n");
+    write_file(f, ".env",
+               "POBLYSH_DATABASE_URL=sqlite://dotenv.db\nDATABASE_URL=sqlite://dotenv2.db\n");
     cli_extra_env = "DATABASE_URL=sqlite://real.db";
     const run_result *r = run_cli(f, LOCAL, ARGS("-v", "migrate", "up"));
     assert_exit(r, 0);
@@ -61,8 +65,8 @@ static void test_config_cli__no_env_file_and_env_file(void **state)
     write_file(f, "other.env", "DATABASE_URL='sqlite://other.db' # named\n");
     const run_result *r = run_cli(f, LOCAL, ARGS("--no-env-file", "migrate", "up"));
     assert_exit(r, 0);
-    assert_contains(r->out,
-                    "Database: sqlite://poblysh.db (sqlite, profile local: its default database)\n");
+    assert_contains(
+        r->out, "Database: sqlite://poblysh.db (sqlite, profile local: its default database)\n");
     assert_false(file_exists(f, "dotenv.db"));
     r = run_cli(f, LOCAL, ARGS("--env-file", "other.env", "-v", "migrate", "up"));
     assert_exit(r, 0);
@@ -92,7 +96,8 @@ static void test_config_cli__precedence_order_end_to_end(void **state)
     fixture *f = *state;
     fresh_dir(f, "precedence");
     write_file(f, "poblysh.conf", "[local]\ndatabase_url = sqlite://conf.db\n");
-    write_file(f, ".env", "DATABASE_URL=sqlite://dotenv-common.db\nPOBLYSH_DATABASE_URL=sqlite://dotenv.db\n");
+    write_file(f, ".env",
+               "DATABASE_URL=sqlite://dotenv-common.db\nPOBLYSH_DATABASE_URL=sqlite://dotenv.db\n");
     cli_extra_env = "DATABASE_URL=sqlite://env-common.db";
     cli_env env = {"local", "sqlite://env.db"};
     const run_result *r = run_cli(f, env, ARGS("-u", "sqlite://flag.db", "-v", "migrate", "up"));
@@ -111,8 +116,8 @@ static void test_config_cli__precedence_order_end_to_end(void **state)
     for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
         r = run_cli(f, env, ARGS("-v", "migrate", "up"));
         assert_exit(r, 0);
-        assert_contains(r->err, fmt(f, "database URL sqlite://%s, from %s", steps[i].file,
-                                    steps[i].origin));
+        assert_contains(
+            r->err, fmt(f, "database URL sqlite://%s, from %s", steps[i].file, steps[i].origin));
         assert_true(file_exists(f, steps[i].file));
         if (i == 0)
             env.url = NULL;
@@ -182,29 +187,33 @@ static void test_config_cli__file_lock_timeout_reaches_the_engine(void **state)
     clock_gettime(CLOCK_MONOTONIC, &start);
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "up"));
     clock_gettime(CLOCK_MONOTONIC, &end);
-    double waited = (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
+    double waited =
+        (double)(end.tv_sec - start.tv_sec) + (double)(end.tv_nsec - start.tv_nsec) / 1e9;
     pm_test_exec(db, "ROLLBACK");
     close_db(f);
     assert_exit(r, 3);
     assert_lacks(r->out, "Applying");
     if (waited < 0.9 || waited > 30)
-        fail_msg("gave up after %.2f s; lock_timeout = 1 in poblysh.conf asked for about 1 s", waited);
+        fail_msg("gave up after %.2f s; lock_timeout = 1 in poblysh.conf asked for about 1 s",
+                 waited);
 }
 
 static void test_config_cli__config_shows_origins_and_hides_password(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "config_cmd");
-    write_file(f, "poblysh.conf", "[default]\napplication_name = billing\n"
-                                  "[production]\nscheme = postgres\nhost = db.internal\n"
-                                  "user = app\ndbname = billing\npassword_env = BILLING_DB_PW\n"
-                                  "pool_size = 20\npool_idle_timeout = 10min\n");
+    write_file(f, "poblysh.conf",
+               "[default]\napplication_name = billing\n"
+               "[production]\nscheme = postgres\nhost = db.internal\n"
+               "user = app\ndbname = billing\npassword_env = BILLING_DB_PW\n"
+               "pool_size = 20\npool_idle_timeout = 10min\n");
     cli_extra_env = "BILLING_DB_PW=Sup3rS3cret";
     const run_result *r = run_cli(f, LOCAL, ARGS("config", "--profile", "production"));
     assert_exit(r, 0);
     assert_contains(r->out, "Configuration file: poblysh.conf\n");
-    assert_contains(r->out, "database_url       postgres://app:***@db.internal/billing  "
-                            "(poblysh.conf:5 [production] (from scheme, host, port, user, dbname))\n");
+    assert_contains(r->out,
+                    "database_url       postgres://app:***@db.internal/billing  "
+                    "(poblysh.conf:5 [production] (from scheme, host, port, user, dbname))\n");
     assert_contains(r->out, "password_env       BILLING_DB_PW  (poblysh.conf:8 [production])\n");
     assert_contains(r->out, "application_name   billing  (poblysh.conf:2 [default])\n");
     assert_contains(r->out, "pool_size          20  (poblysh.conf:9 [production])\n");

@@ -1141,8 +1141,8 @@ static void test_postgres__config_file_profile_drives_url_and_timeouts(void **st
     /* the file's lock timeout: 1 s, not 30 s ([default]) nor 60 s */
     child *holder = spawn(f, fixture_path, "20", ARGS("--database-url", f->url, "migrate", "up"));
     wait_for_pg_sleep(f, holder);
-    r = run(f, cli_path, NULL, ARGS(base[0], base[1], base[2], base[3], base[4], "-v", "migrate",
-                                    "up"));
+    r = run(f, cli_path, NULL,
+            ARGS(base[0], base[1], base[2], base[3], base[4], "-v", "migrate", "up"));
     assert_exit(r, 3);
     if (r->seconds < 0.9 || r->seconds > 5.0)
         fail_msg("the lock wait took %.2f s, expected about 1 s (poblysh.conf)", r->seconds);
@@ -1153,7 +1153,8 @@ static void test_postgres__config_file_profile_drives_url_and_timeouts(void **st
     assert_exit(collect(f, holder, 10000), 130);
 
     /* the file's statement timeout stops the sleeping migration after 1 s */
-    r = run(f, fixture_path, "5", ARGS(base[0], base[1], base[2], base[3], base[4], "migrate", "up"));
+    r = run(f, fixture_path, "5",
+            ARGS(base[0], base[1], base[2], base[3], base[4], "migrate", "up"));
     assert_exit(r, 1);
     assert_contains(r->err, "statement timeout");
     if (r->seconds > 4.0)

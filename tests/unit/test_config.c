@@ -51,22 +51,22 @@ static int leave_dir(void **state)
     return 0;
 }
 
-static const char two_profiles[] = "; settings of the tests\n"      /* 1 */
-                                   "[default]\n"                    /* 2 */
-                                   "lock_timeout = 30\n"            /* 3 */
-                                   "statement_timeout = 2min\n"     /* 4 */
-                                   "\n"                             /* 5 */
-                                   "[local]\n"                      /* 6 */
-                                   "database_url = sqlite://dev.db\n" /* 7 */
-                                   "\n"                             /* 8 */
-                                   "[production]\n"                 /* 9 */
+static const char two_profiles[] = "; settings of the tests\n"                       /* 1 */
+                                   "[default]\n"                                     /* 2 */
+                                   "lock_timeout = 30\n"                             /* 3 */
+                                   "statement_timeout = 2min\n"                      /* 4 */
+                                   "\n"                                              /* 5 */
+                                   "[local]\n"                                       /* 6 */
+                                   "database_url = sqlite://dev.db\n"                /* 7 */
+                                   "\n"                                              /* 8 */
+                                   "[production]\n"                                  /* 9 */
                                    "database_url = postgres://app@db.internal/app\n" /* 10 */
-                                   "lock_timeout = 120\n"           /* 11 */
-                                   "ddl_lock_timeout = 3s\n"        /* 12 */
-                                   "pool_size = 20\n"               /* 13 */
-                                   "pool_idle_timeout = 10min\n"    /* 14 */
-                                   "pool_max_lifetime = 1h\n"       /* 15 */
-                                   "application_name = billing\n";  /* 16 */
+                                   "lock_timeout = 120\n"                            /* 11 */
+                                   "ddl_lock_timeout = 3s\n"                         /* 12 */
+                                   "pool_size = 20\n"                                /* 13 */
+                                   "pool_idle_timeout = 10min\n"                     /* 14 */
+                                   "pool_max_lifetime = 1h\n"                        /* 15 */
+                                   "application_name = billing\n";                   /* 16 */
 
 static pm_config *load_ok(const char *path, const char *profile)
 {
@@ -189,13 +189,15 @@ static void test_config__bad_values_name_file_line_and_key(void **state)
     } cases[] = {
         {"[local]\nlock_timeout = soon\n",
          "x.conf:2: lock_timeout must be a whole number of seconds from 1 to 86400, not \"soon\""},
-        {"[local]\n\nstatement_timeout = 5 parsecs\n", "x.conf:3: statement_timeout must be a duration"},
+        {"[local]\n\nstatement_timeout = 5 parsecs\n",
+         "x.conf:3: statement_timeout must be a duration"},
         {"[local]\npool_size = 0\n", "x.conf:2: pool_size must be a whole number from 1 to 10000"},
         {"[local]\nport = 70000\n", "x.conf:2: port must be a whole number"},
         {"[local]\nhistory_table = my_history\n", "x.conf:2: history_table is not supported"},
         {"[local]\napplication_name =\n", "x.conf:2: application_name is empty"},
         {"wait = 1\n", "x.conf:1: wait is outside a section"},
-        {"[local]\nwait = 1\nwait = 2\n", "x.conf:3: wait is set twice in [local] (first at line 2)"},
+        {"[local]\nwait = 1\nwait = 2\n",
+         "x.conf:3: wait is set twice in [local] (first at line 2)"},
         {"[local]\nwait 1\n", "x.conf:2: not a [section] or a key = value line"},
         {"[lo cal]\nwait = 1\n", "x.conf:2: [lo cal] is not a profile name"},
     };
@@ -214,8 +216,9 @@ static void test_config__resolution_order_environment_env_file_file_default(void
 {
     (void)state;
     write_text("poblysh.conf", "[local]\ndatabase_url = sqlite://from-conf.db\n");
-    write_text(".env", "# the app's settings\nOTHER=1\nDATABASE_URL=sqlite://from-dotenv-common.db\n"
-                       "POBLYSH_DATABASE_URL=sqlite://from-dotenv.db\n");
+    write_text(".env",
+               "# the app's settings\nOTHER=1\nDATABASE_URL=sqlite://from-dotenv-common.db\n"
+               "POBLYSH_DATABASE_URL=sqlite://from-dotenv.db\n");
     setenv(PM_ENV_DATABASE_URL_COMMON, "sqlite://from-env-common.db", 1);
     setenv(PM_ENV_DATABASE_URL, "sqlite://from-env.db", 1);
     static const struct {
@@ -233,9 +236,8 @@ static void test_config__resolution_order_environment_env_file_file_default(void
         assert_string_equal(pm_config_get(cfg, "database_url"), steps[i].url);
         assert_string_equal(pm_config_origin(cfg, "database_url"), steps[i].origin);
         pm_error err = PM_ERROR_INIT;
-        assert_int_equal(pm_config_set(cfg, "database_url", "sqlite://flag.db", "--database-url",
-                                       &err),
-                         0);
+        assert_int_equal(
+            pm_config_set(cfg, "database_url", "sqlite://flag.db", "--database-url", &err), 0);
         assert_string_equal(pm_config_get(cfg, "database_url"), "sqlite://flag.db");
         assert_string_equal(pm_config_origin(cfg, "database_url"), "--database-url");
         pm_config_free(cfg);
@@ -300,6 +302,10 @@ static void test_config__url_from_parts_with_password_from_environment_or_file(v
                         "postgres://app%20user:p%40ss%3Aw%2Frd@db.internal:5433/billing");
     assert_non_null(strstr(pm_config_origin(cfg, "database_url"), "poblysh.conf:3 [production]"));
     pm_config_free(cfg);
+    message = load_error(NULL, "staging", PM_EINVAL);
+    assert_non_null(strstr(message, "poblysh.conf:13 [staging]: password_file: cannot read "
+                                    "secret.txt"));
+    free(message);
     write_text("secret.txt", "from-file\n");
     cfg = load_ok(NULL, "staging");
     assert_string_equal(pm_config_get(cfg, "database_url"), "mysql://app:from-file@[::1]/b");
@@ -327,7 +333,16 @@ static void test_config__set_checks_values_and_keys(void **state)
     assert_non_null(strstr(err.message, "--wait: wait must be a whole number"));
     pm_error_clear(&err);
     assert_int_equal(pm_config_set(cfg, "colour", "1", "x", &err), PM_EINVAL);
+    assert_non_null(strstr(err.message, "unknown setting \"colour\""));
     pm_error_clear(&err);
+    /* every key pm_config_keys() lists is one pm_config_set() knows */
+    size_t n = 0;
+    for (const char *const *key = pm_config_keys(); *key; key++, n++) {
+        pm_config_set(cfg, *key, "1", "x", &err);
+        assert_true(!err.message || !strstr(err.message, "unknown setting"));
+        pm_error_clear(&err);
+    }
+    assert_int_equal(n, 20);
     pm_config_free(cfg);
     pm_config_free(NULL);
 }
@@ -342,7 +357,8 @@ static void test_config__migrations_dir_from_environment_before_file(void **stat
     setenv("POBLYSH_MIGRATIONS_DIR", "sql", 1);
     cfg = load_ok(NULL, "local");
     assert_string_equal(pm_config_get(cfg, "migrations_dir"), "sql");
-    assert_string_equal(pm_config_origin(cfg, "migrations_dir"), "environment POBLYSH_MIGRATIONS_DIR");
+    assert_string_equal(pm_config_origin(cfg, "migrations_dir"),
+                        "environment POBLYSH_MIGRATIONS_DIR");
     pm_config_free(cfg);
 }
 
