@@ -134,23 +134,42 @@ static int parse_line(cursor *c, pm__dotenv_fn fn, void *ctx, pm_error *err)
     return rc;
 }
 
+/* The length of the line at p, up to its '\n' or the end. */
+static size_t line_length(const char *p, size_t left)
+{
+    size_t len = 0;
+    while (len < left && p[len] != '\n')
+        len++;
+    return len;
+}
+
+static bool has_nul(const char *p, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (p[i] == '\0')
+            return true;
+    return false;
+}
+
 int pm__dotenv_parse(const char *text, size_t len, const char *name, pm__dotenv_fn fn, void *ctx,
                      pm_error *err)
 {
     cursor c = {text, text, name ? name : ".env", 0};
-    const char *end = text + len;
-    while (c.p < end) {
-        const char *nl = memchr(c.p, '\n', (size_t)(end - c.p));
+    size_t at = 0;
+    while (at < len) {
+        size_t line_len = line_length(text + at, len - at);
+        size_t next = at + line_len + 1; /* past the '\n', or past the end */
         c.line++;
-        c.end = nl ? nl : end;
-        if (c.end > c.p && c.end[-1] == '\r')
-            c.end--;
-        if (memchr(c.p, '\0', (size_t)(c.end - c.p)))
+        c.p = text + at;
+        if (line_len && c.p[line_len - 1] == '\r')
+            line_len--;
+        c.end = c.p + line_len;
+        if (has_nul(c.p, line_len))
             return fail(&c, err, "a NUL byte (this is not a text file)");
         int rc = parse_line(&c, fn, ctx, err);
         if (rc < 0)
             return rc;
-        c.p = nl ? nl + 1 : end;
+        at = next;
     }
     return 0;
 }
