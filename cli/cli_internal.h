@@ -41,7 +41,8 @@ enum {
     OPT_SQL = 1 << 12,
     OPT_ALLOW_UNMATCHED = 1 << 13,
     OPT_ALLOW_FAILED = 1 << 14,
-    OPT_STRICT = 1 << 15 /* verify: columns in another order are a failure too */
+    OPT_STRICT = 1 << 15,         /* verify: columns in another order are a failure too */
+    OPT_CREATE_DATABASE = 1 << 16 /* up: create the URL's database when missing */
 };
 
 typedef struct cli_options {
@@ -105,6 +106,17 @@ const char *pm__cli_source_dir(const cli_options *opts);
 /* The migrate subcommands (cmd_migrate.c). */
 extern const cli_command pm__cli_migrate_commands[];
 
+/* The database subcommands, create, drop and reset (cmd_database.c). */
+extern const cli_command pm__cli_database_commands[];
+
+/* `up --create-database`: creates the URL's database when missing, saying
+ * so; 0 or an exit code (cmd_database.c). */
+int pm__cli_database_ensure(const cli_options *opts);
+
+/* Options for opening a database under the CLI: --wait with a line on
+ * stderr per failed attempt, and SIGINT/SIGTERM stopping the wait. */
+void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts);
+
 /* An open database with the compiled-in set bound to an engine. */
 typedef struct cli_session {
     pm_db *db;
@@ -165,6 +177,15 @@ void pm__cli_note_stdout(FILE *out, int saved_errno);
  * them, and fills the options no flag gave from it. Returns 0, or an exit
  * code after printing why (a bad file: PM_EXIT_USAGE). */
 int pm__cli_load_config(cli_options *opts);
+
+/* -v: the profile, the settings file, url (redacted) and which step of the
+ * resolution order gave it; own: the command chose a database of its own
+ * (verify's scratch one). In cmd_migrate.c. */
+void pm__cli_say_database(const pm_config *cfg, const char *url, bool own);
+
+/* The PM_EPROFILE error of a profile without a database, naming every
+ * place one can be given. */
+int pm__cli_no_database(const char *profile, pm_error *err);
 
 /* `poblysh config`: the profile's settings and where each came from. */
 int pm__cli_config(const cli_options *opts);

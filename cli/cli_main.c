@@ -14,6 +14,7 @@
 
 static const char *program_usage =
     "Usage: poblysh [options] migrate <command> [command options]\n"
+    "       poblysh [options] database create|drop|reset [--yes]\n"
     "       poblysh [options] config   (the profile's settings and where each came from)\n"
     "\n"
     "Database schema migrations. Commands:\n"
@@ -35,7 +36,8 @@ static const char *program_usage =
     "  --ddl-retries N      times a migration in a transaction is rolled back and run again\n"
     "                       after a lock timeout, pausing 1 s, 2 s, 4 s, ... (default 3; 0: "
     "never)\n"
-    "  --wait SECS          retry connecting while the server is down or starting (default 0)\n"
+    "  --wait SECS          retry connecting while the server is down or starting (default 0;\n"
+    "                       a line per attempt on stderr; SQLite has nothing to wait for)\n"
     "  --source DIR         use the SQL migrations of DIR instead of the compiled-in ones;\n"
     "                       also $POBLYSH_MIGRATIONS_DIR. Layouts of dbmate, golang-migrate,\n"
     "                       goose, sqlx, diesel and Flyway are recognised\n"
@@ -110,6 +112,11 @@ static void print_program_usage(FILE *out, bool has_set)
         snprintf(line, sizeof(line), "  migrate %-9s %s\n", c->name, c->summary);
         strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
     }
+    for (const cli_command *c = pm__cli_database_commands; c->name; c++) {
+        char line[160];
+        snprintf(line, sizeof(line), "  database %-8s %s\n", c->name, c->summary);
+        strncat(commands, line, sizeof(commands) - strlen(commands) - 1);
+    }
     char *schemes = pm_db_known_schemes();
     /* Only the standalone binary lacks a set of its own. */
     const char *no_set_note =
@@ -157,9 +164,19 @@ static int parse_positive(const char *text, long max, long *out)
     return 0;
 }
 
-static const cli_command *find_command(const char *name)
+/* The command table of a group ("migrate", "database"), or NULL. */
+static const cli_command *group_commands(const char *group)
 {
-    for (const cli_command *c = pm__cli_migrate_commands; c->name; c++)
+    if (strcmp(group, "migrate") == 0)
+        return pm__cli_migrate_commands;
+    if (strcmp(group, "database") == 0)
+        return pm__cli_database_commands;
+    return NULL;
+}
+
+static const cli_command *find_command(const cli_command *table, const char *name)
+{
+    for (const cli_command *c = table; c->name; c++)
         if (strcmp(c->name, name) == 0)
             return c;
     return NULL;
@@ -191,6 +208,7 @@ enum {
     LONG_STATEMENT_TIMEOUT,
     LONG_DDL_RETRIES,
     LONG_STRICT,
+    LONG_CREATE_DATABASE,
     LONG_CONFIG,
     LONG_ENV_FILE,
     LONG_NO_ENV_FILE,
@@ -226,6 +244,7 @@ static const struct option long_options[] = {
     {"allow-unmatched", no_argument, NULL, LONG_ALLOW_UNMATCHED},
     {"allow-failed", no_argument, NULL, LONG_ALLOW_FAILED},
     {"strict", no_argument, NULL, LONG_STRICT},
+    {"create-database", no_argument, NULL, LONG_CREATE_DATABASE},
     {"config", required_argument, NULL, LONG_CONFIG},
     {"env-file", required_argument, NULL, LONG_ENV_FILE},
     {"no-env-file", no_argument, NULL, LONG_NO_ENV_FILE},
@@ -252,6 +271,7 @@ static const char *option_name(unsigned int bit)
     case OPT_ALLOW_UNMATCHED: return "--allow-unmatched";
     case OPT_ALLOW_FAILED: return "--allow-failed";
     case OPT_STRICT: return "--strict";
+    case OPT_CREATE_DATABASE: return "--create-database";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -368,6 +388,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_ALLOW_UNMATCHED: opts->given |= OPT_ALLOW_UNMATCHED; break;
         case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
         case LONG_STRICT: opts->given |= OPT_STRICT; break;
+        case LONG_CREATE_DATABASE: opts->given |= OPT_CREATE_DATABASE; break;
         case LONG_CONFIG: opts->config_path = optarg; break;
         case LONG_ENV_FILE: opts->env_file = optarg; break;
         case LONG_NO_ENV_FILE: opts->no_env_file = 1; break;
@@ -403,10 +424,10 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
     return 0;
 }
 
-static int command_names_error(const char *fmt, const char *arg)
+static int command_names_error(const cli_command *table, const char *fmt, const char *arg)
 {
     char names[256] = "";
-    for (const cli_command *c = pm__cli_migrate_commands; c->name; c++) {
+    for (const cli_command *c = table; c->name; c++) {
         size_t len = strlen(names);
         snprintf(names + len, sizeof(names) - len, "%s%s", len ? ", " : "", c->name);
     }
@@ -493,17 +514,23 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
     if (group && strcmp(group, "config") == 0)
         return run_config(argc, &opts, help);
-    if (group && strcmp(group, "migrate") != 0)
-        return usage_error("unknown command \"%s\" (expected: migrate or config)", group);
+    const cli_command *table = group ? group_commands(group) : NULL;
+    if (group && !table)
+        return usage_error("unknown command \"%s\" (expected: migrate, database or config)", group);
     if (!group || (help && !name)) {
         print_program_usage(help ? stdout : stderr, opts.set != NULL);
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
     }
     if (!name)
-        return command_names_error("%s needs a command", "migrate");
-    const cli_command *command = find_command(name);
-    if (!command)
-        return command_names_error("unknown migrate command \"%s\"", name);
+        return command_names_error(table, "%s needs a command", group);
+    const cli_command *command = find_command(table, name);
+    if (!command) {
+        return command_names_error(table,
+                                   strcmp(group, "migrate") == 0
+                                       ? "unknown migrate command \"%s\""
+                                       : "unknown database command \"%s\"",
+                                   name);
+    }
     if (optind + 2 < argc) {
         opts.argument = argv[optind + 2];
         opts.given |= OPT_ARGUMENT;
@@ -516,10 +543,10 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
     }
     if ((opts.given & OPT_ARGUMENT) && !(command->allows & OPT_ARGUMENT))
         return usage_error("unexpected argument \"%s\"", opts.argument);
-    for (unsigned int bit = 1; bit <= OPT_ALLOW_FAILED; bit <<= 1)
+    for (unsigned int bit = 1; bit; bit <<= 1)
         if ((opts.given & bit) && !(command->allows & bit)) {
-            fprintf(stderr, "%s: %s does not apply to migrate %s\nTry '%s migrate %s --help'.\n",
-                    pm__cli_program, option_name(bit), name, pm__cli_program, name);
+            fprintf(stderr, "%s: %s does not apply to %s %s\nTry '%s %s %s --help'.\n",
+                    pm__cli_program, option_name(bit), group, name, pm__cli_program, group, name);
             return PM_EXIT_USAGE;
         }
     opts.needs_set_check = command->needs_migrations;

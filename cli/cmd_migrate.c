@@ -261,6 +261,25 @@ static void on_dry_run_progress(const pm_event *ev, void *ctx)
 
 static dry_run_state dry_run;
 
+/* One line per failed attempt while --wait waits; why comes scrubbed of
+ * secrets by the library. */
+static void print_waiting(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why)
+{
+    (void)ctx;
+    fflush(stdout);
+    fprintf(stderr, "poblysh: waiting for the database (attempt %d, %.1f s of %d s): %s\n", attempt,
+            elapsed, wait_seconds, why);
+}
+
+void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts)
+{
+    pm_db_options init = PM_DB_OPTIONS_INIT;
+    *dopts = init;
+    dopts->wait_seconds = opts->wait;
+    dopts->interrupt = &signalled;
+    dopts->waiting = print_waiting;
+}
+
 const char *pm__cli_source_dir(const cli_options *opts)
 {
     const char *dir = opts->source   ? opts->source
@@ -271,7 +290,7 @@ const char *pm__cli_source_dir(const cli_options *opts)
 
 /* -v: the profile, the settings file, the URL (redacted) and which step of
  * the resolution order gave it. */
-static void say_where_database_comes_from(const pm_config *cfg, const char *url, bool own)
+void pm__cli_say_database(const pm_config *cfg, const char *url, bool own)
 {
     const char *path = pm_config_path(cfg);
     char *shown = pm_url_redact(url);
@@ -286,6 +305,15 @@ static void say_where_database_comes_from(const pm_config *cfg, const char *url,
                 : pm_config_origin(cfg, "database_url"),
             PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON);
     free(shown);
+}
+
+int pm__cli_no_database(const char *profile, pm_error *err)
+{
+    return pm_error_set(err, PM_EPROFILE,
+                        "profile \"%s\" has no database (only the local and test profiles have "
+                        "defaults): set %s or %s, or database_url in [%s] of %s",
+                        profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON, profile,
+                        PM_CONFIG_FILE);
 }
 
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
@@ -308,18 +336,13 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     bool local_default = !own && pm_config_is_default(opts->config, "database_url") &&
                          strcmp(s->profile, PM_DEFAULT_PROFILE) == 0;
     if (!url)
-        return pm_error_set(err, PM_EPROFILE,
-                            "profile \"%s\" has no database (only the local and test profiles "
-                            "have defaults): set %s or %s, or database_url in [%s] of %s",
-                            s->profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON, s->profile,
-                            PM_CONFIG_FILE);
+        return pm__cli_no_database(s->profile, err);
     if (opts->verbose)
-        say_where_database_comes_from(opts->config, url, own);
-    pm_db_options dopts = PM_DB_OPTIONS_INIT;
-    dopts.wait_seconds = opts->wait;
+        pm__cli_say_database(opts->config, url, own);
+    pm_db_options dopts;
+    pm__cli_db_options(&dopts, opts);
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
-    dopts.interrupt = &signalled;
     int rc = pm_db_open(&s->db, url, &dopts, err);
     if (rc < 0)
         return rc;
@@ -429,7 +452,8 @@ static int up_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int cmd_up(const cli_options *opts)
 {
-    return with_session(opts, true, up_body);
+    int code = (opts->given & OPT_CREATE_DATABASE) ? pm__cli_database_ensure(opts) : PM_EXIT_OK;
+    return code ? code : with_session(opts, true, up_body);
 }
 
 /* ==== down ==== */
@@ -576,8 +600,11 @@ const cli_command pm__cli_migrate_commands[] = {
      "  --allow-missing         apply even though the database has versions this build lacks\n"
      "  --allow-out-of-order    also apply pending migrations older than the newest applied one\n"
      "  --dry-run               print the SQL up would send (history bookkeeping included), each\n"
-     "                          migration under a header, and change nothing\n",
-     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN, 1},
+     "                          migration under a header, and change nothing\n"
+     "  --create-database       create the URL's database first when it does not exist\n",
+     OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN |
+         OPT_CREATE_DATABASE,
+     1},
     {"down", cmd_down, "Revert the last applied migration(s)",
      "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
      "                            [--lock-timeout SECS]\n"

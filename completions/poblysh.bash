@@ -83,10 +83,15 @@ _poblysh()
 
     local words=""
     if [[ -z $group ]]; then
-        words="migrate config"
+        words="migrate database config"
         [[ $cur == -* ]] && words=$global_opts
     elif [[ $group == config ]]; then
         [[ $cur == -* ]] && words=$global_opts
+    elif [[ $group == database ]]; then
+        # database create|drop|reset; drop and reset take --yes.
+        words="create drop reset"
+        [[ -n $cmd ]] && words=""
+        [[ $cur == -* ]] && words="--yes $global_opts"
     elif [[ $group != migrate ]]; then
         return 0
     elif [[ -z $cmd ]]; then
@@ -95,7 +100,7 @@ _poblysh()
     elif [[ $cur == -* ]]; then
         case $cmd in
         (up)
-            words="-n --num --dry-run --ignore-modified --allow-missing --allow-out-of-order"
+            words="-n --num --dry-run --ignore-modified --allow-missing --allow-out-of-order --create-database"
             ;;
         (down)
             words="-n --num --dry-run --yes"

@@ -194,4 +194,6 @@ const pm_backend pm_backend_mysql = {
         "verify the URL of an account that may (GRANT CREATE, DROP ON *.*), on the same "
         "server",
     .fresh_objects = MY_FRESH_OBJECTS,
+    .database_maintenance = "", /* a connection that names no database */
+    .database_exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1",
 };

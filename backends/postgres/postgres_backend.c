@@ -281,4 +281,7 @@ const pm_backend pm_backend_postgres = {
         "this one: give verify the URL of a role that may (ALTER ROLE name CREATEDB), on the "
         "same server",
     .fresh_objects = PG_FRESH_OBJECTS,
+    /* template1 would do too, but CREATE DATABASE copies template1 and fails
+     * while another session is connected to it. */
+    .database_maintenance = "postgres",
 };

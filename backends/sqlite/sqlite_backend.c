@@ -149,6 +149,9 @@ static int read_schema(pm_conn *c, pm_catalog *cat, pm_error *err)
 
 #define SQLITE_BUSY_DEFAULT_MS "5000"
 
+/* What SQLite keeps beside the database file while it is in use. */
+static const char *const sqlite_companion_files[] = {"-wal", "-shm", "-journal", NULL};
+
 const pm_backend pm_backend_sqlite = {
     .version = PM_BACKEND_VERSION,
     .name = "sqlite",
@@ -169,4 +172,5 @@ const pm_backend pm_backend_sqlite = {
     .fk_checks_off = "PRAGMA foreign_keys = OFF",
     .fk_checks_on = "PRAGMA foreign_keys = ON",
     .scratch_elsewhere = "verify SQLite migrations on sqlite::memory:",
+    .database_files = sqlite_companion_files,
 };

@@ -79,6 +79,26 @@ static const volatile sig_atomic_t *interrupt_flag(const pm_db_options *opts)
     return opts && opts->version >= 2 ? opts->interrupt : NULL;
 }
 
+/* What a driver reports while it waits, passed on to the caller's
+ * waiting() with the URL's secrets scrubbed from the reason. */
+typedef struct waiting_relay {
+    const pm_db *db;
+    const pm_db_options *opts; /* NULL when the caller's options have no waiting */
+} waiting_relay;
+
+static void relay_waiting(void *ctx, int attempt, double elapsed, const char *why)
+{
+    const waiting_relay *r = ctx;
+    if (!r->opts || !r->opts->waiting)
+        return;
+    pm_error scrubbed = PM_ERROR_INIT;
+    pm_error_set(&scrubbed, PM_ECONNECT, "%s", why && *why ? why : "no answer");
+    pm__secrets_scrub(&r->db->secrets, &scrubbed);
+    r->opts->waiting(r->opts->waiting_ctx, attempt, elapsed, r->opts->wait_seconds,
+                     scrubbed.message ? scrubbed.message : "no answer");
+    pm_error_clear(&scrubbed);
+}
+
 int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error *err)
 {
     if (!out)
@@ -109,8 +129,10 @@ int pm_db_open(pm_db **out, const char *url, const pm_db_options *opts, pm_error
         pm_db_close(db);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
+    waiting_relay relay = {db, opts && opts->version >= 3 ? opts : NULL};
     pm_connect_options copts = {opts ? opts->wait_seconds : 0,
-                                opts && opts->version >= 2 ? opts->flags : 0, interrupt_flag(opts)};
+                                opts && opts->version >= 2 ? opts->flags : 0, interrupt_flag(opts),
+                                relay_waiting, &relay};
     rc = scrub(db, driver->open(&db->conn, parsed, &copts, err), err);
     pm_url_free(parsed);
     if (rc < 0 && copts.cancelled && *copts.cancelled)
@@ -584,6 +606,30 @@ int pm_url_capabilities(const char *url, unsigned int *caps, pm_error *err)
     if (rc == 0)
         *caps = capabilities(driver, b, flags);
     pm_url_free(parsed);
+    return rc;
+}
+
+int pm__url_backend(const char *url, pm_url **parsed, const pm_driver **driver,
+                    const pm_backend **backend, pm_error *err)
+{
+    *driver = NULL;
+    *backend = NULL;
+    int rc = pm_url_parse(parsed, url, err);
+    if (rc == 0)
+        rc = find_driver(driver, *parsed, url, err);
+    if (rc == 0)
+        rc = pm__driver_check(*driver, err);
+    unsigned int flags = 0;
+    if (rc == 0 && (*driver)->backend_of)
+        *backend = (*driver)->backend_of(*parsed, &flags);
+    if (rc == 0 && !*backend)
+        rc = pm_error_set(err, PM_EUNSUPPORTED,
+                          "the %s driver cannot tell what a URL reaches without connecting",
+                          (*driver)->name);
+    if (rc < 0) {
+        pm_url_free(*parsed);
+        *parsed = NULL;
+    }
     return rc;
 }
 

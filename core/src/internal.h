@@ -104,6 +104,11 @@ char *pm__url_with_database(const char *url, const char *name);
 
 /* ==== db.c: driver calls that scrub the password from every error ==== */
 
+/* Parses url and finds its driver and the backend it would reach, without
+ * connecting (the driver's backend_of()). The caller frees *parsed. */
+int pm__url_backend(const char *url, pm_url **parsed, const pm_driver **driver,
+                    const pm_backend **backend, pm_error *err);
+
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err);
 int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t nparams,
                  pm_row_fn row, void *ctx, pm_error *err);

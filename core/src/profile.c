@@ -194,6 +194,13 @@ static int check_or_migrate(const startup *s, pm_db *db, pm_error *err)
     return rc;
 }
 
+/* Each failed attempt while waiting for the server, through the log. */
+static void log_waiting(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why)
+{
+    say(ctx, PM_LOG_INFO, "waiting for the database (attempt %d, %.1f s of %d s): %s", attempt,
+        elapsed, wait_seconds, why);
+}
+
 /* Opens the database the options or the environment name; the caller
  * closes *db. */
 static int open_database(const startup *s, pm_db **db, pm_error *err)
@@ -210,6 +217,8 @@ static int open_database(const startup *s, pm_db **db, pm_error *err)
             s->opts->wait_seconds);
     pm_db_options dopts = PM_DB_OPTIONS_INIT;
     dopts.wait_seconds = s->opts->wait_seconds;
+    dopts.waiting = log_waiting;
+    dopts.waiting_ctx = (void *)s;
     rc = pm_db_open(db, url, &dopts, err);
     free(url);
     return rc;

@@ -419,9 +419,63 @@ static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err
                         installed);
 }
 
+/* ==== Connecting, and waiting for the server ==== */
+
+/* Whether a failed connection is worth another try while waiting: the
+ * server did not answer or went away (the MySQL client's CR_CONNECTION_ERROR
+ * 2002, CR_CONN_HOST_ERROR 2003, CR_SERVER_GONE_ERROR 2006, CR_SERVER_LOST
+ * 2013) or is shutting down or starting (ER_SERVER_SHUTDOWN 1053). A server
+ * that answers and refuses (a password, an unknown database) fails at once.
+ * Other libdbi drivers report no such numbers: every failure is retried. */
+static bool worth_retrying(const char *driver_name, int code)
+{
+    if (strcmp(driver_name, "mysql") != 0)
+        return true;
+    return code == 2002 || code == 2003 || code == 2006 || code == 2013 || code == 1053;
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}
+
+#define DBI_WAIT_POLL_MS 500
+
+/* Connects, retrying for up to opts->wait_seconds while the server does not
+ * answer, reporting each failed attempt through opts->waiting; stops at once
+ * when *opts->cancelled is set. */
+static int connect_with_wait(dbi_pm_conn *c, const char *driver_name,
+                             const pm_connect_options *opts, pm_error *err)
+{
+    int wait_seconds = opts ? opts->wait_seconds : 0;
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (int attempt = 1;; attempt++) {
+        quiet q;
+        quiet_begin(&q);
+        int connected = dbi_conn_connect(c->conn);
+        quiet_end(&q);
+        if (connected >= 0)
+            return 0;
+        const char *message = NULL;
+        int code = dbi_conn_error(c->conn, &message);
+        const char *why = message && *message ? message : "unknown error";
+        bool again = wait_seconds > 0 && worth_retrying(driver_name, code) &&
+                     seconds_since(&start) < wait_seconds && !(opts->cancelled && *opts->cancelled);
+        if (!again)
+            return pm_error_set(err, PM_ECONNECT, "cannot connect through libdbi's %s driver: %s%s",
+                                driver_name, why, attempt > 1 ? " (gave up after --wait)" : "");
+        if (opts->waiting)
+            opts->waiting(opts->waiting_ctx, attempt, seconds_since(&start), why);
+        struct timespec pause = {0, DBI_WAIT_POLL_MS * 1000000L};
+        nanosleep(&pause, NULL); /* a signal ends it early */
+    }
+}
+
 static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *opts, pm_error *err)
 {
-    (void)opts;
     const char *driver_name = libdbi_driver_of(url);
     if (!driver_name || !*driver_name)
         return pm_error_set(err, PM_EURL, "dbi URL names no libdbi driver: use dbi:<driver>://...");
@@ -436,18 +490,8 @@ static int dbi_open(pm_conn **out, const pm_url *url, const pm_connect_options *
                           driver_name);
     if (rc == 0)
         rc = set_url_options(c, url, err);
-    if (rc == 0) {
-        quiet q;
-        quiet_begin(&q);
-        int connected = dbi_conn_connect(c->conn);
-        quiet_end(&q);
-        if (connected < 0) {
-            const char *message = NULL;
-            dbi_conn_error(c->conn, &message);
-            rc = pm_error_set(err, PM_ECONNECT, "cannot connect through libdbi's %s driver: %s",
-                              driver_name, message && *message ? message : "unknown error");
-        }
-    }
+    if (rc == 0)
+        rc = connect_with_wait(c, driver_name, opts, err);
     if (rc == 0 && c->backend->session_setup)
         rc = dbi_exec(&c->base, c->backend->session_setup, err);
     if (rc < 0) {

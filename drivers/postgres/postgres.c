@@ -256,13 +256,14 @@ static bool is_set(const volatile sig_atomic_t *flag)
  * answer or is starting up. A server that answers and refuses (password,
  * unknown database) fails at once; so does any attempt once *cancelled is
  * set (a signal: the core reports it as an interrupt). */
-static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds,
-                                 const volatile sig_atomic_t *cancelled, int *waited)
+static PGconn *connect_with_wait(const conninfo *ci, const pm_connect_options *opts, int *waited)
 {
+    int wait_seconds = opts ? opts->wait_seconds : 0;
+    const volatile sig_atomic_t *cancelled = opts ? opts->cancelled : NULL;
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     *waited = 0;
-    for (;;) {
+    for (int attempt = 1;; attempt++) {
         PGconn *pg = PQconnectdbParams(ci->keywords, ci->values, ci->expand_dbname);
         if (!pg || PQstatus(pg) == CONNECTION_OK || wait_seconds <= 0 || is_set(cancelled))
             return pg;
@@ -270,6 +271,11 @@ static PGconn *connect_with_wait(const conninfo *ci, int wait_seconds,
         if ((ping != PQPING_NO_RESPONSE && ping != PQPING_REJECT) ||
             seconds_since(&start) >= wait_seconds || is_set(cancelled))
             return pg;
+        if (opts->waiting) {
+            char *why = one_line(PQerrorMessage(pg));
+            opts->waiting(opts->waiting_ctx, attempt, seconds_since(&start), why);
+            free(why);
+        }
         PQfinish(pg);
         *waited = 1;
         sleep_ms(PG_WAIT_POLL_MS); /* a signal ends it early */
@@ -337,8 +343,7 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
     c->base.backend = &pm_backend_postgres;
     c->base.flags = pm_backend_postgres.conn_flags;
     int waited = 0;
-    c->pg = connect_with_wait(&ci, opts ? opts->wait_seconds : 0, opts ? opts->cancelled : NULL,
-                              &waited);
+    c->pg = connect_with_wait(&ci, opts, &waited);
     free(ci.dbname);
     if (!c->pg || PQstatus(c->pg) != CONNECTION_OK) {
         char *message = c->pg ? one_line(PQerrorMessage(c->pg)) : NULL;

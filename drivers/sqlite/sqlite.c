@@ -590,6 +590,18 @@ static const pm_backend *sqlite_backend_of(const pm_url *url, unsigned int *conn
     return &pm_backend_sqlite;
 }
 
+/* The file a URL's database is, for `database create|drop`; none for
+ * :memory:. */
+static char *sqlite_database_file(const pm_url *url)
+{
+    char *filename = url_filename(url);
+    if (filename && (!*filename || strcmp(filename, ":memory:") == 0)) {
+        free(filename);
+        return NULL;
+    }
+    return filename;
+}
+
 static const char *const sqlite_schemes[] = {"sqlite", NULL};
 
 const pm_driver pm_driver_sqlite = {
@@ -614,4 +626,5 @@ const pm_driver pm_driver_sqlite = {
     .image_open = sqlite_image_open,
     .backend_of = sqlite_backend_of,
     .adopt = sqlite_adopt,
+    .database_file = sqlite_database_file,
 };

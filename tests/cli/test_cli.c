@@ -438,6 +438,92 @@ static void test_cli__unknown_command_is_usage_error(void **state)
     assert_int_equal(dir_entry_count(f), 0);
 }
 
+/* ==== database create|drop|reset on a SQLite file ==== */
+
+static void test_cli__database_create_and_drop_a_sqlite_file(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "database_sqlite");
+    const char *url = file_url(f, "app.db");
+    const char *path = path_in_dir(f, "app.db");
+    const run_result *r = run_cli(f, LOCAL, ARGS("--database-url", url, "database", "create"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Created database %s\n", path));
+    assert_true(file_exists(f, "app.db"));
+    r = run_cli(f, LOCAL, ARGS("--database-url", url, "database", "create"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Database %s already exists\n", path));
+
+    /* the files SQLite keeps beside it go with it */
+    for (size_t i = 0; i < 2; i++) {
+        FILE *fp = fopen(path_in_dir(f, i ? "app.db-wal" : "app.db-shm"), "w");
+        assert_non_null(fp);
+        fclose(fp);
+    }
+    r = run_cli(f, (cli_env){"production", NULL}, ARGS("--database-url", url, "database", "drop"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "refusing to run database drop under profile \"production\"");
+    assert_int_equal(dir_entry_count(f), 3);
+    r = run_cli(f, (cli_env){"production", NULL},
+                ARGS("--database-url", url, "database", "drop", "--yes"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Dropped database %s\n", path));
+    assert_int_equal(dir_entry_count(f), 0);
+    r = run_cli(f, LOCAL, ARGS("--database-url", url, "database", "drop"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Database %s does not exist\n", path));
+
+    /* reset on a missing file: nothing to drop, then created */
+    r = run_cli(f, LOCAL, ARGS("--database-url", url, "--wait", "3", "database", "reset"));
+    assert_exit(r, 0);
+    assert_contains(r->out,
+                    fmt(f, "Database %s does not exist\nCreated database %s\n", path, path));
+    assert_lacks(r->err, "waiting"); /* a file has nothing to wait for */
+    assert_int_equal(dir_entry_count(f), 1);
+}
+
+static void test_cli__database_commands_refuse_what_they_cannot_do(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "database_refusals");
+    const run_result *r =
+        run_cli(f, LOCAL, ARGS("--database-url", "sqlite::memory:", "database", "create"));
+    assert_exit(r, 1);
+    assert_contains(r->err, "sqlite::memory: has no database to create or drop");
+    r = run_cli(f, LOCAL, ARGS("database", "sideways"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "unknown database command \"sideways\" (expected one of: create, "
+                            "drop, reset)");
+    r = run_cli(f, LOCAL, ARGS("database"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "database needs a command");
+    r = run_cli(f, LOCAL, ARGS("database", "create", "--yes"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "--yes does not apply to database create");
+    r = run_cli(f, LOCAL, ARGS("migrate", "down", "--create-database"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "--create-database does not apply to migrate down");
+    r = run_cli(f, LOCAL,
+                ARGS("--database-url", "postgres://u:s3cret@127.0.0.1:1/", "database", "create"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "names no database");
+    assert_lacks(r->err, "s3cret");
+    assert_int_equal(dir_entry_count(f), 0);
+}
+
+static void test_cli__up_create_database_on_a_sqlite_file(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "database_up");
+    const char *url = file_url(f, "up.db");
+    const run_result *r =
+        run_cli(f, LOCAL, ARGS("--database-url", url, "migrate", "up", "--create-database"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "Created database %s\n", path_in_dir(f, "up.db")));
+    assert_contains(r->out, "Applied ");
+    assert_true(pm_test_has_table(open_db(f, "up.db"), "tenants"));
+}
+
 static void test_cli__bad_n_is_usage_error(void **state)
 {
     fixture *f = *state;
@@ -1736,6 +1822,9 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__help_documents_commands_and_exit_codes),
         CLI_TEST(test_cli__no_arguments_prints_usage_to_stderr),
         CLI_TEST(test_cli__unknown_command_is_usage_error),
+        CLI_TEST(test_cli__database_create_and_drop_a_sqlite_file),
+        CLI_TEST(test_cli__database_commands_refuse_what_they_cannot_do),
+        CLI_TEST(test_cli__up_create_database_on_a_sqlite_file),
         CLI_TEST(test_cli__bad_n_is_usage_error),
         CLI_TEST(test_cli__unknown_scheme_lists_known_schemes),
         CLI_TEST(test_cli__password_never_printed),

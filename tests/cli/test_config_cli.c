@@ -273,6 +273,23 @@ static void test_config_cli__production_without_any_url_names_every_source(void 
     assert_contains(r->err, "DATABASE_URL, or database_url in [production] of poblysh.conf");
 }
 
+/* database create|drop take the database from the same order. */
+static void test_config_cli__database_commands_follow_dotenv_and_profile(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "database_cmds");
+    write_file(f, ".env", "DATABASE_URL=sqlite://made.db\n");
+    const run_result *r = run_cli(f, LOCAL, ARGS("-v", "database", "create"));
+    assert_exit(r, 0);
+    assert_contains(r->err, "database URL sqlite://made.db, from .env:1 (DATABASE_URL)");
+    assert_true(file_exists(f, "made.db"));
+    assert_false(file_exists(f, "poblysh.db"));
+    r = run_cli(f, LOCAL, ARGS("--profile", "production", "database", "drop"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "under profile \"production\"");
+    assert_true(file_exists(f, "made.db"));
+}
+
 #define CLI_TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -303,6 +320,7 @@ int main(int argc, char **argv)
         CLI_TEST(test_config_cli__config_shows_origins_and_hides_password),
         CLI_TEST(test_config_cli__bad_key_or_value_is_file_line_error_exit_2),
         CLI_TEST(test_config_cli__production_without_any_url_names_every_source),
+        CLI_TEST(test_config_cli__database_commands_follow_dotenv_and_profile),
     };
     int failed = cmocka_run_group_tests_name("config_cli", tests, NULL, NULL);
     free(binary);

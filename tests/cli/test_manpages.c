@@ -177,6 +177,11 @@ static void add_first_words(fixture *f, strset *s, const char *text, bool number
     for (const char *line = text; *line;) {
         size_t indent = strspn(line, " ");
         const char *p = line + indent;
+        if (strncmp(p, "database ", 9) == 0) { /* another group: database_commands */
+            line += strcspn(line, "\n");
+            line += *line == '\n';
+            continue;
+        }
         if (strncmp(p, "migrate ", 8) == 0)
             p += 8;
         size_t n = strcspn(p, " \n");
@@ -189,13 +194,26 @@ static void add_first_words(fixture *f, strset *s, const char *text, bool number
     }
 }
 
+/* The names of the "database NAME" lines of text. */
+static void add_database_commands(fixture *f, strset *s, const char *text)
+{
+    for (const char *line = text; *line;) {
+        const char *p = line + strspn(line, " ");
+        if (strncmp(p, "database ", 9) == 0)
+            set_add(f, s, p + 9, strcspn(p + 9, " \n"));
+        line += strcspn(line, "\n");
+        line += *line == '\n';
+    }
+}
+
 /* What --help says: the program's help, and each command's. */
 typedef struct help {
     const char *program;
     strset commands;
     const char *command_help[SET_MAX];
-    strset global;   /* the options the program help lists under "Options:" */
-    strset everyone; /* every option any help mentions */
+    strset database_commands; /* database create|drop|reset */
+    strset global;            /* the options the program help lists under "Options:" */
+    strset everyone;          /* every option any help mentions */
 } help;
 
 static help *load_help(fixture *f)
@@ -212,6 +230,11 @@ static help *load_help(fixture *f)
         h->command_help[i] = help_of(f, ARGS("migrate", h->commands.items[i], "--help"));
         add_options(f, &h->everyone, h->command_help[i]);
     }
+    add_database_commands(f, &h->database_commands, help_section(f, h->program, "Commands:"));
+    assert_true(h->database_commands.n > 0);
+    for (size_t i = 0; i < h->database_commands.n; i++)
+        add_options(f, &h->everyone,
+                    help_of(f, ARGS("database", h->database_commands.items[i], "--help")));
     return h;
 }
 
@@ -472,6 +495,38 @@ static void test_manpages__every_command_has_a_subsection_and_a_line_in_poblysh_
                           "poblysh --help");
     bad += report_missing(&h->commands, &listed, "poblysh --help", "poblysh(1) COMMANDS");
     bad += report_missing(&listed, &h->commands, "poblysh(1) COMMANDS", "poblysh --help");
+    assert_no_mismatch(bad);
+}
+
+/* poblysh(1) describes each database command, and both completion scripts
+ * offer it and, where the help has it, --yes. */
+static void test_manpages__database_commands_are_documented_and_completed(void **state)
+{
+    fixture *f = *state;
+    help *h = load_help(f);
+    const char *man =
+        man_section(f, load_man(f, "poblysh.1"), "CREATING AND DROPPING THE DATABASE");
+    assert_non_null(man);
+    const char *bash = read_text(f, fmt(f, "%s/poblysh.bash", completions_dir));
+    const char *zsh = read_text(f, fmt(f, "%s/_poblysh", completions_dir));
+    int bad = 0;
+    for (size_t i = 0; i < h->database_commands.n; i++) {
+        const char *name = h->database_commands.items[i];
+        const char *help_text = help_of(f, ARGS("database", name, "--help"));
+        const char *what[] = {man, bash, zsh};
+        const char *where[] = {"poblysh(1)", "poblysh.bash", "_poblysh"};
+        for (size_t j = 0; j < 3; j++) {
+            if (!strstr(what[j], name) ||
+                (strstr(help_text, "--yes") && !strstr(what[j], j ? "--yes" : "yes"))) {
+                print_error("database %s (or its --yes): missing from %s\n", name, where[j]);
+                bad++;
+            }
+        }
+    }
+    if (!strstr(bash, "database") || !strstr(zsh, "database")) {
+        print_error("the database group is missing from a completion script\n");
+        bad++;
+    }
     assert_no_mismatch(bad);
 }
 
@@ -752,7 +807,8 @@ static void test_completions__bash_completes_commands_options_and_paths(void **s
     help *h = load_help(f);
     strset migrate = {.n = 0}, sqldir = {.n = 0}, afile = {.n = 0}, none = {.n = 0};
     set_add(f, &migrate, "migrate", 7);
-    set_add(f, &migrate, "config", 6); /* poblysh config: the profile's settings */
+    set_add(f, &migrate, "database", 8); /* the groups */
+    set_add(f, &migrate, "config", 6);   /* poblysh config: the profile's settings */
     set_add(f, &sqldir, "sqldir", 6);
     set_add(f, &afile, "afile", 5);
 
@@ -760,6 +816,8 @@ static void test_completions__bash_completes_commands_options_and_paths(void **s
     assert_same_set(f, bash_complete(f, ARGS("poblysh", "-")), &h->global, "poblysh -<TAB>");
     assert_same_set(f, bash_complete(f, ARGS("poblysh", "migrate", "")), &h->commands,
                     "poblysh migrate <TAB>");
+    assert_same_set(f, bash_complete(f, ARGS("poblysh", "database", "")), &h->database_commands,
+                    "poblysh database <TAB>");
     assert_same_set(f, bash_complete(f, ARGS("poblysh", "--wait", "5", "migrate", "")),
                     &h->commands, "poblysh --wait 5 migrate <TAB>");
     for (size_t i = 0; i < h->commands.n; i++) {
@@ -831,6 +889,7 @@ int main(int argc, char **argv)
         MAN_TEST(test_completions__scripts_offer_every_command_and_option_of_the_help),
         MAN_TEST(test_completions__scripts_parse_in_bash_and_zsh),
         MAN_TEST(test_completions__bash_completes_commands_options_and_paths),
+        MAN_TEST(test_manpages__database_commands_are_documented_and_completed),
     };
     int failed = cmocka_run_group_tests_name("manpages", tests, NULL, NULL);
     free(binary);

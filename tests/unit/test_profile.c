@@ -488,6 +488,53 @@ static int open_memory(pm_conn **out, const pm_url *url, const pm_connect_option
 
 static const char *const secret_schemes[] = {"secret-test", NULL};
 
+/* A driver that waits: it reports three failed attempts, each naming the
+ * password as a careless client library might, then gives up. */
+static int open_never(pm_conn **out, const pm_url *url, const pm_connect_options *opts,
+                      pm_error *err)
+{
+    (void)out;
+    (void)url;
+    for (int attempt = 1; attempt <= 3 && opts->wait_seconds > 0; attempt++)
+        opts->waiting(opts->waiting_ctx, attempt, 0.5 * (attempt - 1),
+                      "connection refused (user app, password hunter2pw)");
+    return pm_error_set(err, PM_ECONNECT, "gave up");
+}
+
+static const char *const waiting_schemes[] = {"waiting-test", NULL};
+
+static void test_profile__startup_logs_each_wait_attempt_without_the_password(void **state)
+{
+    (void)state;
+    pm_driver waiting = pm_driver_sqlite;
+    waiting.name = "waiting-test";
+    waiting.schemes = waiting_schemes;
+    waiting.open = open_never;
+    pm_error err = PM_ERROR_INIT;
+    pm_test_ok(pm_driver_register(&waiting, &err), &err);
+
+    log_lines log = {.n = 0};
+    pm_startup_options opts = PM_STARTUP_OPTIONS_INIT;
+    opts.profile = "production";
+    opts.database_url = "waiting-test://app:hunter2pw@db.internal/app";
+    opts.wait_seconds = 30;
+    opts.log = collect_line;
+    opts.log_ctx = &log;
+    pm_db *db = NULL;
+    assert_int_equal(pm_startup_with(&db, set, 2, &opts, &err), PM_ECONNECT);
+    pm_error_clear(&err);
+    pm_driver_unregister(&waiting);
+    assert_null(db);
+
+    size_t first = line_with(&log, "waiting for the database (attempt 1, 0.0 s of 30 s): "
+                                   "connection refused (user app, password ***)");
+    assert_int_equal(log.level[first], PM_LOG_INFO);
+    line_with(&log, "waiting for the database (attempt 2, 0.5 s of 30 s)");
+    line_with(&log, "waiting for the database (attempt 3, 1.0 s of 30 s)");
+    for (size_t i = 0; i < log.n; i++)
+        assert_hasnt(log.text[i], "hunter2pw");
+}
+
 static void test_profile__startup_log_has_a_line_per_step_and_no_password(void **state)
 {
     (void)state;
@@ -793,6 +840,8 @@ int main(void)
         cmocka_unit_test_setup(test_profile__startup_options_refuse_a_url_and_a_db_together,
                                clean_env),
         cmocka_unit_test_setup(test_profile__startup_log_has_a_line_per_step_and_no_password,
+                               clean_env),
+        cmocka_unit_test_setup(test_profile__startup_logs_each_wait_attempt_without_the_password,
                                clean_env),
         cmocka_unit_test_setup(
             test_profile__startup_log_warns_when_starting_with_pending_migrations, clean_env),

@@ -119,12 +119,12 @@ static void test_sqlite__open_existing_never_creates_a_file(void **state)
     pm_db_close(db);
     /* version 1 options have no flags: they create, as before */
     snprintf(url, sizeof(url), "sqlite://%s/v1.db", dir);
-    pm_db_options v1 = {1, 0, PM_DB_OPEN_EXISTING,
-                        NULL}; /* flags past a version 1 struct: unread */
+    pm_db_options v1 = {1,    0,    PM_DB_OPEN_EXISTING,
+                        NULL, NULL, NULL}; /* flags past a version 1 struct: unread */
     pm_test_ok(pm_db_open(&db, url, &v1, &err), &err);
     pm_db_close(db);
     /* an unknown version is refused, naming it */
-    pm_db_options v9 = {9, 0, 0, NULL};
+    pm_db_options v9 = {9, 0, 0, NULL, NULL, NULL};
     assert_int_equal(pm_db_open(&db, url, &v9, &err), PM_EINVAL);
     assert_non_null(strstr(err.message, "version 9"));
     pm_error_clear(&err);

@@ -31,10 +31,10 @@ extern "C" {
 
 typedef struct pm_db pm_db;
 
-/* 1: wait_seconds. 2: flags and interrupt. pm_db_open() reads the fields of
- * the version the caller gives (1 or 2) and refuses any other with
- * PM_EINVAL. */
-#define PM_DB_OPTIONS_VERSION 2
+/* 1: wait_seconds. 2: flags and interrupt. 3: waiting and waiting_ctx.
+ * pm_db_open() reads the fields of the version the caller gives (1 to 3)
+ * and refuses any other with PM_EINVAL. */
+#define PM_DB_OPTIONS_VERSION 3
 
 /* pm_db_options.flags: open a database that exists, never create one. A
  * SQLite file that is not there is PM_ECONNECT "no such database file:
@@ -57,11 +57,20 @@ typedef struct pm_db_options {
      * outlive the call. After the open, interrupt the pm_db itself
      * (pm_db_interrupt()). */
     const volatile sig_atomic_t *interrupt;
+    /* (3) While waiting (wait_seconds > 0), called after each failed attempt
+     * that will be retried: its number from 1, the seconds since the first
+     * attempt, the wait allowed, and why it failed, without secrets
+     * (borrowed for the call). The library prints nothing itself: the CLI
+     * prints a line per attempt from here. NULL for none. Every driver that
+     * waits calls it (PostgreSQL, MySQL/MariaDB); SQLite has nothing to wait
+     * for. */
+    void (*waiting)(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why);
+    void *waiting_ctx;
 } pm_db_options;
 
 #define PM_DB_OPTIONS_INIT                                                                         \
     {                                                                                              \
-        PM_DB_OPTIONS_VERSION, 0, 0, NULL                                                          \
+        PM_DB_OPTIONS_VERSION, 0, 0, NULL, NULL, NULL                                              \
     }
 
 /* Connects to url. opts may be NULL. On an unknown scheme returns
@@ -205,6 +214,30 @@ int pm_db_scratch_end(pm_db *db, pm_error *err);
 int pm_db_scratch_database_create(pm_db *admin, const char *url, char **name, char **scratch_url,
                                   pm_error *err);
 int pm_db_scratch_database_drop(pm_db *admin, const char *name, pm_error *err);
+
+/* ==== The URL's own database: create, drop ==== */
+
+/* The database url names, as `database create` reports it: the database's
+ * name on a server, the file for SQLite. malloc'd, the caller frees it.
+ * PM_EURL when url names none (a server URL without a database, a
+ * key=value string: give a URL) and PM_EUNSUPPORTED for sqlite::memory:. */
+int pm_database_name(const char *url, char **out, pm_error *err);
+
+/* Creates the database url names when it does not exist: on a server
+ * (PostgreSQL, MySQL/MariaDB) through a connection to the same server with
+ * the backend's maintenance database (PostgreSQL's postgres, MySQL: none),
+ * the name quoted as an identifier; for SQLite, the file. *created (may be
+ * NULL) tells whether it was made (false: it existed). opts (may be NULL)
+ * is used for that connection (wait_seconds, waiting, interrupt). A failed
+ * connection is PM_ECONNECT, a refused CREATE PM_EDB; secrets are scrubbed
+ * from err. */
+int pm_database_create(const char *url, const pm_db_options *opts, bool *created, pm_error *err);
+
+/* Drops the database url names when it exists, as pm_database_create()
+ * reaches it: PostgreSQL's DROP DATABASE ... WITH (FORCE) ends the other
+ * sessions on it; SQLite deletes the file and its -wal, -shm and -journal.
+ * *dropped (may be NULL) tells whether there was one. */
+int pm_database_drop(const char *url, const pm_db_options *opts, bool *dropped, pm_error *err);
 
 /* Called for each statement a dry run would send: the migration it belongs
  * to (NULL for poblysh's own bookkeeping) and the SQL, parameters written

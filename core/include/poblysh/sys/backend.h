@@ -70,9 +70,10 @@ struct pm_dialect {
  * lock_timeout_code, default_lock_timeout_ms). 3: lock_transaction and
  * lock_transaction_timeout, the migration lock taken per transaction.
  * 4: scratch_database_* (verify's own database) and fresh_objects (what
- * fresh drops). The core reads the members of a version only from a backend
- * that says it has them. */
-#define PM_BACKEND_VERSION 4
+ * fresh drops). 5: database_maintenance and database_files, for creating
+ * and dropping the URL's own database (pm_database_create()). The core reads
+ * the members of a version only from a backend that says it has them. */
+#define PM_BACKEND_VERSION 5
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -275,6 +276,19 @@ struct pm_backend {
      * and the other namespaces migrations made. The history table is left
      * out (the core drops it last). */
     const char *fresh_objects;
+
+    /* ---- Added in version 5: the URL's own database (pm_database_*()) ---- */
+
+    /* For a server: the database to connect to while creating or dropping
+     * another (PostgreSQL's "postgres"), "" to connect naming none (MySQL),
+     * or NULL when the engine's databases are not made on a server. The
+     * statements are database_exists ($1, the name) and
+     * scratch_database_create/_drop (each "%s" the quoted name). */
+    const char *database_maintenance;
+    /* For an engine whose database is a file (the driver's database_file()):
+     * the suffixes of the files that go with it and are deleted with it
+     * ("-wal", "-shm", "-journal"), NULL-terminated; or NULL. */
+    const char *const *database_files;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their

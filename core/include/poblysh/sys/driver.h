@@ -64,6 +64,13 @@ typedef struct pm_connect_options {
      * waits checks it between attempts and should not sleep long without
      * looking (a signal also ends nanosleep early). */
     const volatile sig_atomic_t *cancelled;
+    /* (10) Called by a driver that waits (wait_seconds > 0) after each
+     * failed attempt it will retry: the attempt's number from 1, the seconds
+     * since the first, and why it failed (the library's message; the core
+     * scrubs secrets from it before anyone sees it). Never NULL in a
+     * version 10 core; ctx is waiting_ctx. */
+    void (*waiting)(void *ctx, int attempt, double elapsed, const char *why);
+    void *waiting_ctx;
 } pm_connect_options;
 
 /* ==== Driver ==== */
@@ -81,8 +88,9 @@ typedef struct pm_connect_options {
  * driver's library reads itself, and PM_CONN_READ_ONLY. The core accepts
  * drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver
  * simply has no adopt() (its struct ends before it, so the core never reads
- * it). */
-#define PM_DRIVER_VERSION 9
+ * it). 10: database_file(), and pm_connect_options.waiting, the callback a
+ * driver calls before each new attempt while it waits. */
+#define PM_DRIVER_VERSION 10
 #define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
@@ -253,6 +261,15 @@ struct pm_driver {
      * reading. Optional; called without a connection, from any thread,
      * never under the registry's lock. */
     int (*conninfo)(const char *text, pm_secret_fn secret, void *ctx, char **shown, pm_error *why);
+
+    /* ---- Added in version 10 ---- */
+
+    /* For a driver whose databases are files (SQLite): the file url names,
+     * malloc'd, or NULL when it names none (sqlite::memory:) or is out of
+     * memory. pm_database_create() opens url to create it and
+     * pm_database_drop() deletes it with the backend's database_files.
+     * Optional; called without a connection. */
+    char *(*database_file)(const pm_url *url);
 };
 
 /* ==== Reading the catalog ==== */
