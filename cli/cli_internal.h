@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "poblysh/config.h"
 #include "poblysh/poblysh.h"
 
 /* Exit codes, documented in --help and README.md. */
@@ -67,6 +68,16 @@ typedef struct cli_options {
     int needs_set_check; /* the command manages migrations: refuse without any */
     int progress;        /* --progress: CLI_PROGRESS_* */
     int quiet;           /* -q, --quiet: errors only */
+    /* ---- Where the settings come from (cmd_config.c) ---- */
+    const char *config_path;       /* --config FILE, or NULL */
+    const char *env_file;          /* --env-file FILE, or NULL */
+    int no_env_file;               /* --no-env-file */
+    const char *profile;           /* --profile NAME, or NULL */
+    const char *lock_timeout_text; /* the flags as given, for pm_config_set() */
+    const char *wait_text;
+    const char *ddl_lock_timeout_text;
+    const char *statement_timeout_text;
+    pm_config *config; /* the profile's settings, flags included; NULL before loading */
 } cli_options;
 
 /* --progress: a bar on a terminal after a while, else lines (auto); lines
@@ -164,6 +175,26 @@ int pm__cli_finish_stdout(int code);
 /* After printing a long text to out: keeps saved_errno when stdout failed
  * meanwhile, for pm__cli_finish_stdout() to name. */
 void pm__cli_note_stdout(FILE *out, int saved_errno);
+
+/* ==== Settings (cmd_config.c) ==== */
+
+/* Reads the profile's settings (pm_config_load_with(): --config, --profile,
+ * --env-file, --no-env-file) into opts->config, sets the flags given above
+ * them, and fills the options no flag gave from it. Returns 0, or an exit
+ * code after printing why (a bad file: PM_EXIT_USAGE). */
+int pm__cli_load_config(cli_options *opts);
+
+/* -v: the profile, the settings file, url (redacted) and which step of the
+ * resolution order gave it; own: the command chose a database of its own
+ * (verify's scratch one). In cmd_migrate.c. */
+void pm__cli_say_database(const pm_config *cfg, const char *url, bool own);
+
+/* The PM_EPROFILE error of a profile without a database, naming every
+ * place one can be given. */
+int pm__cli_no_database(const char *profile, pm_error *err);
+
+/* `poblysh config`: the profile's settings and where each came from. */
+int pm__cli_config(const cli_options *opts);
 
 /* `migrate status` (cmd_status.c). */
 int pm__cli_status(const cli_options *opts);

@@ -15,12 +15,18 @@
 static const char *program_usage =
     "Usage: poblysh [options] migrate <command> [command options]\n"
     "       poblysh [options] database create|drop|reset [--yes]\n"
+    "       poblysh [options] config   (the profile's settings and where each came from)\n"
     "\n"
     "Database schema migrations. Commands:\n"
     "%s"
     "\n"
     "Options:\n"
-    "  --database-url URL   database to migrate; overrides $POBLYSH_DATABASE_URL\n"
+    "  -u, --database-url URL  database to migrate; overrides $POBLYSH_DATABASE_URL,\n"
+    "                       $DATABASE_URL, .env and poblysh.conf\n"
+    "  --profile NAME       the profile (overrides $POBLYSH_PROFILE)\n"
+    "  --config FILE        settings file (default ./poblysh.conf; also $POBLYSH_CONFIG)\n"
+    "  --env-file FILE      read the database URL from FILE instead of ./.env\n"
+    "  --no-env-file        read no .env file\n"
     "  --lock-timeout SECS  how long to wait for another runner's migration lock (default 60)\n"
     "  --ddl-lock-timeout DURATION  how long a migration's statement waits for a table\n"
     "                       lock (5s, 500ms, 1min; 0: no limit); PostgreSQL only; default 5s\n"
@@ -60,6 +66,8 @@ static const char *program_usage =
     "\n"
     "Environment:\n"
     "  POBLYSH_DATABASE_URL  the database, when --database-url is not given\n"
+    "  DATABASE_URL          the database, when POBLYSH_DATABASE_URL is not set either\n"
+    "  POBLYSH_CONFIG        the settings file, when --config is not given\n"
     "  POBLYSH_MIGRATIONS_DIR  a folder of SQL migrations, when --source is not given\n"
     "  POBLYSH_PROFILE       local (default), test, production, ...; without a URL, local uses\n"
     "                        sqlite://poblysh.db and test uses sqlite::memory:; other profiles\n"
@@ -71,6 +79,7 @@ static const char *program_usage =
     "  1  a migration or database error (see the message for what was rolled back), or\n"
     "     its output could not be written (stdout, or schema --output FILE)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
+    "     a bad line in poblysh.conf or .env,\n"
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file;\n"
@@ -205,7 +214,11 @@ enum {
     LONG_DDL_RETRIES,
     LONG_STRICT,
     LONG_PROGRESS,
-    LONG_CREATE_DATABASE
+    LONG_CREATE_DATABASE,
+    LONG_CONFIG,
+    LONG_ENV_FILE,
+    LONG_NO_ENV_FILE,
+    LONG_PROFILE
 };
 
 static const struct option long_options[] = {
@@ -240,6 +253,10 @@ static const struct option long_options[] = {
     {"progress", required_argument, NULL, LONG_PROGRESS},
     {"quiet", no_argument, NULL, 'q'},
     {"create-database", no_argument, NULL, LONG_CREATE_DATABASE},
+    {"config", required_argument, NULL, LONG_CONFIG},
+    {"env-file", required_argument, NULL, LONG_ENV_FILE},
+    {"no-env-file", no_argument, NULL, LONG_NO_ENV_FILE},
+    {"profile", required_argument, NULL, LONG_PROFILE},
     {NULL, 0, NULL, 0},
 };
 
@@ -298,8 +315,9 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
     int opt;
     long value;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":n:vhqVd:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":n:u:vhqVd:", long_options, NULL)) != -1) {
         switch (opt) {
+        case 'u':
         case LONG_DATABASE_URL:
             if (!*optarg)
                 return usage_error("--database-url is empty%s", "");
@@ -311,6 +329,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                     "--lock-timeout must be a number of seconds from 1 to 86400, not \"%s\"",
                     optarg);
             opts->lock_timeout = (int)value;
+            opts->lock_timeout_text = optarg;
             break;
         case LONG_WAIT:
             if (strcmp(optarg, "0") != 0 && parse_positive(optarg, 86400, &value) < 0)
@@ -319,6 +338,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             if (strcmp(optarg, "0") == 0)
                 value = 0;
             opts->wait = (int)value;
+            opts->wait_text = optarg;
             break;
         case LONG_DDL_LOCK_TIMEOUT:
         case LONG_STATEMENT_TIMEOUT: {
@@ -327,6 +347,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                                    lock ? &opts->ddl_lock_timeout_ms : &opts->statement_timeout_ms);
             if (rc)
                 return rc;
+            *(lock ? &opts->ddl_lock_timeout_text : &opts->statement_timeout_text) = optarg;
             break;
         }
         case LONG_DDL_RETRIES:
@@ -382,6 +403,14 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
         case LONG_ALLOW_FAILED: opts->given |= OPT_ALLOW_FAILED; break;
         case LONG_STRICT: opts->given |= OPT_STRICT; break;
         case LONG_CREATE_DATABASE: opts->given |= OPT_CREATE_DATABASE; break;
+        case LONG_CONFIG: opts->config_path = optarg; break;
+        case LONG_ENV_FILE: opts->env_file = optarg; break;
+        case LONG_NO_ENV_FILE: opts->no_env_file = 1; break;
+        case LONG_PROFILE:
+            if (!*optarg)
+                return usage_error("--profile is empty%s", "");
+            opts->profile = optarg;
+            break;
         case 'd': /* SeaORM's -d, --migration-dir */
         case LONG_SOURCE:
             if (!*optarg)
@@ -450,6 +479,41 @@ static const char *program_name(const char *argv0)
     return slash && slash[1] ? slash + 1 : argv0;
 }
 
+/* `poblysh config`: only the global options apply. */
+static int run_config(int argc, cli_options *opts, int help)
+{
+    if (help) {
+        pm__cli_put_named(stdout,
+                          "Usage: poblysh [--profile NAME] [--config FILE] [--env-file FILE | "
+                          "--no-env-file] config\n"
+                          "Prints each setting of the profile and where it came from: a flag, "
+                          "the environment,\n.env (file:line), poblysh.conf (file:line "
+                          "[section]) or a default. Passwords are hidden.\n");
+        return PM_EXIT_OK;
+    }
+    if (optind + 1 < argc || opts->given)
+        return usage_error("config takes no arguments or command options%s", "");
+    int rc = pm__cli_load_config(opts);
+    if (rc == 0)
+        rc = pm__cli_config(opts);
+    pm_config_free(opts->config);
+    return rc;
+}
+
+/* The engine cannot place its history in another schema yet: a
+ * history_schema setting is refused rather than silently ignored. */
+static int refuse_history_schema(const cli_options *opts)
+{
+    if (!pm_config_get(opts->config, "history_schema"))
+        return 0;
+    fprintf(stderr,
+            "%s: error: history_schema (%s) cannot be applied by this version yet: the history "
+            "table is in the schema the connection starts in; connect with that schema as the "
+            "session's own (docs/postgres.md, Choosing a schema) and remove history_schema\n",
+            pm__cli_program, pm_config_origin(opts->config, "history_schema"));
+    return PM_EXIT_USAGE;
+}
+
 static int run_main(int argc, char **argv, const pm_migration *const *set, size_t count)
 {
     cli_options opts = {0};
@@ -463,9 +527,11 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
         return rc < 0 ? PM_EXIT_OK : rc;
     const char *group = optind < argc ? argv[optind] : NULL;
     const char *name = optind + 1 < argc ? argv[optind + 1] : NULL;
+    if (group && strcmp(group, "config") == 0)
+        return run_config(argc, &opts, help);
     const cli_command *table = group ? group_commands(group) : NULL;
     if (group && !table)
-        return usage_error("unknown command \"%s\" (expected: migrate or database)", group);
+        return usage_error("unknown command \"%s\" (expected: migrate, database or config)", group);
     if (!group || (help && !name)) {
         print_program_usage(help ? stdout : stderr, opts.set != NULL);
         return help ? PM_EXIT_OK : PM_EXIT_USAGE;
@@ -499,8 +565,15 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
             return PM_EXIT_USAGE;
         }
     opts.needs_set_check = command->needs_migrations;
-    rc = no_migrations_error(&opts);
-    return rc ? rc : pm__cli_run_command(command, &opts);
+    rc = pm__cli_load_config(&opts);
+    if (rc == 0)
+        rc = refuse_history_schema(&opts);
+    if (rc == 0)
+        rc = no_migrations_error(&opts);
+    if (rc == 0)
+        rc = pm__cli_run_command(command, &opts);
+    pm_config_free(opts.config);
+    return rc;
 }
 
 int pm_cli_main(int argc, char **argv, const pm_migration *const *set, size_t count)

@@ -3,27 +3,33 @@
  * `up --create-database`. No SQL here: the backends know how. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli_internal.h"
+#include "poblysh/sys/driver.h" /* pm_error_set() */
 
-/* The URL the flags and profile name; *url is the caller's. */
+/* The URL the flags, environment, .env or poblysh.conf name (cmd_config.c);
+ * *url is the caller's. */
 static int resolve_url(char **url, const cli_options *opts, pm_error *err)
 {
-    const char *profile = pm_profile_current();
-    int rc = pm_profile_database_url(url, profile, opts->database_url, err);
-    if (rc == 0 && opts->verbose) {
-        char *shown = pm_url_redact(*url);
-        fprintf(stderr, "poblysh: profile %s, database URL %s\n", profile, shown ? shown : "?");
-        free(shown);
-    }
-    return rc;
+    const char *found = pm_config_get(opts->config, "database_url");
+    if (!found)
+        return pm__cli_no_database(pm_config_profile(opts->config), err);
+    if (opts->verbose)
+        pm__cli_say_database(opts->config, found, false);
+    size_t size = strlen(found) + 1;
+    *url = malloc(size);
+    if (!*url)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    memcpy(*url, found, size);
+    return 0;
 }
 
 /* Dropping takes the data with it: outside local and test it needs --yes,
  * as `migrate down` does. */
 static int refused_without_yes(const char *command, const cli_options *opts)
 {
-    const char *profile = pm_profile_current();
+    const char *profile = pm_config_profile(opts->config);
     if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
         return 0;
     fprintf(stderr,

@@ -321,8 +321,38 @@ void pm__cli_db_options(pm_db_options *dopts, const cli_options *opts)
 
 const char *pm__cli_source_dir(const cli_options *opts)
 {
-    const char *dir = opts->source ? opts->source : getenv(PM_ENV_MIGRATIONS_DIR);
+    const char *dir = opts->source   ? opts->source
+                      : opts->config ? pm_config_get(opts->config, "migrations_dir")
+                                     : getenv(PM_ENV_MIGRATIONS_DIR);
     return dir && *dir ? dir : NULL;
+}
+
+/* -v: the profile, the settings file, the URL (redacted) and which step of
+ * the resolution order gave it. */
+void pm__cli_say_database(const pm_config *cfg, const char *url, bool own)
+{
+    const char *path = pm_config_path(cfg);
+    char *shown = pm_url_redact(url);
+    fprintf(stderr, "poblysh: profile %s, settings file %s\n", pm_config_profile(cfg),
+            path ? path : "none");
+    fprintf(stderr,
+            "poblysh: database URL %s, from %s (looked for, in order: --database-url, %s, %s, "
+            "the same in .env, the profile's section of the settings file, the profile's "
+            "default)\n",
+            shown ? shown : "?",
+            own ? "the command itself (a database of its own)"
+                : pm_config_origin(cfg, "database_url"),
+            PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON);
+    free(shown);
+}
+
+int pm__cli_no_database(const char *profile, pm_error *err)
+{
+    return pm_error_set(err, PM_EPROFILE,
+                        "profile \"%s\" has no database (only the local and test profiles have "
+                        "defaults): set %s or %s, or database_url in [%s] of %s",
+                        profile, PM_ENV_DATABASE_URL, PM_ENV_DATABASE_URL_COMMON, profile,
+                        PM_CONFIG_FILE);
 }
 
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
@@ -336,22 +366,23 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
         if (rc < 0)
             return rc;
     }
-    s->profile = pm_profile_current();
-    char *url = NULL;
-    int rc = pm_profile_database_url(&url, s->profile, opts->database_url, err);
-    if (rc < 0)
-        return rc;
-    if (opts->verbose) {
-        char *shown = pm_url_redact(url);
-        fprintf(stderr, "poblysh: profile %s, database URL %s\n", s->profile, shown ? shown : "?");
-        free(shown);
-    }
+    s->profile = pm_config_profile(opts->config);
+    /* A command may work on a database of its own (verify's scratch one). */
+    const char *resolved = pm_config_get(opts->config, "database_url");
+    const char *url = opts->database_url ? opts->database_url : resolved;
+    bool own = !resolved || strcmp(url, resolved) != 0;
+    /* Only the local profile's ./poblysh.db is a default a person may not expect. */
+    bool local_default = !own && pm_config_is_default(opts->config, "database_url") &&
+                         strcmp(s->profile, PM_DEFAULT_PROFILE) == 0;
+    if (!url)
+        return pm__cli_no_database(s->profile, err);
+    if (opts->verbose)
+        pm__cli_say_database(opts->config, url, own);
     pm_db_options dopts;
     pm__cli_db_options(&dopts, opts);
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
-    rc = pm_db_open(&s->db, url, &dopts, err);
-    free(url);
+    int rc = pm_db_open(&s->db, url, &dopts, err);
     if (rc < 0)
         return rc;
     pm__cli_watch_db(s->db);
@@ -362,8 +393,9 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (opts->verbose)
         fprintf(stderr, "poblysh: connected with the %s driver\n", pm_db_driver_name(s->db));
     if (!quiet) /* a dry run's output stays runnable SQL */
-        printf("%sDatabase: %s (%s, profile %s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
-               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile);
+        printf("%sDatabase: %s (%s, profile %s%s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
+               pm_db_url(s->db), pm_db_driver_name(s->db), s->profile,
+               local_default ? ": its default database" : "");
     size_t count = 0;
     const pm_migration *const *set = NULL;
     if (s->source) {
@@ -472,7 +504,7 @@ static int cmd_up(const cli_options *opts)
  * needs --yes. */
 static int production_guard(const char *command, const cli_options *opts)
 {
-    const char *profile = pm_profile_current();
+    const char *profile = pm_config_profile(opts->config);
     if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
         return 0;
     fflush(stdout);

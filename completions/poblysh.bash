@@ -8,9 +8,9 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="--database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout -v --verbose -q --quiet --progress -h --help -V --version"
+    local global_opts="-u --database-url --profile --config --env-file --no-env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout -v --verbose -q --quiet --progress -h --help -V --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" --database-url --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout --progress -n --num --format --accept --applied --rollback --dir --output "
+    local valued=" -u --database-url --profile --config --env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout --progress -n --num --format --accept --applied --rollback --dir --output "
     local commands="up down fresh refresh reset status adopt repair schema verify generate init"
     COMPREPLY=()
 
@@ -29,7 +29,7 @@ _poblysh()
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return 0
         ;;
-    --output)
+    --output | --config | --env-file)
         compopt -o filenames 2>/dev/null || true
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
@@ -46,9 +46,13 @@ _poblysh()
         mapfile -t COMPREPLY < <(compgen -W "auto dbmate goose golang-migrate sqlx diesel flyway" -- "$cur")
         return 0
         ;;
-    --database-url)
+    -u | --database-url)
         mapfile -t COMPREPLY < <(compgen -W "sqlite::memory: sqlite: sqlite:// sqlite3: sqlite3:// postgres:// postgresql:// mysql:// mariadb:// dbi:" -- "$cur")
         compopt -o nospace 2>/dev/null || true
+        return 0
+        ;;
+    --profile)
+        mapfile -t COMPREPLY < <(compgen -W "local test production" -- "$cur")
         return 0
         ;;
     --lock-timeout | --ddl-lock-timeout | --statement-timeout | --ddl-retries | --wait | -n | --num | --accept | --applied | --rollback)
@@ -83,7 +87,9 @@ _poblysh()
 
     local words=""
     if [[ -z $group ]]; then
-        words="migrate database"
+        words="migrate database config"
+        [[ $cur == -* ]] && words=$global_opts
+    elif [[ $group == config ]]; then
         [[ $cur == -* ]] && words=$global_opts
     elif [[ $group == database ]]; then
         # database create|drop|reset; drop and reset take --yes.

@@ -9,7 +9,7 @@
 # to prove the installed man pages are found).
 set -euo pipefail
 
-build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev)
+build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjansson-dev libinih-dev)
 # groff-base and zsh: test_manpages formats the man pages and parses the zsh completion.
 # pgbouncer: scripts/with-pgbouncer.sh puts it in front of the throwaway PostgreSQL.
 test_pkgs=(libcmocka-dev valgrind clang postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server

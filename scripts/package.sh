@@ -115,7 +115,7 @@ field() { dpkg-deb -f "$deb" "$1"; }
 [ "$(field Package)" = poblysh ] || fail "Package is \"$(field Package)\", not poblysh"
 [ "$(field Version)" = "$version" ] || fail "Version is \"$(field Version)\", not the project's $version"
 depends=$(field Depends)
-wanted_depends=(libsqlite3-0 libssl3 libjansson4)
+wanted_depends=(libsqlite3-0 libssl3 libjansson4 libinih1)
 [ "$with_dbi" = ON ] && wanted_depends+=(libdbi1)
 for d in "${wanted_depends[@]}"; do
   [[ ", $depends," == *", $d "* || ", $depends," == *", $d,"* ]] ||

@@ -73,7 +73,8 @@ static void test_cli__up_on_local_profile_creates_poblysh_db_with_tenants(void *
     fresh_dir(f, "up_local");
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "up"));
     assert_exit(r, 0);
-    assert_contains(r->out, "Database: sqlite://poblysh.db (sqlite, profile local)\n");
+    assert_contains(
+        r->out, "Database: sqlite://poblysh.db (sqlite, profile local: its default database)\n");
     assert_contains(r->out, "Applying " TENANTS " ... done (");
     assert_contains(r->out, "Applied 1 migration.\n");
     assert_empty(r->err);
@@ -98,7 +99,8 @@ static void test_cli__unset_profile_defaults_to_local(void **state)
     empty_db(f, "poblysh.db");
     const run_result *r = run_cli(f, (cli_env){NULL, NULL}, ARGS("migrate", "status"));
     assert_exit(r, 0);
-    assert_contains(r->out, "Database: sqlite://poblysh.db (sqlite, profile local)\n");
+    assert_contains(
+        r->out, "Database: sqlite://poblysh.db (sqlite, profile local: its default database)\n");
     assert_contains(r->out, "0 applied, 1 pending.\n");
     assert_empty(r->err);
 }

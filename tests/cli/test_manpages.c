@@ -807,7 +807,8 @@ static void test_completions__bash_completes_commands_options_and_paths(void **s
     help *h = load_help(f);
     strset migrate = {.n = 0}, sqldir = {.n = 0}, afile = {.n = 0}, none = {.n = 0};
     set_add(f, &migrate, "migrate", 7);
-    set_add(f, &migrate, "database", 8); /* the two groups */
+    set_add(f, &migrate, "database", 8); /* the groups */
+    set_add(f, &migrate, "config", 6);   /* poblysh config: the profile's settings */
     set_add(f, &sqldir, "sqldir", 6);
     set_add(f, &afile, "afile", 5);
 

@@ -87,7 +87,8 @@ static void test_workflow_cli__up_dry_run_prints_the_sql_and_changes_nothing(voi
     const run_result *r = run_cli(f, LOCAL, ARGS("migrate", "up", "--dry-run"));
     assert_exit(r, 0);
     assert_empty(r->err);
-    assert_contains(r->out, "-- Database: sqlite://poblysh.db (sqlite, profile local)\n-- Dry run");
+    assert_contains(r->out, "-- Database: sqlite://poblysh.db (sqlite, profile local: its default "
+                            "database)\n-- Dry run");
     assert_contains(
         r->out, "\n-- Dry run: nothing below is run; this is the SQL the command would send.\n");
     assert_contains(

@@ -1096,6 +1096,73 @@ static void test_postgres__search_path_option_puts_tables_in_that_schema(void **
     assert_contains(r->out, "0 applied, 1 pending.\n");
 }
 
+/* ==== Settings from poblysh.conf ==== */
+
+/* A file in a fresh folder under /tmp, holding text; its path lives until
+ * teardown (the folder is left for the system's cleaning). */
+static char *temp_file(fixture *f, const char *name, const char *text)
+{
+    char *dir = fmt(f, "%s", "/tmp/pm_test_pg_conf_XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    char *path = fmt(f, "%s/%s", dir, name);
+    FILE *fp = fopen(path, "w");
+    assert_non_null(fp);
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+    return path;
+}
+
+/* A production profile given by its parts, the password in a file, drives
+ * the connection, the migration lock's timeout and the statement timeout;
+ * `config` shows where each came from and never the password. */
+static void test_postgres__config_file_profile_drives_url_and_timeouts(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "config_file");
+    char *password_file = temp_file(f, "pw", fmt(f, "%s\n", raw_password ? raw_password : ""));
+    char *conf = temp_file(
+        f, "poblysh.conf",
+        fmt(f,
+            "[default]\nlock_timeout = 30\n"
+            "[production]\nscheme = postgresql\nhost = %s\n%s%s%suser = poblysh\ndbname = %s\n"
+            "password_file = %s\nlock_timeout = 1\nstatement_timeout = 1s\n",
+            admin.host, admin.port ? "port = " : "", admin.port ? admin.port : "",
+            admin.port ? "\n" : "", f->dbname, password_file));
+    const char *const base[] = {"--config", conf, "--profile", "production", "--no-env-file"};
+
+    const run_result *r =
+        run(f, cli_path, NULL, ARGS(base[0], base[1], base[2], base[3], base[4], "config"));
+    assert_exit(r, 0);
+    assert_contains(r->out, fmt(f, "database_url       postgresql://poblysh:***@%s", admin.host));
+    assert_contains(r->out, "lock_timeout       1  (");
+    assert_contains(r->out, "statement_timeout  1s  (");
+    assert_no_secret(r, raw_password, admin.password_enc);
+
+    /* the file's lock timeout: 1 s, not 30 s ([default]) nor 60 s */
+    child *holder = spawn(f, fixture_path, "20", ARGS("--database-url", f->url, "migrate", "up"));
+    wait_for_pg_sleep(f, holder);
+    r = run(f, cli_path, NULL,
+            ARGS(base[0], base[1], base[2], base[3], base[4], "-v", "migrate", "up"));
+    assert_exit(r, 3);
+    if (r->seconds < 0.9 || r->seconds > 5.0)
+        fail_msg("the lock wait took %.2f s, expected about 1 s (poblysh.conf)", r->seconds);
+    assert_contains(r->err, "migration lock not acquired within 1 s");
+    assert_contains(r->err, "(from scheme, host, port, user, dbname)");
+    assert_no_secret(r, raw_password, admin.password_enc);
+    assert_int_equal(kill(holder->pid, SIGINT), 0);
+    assert_exit(collect(f, holder, 10000), 130);
+
+    /* the file's statement timeout stops the sleeping migration after 1 s */
+    r = run(f, fixture_path, "5",
+            ARGS(base[0], base[1], base[2], base[3], base[4], "migrate", "up"));
+    assert_exit(r, 1);
+    assert_contains(r->err, "statement timeout");
+    if (r->seconds > 4.0)
+        fail_msg("the migration ran %.2f s; statement_timeout = 1s in poblysh.conf", r->seconds);
+    assert_no_secret(r, raw_password, admin.password_enc);
+    assert_query(f, TENANTS, "SELECT string_agg(version, ',') FROM seaql_migrations");
+}
+
 /* ==== Timing ==== */
 
 static void test_postgres__execution_ms_covers_the_server_side_sleep(void **state)
@@ -1595,6 +1662,7 @@ int main(int argc, char **argv)
         TEST(test_postgres__sigterm_during_pg_sleep_rolls_back_and_exits_130),
         TEST(test_postgres__seaorm_history_table_is_adopted_without_reapplying),
         TEST(test_postgres__search_path_option_puts_tables_in_that_schema),
+        TEST(test_postgres__config_file_profile_drives_url_and_timeouts),
         TEST(test_postgres__execution_ms_covers_the_server_side_sleep),
         TEST(test_postgres__execution_ms_covers_work_sent_before_a_catalog_query),
         TEST(test_postgres__statements_after_a_catalog_check_are_still_batched),

@@ -28,6 +28,7 @@ const cli_env LOCAL = {"local", NULL};
 const char *cli_argv0;
 const char *cli_stdout_path;
 const char *cli_extra_env;
+const char *cli_extra_env2;
 
 void *keep(fixture *f, void *p)
 {
@@ -80,6 +81,7 @@ int teardown(void **state)
     fixture *f = *state;
     cli_argv0 = NULL;
     cli_extra_env = NULL;
+    cli_extra_env2 = NULL;
     cli_stdout_path = NULL;
     pm_db_close(f->db);
     for (size_t i = 0; i < f->nruns; i++)
@@ -179,7 +181,7 @@ void empty_db(fixture *f, const char *file)
 static char **child_environment(fixture *f, cli_env env)
 {
     static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-    char **envp = keep(f, calloc(8, sizeof(*envp)));
+    char **envp = keep(f, calloc(9, sizeof(*envp)));
     assert_non_null(envp);
     size_t n = 0;
     envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
@@ -189,6 +191,8 @@ static char **child_environment(fixture *f, cli_env env)
         envp[n++] = fmt(f, "%s=%s", PM_ENV_DATABASE_URL, env.url);
     if (cli_extra_env)
         envp[n++] = (char *)cli_extra_env;
+    if (cli_extra_env2)
+        envp[n++] = (char *)cli_extra_env2;
     for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
         const char *value = getenv(passed[i]);
         if (value)

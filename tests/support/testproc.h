@@ -42,6 +42,8 @@ typedef struct cli_env {
  * "poblysh"), and one more NAME=value for the environment (NULL: none). */
 extern const char *cli_argv0;
 extern const char *cli_extra_env;
+/* A second one, likewise (NULL: none). */
+extern const char *cli_extra_env2;
 /* For the runs of one test (teardown resets it): the file the child's
  * stdout goes to instead of the pipe (/dev/full), or NULL. */
 extern const char *cli_stdout_path;
