@@ -67,7 +67,7 @@ int pm__cli_load_config(cli_options *opts)
     if (rc == 0)
         rc = set_flags(opts, &err);
     if (rc < 0) {
-        fprintf(stderr, "%s: error: %s\n", pm__cli_program, err.message ? err.message : "?");
+        fprintf(stderr, "poblysh: error: %s\n", err.message ? err.message : "?");
         pm_error_clear(&err);
         return PM_EXIT_USAGE;
     }
