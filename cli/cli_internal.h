@@ -77,6 +77,7 @@ typedef struct cli_options {
     const char *wait_text;
     const char *ddl_lock_timeout_text;
     const char *statement_timeout_text;
+    const char *schema; /* -s, --schema NAME, or NULL */
     pm_config *config; /* the profile's settings, flags included; NULL before loading */
 } cli_options;
 

@@ -284,4 +284,7 @@ const pm_backend pm_backend_postgres = {
     /* template1 would do too, but CREATE DATABASE copies template1 and fails
      * while another session is connected to it. */
     .database_maintenance = "postgres",
+    .schema_exists = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+    .schema_use = "SET search_path TO %s",
+    .schema_use_local = "SET LOCAL search_path TO %s",
 };
