@@ -78,7 +78,7 @@ typedef struct cli_options {
     const char *ddl_lock_timeout_text;
     const char *statement_timeout_text;
     const char *schema; /* -s, --schema NAME, or NULL */
-    pm_config *config; /* the profile's settings, flags included; NULL before loading */
+    pm_config *config;  /* the profile's settings, flags included; NULL before loading */
 } cli_options;
 
 /* --progress: a bar on a terminal after a while, else lines (auto); lines

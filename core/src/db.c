@@ -475,6 +475,8 @@ int pm_db_use_schema(pm_db *db, const char *schema, pm_error *err)
     }
     free(db->schema);
     db->schema = copy;
+    if (db->driver->version >= 11)
+        db->conn->schema = db->schema;
     return 0;
 }
 
@@ -488,7 +490,8 @@ const char *pm_db_schema_name(const pm_db *db)
  * pooler in transaction mode). */
 static int use_schema_in_transaction(pm_db *db, pm_error *err)
 {
-    const char *local = db->schema ? PM__BACKEND_HAS(pm__db_backend(db), 6, schema_use_local) : NULL;
+    const char *local =
+        db->schema ? PM__BACKEND_HAS(pm__db_backend(db), 6, schema_use_local) : NULL;
     return local ? run_with_ident(db, local, db->schema, err) : 0;
 }
 
@@ -895,13 +898,34 @@ int pm__db_unlock(pm_db *db, pm_error *err)
     return had_error ? 0 : scrub(db, rc, err);
 }
 
+/* The backend's check naming the chosen schema, or NULL to ask the driver. */
+static const char *check_in_schema(const pm_db *db, bool column)
+{
+    const pm_backend *b = pm__db_backend(db);
+    if (!db->schema)
+        return NULL;
+    return column ? PM__BACKEND_HAS(b, 6, has_column_in) : PM__BACKEND_HAS(b, 6, has_table_in);
+}
+
 int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err)
 {
+    const char *sql = check_in_schema(db, false);
+    *out = false;
+    if (sql) {
+        const char *params[] = {db->schema, table};
+        return pm__db_query(db, sql, params, 2, note_found, out, err);
+    }
     return scrub(db, db->driver->has_table(db->conn, table, out, err), err);
 }
 
 int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *out, pm_error *err)
 {
+    const char *sql = check_in_schema(db, true);
+    *out = false;
+    if (sql) {
+        const char *params[] = {db->schema, table, column};
+        return pm__db_query(db, sql, params, 3, note_found, out, err);
+    }
     return scrub(db, db->driver->has_column(db->conn, table, column, out, err), err);
 }
 

@@ -670,8 +670,8 @@ static void test_pg_session__schema_flag_puts_objects_and_history_in_it(void **s
     assert_exit(f, status, 0);
     assert_contains(f->out, "0 applied, 2 pending.");
     /* down reverts there too */
-    status = run_cli(f, ARGS("-s", "tenant_a", "migrate", "down", "--source", f->dir,
-                             "--database-url", f->url));
+    status = run_cli(
+        f, ARGS("-s", "tenant_a", "migrate", "down", "--source", f->dir, "--database-url", f->url));
     assert_exit(f, status, 0);
     assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_more') IS NULL");
     assert_query(f, "1", "SELECT count(*) FROM tenant_a.seaql_migrations");
@@ -739,10 +739,10 @@ static void test_pg_session__schema_from_the_settings_file_and_the_flag_wins(voi
     assert_int_equal(fclose(fp), 0);
     int status = run_cli(f, ARGS("--config", conf, "-v", "migrate", "up", "--source", f->dir,
                                  "--database-url", f->url));
-    int flag_status = status == 0 ? run_cli(f, ARGS("--config", conf, "-s", "tenant_b", "migrate",
-                                                    "up", "-n", "1", "--source", f->dir,
-                                                    "--database-url", f->url))
-                                  : status;
+    int flag_status =
+        status == 0 ? run_cli(f, ARGS("--config", conf, "-s", "tenant_b", "migrate", "up", "-n",
+                                      "1", "--source", f->dir, "--database-url", f->url))
+                    : status;
     unlink(conf);
     assert_exit(f, flag_status, 0);
     assert_query(f, "2", "SELECT count(*) FROM tenant_a.seaql_migrations");

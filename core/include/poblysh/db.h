@@ -248,7 +248,9 @@ typedef void (*pm_sql_fn)(const char *migration, const char *sql, void *ctx);
  * of its history table: PostgreSQL's search_path is set to it for the
  * session, and again with SET LOCAL at the start of every transaction
  * poblysh opens, so it holds behind a pooler in transaction mode; the
- * history table is read and written in it. Call it after opening, before
+ * history table is read, written and looked for in it, and the migration
+ * lock is keyed on it (neither asks the server's current_schema(), which a
+ * pooler may answer from another connection). Call it after opening, before
  * pm_engine_new(). PM_ENOTFOUND when the schema does not exist (nothing is
  * created: create it first), PM_EUNSUPPORTED when the engine has no schemas
  * apart from its databases (MySQL, SQLite: the message says what to do).

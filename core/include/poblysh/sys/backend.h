@@ -306,6 +306,13 @@ struct pm_backend {
     const char *schema_use;
     const char *schema_use_local;
     const char *schemas_elsewhere;
+    /* has_table and has_column naming the schema: rows when table $2 of
+     * schema $1 exists, and when it has column $3. Used instead of the
+     * driver's has_table()/has_column() once a schema is chosen, since a
+     * check outside a transaction may reach a server connection that never
+     * saw schema_use. */
+    const char *has_table_in;
+    const char *has_column_in;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
