@@ -81,7 +81,7 @@ static const char *program_usage =
     "  1  a migration or database error (see the message for what was rolled back), or\n"
     "     its output could not be written (stdout, or schema --output FILE)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
-    "     a bad line in poblysh.conf or .env,\n"
+    "     a bad line in poblysh.conf or .env, a schema (-s) that is missing or unsupported,\n"
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file;\n"
