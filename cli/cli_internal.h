@@ -77,7 +77,8 @@ typedef struct cli_options {
     const char *wait_text;
     const char *ddl_lock_timeout_text;
     const char *statement_timeout_text;
-    pm_config *config; /* the profile's settings, flags included; NULL before loading */
+    const char *schema; /* -s, --schema NAME, or NULL */
+    pm_config *config;  /* the profile's settings, flags included; NULL before loading */
 } cli_options;
 
 /* --progress: a bar on a terminal after a while, else lines (auto); lines

@@ -45,6 +45,8 @@ static const char *program_usage =
     "  --layout NAME        read --source as that tool's layout only (auto, dbmate, goose,\n"
     "                       golang-migrate, sqlx, diesel, flyway; default auto)\n"
     "  -d DIR               the same as --source DIR (SeaORM's -d); migrate init: the folder\n"
+    "  -s, --schema NAME    PostgreSQL schema for the migrations and their history (it must\n"
+    "                       exist; also schema= in poblysh.conf)\n"
     "  -v, --verbose        say which profile, URL and driver are used\n"
     "  -q, --quiet          print errors only\n"
     "  --progress MODE      auto (lines, then a bar on a terminal after 2 s), plain (a\n"
@@ -79,7 +81,7 @@ static const char *program_usage =
     "  1  a migration or database error (see the message for what was rolled back), or\n"
     "     its output could not be written (stdout, or schema --output FILE)\n"
     "  2  usage error: bad arguments, an invalid database URL, a profile with no database,\n"
-    "     a bad line in poblysh.conf or .env,\n"
+    "     a bad line in poblysh.conf or .env, a schema (-s) that is missing or unsupported,\n"
     "     a destructive command under a profile other than local/test without --yes\n"
     "  3  the migration lock was not acquired within --lock-timeout\n"
     "  4  could not connect: server unreachable, authentication failed, no such database or file;\n"
@@ -218,7 +220,8 @@ enum {
     LONG_CONFIG,
     LONG_ENV_FILE,
     LONG_NO_ENV_FILE,
-    LONG_PROFILE
+    LONG_PROFILE,
+    LONG_SCHEMA
 };
 
 static const struct option long_options[] = {
@@ -257,6 +260,7 @@ static const struct option long_options[] = {
     {"env-file", required_argument, NULL, LONG_ENV_FILE},
     {"no-env-file", no_argument, NULL, LONG_NO_ENV_FILE},
     {"profile", required_argument, NULL, LONG_PROFILE},
+    {"schema", required_argument, NULL, LONG_SCHEMA},
     {NULL, 0, NULL, 0},
 };
 
@@ -315,7 +319,7 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
     int opt;
     long value;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":n:u:vhqVd:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":n:u:vhqVd:s:", long_options, NULL)) != -1) {
         switch (opt) {
         case 'u':
         case LONG_DATABASE_URL:
@@ -411,6 +415,12 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
                 return usage_error("--profile is empty%s", "");
             opts->profile = optarg;
             break;
+        case 's': /* SeaORM's -s, --database-schema */
+        case LONG_SCHEMA:
+            if (!*optarg)
+                return usage_error("%s is empty", opt == 's' ? "-s" : "--schema");
+            opts->schema = optarg;
+            break;
         case 'd': /* SeaORM's -d, --migration-dir */
         case LONG_SOURCE:
             if (!*optarg)
@@ -500,16 +510,16 @@ static int run_config(int argc, cli_options *opts, int help)
     return rc;
 }
 
-/* The engine cannot place its history in another schema yet: a
- * history_schema setting is refused rather than silently ignored. */
+/* The history lives in the migrations' schema (schema=, -s), never in
+ * another: a history_schema setting is refused rather than silently ignored. */
 static int refuse_history_schema(const cli_options *opts)
 {
     if (!pm_config_get(opts->config, "history_schema"))
         return 0;
     fprintf(stderr,
-            "%s: error: history_schema (%s) cannot be applied by this version yet: the history "
-            "table is in the schema the connection starts in; connect with that schema as the "
-            "session's own (docs/postgres.md, Choosing a schema) and remove history_schema\n",
+            "%s: error: history_schema (%s) cannot be applied by this version: the history "
+            "table follows the migrations' schema; set schema = NAME (or -s NAME) instead "
+            "(docs/postgres.md, Choosing a schema) and remove history_schema\n",
             pm__cli_program, pm_config_origin(opts->config, "history_schema"));
     return PM_EXIT_USAGE;
 }

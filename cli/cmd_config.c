@@ -22,6 +22,7 @@ static int set_flags(const cli_options *opts, pm_error *err)
         {"wait", "--wait", opts->wait_text},
         {"ddl_lock_timeout", "--ddl-lock-timeout", opts->ddl_lock_timeout_text},
         {"statement_timeout", "--statement-timeout", opts->statement_timeout_text},
+        {"schema", "--schema", opts->schema},
     };
     for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
         if (!flags[i].text)

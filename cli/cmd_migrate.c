@@ -355,6 +355,16 @@ int pm__cli_no_database(const char *profile, pm_error *err)
                         PM_CONFIG_FILE);
 }
 
+/* A schema that does not exist, or an engine without schemas, is what -s
+ * or the profile's schema= asked for, not the database's failure: reported
+ * as a usage error (exit 2, like a bad URL) before anything ran. */
+static int schema_refused(int rc, pm_error *err)
+{
+    if ((rc == PM_ENOTFOUND || rc == PM_EUNSUPPORTED) && err)
+        rc = err->code = PM_EURL;
+    return rc;
+}
+
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
                          pm_error *err)
 {
@@ -386,6 +396,12 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (rc < 0)
         return rc;
     pm__cli_watch_db(s->db);
+    const char *schema = pm_config_get(opts->config, "schema"); /* -s, else the profile's */
+    if (schema && (rc = pm_db_use_schema(s->db, schema, err)) < 0)
+        return schema_refused(rc, err);
+    if (schema && opts->verbose)
+        fprintf(stderr, "poblysh: schema %s, from %s\n", schema,
+                pm_config_origin(opts->config, "schema"));
     /* Statements holding ';' need DELIMITER lines where the backend's
      * lexical rules are the mysql client's. */
     const pm_backend *backend = pm_backend_find(pm_db_backend_name(s->db));

@@ -8,9 +8,9 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="-u --database-url --profile --config --env-file --no-env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout -v --verbose -q --quiet --progress -h --help -V --version"
+    local global_opts="-u --database-url --profile --config --env-file --no-env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout -v --verbose -q --quiet --progress -h --help -V --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" -u --database-url --profile --config --env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d --layout --progress -n --num --format --accept --applied --rollback --dir --output "
+    local valued=" -u --database-url --profile --config --env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout --progress -n --num --format --accept --applied --rollback --dir --output "
     local commands="up down fresh refresh reset status adopt repair schema verify generate init"
     COMPREPLY=()
 

@@ -196,4 +196,5 @@ const pm_backend pm_backend_mysql = {
     .fresh_objects = MY_FRESH_OBJECTS,
     .database_maintenance = "", /* a connection that names no database */
     .database_exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1",
+    .schemas_elsewhere = "mysql has no schemas apart from databases: name the database in the URL",
 };

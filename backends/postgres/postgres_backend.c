@@ -284,4 +284,12 @@ const pm_backend pm_backend_postgres = {
     /* template1 would do too, but CREATE DATABASE copies template1 and fails
      * while another session is connected to it. */
     .database_maintenance = "postgres",
+    .schema_exists = "SELECT 1 FROM pg_catalog.pg_namespace WHERE nspname = $1",
+    .schema_use = "SET search_path TO %s",
+    .schema_use_local = "SET LOCAL search_path TO %s",
+    .has_table_in = "SELECT 1 FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+                    "c.relnamespace WHERE n.nspname = $1 AND c.relname = $2 AND "
+                    "c.relkind IN ('r', 'p')",
+    .has_column_in = "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND "
+                     "table_name = $2 AND column_name = $3",
 };

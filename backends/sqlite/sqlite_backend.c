@@ -173,4 +173,6 @@ const pm_backend pm_backend_sqlite = {
     .fk_checks_on = "PRAGMA foreign_keys = ON",
     .scratch_elsewhere = "verify SQLite migrations on sqlite::memory:",
     .database_files = sqlite_companion_files,
+    .schemas_elsewhere =
+        "sqlite has no schemas: each database is a file, so name the file in the URL",
 };

@@ -224,9 +224,11 @@ static int read_row(void *ctx, size_t ncolumns, const char *const *values)
     return 0;
 }
 
-/* Renders fmt with each @name@ quoted for db's dialect. */
-static char *render_sql(pm_db *db, const char *fmt)
+/* Renders fmt with each @name@ quoted for db's dialect, table qualified by
+ * the schema pm_db_use_schema() chose, if any. */
+static char *render_sql(pm_db *db, const char *fmt, const char *table)
 {
+    const char *schema = pm_db_schema_name(db); /* -s: named, never left to the search_path */
     pm_buf b = PM_BUF_INIT;
     for (const char *p = fmt; *p; p++) {
         const char *end = *p == '@' ? strchr(p + 1, '@') : NULL;
@@ -236,6 +238,10 @@ static char *render_sql(pm_db *db, const char *fmt)
         }
         char ident[64];
         snprintf(ident, sizeof(ident), "%.*s", (int)(end - p - 1), p + 1);
+        if (schema && strcmp(ident, table) == 0) {
+            pm__render_ident(&b, pm__db_dialect(db), schema);
+            pm_buf_appendc(&b, '.');
+        }
         pm__render_ident(&b, pm__db_dialect(db), ident);
         p = end;
     }
@@ -285,7 +291,7 @@ static int foreign_read(pm_db *db, const tool *t, foreign *out, pm_error *err)
 {
     memset(out, 0, sizeof(*out));
     out->tool = t;
-    char *sql = render_sql(db, t->select);
+    char *sql = render_sql(db, t->select, t->table);
     if (!sql)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     reader r = {out, err};
@@ -487,7 +493,7 @@ static int own_history_recorded(pm_db *db, bool *out, pm_error *err)
     int rc = pm__db_has_table(db, PM_HISTORY_TABLE, &exists, err);
     if (rc < 0 || !exists)
         return rc;
-    char *sql = render_sql(db, "SELECT 1 FROM @" PM_HISTORY_TABLE "@ LIMIT 1");
+    char *sql = render_sql(db, "SELECT 1 FROM @" PM_HISTORY_TABLE "@ LIMIT 1", PM_HISTORY_TABLE);
     if (!sql)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     rc = pm__db_query(db, sql, NULL, 0, note_row, out, err);

@@ -52,6 +52,7 @@ static const key_info key_table[] = {
     {"pool_size", KIND_COUNT, 1, 10000},
     {"pool_idle_timeout", KIND_DURATION, 0, 0},
     {"pool_max_lifetime", KIND_DURATION, 0, 0},
+    {"schema", KIND_TEXT, 0, 0},
 };
 #define NKEYS PM_ARRAY_LEN(key_table)
 enum { KEY_DATABASE_URL = 0, KEY_MIGRATIONS_DIR = 8 };
@@ -76,6 +77,7 @@ static const char *const key_names[] = {"database_url",
                                         "pool_size",
                                         "pool_idle_timeout",
                                         "pool_max_lifetime",
+                                        "schema",
                                         NULL};
 
 const char *const *pm_config_keys(void)
@@ -224,7 +226,7 @@ static int on_entry(void *user, const char *section, const char *name, const cha
                              "port, user, dbname, password_env, password_file, migrations_dir, "
                              "history_schema, lock_timeout, ddl_lock_timeout, statement_timeout, "
                              "connect_timeout, wait, application_name, pool_size, "
-                             "pool_idle_timeout, pool_max_lifetime)",
+                             "pool_idle_timeout, pool_max_lifetime, schema)",
                              where, name, section);
     if (!r->rc)
         r->rc = check_value(&key_table[i], text, where, r->err);

@@ -236,6 +236,7 @@ void pm_db_close(pm_db *db)
     free(db->scratch_home);
     free(db->history_schema);
     free(db->session_state);
+    free(db->schema);
     free(db);
 }
 
@@ -375,7 +376,13 @@ int pm__db_pin_schema(pm_db *db, pm_error *err)
     const pm_backend *b = pm__db_backend(db);
     const char *schema = PM__BACKEND_HAS(b, 2, session_schema);
     const char *state = PM__BACKEND_HAS(b, 2, session_state);
-    int rc = schema ? pm__db_query(db, schema, NULL, 0, take_schema, db, err) : 0;
+    int rc = 0;
+    if (db->schema) { /* chosen by name: no need to ask, and no pooler can mislead */
+        if (!(db->history_schema = pm__strdup(db->schema)))
+            rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    } else if (schema) {
+        rc = pm__db_query(db, schema, NULL, 0, take_schema, db, err);
+    }
     if (rc == 0 && state)
         rc = pm__db_query(db, state, NULL, 0, take_state, db, err);
     return rc;
@@ -407,6 +414,85 @@ int pm__db_restore_session(pm_db *db, pm_error *err)
         rc = pm__db_query(db, state_sql, params, 1, NULL, NULL, err);
     }
     return rc;
+}
+
+/* ==== A schema chosen by name ==== */
+
+static int note_found(void *ctx, size_t n, const char *const *values)
+{
+    (void)n;
+    (void)values;
+    *(bool *)ctx = true;
+    return 0;
+}
+
+/* fmt with its one "%s" replaced by schema quoted as an identifier, run. */
+static int run_with_ident(pm_db *db, const char *fmt, const char *schema, pm_error *err)
+{
+    pm_buf quoted = PM_BUF_INIT;
+    pm__render_ident(&quoted, pm__db_dialect(db), schema);
+    char *sql = quoted.oom ? NULL : pm__format(fmt, pm_buf_cstr(&quoted));
+    pm_buf_free(&quoted);
+    if (!sql)
+        return pm_error_set(err, PM_ENOMEM, "out of memory");
+    int rc = pm__db_exec(db, sql, err);
+    free(sql);
+    return rc;
+}
+
+int pm_db_use_schema(pm_db *db, const char *schema, pm_error *err)
+{
+    if (!db || !schema || !*schema)
+        return pm_error_set(err, PM_EINVAL, "pm_db_use_schema: %s",
+                            !db ? "db is NULL" : "the schema's name is empty");
+    const pm_backend *b = pm__db_backend(db);
+    const char *exists = PM__BACKEND_HAS(b, 6, schema_exists);
+    const char *use = PM__BACKEND_HAS(b, 6, schema_use);
+    if (!exists || !use) {
+        const char *why = PM__BACKEND_HAS(b, 6, schemas_elsewhere);
+        return pm_error_set(err, PM_EUNSUPPORTED, "cannot use schema \"%s\": %s%s", schema,
+                            why ? why : b->name, why ? "" : " has no schemas");
+    }
+    bool found = false;
+    const char *params[] = {schema};
+    int rc = pm__db_query(db, exists, params, 1, note_found, &found, err);
+    if (rc == 0 && !found) {
+        pm_buf quoted = PM_BUF_INIT;
+        pm__render_ident(&quoted, pm__db_dialect(db), schema);
+        rc = pm_error_set(err, PM_ENOTFOUND,
+                          "schema \"%s\" does not exist: create it first (CREATE SCHEMA %s)",
+                          schema, quoted.oom ? "..." : pm_buf_cstr(&quoted));
+        pm_buf_free(&quoted);
+    }
+    char *copy = rc == 0 ? pm__strdup(schema) : NULL;
+    if (rc == 0 && !copy)
+        rc = pm_error_set(err, PM_ENOMEM, "out of memory");
+    if (rc == 0)
+        rc = run_with_ident(db, use, schema, err);
+    if (rc < 0) {
+        free(copy);
+        return rc;
+    }
+    free(db->schema);
+    db->schema = copy;
+    if (db->driver->version >= 11)
+        db->conn->schema = db->schema;
+    return 0;
+}
+
+const char *pm_db_schema_name(const pm_db *db)
+{
+    return db->schema;
+}
+
+/* After a begin(): the chosen schema again, for this transaction only, in
+ * case the session-wide choice was made on another server connection (a
+ * pooler in transaction mode). */
+static int use_schema_in_transaction(pm_db *db, pm_error *err)
+{
+    const char *local =
+        db->schema ? PM__BACKEND_HAS(pm__db_backend(db), 6, schema_use_local) : NULL;
+    return local ? run_with_ident(db, local, db->schema, err) : 0;
 }
 
 /* Runs fmt with its one %d replaced by ms. */
@@ -752,9 +838,10 @@ int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t n
 
 int pm__db_begin(pm_db *db, pm_error *err)
 {
-    if (db->record)
-        return record(db, "BEGIN");
-    return scrub(db, db->driver->begin(db->conn, err), err);
+    int rc = db->record ? record(db, "BEGIN") : scrub(db, db->driver->begin(db->conn, err), err);
+    if (rc == 0 && (rc = use_schema_in_transaction(db, err)) < 0)
+        pm__db_rollback(db, err);
+    return rc;
 }
 
 int pm__db_commit(pm_db *db, pm_error *err)
@@ -811,13 +898,34 @@ int pm__db_unlock(pm_db *db, pm_error *err)
     return had_error ? 0 : scrub(db, rc, err);
 }
 
+/* The backend's check naming the chosen schema, or NULL to ask the driver. */
+static const char *check_in_schema(const pm_db *db, bool column)
+{
+    const pm_backend *b = pm__db_backend(db);
+    if (!db->schema)
+        return NULL;
+    return column ? PM__BACKEND_HAS(b, 6, has_column_in) : PM__BACKEND_HAS(b, 6, has_table_in);
+}
+
 int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err)
 {
+    const char *sql = check_in_schema(db, false);
+    *out = false;
+    if (sql) {
+        const char *params[] = {db->schema, table};
+        return pm__db_query(db, sql, params, 2, note_found, out, err);
+    }
     return scrub(db, db->driver->has_table(db->conn, table, out, err), err);
 }
 
 int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *out, pm_error *err)
 {
+    const char *sql = check_in_schema(db, true);
+    *out = false;
+    if (sql) {
+        const char *params[] = {db->schema, table, column};
+        return pm__db_query(db, sql, params, 3, note_found, out, err);
+    }
     return scrub(db, db->driver->has_column(db->conn, table, column, out, err), err);
 }
 

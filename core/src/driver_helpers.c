@@ -119,6 +119,9 @@ static int lock_key(pm_conn *conn, char *key, size_t keysize, pm_error *err)
 {
     const pm_backend *b = conn->backend;
     char ns[256];
+    const char *chosen = conn->driver->version >= 11 ? conn->schema : NULL;
+    if (chosen) /* not current_schema(): a pooler may answer from another connection */
+        return query_text(conn, b->lock_key, chosen, key, keysize, err);
     int rc = query_text(conn, b->lock_namespace, NULL, ns, sizeof(ns), err);
     if (rc == 0 && !*ns)
         return pm_error_set(err, PM_EDB, "%s",

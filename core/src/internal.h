@@ -29,6 +29,9 @@ struct pm_db {
      * (pm__db_pin_schema), or NULL: history statements name it. */
     char *history_schema;
     char *session_state; /* the backend's session_state read then, or NULL */
+    /* The schema pm_db_use_schema() chose, or NULL: the history lives there
+     * and every transaction begins by choosing it again. */
+    char *schema;
     /* While a migration runs: where pm_schema_set_timeouts() sets them
      * (PM__TIMEOUTS_*), and whether session-wide ones need a reset after. */
     int timeouts_scope;

@@ -293,6 +293,28 @@ static void test_cli__database_url_flag_overrides_environment(void **state)
     assert_false(file_exists(f, "poblysh.db"));
 }
 
+/* -s / --schema and the profile's schema= are PostgreSQL's: on SQLite they
+ * are a usage error saying why, and nothing is migrated. */
+static void test_cli__schema_on_sqlite_is_usage_error(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "schema_sqlite");
+    cli_env env = {"local", "sqlite:s.db"};
+    empty_db(f, "s.db");
+    const run_result *r = run_cli(f, env, ARGS("-s", "tenant_a", "migrate", "up"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "cannot use schema \"tenant_a\": sqlite has no schemas: each "
+                            "database is a file, so name the file in the URL");
+    assert_int_equal(pm_test_history_count(open_db(f, "s.db")), 0);
+    close_db(f);
+    r = run_cli(f, env, ARGS("--schema", "tenant_a", "migrate", "status"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "sqlite has no schemas");
+    r = run_cli(f, env, ARGS("-s", "", "migrate", "status"));
+    assert_exit(r, 2);
+    assert_contains(r->err, "-s is empty");
+}
+
 static void test_cli__test_profile_uses_memory_database(void **state)
 {
     fixture *f = *state;
@@ -1816,6 +1838,7 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__down_refuses_version_unknown_to_this_build),
         CLI_TEST(test_cli__failing_migration_exits_1_and_records_nothing),
         CLI_TEST(test_cli__database_url_flag_overrides_environment),
+        CLI_TEST(test_cli__schema_on_sqlite_is_usage_error),
         CLI_TEST(test_cli__test_profile_uses_memory_database),
         CLI_TEST(test_cli__production_profile_without_url_is_clear_error),
         CLI_TEST(test_cli__verbose_reports_profile_and_url_on_stderr),

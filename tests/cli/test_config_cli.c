@@ -251,7 +251,8 @@ static void test_config_cli__bad_key_or_value_is_file_line_error_exit_2(void **s
     r = run_cli(f, LOCAL, ARGS("migrate", "up"));
     assert_exit(r, 2);
     assert_contains(r->err, "history_schema (poblysh.conf:2 [local]) cannot be applied by this "
-                            "version yet");
+                            "version: the history table follows the migrations' schema; set "
+                            "schema = NAME (or -s NAME) instead");
     assert_false(file_exists(f, "poblysh.db"));
     write_file(f, "named.conf", "[local]\nwait = x\n");
     cli_extra_env = "POBLYSH_CONFIG=named.conf";

@@ -5,7 +5,9 @@
  * protect live traffic: a table held in ACCESS EXCLUSIVE mode by another
  * session makes a migration time out, be rolled back and retried, and
  * succeed once the blocker ends, or fail naming the lock timeout once the
- * retries are used up. Every test gets a fresh database of its own.
+ * retries are used up; and -s / schema= putting the migrations' objects and
+ * the history in a schema of their own. Every test gets a fresh database of
+ * its own.
  *
  * Run as: test_pg_session <poblysh>, with POBLYSH_TEST_PG_URL set
  * (scripts/with-postgres.sh exports it). Without it the suite fails: it is
@@ -628,6 +630,128 @@ test_pg_session__no_transaction_migration_is_not_retried_and_timeouts_reset(void
     release_blocker(f);
 }
 
+/* ==== A schema chosen by name (-s, schema=) ==== */
+
+/* Two migrations in f->dir, for the schema tests. */
+static void write_two_migrations(fixture *f)
+{
+    write_migration(f, "1_items.sql",
+                    "-- migrate:up\nCREATE TABLE pmt_items (a INTEGER);\n"
+                    "-- migrate:down\nDROP TABLE pmt_items;\n");
+    write_migration(f, "2_more.sql",
+                    "-- migrate:up\nCREATE TABLE pmt_more (a INTEGER);\n"
+                    "-- migrate:down\nDROP TABLE pmt_more;\n");
+}
+
+#define NO_TABLE_IN_PUBLIC "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"
+
+static void test_pg_session__schema_flag_puts_objects_and_history_in_it(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "schema_flag");
+    pm_test_exec(f->db, "CREATE SCHEMA tenant_a");
+    write_two_migrations(f);
+    int status = run_cli(
+        f, ARGS("-s", "tenant_a", "migrate", "up", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "Applied 2 migrations.");
+    assert_query(f, "1_items,2_more",
+                 "SELECT string_agg(version, ',' ORDER BY version) FROM tenant_a.seaql_migrations "
+                 "WHERE state = 'applied'");
+    assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_items') IS NOT NULL");
+    assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_more') IS NOT NULL");
+    assert_query(f, "0", NO_TABLE_IN_PUBLIC);
+    /* status sees the history of the schema it is given, and only that */
+    status = run_cli(f, ARGS("--schema", "tenant_a", "migrate", "status", "--source", f->dir,
+                             "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "2 applied, 0 pending.");
+    status = run_cli(f, ARGS("migrate", "status", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "0 applied, 2 pending.");
+    /* down reverts there too */
+    status = run_cli(
+        f, ARGS("-s", "tenant_a", "migrate", "down", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_more') IS NULL");
+    assert_query(f, "1", "SELECT count(*) FROM tenant_a.seaql_migrations");
+    assert_query(f, "0", NO_TABLE_IN_PUBLIC);
+    /* a dry run shows the schema being chosen, as runnable SQL */
+    status = run_cli(f, ARGS("-s", "tenant_a", "migrate", "up", "--dry-run", "--source", f->dir,
+                             "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "BEGIN;\nSET LOCAL search_path TO \"tenant_a\";\n");
+    assert_contains(f->out, "INSERT INTO \"tenant_a\".\"seaql_migrations\" (");
+    assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_more') IS NULL");
+}
+
+static void test_pg_session__schema_with_quote_and_capitals_is_quoted(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "schema_quoted");
+    pm_test_exec(f->db, "CREATE SCHEMA \"Tenant \"\"B\"\"\"");
+    write_two_migrations(f);
+    int status = run_cli(f, ARGS("-s", "Tenant \"B\"", "migrate", "up", "--source", f->dir,
+                                 "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_query(f, "2", "SELECT count(*) FROM \"Tenant \"\"B\"\"\".seaql_migrations");
+    assert_query(f, "t", "SELECT to_regclass('\"Tenant \"\"B\"\"\".pmt_items') IS NOT NULL");
+    assert_query(f, "0", NO_TABLE_IN_PUBLIC);
+    status = run_cli(f, ARGS("-s", "Tenant \"B\"", "migrate", "status", "--source", f->dir,
+                             "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "2 applied, 0 pending.");
+}
+
+static void test_pg_session__missing_schema_is_refused_and_nothing_created(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "schema_missing");
+    write_two_migrations(f);
+    int status = run_cli(
+        f, ARGS("-s", "Nope", "migrate", "up", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 2);
+    assert_contains(f->errout,
+                    "schema \"Nope\" does not exist: create it first (CREATE SCHEMA \"Nope\")");
+    assert_query(f, "0",
+                 "SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', "
+                 "'information_schema')");
+    assert_query(f, "0", "SELECT count(*) FROM pg_namespace WHERE nspname = 'Nope'");
+    /* the library says the same, with its own code */
+    pm_error err = PM_ERROR_INIT;
+    assert_int_equal(pm_db_use_schema(f->db, "Nope", &err), PM_ENOTFOUND);
+    assert_contains(err.message, "schema \"Nope\" does not exist");
+    pm_error_clear(&err);
+    assert_null(pm_db_schema_name(f->db));
+}
+
+static void test_pg_session__schema_from_the_settings_file_and_the_flag_wins(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "schema_conf");
+    pm_test_exec(f->db, "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b");
+    write_two_migrations(f);
+    char conf[64];
+    snprintf(conf, sizeof(conf), "/tmp/pmss_%ld.conf", (long)getpid());
+    FILE *fp = fopen(conf, "w");
+    assert_non_null(fp);
+    fputs("[local]\nschema = tenant_a\n", fp);
+    assert_int_equal(fclose(fp), 0);
+    int status = run_cli(f, ARGS("--config", conf, "-v", "migrate", "up", "--source", f->dir,
+                                 "--database-url", f->url));
+    int flag_status =
+        status == 0 ? run_cli(f, ARGS("--config", conf, "-s", "tenant_b", "migrate", "up", "-n",
+                                      "1", "--source", f->dir, "--database-url", f->url))
+                    : status;
+    unlink(conf);
+    assert_exit(f, flag_status, 0);
+    assert_query(f, "2", "SELECT count(*) FROM tenant_a.seaql_migrations");
+    assert_query(f, "t", "SELECT to_regclass('tenant_a.pmt_more') IS NOT NULL");
+    assert_query(f, "1_items", "SELECT string_agg(version, ',') FROM tenant_b.seaql_migrations");
+    assert_query(f, "t", "SELECT to_regclass('tenant_b.pmt_items') IS NOT NULL");
+    assert_query(f, "0", NO_TABLE_IN_PUBLIC);
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -654,6 +778,10 @@ int main(int argc, char **argv)
         TEST(test_pg_session__section_header_timeouts_apply_to_that_migration),
         TEST(test_pg_session__c_migration_sets_its_timeouts_and_is_retried),
         TEST(test_pg_session__no_transaction_migration_is_not_retried_and_timeouts_reset),
+        TEST(test_pg_session__schema_flag_puts_objects_and_history_in_it),
+        TEST(test_pg_session__schema_with_quote_and_capitals_is_quoted),
+        TEST(test_pg_session__missing_schema_is_refused_and_nothing_created),
+        TEST(test_pg_session__schema_from_the_settings_file_and_the_flag_wins),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

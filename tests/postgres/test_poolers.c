@@ -47,11 +47,12 @@ static const route TX = {"transaction", "POBLYSH_TEST_PGBOUNCER_TX_URL"};
 /* ==== Fixture ==== */
 
 typedef struct fixture {
-    PGconn *admin; /* direct, on poblysh_test: creates and drops databases */
-    PGconn *db;    /* direct, on the test's database */
-    char *dbname;  /* the test's database, or NULL */
-    char *url;     /* its URL through the route under test */
-    char *source;  /* the folder of SQL migrations, removed by teardown */
+    PGconn *admin;      /* direct, on poblysh_test: creates and drops databases */
+    PGconn *db;         /* direct, on the test's database */
+    char *dbname;       /* the test's database, or NULL */
+    char *url;          /* its URL through the route under test */
+    char *source;       /* the folder of SQL migrations, removed by teardown */
+    const char *schema; /* the runners' -s SCHEMA, or NULL */
     child children[RACERS + 1];
     size_t nchildren;
     void **kept;
@@ -277,6 +278,8 @@ static child *spawn_up(fixture *f)
                     "60",
                     "migrate",
                     "up",
+                    f->schema ? "-s" : NULL,
+                    (char *)f->schema,
                     NULL};
     static char *envp[] = {"PATH=/usr/local/bin:/usr/bin:/bin", NULL, NULL, NULL, NULL};
     static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
@@ -543,6 +546,32 @@ static void test_poolers__concurrent_index_races_transaction_mode(void **state)
     race_concurrent_index(*state, &TX);
 }
 
+/* With -s, every runner's transactions choose the schema again (SET LOCAL
+ * search_path), so behind PgBouncer in transaction mode, where the session's
+ * SET search_path may have landed on another server connection, every table
+ * and the history still land in it, and nothing in public. */
+static void test_poolers__schema_holds_in_transaction_mode(void **state)
+{
+    fixture *f = *state;
+    write_tables(f);
+    fresh_database(f, &TX, "schema");
+    exec_or_fail(f->db, "CREATE SCHEMA tenant_tx");
+    f->schema = "tenant_tx";
+    run_result results[RACERS];
+    race(f, results);
+    assert_all_exit_0(results, RACERS);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM tenant_tx.seaql_migrations WHERE "
+                                      "state = 'applied'"),
+                     MIGRATIONS);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_tables WHERE schemaname = "
+                                      "'tenant_tx' AND tablename LIKE 't\\_%'"),
+                     MIGRATIONS);
+    assert_int_equal(query_int(f->db, "SELECT count(*) FROM pg_tables WHERE schemaname = "
+                                      "'public'"),
+                     0);
+    assert_no_advisory_lock(f, 0);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -562,6 +591,7 @@ int main(int argc, char **argv)
         TEST(test_poolers__concurrent_index_races_direct),
         TEST(test_poolers__concurrent_index_races_session_mode),
         TEST(test_poolers__concurrent_index_races_transaction_mode),
+        TEST(test_poolers__schema_holds_in_transaction_mode),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,7 +66,8 @@ static const char two_profiles[] = "; settings of the tests\n"                  
                                    "pool_size = 20\n"                                /* 13 */
                                    "pool_idle_timeout = 10min\n"                     /* 14 */
                                    "pool_max_lifetime = 1h\n"                        /* 15 */
-                                   "application_name = billing\n";                   /* 16 */
+                                   "application_name = billing\n"                    /* 16 */
+                                   "schema = billing\n";                             /* 17 */
 
 static pm_config *load_ok(const char *path, const char *profile)
 {
@@ -118,6 +119,8 @@ static void test_config__profile_section_wins_over_default_section(void **state)
     assert_int_equal(ms, 600000);
     assert_int_equal(pm_config_get_duration_ms(cfg, "pool_max_lifetime", &ms), 0);
     assert_int_equal(ms, 3600000);
+    assert_string_equal(pm_config_get(cfg, "schema"), "billing");
+    assert_string_equal(pm_config_origin(cfg, "schema"), "poblysh.conf:17 [production]");
     assert_string_equal(pm_config_get(cfg, "application_name"), "billing");
     assert_null(pm_config_get(cfg, "connect_timeout"));
     assert_null(pm_config_origin(cfg, "connect_timeout"));
@@ -342,7 +345,7 @@ static void test_config__set_checks_values_and_keys(void **state)
         assert_true(!err.message || !strstr(err.message, "unknown setting"));
         pm_error_clear(&err);
     }
-    assert_int_equal(n, 20);
+    assert_int_equal(n, 21);
     pm_config_free(cfg);
     pm_config_free(NULL);
 }

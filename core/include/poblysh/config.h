@@ -20,6 +20,8 @@
  *                                         0 for no limit
  *   application_name              a name for the server's session list
  *   pool_size                     a whole number of connections, 1 to 10000
+ *   schema                        the PostgreSQL schema for the migrations'
+ *                                 objects and the history (pm_db_use_schema())
  * history_table is refused: the history table's name is fixed
  * (seaql_migrations). An unknown key, a key set twice in a section, a bad
  * value or a line that is not INI is an error naming file, line and key.

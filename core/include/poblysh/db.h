@@ -244,6 +244,22 @@ int pm_database_drop(const char *url, const pm_db_options *opts, bool *dropped, 
  * in as literals. */
 typedef void (*pm_sql_fn)(const char *migration, const char *sql, void *ctx);
 
+/* Makes schema (a name, quoted by poblysh) the schema of db's migrations and
+ * of its history table: PostgreSQL's search_path is set to it for the
+ * session, and again with SET LOCAL at the start of every transaction
+ * poblysh opens, so it holds behind a pooler in transaction mode; the
+ * history table is read, written and looked for in it, and the migration
+ * lock is keyed on it (neither asks the server's current_schema(), which a
+ * pooler may answer from another connection). Call it after opening, before
+ * pm_engine_new(). PM_ENOTFOUND when the schema does not exist (nothing is
+ * created: create it first), PM_EUNSUPPORTED when the engine has no schemas
+ * apart from its databases (MySQL, SQLite: the message says what to do).
+ * A migration that changes search_path itself changes it for its own
+ * statements only; poblysh puts the chosen schema back after it. */
+int pm_db_use_schema(pm_db *db, const char *schema, pm_error *err);
+/* The schema pm_db_use_schema() chose, or NULL; borrowed from db. */
+const char *pm_db_schema_name(const pm_db *db);
+
 /* Runs SQL (one or more statements) on the connection, outside any
  * migration. */
 int pm_db_exec(pm_db *db, const char *sql, pm_error *err);

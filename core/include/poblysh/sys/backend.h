@@ -71,9 +71,11 @@ struct pm_dialect {
  * lock_transaction_timeout, the migration lock taken per transaction.
  * 4: scratch_database_* (verify's own database) and fresh_objects (what
  * fresh drops). 5: database_maintenance and database_files, for creating
- * and dropping the URL's own database (pm_database_create()). The core reads
- * the members of a version only from a backend that says it has them. */
-#define PM_BACKEND_VERSION 5
+ * and dropping the URL's own database (pm_database_create()). 6: schema_exists,
+ * schema_use and schema_use_local, the schema chosen with pm_db_use_schema().
+ * The core reads the members of a version only from a backend that says it
+ * has them. */
+#define PM_BACKEND_VERSION 6
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -289,6 +291,28 @@ struct pm_backend {
      * the suffixes of the files that go with it and are deleted with it
      * ("-wal", "-shm", "-journal"), NULL-terminated; or NULL. */
     const char *const *database_files;
+
+    /* ---- Added in version 6: a schema chosen by name (pm_db_use_schema()) ---- */
+
+    /* schema_exists returns a row when the schema $1 exists; schema_use
+     * makes it the session's schema for the rest of the session, and
+     * schema_use_local for the rest of the current transaction (run right
+     * after each begin(), so a pooler that hands a transaction to another
+     * server connection still sees it); their "%s" is the name quoted as an
+     * identifier by the dialect. All NULL when the engine has no schemas
+     * apart from its databases; schemas_elsewhere then says what to do
+     * instead, for the message ("name the database in the URL"), or NULL. */
+    const char *schema_exists;
+    const char *schema_use;
+    const char *schema_use_local;
+    const char *schemas_elsewhere;
+    /* has_table and has_column naming the schema: rows when table $2 of
+     * schema $1 exists, and when it has column $3. Used instead of the
+     * driver's has_table()/has_column() once a schema is chosen, since a
+     * check outside a transaction may reach a server connection that never
+     * saw schema_use. */
+    const char *has_table_in;
+    const char *has_column_in;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their

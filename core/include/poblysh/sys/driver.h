@@ -45,6 +45,11 @@ struct pm_conn {
     const pm_driver *driver;   /* set by the core after open() */
     const pm_backend *backend; /* the engine reached; set by open(), may depend on the URL */
     unsigned int flags;        /* PM_CONN_* capabilities, set by open() */
+    /* (11) The schema pm_db_use_schema() chose, or NULL; set by the core,
+     * borrowed from it. Queries outside a transaction may reach a server
+     * connection that never saw its SET (a pooler in transaction mode), so
+     * what must not depend on that (the lock's key) names it instead. */
+    const char *schema;
 };
 
 /* Called once per result row. values[i] is the column's text, NULL for SQL
@@ -89,8 +94,11 @@ typedef struct pm_connect_options {
  * drivers of PM_DRIVER_VERSION_MIN..PM_DRIVER_VERSION; a version 6 driver
  * simply has no adopt() (its struct ends before it, so the core never reads
  * it). 10: database_file(), and pm_connect_options.waiting, the callback a
- * driver calls before each new attempt while it waits. */
-#define PM_DRIVER_VERSION 10
+ * driver calls before each new attempt while it waits. 11: pm_conn.schema,
+ * the schema pm_db_use_schema() chose, which pm_driver_lock() keys the
+ * migration lock on (the core sets it only on connections of drivers of
+ * version 11 and later, whose pm_conn has the member). */
+#define PM_DRIVER_VERSION 11
 #define PM_DRIVER_VERSION_MIN 6
 
 /* Connection capability flags (pm_conn.flags): they depend on the backend
