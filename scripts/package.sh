@@ -194,7 +194,7 @@ bash -c 'source /usr/share/bash-completion/completions/poblysh && complete -p po
   fail "sourcing the installed bash completion does not register a completion for poblysh"
 say "ok: the installed bash completion registers poblysh"
 if command -v zsh >/dev/null; then
-  zsh -c 'print -l $fpath' | grep -qx /usr/share/zsh/vendor-completions ||
+  zsh -c 'print -l $fpath' | grep -x /usr/share/zsh/vendor-completions >/dev/null ||
     fail "zsh's fpath lacks /usr/share/zsh/vendor-completions, where _poblysh went"
   say "ok: _poblysh is in zsh's fpath (/usr/share/zsh/vendor-completions)"
 else

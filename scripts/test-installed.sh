@@ -170,7 +170,9 @@ for way in cmake make; do
   else
     fail "widgets ($way) serve under local: exit $rc: $out $err"
   fi
-  ldd "$binary" | grep -q "$prefix/lib.*$expected_soname" ||
+  # Not grep -q: it would stop reading at the first match, and ldd, killed by
+  # SIGPIPE, would fail the pipeline (pipefail).
+  ldd "$binary" | grep "$prefix/lib.*$expected_soname" >/dev/null ||
     fail "widgets ($way) does not link the installed shared libpoblysh"
 done
 
@@ -240,7 +242,7 @@ fi
 printf 'PM_REGISTER(m2025_03_01_000000_create_a)\nPM_REGISTER(bad_name)\n' >"$edge/a/registry.def"
 if cmake -S "$edge" -B "$edge/build" >"$work/edge.log" 2>&1; then
   fail "a registry line with an invalid name configured"
-elif tr -s ' \n' ' ' <"$work/edge.log" | grep -q 'a/registry.def:2: "bad_name" is not a migration name'; then
+elif tr -s ' \n' ' ' <"$work/edge.log" | grep 'a/registry.def:2: "bad_name" is not a migration name' >/dev/null; then
   pass "an invalid registry line stops CMake, naming the file and line"
 else
   fail "an invalid registry line gives no clear message:"$'\n'"$(tail -10 "$work/edge.log")"
