@@ -387,20 +387,6 @@ static void test_layouts__failing_statement_names_file_and_line(void **state)
     pm_error_clear(&f->err);
 }
 
-/* admin's URL with its database replaced by name. */
-static char *with_database(const char *admin, const char *name)
-{
-    const char *auth = strstr(admin, "://");
-    const char *slash = auth ? strchr(auth + 3, '/') : NULL;
-    size_t prefix = slash ? (size_t)(slash - admin) : strcspn(admin, "?#");
-    const char *rest = slash ? slash + 1 + strcspn(slash + 1, "?#") : admin + prefix;
-    size_t n = prefix + strlen(name) + strlen(rest) + 2;
-    char *out = malloc(n);
-    if (out)
-        snprintf(out, n, "%.*s/%s%s", (int)prefix, admin, name, rest);
-    return out;
-}
-
 static int admin_exec(const char *admin, const char *fmt, const char *name)
 {
     char sql[200];
@@ -431,7 +417,7 @@ static int server_database(const char *spec, const char *program)
     snprintf(own_name, sizeof(own_name), "pm_layouts_%ld", (long)getpid());
     admin_exec(admin, "DROP DATABASE IF EXISTS %s", own_name);
     if (admin_exec(admin, "CREATE DATABASE %s", own_name) < 0 ||
-        !(own_url = with_database(admin, own_name)))
+        !(own_url = pm_test_url_with_database(admin, own_name)))
         return -1;
     url = own_url;
     return 0;

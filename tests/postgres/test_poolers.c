@@ -183,16 +183,6 @@ static int teardown(void **state)
     return 0;
 }
 
-/* url with its database (the path after host:port) replaced by dbname. */
-static char *with_database(fixture *f, const char *url, const char *dbname)
-{
-    const char *at = strrchr(url, '@');
-    const char *slash = strchr(at ? at : url + strlen("postgresql://"), '/');
-    assert_non_null(slash);
-    const char *query = strchr(slash, '?');
-    return fmt(f, "%.*s/%s%s", (int)(slash - url), url, dbname, query ? query : "");
-}
-
 /* A fresh database for this test, reached directly (f->db) and through
  * the route (f->url). */
 static void fresh_database(fixture *f, const route *r, const char *name)
@@ -205,8 +195,9 @@ static void fresh_database(fixture *f, const route *r, const char *name)
     f->dbname = fmt(f, "pooler_%s_%s", r->name, name);
     exec_or_fail(f->admin, fmt(f, "DROP DATABASE IF EXISTS \"%s\" WITH (FORCE)", f->dbname));
     exec_or_fail(f->admin, fmt(f, "CREATE DATABASE \"%s\"", f->dbname));
-    f->db = connect_or_fail(with_database(f, admin_url, f->dbname));
-    f->url = with_database(f, route_url, f->dbname);
+    f->db = connect_or_fail(
+        srv_keep(&f->kept, &f->nkept, pm_test_url_with_database(admin_url, f->dbname)));
+    f->url = srv_keep(&f->kept, &f->nkept, pm_test_url_with_database(route_url, f->dbname));
 }
 
 /* ==== The migrations ==== */

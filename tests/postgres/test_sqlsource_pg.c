@@ -84,21 +84,6 @@ static int teardown(void **state)
     return rc;
 }
 
-/* The admin URL with its database replaced by dbname (the query kept). */
-static char *url_with_database(const char *url, const char *dbname)
-{
-    const char *auth = strstr(url, "://");
-    assert_non_null(auth);
-    const char *slash = strchr(auth + 3, '/');
-    size_t prefix = slash ? (size_t)(slash - url) : strcspn(url, "?#");
-    const char *rest = slash ? slash + 1 + strcspn(slash + 1, "?#") : url + prefix;
-    size_t n = prefix + 1 + strlen(dbname) + strlen(rest) + 1;
-    char *out = malloc(n);
-    assert_non_null(out);
-    snprintf(out, n, "%.*s/%s%s", (int)prefix, url, dbname, rest);
-    return out;
-}
-
 /* Creates pms_<name>_<pid>, makes it this test's database and opens it. */
 static void fresh_database(fixture *f, const char *name)
 {
@@ -108,7 +93,7 @@ static void fresh_database(fixture *f, const char *name)
     pm_test_exec(f->admin, sql);
     snprintf(sql, sizeof(sql), "CREATE DATABASE %s", f->dbname);
     pm_test_exec(f->admin, sql);
-    f->url = url_with_database(admin_url, f->dbname);
+    f->url = pm_test_url_with_database(admin_url, f->dbname);
     f->db = pm_test_open(f->url);
 }
 

@@ -205,3 +205,11 @@ pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
     *err_fd = err[0];
     return pid;
 }
+
+char *pm_test_url_with_database(const char *url, const char *dbname)
+{
+    char *out = pm__url_with_database(url, dbname);
+    if (!out)
+        fail_msg("cannot name database %s on the server of the test's URL", dbname);
+    return out;
+}

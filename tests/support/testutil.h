@@ -48,6 +48,11 @@ int64_t pm_test_int(pm_db *db, const char *sql);
  * or no row). */
 char *pm_test_text(pm_db *db, const char *sql);
 
+/* url (scheme://authority/db?query or key=value) with its database replaced
+ * by dbname, as verify and the test databases build theirs
+ * (pm__url_with_database); malloc'd; fails the test when url has none. */
+char *pm_test_url_with_database(const char *url, const char *dbname);
+
 bool pm_test_has_table(pm_db *db, const char *table);
 bool pm_test_has_column(pm_db *db, const char *table, const char *column);
 
