@@ -12,6 +12,9 @@
 # database "poblysh_test", over TCP), POBLYSH_TEST_MYSQL_PASSWORD (the raw
 # password), POBLYSH_TEST_MYSQL_PORT, POBLYSH_TEST_MYSQL_SOCKET.
 set -euo pipefail
+server_script=with-mariadb.sh
+# shellcheck source=scripts/servers.sh
+source "$(dirname "$0")/servers.sh"
 
 for tool in mariadb-install-db mariadbd mariadb; do
   if ! command -v "$tool" >/dev/null && [ ! -x "/usr/sbin/$tool" ]; then
@@ -20,19 +23,6 @@ for tool in mariadb-install-db mariadbd mariadb; do
   fi
 done
 mariadbd=$(command -v mariadbd || echo /usr/sbin/mariadbd)
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "with-mariadb.sh: no free port found" >&2
-  return 1
-}
 
 dir=$(mktemp -d /tmp/poblysh-mariadb.XXXXXX)
 chmod 755 "$dir"

@@ -14,6 +14,9 @@
 # through them by name (the "*" entry). The transaction-mode pool is small
 # (4 server connections), so concurrent clients share server connections.
 set -euo pipefail
+server_script=with-pgbouncer.sh
+# shellcheck source=scripts/servers.sh
+source "$(dirname "$0")/servers.sh"
 
 for var in POBLYSH_TEST_PG_URL POBLYSH_TEST_PG_PASSWORD POBLYSH_TEST_PG_PORT; do
   if [ -z "${!var:-}" ]; then
@@ -26,29 +29,6 @@ if [ -z "$pgbouncer" ]; then
   echo "with-pgbouncer.sh: pgbouncer is not installed (bash scripts/deps.sh test installs it)" >&2
   exit 1
 fi
-
-# PgBouncer refuses to run as root: as root it runs as the postgres user, as
-# the server does; otherwise as the current user.
-run_as_postgres() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@"
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "with-pgbouncer.sh: no free port found" >&2
-  return 1
-}
 
 dir=$(mktemp -d /tmp/poblysh-pgbouncer.XXXXXX)
 chmod 700 "$dir"

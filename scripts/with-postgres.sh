@@ -13,6 +13,9 @@
 # tests can check it is never printed), POBLYSH_TEST_PG_PORT,
 # POBLYSH_TEST_PG_SOCKET_DIR, POBLYSH_TEST_PG_BIN.
 set -euo pipefail
+server_script=with-postgres.sh
+# shellcheck source=scripts/servers.sh
+source "$(dirname "$0")/servers.sh"
 
 pg_bin=${POBLYSH_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
@@ -20,27 +23,6 @@ if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ]; then
   echo "with-postgres.sh: install it (apt-get install postgresql) and run again" >&2
   exit 1
 fi
-
-run_as_postgres() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@" # not root: the cluster belongs to the current user
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "with-postgres.sh: no free port found" >&2
-  return 1
-}
 
 dir=$(mktemp -d /tmp/poblysh-pg.XXXXXX)
 chmod 755 "$dir"

@@ -15,6 +15,9 @@
 # POBLYSH_TEST_PG_PAIR_PASSWORD (the raw password, so tests can check it is
 # never printed), POBLYSH_TEST_PG_PRIMARY_PORT, POBLYSH_TEST_PG_STANDBY_PORT.
 set -euo pipefail
+server_script=with-standby.sh
+# shellcheck source=scripts/servers.sh
+source "$(dirname "$0")/servers.sh"
 
 pg_bin=${POBLYSH_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ] || [ ! -x "$pg_bin/pg_basebackup" ]; then
@@ -22,27 +25,6 @@ if [ -z "$pg_bin" ] || [ ! -x "$pg_bin/initdb" ] || [ ! -x "$pg_bin/pg_basebacku
   echo "with-standby.sh: install it (apt-get install postgresql) and run again" >&2
   exit 1
 fi
-
-run_as_postgres() {
-  if [ "$(id -u)" -eq 0 ]; then
-    runuser -u postgres -- "$@"
-  else
-    "$@" # not root: the clusters belong to the current user
-  fi
-}
-
-free_port() {
-  local port
-  for _ in $(seq 1 50); do
-    port=$((20000 + RANDOM % 20000))
-    if [ "$port" != "${1:-}" ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
-      echo "$port"
-      return 0
-    fi
-  done
-  echo "with-standby.sh: no free port found" >&2
-  return 1
-}
 
 dir=$(mktemp -d /tmp/poblysh-pgpair.XXXXXX)
 chmod 755 "$dir"
