@@ -145,7 +145,7 @@ void bench_summary_free(void);
 const char *bench_ms_text(char *buf, size_t size, double ms);
 const char *bench_kib_text(char *buf, size_t size, long kib);
 
-/* ==== The cases (cases_up.c, cases_status.c, cases_testdb.c) ==== */
+/* ==== The cases (cases_up.c, cases_status.c, cases_testdb.c, cases_fleet.c) ==== */
 
 int bench_case_up_sqlite_file(const bench_env *env); /* 1 */
 int bench_case_up_postgres(const bench_env *env);    /* 2 */
@@ -154,5 +154,6 @@ int bench_case_testdb(const bench_env *env);         /* 4 (cases_testdb.c) */
 int bench_case_status_cli(const bench_env *env);     /* 5 */
 int bench_case_up_memory(const bench_env *env);      /* 6 */
 int bench_case_up_peak_memory(const bench_env *env); /* 7 */
+int bench_case_fleet(const bench_env *env);          /* 8 (cases_fleet.c) */
 
 #endif

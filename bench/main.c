@@ -34,6 +34,8 @@ static const bench_case cases[] = {
     {6, "whole-process up of 100 migrations on sqlite::memory:, vs sqlite3 :memory:",
      bench_case_up_memory, false},
     {7, "peak memory of up of 10,000 migrations", bench_case_up_peak_memory, false},
+    {8, "fleet of 100 SQLite files and of 100 PostgreSQL databases, -j 1 vs -j 8", bench_case_fleet,
+     false},
 };
 
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -53,7 +55,8 @@ static const char *usage =
     "  --fast-runs N     runs per side of the fast cases 5 and 6 (default 21)\n"
     "  --case N          run case N only (repeatable; default: all)\n"
     "PostgreSQL is found through POBLYSH_TEST_PG_SOCKET_DIR and POBLYSH_TEST_PG_PORT\n"
-    "(exported by scripts/with-postgres.sh); without them case 2 is skipped.\n";
+    "(exported by scripts/with-postgres.sh); without them case 2 and case 8's PostgreSQL\n"
+    "fleet are skipped.\n";
 
 static int parse_count(const char *text, int *out)
 {
