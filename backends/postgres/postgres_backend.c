@@ -292,4 +292,5 @@ const pm_backend pm_backend_postgres = {
                     "c.relkind IN ('r', 'p')",
     .has_column_in = "SELECT 1 FROM information_schema.columns WHERE table_schema = $1 AND "
                      "table_name = $2 AND column_name = $3",
+    .schema_create = "CREATE SCHEMA IF NOT EXISTS %s",
 };

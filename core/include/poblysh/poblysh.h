@@ -7,6 +7,7 @@
 #include "db.h"
 #include "engine.h"
 #include "errors.h"
+#include "fleet.h"
 #include "migration.h"
 #include "migrations.h"
 #include "poblysh/version.h"

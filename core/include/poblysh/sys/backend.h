@@ -73,9 +73,10 @@ struct pm_dialect {
  * fresh drops). 5: database_maintenance and database_files, for creating
  * and dropping the URL's own database (pm_database_create()). 6: schema_exists,
  * schema_use and schema_use_local, the schema chosen with pm_db_use_schema().
+ * 7: schema_create, a fleet's schema-per-tenant target made on its first `up`.
  * The core reads the members of a version only from a backend that says it
  * has them. */
-#define PM_BACKEND_VERSION 6
+#define PM_BACKEND_VERSION 7
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -313,6 +314,14 @@ struct pm_backend {
      * saw schema_use. */
     const char *has_table_in;
     const char *has_column_in;
+
+    /* ---- Added in version 7: a schema made when missing (fleet.h) ---- */
+
+    /* Creates the schema "%s" (quoted as an identifier by the dialect) when
+     * it does not exist, doing nothing when it does: a fleet's `up` runs it
+     * before pm_db_use_schema() on a schema-per-tenant target. NULL when the
+     * engine has no schemas apart from its databases. */
+    const char *schema_create;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their
