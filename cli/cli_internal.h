@@ -9,6 +9,7 @@
 #include <stdio.h>
 
 #include "poblysh/config.h"
+#include "poblysh/fleet.h"
 #include "poblysh/poblysh.h"
 
 /* Exit codes, documented in --help and README.md. */
@@ -41,9 +42,19 @@ enum {
     OPT_SQL = 1 << 12,
     OPT_ALLOW_UNMATCHED = 1 << 13,
     OPT_ALLOW_FAILED = 1 << 14,
-    OPT_STRICT = 1 << 15,         /* verify: columns in another order are a failure too */
-    OPT_CREATE_DATABASE = 1 << 16 /* up: create the URL's database when missing */
+    OPT_STRICT = 1 << 15,          /* verify: columns in another order are a failure too */
+    OPT_CREATE_DATABASE = 1 << 16, /* up: create the URL's database when missing */
+    /* A fleet (cmd_fleet.c): --targets FILE or --targets-query URL SQL, and
+     * the options that only apply with one of them. */
+    OPT_TARGETS = 1 << 17,
+    OPT_JOBS = 1 << 18,
+    OPT_CANARY = 1 << 19,
+    OPT_KEEP_GOING = 1 << 20,
+    OPT_REPORT = 1 << 21
 };
+
+/* The options of a fleet, together: what up, down, status and verify allow. */
+#define OPT_FLEET (OPT_TARGETS | OPT_JOBS | OPT_CANARY | OPT_KEEP_GOING | OPT_REPORT)
 
 typedef struct cli_options {
     const char *database_url; /* --database-url, or NULL */
@@ -79,6 +90,13 @@ typedef struct cli_options {
     const char *statement_timeout_text;
     const char *schema; /* -s, --schema NAME, or NULL */
     pm_config *config;  /* the profile's settings, flags included; NULL before loading */
+    /* ---- A fleet (cmd_fleet.c): OPT_TARGETS makes the command one ---- */
+    const char *targets;           /* --targets FILE ("-": stdin), or NULL */
+    const char *targets_query_url; /* --targets-query URL SQL, or NULL */
+    const char *targets_query_sql;
+    unsigned int jobs;   /* -j, --jobs N; 0: PM_FLEET_DEFAULT_JOBS */
+    unsigned int canary; /* --canary K; 0: none */
+    const char *report;  /* --report FILE, or NULL */
 } cli_options;
 
 /* --progress: a bar on a terminal after a while, else lines (auto); lines
@@ -146,6 +164,33 @@ void pm__cli_session_close(cli_session *s);
 /* The database a SIGINT or SIGTERM interrupts from now on (NULL: none); a
  * signal that came before interrupts it at once. */
 void pm__cli_watch_db(pm_db *db);
+
+/* The fleet a SIGINT or SIGTERM interrupts from now on (NULL: none), as
+ * pm__cli_watch_db() does for one database. */
+void pm__cli_watch_fleet(pm_fleet *fleet);
+
+/* Whether a SIGINT or SIGTERM came during the command. */
+bool pm__cli_signalled(void);
+
+/* The exit code an error maps to (PM_EXIT_*): the one mapping, used for a
+ * single run and for each target of a fleet. */
+int pm__cli_exit_code(const pm_error *err);
+
+/* down, fresh, reset, refresh outside the local and test profiles need
+ * --yes: 0, or PM_EXIT_USAGE after saying why on stderr. */
+int pm__cli_production_guard(const char *command, const cli_options *opts);
+
+/* The options every engine of the command gets (timeouts, retries, the
+ * --ignore-modified/--allow-* flags); no progress, no dry run. */
+void pm__cli_engine_options(pm_engine_options *eopts, const cli_options *opts);
+
+/* Reads --source / $POBLYSH_MIGRATIONS_DIR into *out when one is given
+ * (else leaves it NULL): 0 or a negative code. */
+int pm__cli_source_open(pm_source **out, const cli_options *opts, pm_error *err);
+
+/* up, down, status or verify over the targets of --targets or
+ * --targets-query (cmd_fleet.c); returns the exit code. */
+int pm__cli_fleet(const cli_command *command, const cli_options *opts);
 
 /* Prints err to stderr in full and returns the exit code it maps to. db
  * (may be NULL) tells whether a failed migration was wholly rolled back. */

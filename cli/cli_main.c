@@ -51,6 +51,18 @@ static const char *program_usage =
     "  -q, --quiet          print errors only\n"
     "  --progress MODE      auto (lines, then a bar on a terminal after 2 s), plain (a\n"
     "                       line per migration: [k/N] Applying NAME ...) or none (summary)\n"
+    "  --targets FILE       a fleet: run migrate up, down, status or verify on every target\n"
+    "                       of FILE, one a line: URL [name=NAME] [schema=SCHEMA]; - reads\n"
+    "                       stdin (see docs/fleet.md)\n"
+    "  --targets-query URL SQL  a fleet: the targets a query lists on a control database\n"
+    "                       (columns: url[, name[, schema]])\n"
+    "  -j, --jobs N         a fleet: at most N targets at once, one connection each (1 to\n"
+    "                       256; default 4)\n"
+    "  --canary K           a fleet: the first K targets first, alone; the others start\n"
+    "                       only if all K are ok\n"
+    "  --keep-going         a fleet: a failed target does not stop the others from starting\n"
+    "  --report FILE        a fleet: every target's outcome as JSON in FILE, also after a\n"
+    "                       failure or Ctrl-C\n"
     "  (each command has options of its own: poblysh migrate COMMAND --help)\n"
     "  -h, --help           show help (also after a command: poblysh migrate up --help)\n"
     "  -V, --version        print the version\n"
@@ -93,7 +105,9 @@ static const char *program_usage =
     "     status found a failed, modified, missing or out-of-order migration or a damaged\n"
     "     history table, or status --exit-code found the database not up to date\n"
     "  130  interrupted (SIGINT/SIGTERM): the running migration was stopped and rolled back\n"
-    "       where the database can (libdbi lets the running statement finish)\n";
+    "       where the database can (libdbi lets the running statement finish)\n"
+    "  A fleet exits 0 when every target is ok, 130 when interrupted, else the code its\n"
+    "  failed targets share (status: 5 for a target needing attention), else 1.\n";
 
 const char *pm__cli_program = "poblysh";
 
@@ -221,7 +235,12 @@ enum {
     LONG_ENV_FILE,
     LONG_NO_ENV_FILE,
     LONG_PROFILE,
-    LONG_SCHEMA
+    LONG_SCHEMA,
+    LONG_TARGETS,
+    LONG_TARGETS_QUERY,
+    LONG_CANARY,
+    LONG_KEEP_GOING,
+    LONG_REPORT
 };
 
 static const struct option long_options[] = {
@@ -261,6 +280,12 @@ static const struct option long_options[] = {
     {"no-env-file", no_argument, NULL, LONG_NO_ENV_FILE},
     {"profile", required_argument, NULL, LONG_PROFILE},
     {"schema", required_argument, NULL, LONG_SCHEMA},
+    {"targets", required_argument, NULL, LONG_TARGETS},
+    {"targets-query", required_argument, NULL, LONG_TARGETS_QUERY},
+    {"jobs", required_argument, NULL, 'j'},
+    {"canary", required_argument, NULL, LONG_CANARY},
+    {"keep-going", no_argument, NULL, LONG_KEEP_GOING},
+    {"report", required_argument, NULL, LONG_REPORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -284,6 +309,11 @@ static const char *option_name(unsigned int bit)
     case OPT_ALLOW_FAILED: return "--allow-failed";
     case OPT_STRICT: return "--strict";
     case OPT_CREATE_DATABASE: return "--create-database";
+    case OPT_TARGETS: return "--targets/--targets-query";
+    case OPT_JOBS: return "-j/--jobs";
+    case OPT_CANARY: return "--canary";
+    case OPT_KEEP_GOING: return "--keep-going";
+    case OPT_REPORT: return "--report";
     default: return "--accept/--applied/--rollback";
     }
 }
@@ -313,13 +343,104 @@ static int parse_timeout(const char *name, const char *text, int *out)
     return 0;
 }
 
+/* ==== Fleets ==== */
+
+/* --targets, --targets-query URL SQL (its second argument is the next word:
+ * GNU getopt moves the words it skips behind the options, as it does for
+ * any argument), -j, --canary, --keep-going, --report. */
+static int parse_fleet_option(int opt, int argc, char **argv, cli_options *opts)
+{
+    long value;
+    switch (opt) {
+    case LONG_TARGETS:
+    case LONG_TARGETS_QUERY:
+        if (opts->given & OPT_TARGETS)
+            return usage_error("give --targets FILE or --targets-query URL SQL, once%s", "");
+        if (!*optarg)
+            return usage_error("%s is empty",
+                               opt == LONG_TARGETS ? "--targets" : "--targets-query's URL");
+        opts->given |= OPT_TARGETS;
+        if (opt == LONG_TARGETS) {
+            opts->targets = optarg;
+            break;
+        }
+        if (optind >= argc || !*argv[optind])
+            return usage_error("--targets-query needs two values: a control database's URL and "
+                               "a query listing url[, name[, schema]]%s",
+                               "");
+        opts->targets_query_url = optarg;
+        opts->targets_query_sql = argv[optind++];
+        break;
+    case 'j':
+        if (parse_positive(optarg, PM_FLEET_MAX_JOBS, &value) < 0)
+            return usage_error("-j/--jobs must be a whole number from 1 to 256, not \"%s\"",
+                               optarg);
+        opts->jobs = (unsigned int)value;
+        opts->given |= OPT_JOBS;
+        break;
+    case LONG_CANARY:
+        if (parse_positive(optarg, 1000000L, &value) < 0)
+            return usage_error("--canary must be a positive whole number of targets, not \"%s\"",
+                               optarg);
+        opts->canary = (unsigned int)value;
+        opts->given |= OPT_CANARY;
+        break;
+    case LONG_KEEP_GOING: opts->given |= OPT_KEEP_GOING; break;
+    default:
+        if (!*optarg)
+            return usage_error("--report is empty%s", "");
+        opts->report = optarg;
+        opts->given |= OPT_REPORT;
+        break;
+    }
+    return 0;
+}
+
+/* What cannot go with a fleet, and the fleet's options without one. */
+static int check_fleet_options(const cli_options *opts)
+{
+    if (!(opts->given & OPT_TARGETS)) {
+        for (unsigned int bit = OPT_JOBS; bit <= OPT_REPORT; bit <<= 1)
+            if (opts->given & bit)
+                return usage_error("%s applies only to a fleet: give --targets FILE or "
+                                   "--targets-query URL SQL",
+                                   option_name(bit));
+        return 0;
+    }
+    if (opts->database_url)
+        return usage_error("--database-url cannot go with --targets/--targets-query: the "
+                           "targets name every database%s",
+                           "");
+    if (opts->schema)
+        return usage_error("-s/--schema cannot go with --targets/--targets-query: a targets "
+                           "line names its schema (schema=NAME)%s",
+                           "");
+    if (opts->given & OPT_DRY_RUN)
+        return usage_error("--dry-run cannot go with --targets/--targets-query: dry-run one "
+                           "database with --database-url instead%s",
+                           "");
+    if (opts->given & OPT_CREATE_DATABASE)
+        return usage_error("--create-database cannot go with --targets/--targets-query: a fleet "
+                           "migrates databases that exist (SQLite files are created by up)%s",
+                           "");
+    if (opts->given & OPT_FORMAT)
+        return usage_error("--format cannot go with --targets/--targets-query: --report FILE "
+                           "writes the fleet's JSON%s",
+                           "");
+    if (opts->given & OPT_STRICT)
+        return usage_error("--strict cannot go with --targets/--targets-query: verify one "
+                           "database with --strict instead%s",
+                           "");
+    return 0;
+}
+
 /* Parses every option, wherever it stands; returns 0, or an exit code. */
 static int parse_options(int argc, char **argv, cli_options *opts, int *help)
 {
     int opt;
     long value;
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, ":n:u:vhqVd:s:", long_options, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":n:u:vhqVd:s:j:", long_options, NULL)) != -1) {
         switch (opt) {
         case 'u':
         case LONG_DATABASE_URL:
@@ -442,6 +563,17 @@ static int parse_options(int argc, char **argv, cli_options *opts, int *help)
             opts->output = optarg;
             opts->given |= OPT_OUTPUT;
             break;
+        case LONG_TARGETS:
+        case LONG_TARGETS_QUERY:
+        case 'j':
+        case LONG_CANARY:
+        case LONG_KEEP_GOING:
+        case LONG_REPORT: {
+            int rc = parse_fleet_option(opt, argc, argv, opts);
+            if (rc)
+                return rc;
+            break;
+        }
         case ':': return usage_error("option %s needs a value", argv[optind - 1]);
         default: return usage_error("unknown option \"%s\"", argv[optind - 1]);
         }
@@ -574,6 +706,8 @@ static int run_main(int argc, char **argv, const pm_migration *const *set, size_
                     pm__cli_program, option_name(bit), group, name, pm__cli_program, group, name);
             return PM_EXIT_USAGE;
         }
+    if ((rc = check_fleet_options(&opts)) != 0)
+        return rc;
     opts.needs_set_check = command->needs_migrations;
     rc = pm__cli_load_config(&opts);
     if (rc == 0)

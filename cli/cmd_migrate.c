@@ -77,6 +77,11 @@ static int report_error(const pm_error *err, const pm_db *db, bool in_transactio
         fprintf(stderr, "  its transaction was rolled back: the database is as it was before\n");
     if (err->code == PM_EPROFILE) /* the library names the variable; the flag is ours */
         fprintf(stderr, "  hint: set %s or pass --database-url URL\n", PM_ENV_DATABASE_URL);
+    return pm__cli_exit_code(err);
+}
+
+int pm__cli_exit_code(const pm_error *err)
+{
     switch (err->code) {
     case PM_ECONNECT: return PM_EXIT_CONNECT;
     case PM_EREADONLY: return PM_EXIT_CONNECT;
@@ -104,6 +109,7 @@ static int report_error(const pm_error *err, const pm_db *db, bool in_transactio
  * 130. A second signal ends the process at once (SA_RESETHAND). */
 static volatile sig_atomic_t signalled;
 static pm_db *volatile interrupt_target;
+static pm_fleet *volatile interrupt_fleet; /* a fleet command's: every running target */
 
 static void on_signal(int sig)
 {
@@ -112,6 +118,21 @@ static void on_signal(int sig)
     pm_db *db = interrupt_target;
     if (db)
         pm_db_interrupt(db);
+    pm_fleet *fleet = interrupt_fleet;
+    if (fleet)
+        pm_fleet_interrupt(fleet);
+}
+
+void pm__cli_watch_fleet(pm_fleet *fleet)
+{
+    interrupt_fleet = fleet;
+    if (fleet && signalled)
+        pm_fleet_interrupt(fleet);
+}
+
+bool pm__cli_signalled(void)
+{
+    return signalled != 0;
 }
 
 /* The database a signal interrupts from now on (NULL: none). A signal that
@@ -177,12 +198,16 @@ int pm__cli_run_command(const cli_command *command, const cli_options *opts)
     sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a signal ends a sleep or a wait early */
     signalled = 0;
     interrupt_target = NULL;
+    interrupt_fleet = NULL;
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
-    int saved_stdout = silence_stdout(command, opts);
-    int code = command->run(opts);
+    /* A fleet keeps its failures and summary under -q: it quiets itself. */
+    bool fleet = (opts->given & OPT_TARGETS) != 0;
+    int saved_stdout = fleet ? -1 : silence_stdout(command, opts);
+    int code = fleet ? pm__cli_fleet(command, opts) : command->run(opts);
     restore_stdout(saved_stdout);
     interrupt_target = NULL;
+    interrupt_fleet = NULL;
     /* A program that called pm_cli_main() gets its own handlers back. */
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
@@ -369,13 +394,9 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
                          pm_error *err)
 {
     memset(s, 0, sizeof(*s));
-    if (pm__cli_source_dir(opts)) { /* SQL files instead of the compiled-in set, read first */
-        int rc = pm_source_new(&s->source, err);
-        if (rc == 0)
-            rc = pm_source_add_dir_as(s->source, pm__cli_source_dir(opts), opts->layout, err);
-        if (rc < 0)
-            return rc;
-    }
+    int src = pm__cli_source_open(&s->source, opts, err);
+    if (src < 0)
+        return src;
     s->profile = pm_config_profile(opts->config);
     /* A command may work on a database of its own (verify's scratch one). */
     const char *resolved = pm_config_get(opts->config, "database_url");
@@ -424,23 +445,41 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
         if (opts->verbose)
             fprintf(stderr, "poblysh: %zu migration(s) compiled in\n", count);
     }
-    pm_engine_options eopts = PM_ENGINE_OPTIONS_INIT;
-    eopts.lock_timeout_seconds = opts->lock_timeout;
-    eopts.ddl_lock_timeout_ms = opts->ddl_lock_timeout_ms;
-    eopts.statement_timeout_ms = opts->statement_timeout_ms;
-    eopts.ddl_retries = opts->ddl_retries;
+    pm_engine_options eopts;
+    pm__cli_engine_options(&eopts, opts);
     eopts.progress = quiet ? NULL : (opts->given & OPT_DRY_RUN) ? on_dry_run_progress : on_progress;
     if (opts->given & OPT_DRY_RUN) {
         eopts.dry_run = on_dry_run_sql;
         eopts.dry_run_ctx = &dry_run;
     }
-    if (opts->given & OPT_IGNORE_MODIFIED)
-        eopts.flags |= PM_ENGINE_IGNORE_MODIFIED;
-    if (opts->given & OPT_ALLOW_MISSING)
-        eopts.flags |= PM_ENGINE_ALLOW_MISSING;
-    if (opts->given & OPT_ALLOW_OUT_OF_ORDER)
-        eopts.flags |= PM_ENGINE_ALLOW_OUT_OF_ORDER;
     return pm_engine_new(&s->engine, s->db, set, count, &eopts, err);
+}
+
+int pm__cli_source_open(pm_source **out, const cli_options *opts, pm_error *err)
+{
+    *out = NULL;
+    if (!pm__cli_source_dir(opts)) /* the compiled-in set */
+        return 0;
+    int rc = pm_source_new(out, err);
+    if (rc == 0)
+        rc = pm_source_add_dir_as(*out, pm__cli_source_dir(opts), opts->layout, err);
+    return rc;
+}
+
+void pm__cli_engine_options(pm_engine_options *eopts, const cli_options *opts)
+{
+    pm_engine_options init = PM_ENGINE_OPTIONS_INIT;
+    *eopts = init;
+    eopts->lock_timeout_seconds = opts->lock_timeout;
+    eopts->ddl_lock_timeout_ms = opts->ddl_lock_timeout_ms;
+    eopts->statement_timeout_ms = opts->statement_timeout_ms;
+    eopts->ddl_retries = opts->ddl_retries;
+    if (opts->given & OPT_IGNORE_MODIFIED)
+        eopts->flags |= PM_ENGINE_IGNORE_MODIFIED;
+    if (opts->given & OPT_ALLOW_MISSING)
+        eopts->flags |= PM_ENGINE_ALLOW_MISSING;
+    if (opts->given & OPT_ALLOW_OUT_OF_ORDER)
+        eopts->flags |= PM_ENGINE_ALLOW_OUT_OF_ORDER;
 }
 
 void pm__cli_session_close(cli_session *s)
@@ -518,7 +557,7 @@ static int cmd_up(const cli_options *opts)
 
 /* Reverting can drop tables and their data: outside local and test it
  * needs --yes. */
-static int production_guard(const char *command, const cli_options *opts)
+int pm__cli_production_guard(const char *command, const cli_options *opts)
 {
     const char *profile = pm_config_profile(opts->config);
     if (pm_profile_auto_migrates(profile) || (opts->given & OPT_YES))
@@ -533,7 +572,7 @@ static int production_guard(const char *command, const cli_options *opts)
 
 static int down_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    if (!(opts->given & OPT_DRY_RUN) && production_guard("down", opts))
+    if (!(opts->given & OPT_DRY_RUN) && pm__cli_production_guard("down", opts))
         return PM_EPROFILE;
     size_t reverted = 0;
     int rc = pm_engine_down(s->engine, (opts->given & OPT_NUM) ? opts->count : 1, &reverted, err);
@@ -561,7 +600,7 @@ static int cmd_down(const cli_options *opts)
 
 static int fresh_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    if (production_guard("fresh", opts))
+    if (pm__cli_production_guard("fresh", opts))
         return PM_EPROFILE;
     printf("Dropping everything the migrations made (listed first), then applying every "
            "migration.\n");
@@ -579,7 +618,7 @@ static int fresh_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int reset_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    if (production_guard("reset", opts))
+    if (pm__cli_production_guard("reset", opts))
         return PM_EPROFILE;
     printf("Reverting every applied migration.\n");
     size_t reverted = 0;
@@ -592,7 +631,7 @@ static int reset_body(cli_session *s, const cli_options *opts, pm_error *err)
 
 static int refresh_body(cli_session *s, const cli_options *opts, pm_error *err)
 {
-    if (production_guard("refresh", opts))
+    if (pm__cli_production_guard("refresh", opts))
         return PM_EPROFILE;
     printf("Reverting every applied migration, then applying every migration.\n");
     size_t reverted = 0, applied = 0;
@@ -665,7 +704,7 @@ const cli_command pm__cli_migrate_commands[] = {
      "                          migration under a header, and change nothing\n"
      "  --create-database       create the URL's database first when it does not exist\n",
      OPT_NUM | OPT_IGNORE_MODIFIED | OPT_ALLOW_MISSING | OPT_ALLOW_OUT_OF_ORDER | OPT_DRY_RUN |
-         OPT_CREATE_DATABASE,
+         OPT_CREATE_DATABASE | OPT_FLEET,
      1},
     {"down", cmd_down, "Revert the last applied migration(s)",
      "Usage: poblysh migrate down [-n N] [--dry-run] [--yes] [--database-url URL]\n"
@@ -677,7 +716,7 @@ const cli_command pm__cli_migrate_commands[] = {
      "  -n, --num N   revert N migrations (default: 1)\n"
      "  --yes         required under any profile but local and test: down can drop data\n"
      "  --dry-run     print the SQL down would send and change nothing\n",
-     OPT_NUM | OPT_YES | OPT_DRY_RUN, 1},
+     OPT_NUM | OPT_YES | OPT_DRY_RUN | OPT_FLEET, 1},
     {"fresh", cmd_fresh, "Drop everything the migrations made, then apply every migration",
      "Usage: poblysh migrate fresh [--yes] [--database-url URL]\n"
      "\n"
@@ -717,7 +756,7 @@ const cli_command pm__cli_migrate_commands[] = {
      "\n"
      "  --format json  one JSON document (schema in docs/status-json.md)\n"
      "  --exit-code    exit 5 unless every migration is applied (for CI and readiness probes)\n",
-     OPT_FORMAT | OPT_EXIT_CODE, 1},
+     OPT_FORMAT | OPT_EXIT_CODE | OPT_FLEET, 1},
     {"adopt", pm__cli_adopt, "Record as applied what another tool's history says was run",
      "Usage: poblysh migrate adopt [TOOL] [--dry-run] [--allow-unmatched] [--allow-failed]\n"
      "                             [--database-url URL] [--lock-timeout SECS]\n"
@@ -774,7 +813,7 @@ const cli_command pm__cli_migrate_commands[] = {
      "                      afterwards (also on failure or Ctrl-C): the URL's database is not\n"
      "                      touched. A role that may not create databases is refused (exit 2)\n"
      "  --strict            columns left in another order by a down() fail (else a warning)\n",
-     OPT_STRICT, 1},
+     OPT_STRICT | OPT_FLEET, 1},
     {"generate", pm__cli_generate, "Create a new migration file and register it",
      "Usage: poblysh migrate generate NAME [--dir DIR] [--sql [--source DIR]]\n"
      "\n"

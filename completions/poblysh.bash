@@ -8,9 +8,9 @@ _poblysh()
 {
     local cur=${COMP_WORDS[COMP_CWORD]}
     local prev=${COMP_WORDS[COMP_CWORD - 1]}
-    local global_opts="-u --database-url --profile --config --env-file --no-env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout -v --verbose -q --quiet --progress -h --help -V --version"
+    local global_opts="-u --database-url --profile --config --env-file --no-env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout -v --verbose -q --quiet --progress --targets --targets-query -j --jobs --canary --keep-going --report -h --help -V --version"
     # The options that take a value, so their values are not taken for words.
-    local valued=" -u --database-url --profile --config --env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout --progress -n --num --format --accept --applied --rollback --dir --output "
+    local valued=" -u --database-url --profile --config --env-file --lock-timeout --ddl-lock-timeout --statement-timeout --ddl-retries --wait --source -d -s --schema --layout --progress --targets --targets-query -j --jobs --canary --report -n --num --format --accept --applied --rollback --dir --output "
     local commands="up down fresh refresh reset status adopt repair schema verify generate init"
     COMPREPLY=()
 
@@ -29,7 +29,7 @@ _poblysh()
         mapfile -t COMPREPLY < <(compgen -d -- "$cur")
         return 0
         ;;
-    --output | --config | --env-file)
+    --output | --config | --env-file | --targets | --report)
         compopt -o filenames 2>/dev/null || true
         mapfile -t COMPREPLY < <(compgen -f -- "$cur")
         return 0
@@ -55,7 +55,7 @@ _poblysh()
         mapfile -t COMPREPLY < <(compgen -W "local test production" -- "$cur")
         return 0
         ;;
-    --lock-timeout | --ddl-lock-timeout | --statement-timeout | --ddl-retries | --wait | -n | --num | --accept | --applied | --rollback)
+    --lock-timeout | --ddl-lock-timeout | --statement-timeout | --ddl-retries | --wait | -n | --num | --accept | --applied | --rollback | -j | --jobs | --canary | --targets-query)
         return 0
         ;;
     esac
