@@ -52,11 +52,21 @@ struct dbi_pm_conn {
 /* Points stdout and stderr at /dev/null for the length of a libdbi call.
  * The saved copies live above fd 2, and a descriptor that was closed is
  * closed again afterwards, so a process started with stdout closed still
- * gets its errors on stderr. */
+ * gets its errors on stderr.
+ *
+ * Threads: the descriptors are the process's, so the first thread into a
+ * libdbi call points them away and the last one out puts them back (a count
+ * under a lock): connections used from several threads at once (a fleet)
+ * never leave them at /dev/null, but while any thread is inside a libdbi
+ * call every thread's output to stdout and stderr is lost. */
 typedef struct quiet {
     int saved_out, saved_err;
     bool out_closed, err_closed;
 } quiet;
+
+static pthread_mutex_t quiet_lock = PTHREAD_MUTEX_INITIALIZER;
+static size_t quiet_depth; /* threads inside a libdbi call */
+static quiet quiet_saved;  /* the descriptors to put back */
 
 static int save_fd(int fd, bool *closed)
 {
@@ -75,7 +85,7 @@ static void restore_fd(int fd, int saved, bool closed)
     }
 }
 
-static void quiet_begin(quiet *q)
+static void silence(quiet *q)
 {
     fflush(stdout);
     fflush(stderr);
@@ -94,13 +104,36 @@ static void quiet_begin(quiet *q)
     }
 }
 
-static void quiet_end(quiet *q)
+static void unsilence(quiet *q)
 {
     fflush(stdout);
     fflush(stderr);
     restore_fd(STDOUT_FILENO, q->saved_out, q->out_closed);
     restore_fd(STDERR_FILENO, q->saved_err, q->err_closed);
 }
+
+static void quiet_begin(void)
+{
+    pthread_mutex_lock(&quiet_lock);
+    if (quiet_depth++ == 0)
+        silence(&quiet_saved);
+    pthread_mutex_unlock(&quiet_lock);
+}
+
+static void quiet_end(void)
+{
+    pthread_mutex_lock(&quiet_lock);
+    if (--quiet_depth == 0)
+        unsilence(&quiet_saved);
+    pthread_mutex_unlock(&quiet_lock);
+}
+
+/* libdbi keeps each instance's connections in a list that dbi_conn_new_r()
+ * and dbi_conn_close() change without a lock, and the MySQL client library
+ * initialises itself on the first connect without one: those calls take
+ * this lock, so connections may be opened and closed from several threads
+ * at once. Statements on different connections need none. */
+static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* ==== Errors ==== */
 
@@ -121,10 +154,9 @@ static int fail(dbi_pm_conn *c, int code, const char *statement, pm_error *err)
  * NULL. */
 static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_error *err)
 {
-    quiet q;
-    quiet_begin(&q);
+    quiet_begin();
     dbi_result res = dbi_conn_query(c->conn, sql);
-    quiet_end(&q);
+    quiet_end();
     if (!res)
         return fail(c, PM_EDB, sql, err);
     int rc = 0;
@@ -147,9 +179,9 @@ static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_err
         }
         free(values);
     }
-    quiet_begin(&q);
+    quiet_begin();
     dbi_result_free(res);
-    quiet_end(&q);
+    quiet_end();
     return rc;
 }
 
@@ -359,11 +391,13 @@ static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
 static void dbi_close(pm_conn *conn)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
-    quiet q;
-    quiet_begin(&q);
-    if (c->conn)
+    quiet_begin();
+    if (c->conn) {
+        pthread_mutex_lock(&instance_lock);
         dbi_conn_close(c->conn);
-    quiet_end(&q);
+        pthread_mutex_unlock(&instance_lock);
+    }
+    quiet_end();
     free(c);
 }
 
@@ -390,10 +424,9 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 static void initialize_process_instance(void)
 {
-    quiet q;
-    quiet_begin(&q);
+    quiet_begin();
     process_ndrivers = dbi_initialize_r(NULL, &process_inst);
-    quiet_end(&q);
+    quiet_end();
 }
 
 /* Creates the libdbi connection for driver_name, or explains why not. */
@@ -402,10 +435,11 @@ static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err
     pthread_once(&process_once, initialize_process_instance);
     int ndrivers = process_ndrivers;
     c->inst = process_inst;
-    quiet q;
-    quiet_begin(&q);
+    quiet_begin();
+    pthread_mutex_lock(&instance_lock);
     c->conn = ndrivers > 0 ? dbi_conn_new_r(driver_name, c->inst) : NULL;
-    quiet_end(&q);
+    pthread_mutex_unlock(&instance_lock);
+    quiet_end();
     if (c->conn)
         return 0;
     if (ndrivers <= 0)
@@ -453,10 +487,11 @@ static int connect_with_wait(dbi_pm_conn *c, const char *driver_name,
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (int attempt = 1;; attempt++) {
-        quiet q;
-        quiet_begin(&q);
+        quiet_begin();
+        pthread_mutex_lock(&instance_lock);
         int connected = dbi_conn_connect(c->conn);
-        quiet_end(&q);
+        pthread_mutex_unlock(&instance_lock);
+        quiet_end();
         if (connected >= 0)
             return 0;
         const char *message = NULL;

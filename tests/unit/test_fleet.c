@@ -466,6 +466,31 @@ static void test_fleet__two_fleets_at_once_apply_each_migration_once(void **stat
         assert_int_equal(history_of(f, i), NMIGRATIONS);
 }
 
+#ifdef PM_TEST_WITH_DBI
+/* libdbi connections from several threads at once: opened, used and closed
+ * in parallel, and stdout (pointed at /dev/null around each libdbi call)
+ * is the terminal's or file's it was once all have ended. */
+static void test_fleet__libdbi_targets_run_in_parallel(void **state)
+{
+    fixture *f = *state;
+    struct stat before, after;
+    assert_int_equal(fstat(STDOUT_FILENO, &before), 0);
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.jobs = 8;
+    new_fleet(f, &opts);
+    for (size_t i = 1; i <= 16; i++) {
+        char url[160];
+        snprintf(url, sizeof(url), "dbi:sqlite3://%s/dbi_%zu.db", f->dir, i);
+        pm_test_ok(pm_fleet_add(f->fleet, url, NULL, NULL, &f->err), &f->err);
+    }
+    pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err), &f->err);
+    for (size_t i = 0; i < 16; i++)
+        assert_int_equal(result(f, i)->applied, NMIGRATIONS);
+    assert_int_equal(fstat(STDOUT_FILENO, &after), 0);
+    assert_true(before.st_dev == after.st_dev && before.st_ino == after.st_ino);
+}
+#endif
+
 /* ==== Targets lists ==== */
 
 /* pm_fleet_add_text() of text must fail with a message containing want,
@@ -669,6 +694,9 @@ int main(int argc, char **argv)
         TEST(test_fleet__interrupt_then_resume_completes),
         TEST(test_fleet__interrupted_before_the_run_starts_nothing),
         TEST(test_fleet__two_fleets_at_once_apply_each_migration_once),
+#ifdef PM_TEST_WITH_DBI
+        TEST(test_fleet__libdbi_targets_run_in_parallel),
+#endif
         TEST(test_fleet__targets_text_comments_fields_and_crlf),
         TEST(test_fleet__targets_text_errors_name_origin_and_line),
         TEST(test_fleet__duplicates_are_refused_naming_both_lines),
