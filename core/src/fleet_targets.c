@@ -78,6 +78,10 @@ static char *made_name(const char *url, const char *schema, const char *redacted
     }
     pm_url_free(parsed);
     pm_error_clear(&ignored);
+    if (name && !*name) { /* a path ending in '/' */
+        free(name);
+        name = pm__strdup(redacted);
+    }
     return name;
 }
 
