@@ -529,6 +529,14 @@ static size_t complete_targets(char **urls, size_t n)
     return done;
 }
 
+/* Whether c has not exited yet (without reaping it: collect() does). */
+static bool running(child *c)
+{
+    siginfo_t info;
+    memset(&info, 0, sizeof(info));
+    return waitid(P_PID, (id_t)c->pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == 0;
+}
+
 static void test_up__an_interrupted_run_resumes(void **state)
 {
     fixture *f = *state;
@@ -542,11 +550,15 @@ static void test_up__an_interrupted_run_resumes(void **state)
                                  "2", "--report", report));
     /* Wait until the first targets have ended (each takes 20 x 0.2 s). */
     size_t done = 0;
-    for (int i = 0; i < 1200 && done == 0; i++) {
+    for (int i = 0; i < 1200 && done == 0 && running(c); i++) {
         sleep_ms(100);
         done = complete_targets(urls, 3);
     }
-    assert_true(done > 0);
+    if (done == 0) {
+        const run_result *early = collect(f, c);
+        fail_msg("no target ended before poblysh exited %d:\n%s%s", early->status, early->out,
+                 early->err);
+    }
     kill(c->pid, SIGINT);
     const run_result *r = collect(f, c);
     assert_exit(r, 130);
