@@ -60,10 +60,10 @@ static int teardown(void **state)
 
 /* ==== Helpers ==== */
 
-/* The URL of tenant i's file. */
+/* The URL of tenant i's file (one buffer per thread: two fleets list them at once). */
 static char *tenant_url(const fixture *f, size_t i)
 {
-    static char url[128];
+    static _Thread_local char url[128];
     snprintf(url, sizeof(url), "sqlite:%s/tenant_%zu.db", f->dir, i);
     return url;
 }
