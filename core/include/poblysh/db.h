@@ -8,15 +8,14 @@
  * Threads: a pm_db (and the pm_engine, pm_testdb or native handle using it)
  * is used by one thread at a time; different pm_db objects may be used from
  * different threads at once, as far as the database library allows (SQLite
- * built thread-safe, as distributions build it; libpq). The exceptions:
- * pm_db_interrupt() may be called from any thread or a signal handler while
- * another thread uses db; and the libdbi driver (mysql:, mariadb:, dbi:)
- * points the process's stdout and stderr at /dev/null around each libdbi call
- * to silence it, so while one thread uses such a connection other threads'
- * output to stdout and stderr is lost, and two threads using libdbi
- * connections at once can leave them pointing at /dev/null: use libdbi
- * connections from one thread. Opening and adopting consult the driver
- * registry under its lock (sys/driver.h). */
+ * built thread-safe, as distributions build it; libpq; libdbi). The
+ * exceptions: pm_db_interrupt() may be called from any thread or a signal
+ * handler while another thread uses db; and the libdbi driver (mysql:,
+ * mariadb:, dbi:) points the process's stdout and stderr at /dev/null while
+ * any thread is inside a libdbi call, to silence it, so meanwhile every
+ * thread's output to stdout and stderr is lost (they are put back when the
+ * last such call ends). Opening and adopting consult the driver registry
+ * under its lock (sys/driver.h). */
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 

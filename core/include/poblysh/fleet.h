@@ -35,7 +35,7 @@ typedef struct pm_fleet pm_fleet;
 
 /* What pm_fleet_run() does on each target. */
 typedef enum pm_fleet_action {
-    PM_FLEET_UP,     /* pm_engine_up(), at most options.count migrations (PM_ALL: all) */
+    PM_FLEET_UP,     /* pm_engine_up(), at most options.count migrations (0, PM_ALL: all) */
     PM_FLEET_DOWN,   /* pm_engine_down() of options.count migrations (0 means 1) */
     PM_FLEET_STATUS, /* pm_engine_status(); the result holds the target's status */
     /* pm_engine_verify() in a scratch database of the target's server (an
