@@ -259,6 +259,12 @@ static void print_migration_lines(const pm_fleet *fleet, const pm_migration *con
             printf(", %zu modified", t.modified);
         putchar('\n');
     }
+    size_t unread = 0;
+    for (size_t i = 0; i < pm_fleet_size(fleet); i++)
+        unread += pm_fleet_result_at(fleet, i)->status == NULL;
+    if (unread)
+        printf("(%zu target%s could not be read: counted in none of the states above)\n", unread,
+               unread == 1 ? "" : "s");
 }
 
 /* The APPLIED column: "-" when the target never started. */
@@ -520,10 +526,10 @@ static int run_fleet(fleet_view *v, pm_fleet *fleet, const pm_migration *const *
     if (!v->quiet)
         print_table(v, fleet);
     fleet_summary s = summarise(fleet);
-    printf("Fleet %s: %zu ok, %zu failed, %zu interrupted, %zu not started (of %zu targets) in "
+    printf("Fleet %s: %zu ok, %zu failed, %zu interrupted, %zu not started (of %zu target%s) in "
            "%.1f s.\n",
            v->command, s.ok, s.failed, s.interrupted, s.not_started, v->total,
-           (double)elapsed / 1000.0);
+           v->total == 1 ? "" : "s", (double)elapsed / 1000.0);
     int code = fleet_exit_code(v, fleet, rc, &err);
     if (rc < 0 && rc != PM_EINTERRUPTED) {
         char line[1024];
