@@ -5,9 +5,12 @@
  * native SQLite and PostgreSQL drivers: its dialect, session set-up,
  * transactions, lock and catalog come from there, not from this file.
  *
- * libdbi's drivers print to stdout and stderr on their own (the sqlite3 one
- * prints "No tables in statement !"), so every libdbi call runs with both
- * file descriptors pointed at /dev/null. */
+ * Some libdbi drivers print to stdout and stderr on their own (the sqlite3
+ * one prints "No tables in statement !", the pgsql one lets libpq print
+ * notices), so their calls run with both file descriptors pointed at
+ * /dev/null; the mysql driver prints nothing (libdbi's own messages are
+ * turned off), so MySQL/MariaDB connections leave them alone and other
+ * threads' output is never lost to them. */
 #include <dbi/dbi.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -29,11 +32,24 @@ typedef struct dbi_pm_conn dbi_pm_conn;
 static const struct {
     const char *libdbi_driver;
     const char *backend;
+    /* It prints to stdout or stderr on its own (the sqlite3 driver's "No
+     * tables in statement !", libpq's notices): its calls run quiet. */
+    bool prints;
 } reaches[] = {
-    {"mysql", "mysql"},
-    {"pgsql", "postgres"},
-    {"sqlite3", "sqlite"},
+    {"mysql", "mysql", false},
+    {"pgsql", "postgres", true},
+    {"sqlite3", "sqlite", true},
 };
+
+/* Whether the libdbi driver called name prints on its own (unknown ones
+ * are taken to). */
+static bool prints_on_its_own(const char *name)
+{
+    for (size_t i = 0; i < sizeof(reaches) / sizeof(reaches[0]); i++)
+        if (name && strcmp(reaches[i].libdbi_driver, name) == 0)
+            return reaches[i].prints;
+    return true;
+}
 
 struct dbi_pm_conn {
     pm_conn base;
@@ -41,6 +57,7 @@ struct dbi_pm_conn {
     dbi_conn conn;
     const pm_backend *backend;
     const char *libdbi_driver; /* "mysql", "pgsql", "sqlite3": static */
+    bool quiet;                /* its libdbi calls run quiet (prints_on_its_own()) */
     bool in_transaction;
     volatile sig_atomic_t cancelled;
     char lock_key[96];   /* "" when not locked */
@@ -112,16 +129,20 @@ static void unsilence(quiet *q)
     restore_fd(STDERR_FILENO, q->saved_err, q->err_closed);
 }
 
-static void quiet_begin(void)
+static void quiet_begin(bool needed)
 {
+    if (!needed)
+        return;
     pthread_mutex_lock(&quiet_lock);
     if (quiet_depth++ == 0)
         silence(&quiet_saved);
     pthread_mutex_unlock(&quiet_lock);
 }
 
-static void quiet_end(void)
+static void quiet_end(bool needed)
 {
+    if (!needed)
+        return;
     pthread_mutex_lock(&quiet_lock);
     if (--quiet_depth == 0)
         unsilence(&quiet_saved);
@@ -154,9 +175,9 @@ static int fail(dbi_pm_conn *c, int code, const char *statement, pm_error *err)
  * NULL. */
 static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_error *err)
 {
-    quiet_begin();
+    quiet_begin(c->quiet);
     dbi_result res = dbi_conn_query(c->conn, sql);
-    quiet_end();
+    quiet_end(c->quiet);
     if (!res)
         return fail(c, PM_EDB, sql, err);
     int rc = 0;
@@ -179,9 +200,9 @@ static int run(dbi_pm_conn *c, const char *sql, pm_row_fn row, void *ctx, pm_err
         }
         free(values);
     }
-    quiet_begin();
+    quiet_begin(c->quiet);
     dbi_result_free(res);
-    quiet_end();
+    quiet_end(c->quiet);
     return rc;
 }
 
@@ -391,13 +412,13 @@ static int set_url_options(dbi_pm_conn *c, const pm_url *url, pm_error *err)
 static void dbi_close(pm_conn *conn)
 {
     dbi_pm_conn *c = (dbi_pm_conn *)conn;
-    quiet_begin();
+    quiet_begin(c->quiet);
     if (c->conn) {
         pthread_mutex_lock(&instance_lock);
         dbi_conn_close(c->conn);
         pthread_mutex_unlock(&instance_lock);
     }
-    quiet_end();
+    quiet_end(c->quiet);
     free(c);
 }
 
@@ -424,9 +445,11 @@ static pthread_once_t process_once = PTHREAD_ONCE_INIT;
 
 static void initialize_process_instance(void)
 {
-    quiet_begin();
+    quiet_begin(true);
     process_ndrivers = dbi_initialize_r(NULL, &process_inst);
-    quiet_end();
+    if (process_ndrivers >= 0)
+        dbi_set_verbosity_r(0, process_inst); /* libdbi's own messages: we report errors */
+    quiet_end(true);
 }
 
 /* Creates the libdbi connection for driver_name, or explains why not. */
@@ -435,11 +458,12 @@ static int new_connection(dbi_pm_conn *c, const char *driver_name, pm_error *err
     pthread_once(&process_once, initialize_process_instance);
     int ndrivers = process_ndrivers;
     c->inst = process_inst;
-    quiet_begin();
+    c->quiet = prints_on_its_own(driver_name);
+    quiet_begin(c->quiet);
     pthread_mutex_lock(&instance_lock);
     c->conn = ndrivers > 0 ? dbi_conn_new_r(driver_name, c->inst) : NULL;
     pthread_mutex_unlock(&instance_lock);
-    quiet_end();
+    quiet_end(c->quiet);
     if (c->conn)
         return 0;
     if (ndrivers <= 0)
@@ -487,11 +511,11 @@ static int connect_with_wait(dbi_pm_conn *c, const char *driver_name,
     struct timespec start;
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (int attempt = 1;; attempt++) {
-        quiet_begin();
+        quiet_begin(c->quiet);
         pthread_mutex_lock(&instance_lock);
         int connected = dbi_conn_connect(c->conn);
         pthread_mutex_unlock(&instance_lock);
-        quiet_end();
+        quiet_end(c->quiet);
         if (connected >= 0)
             return 0;
         const char *message = NULL;

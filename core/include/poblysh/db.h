@@ -10,12 +10,13 @@
  * different threads at once, as far as the database library allows (SQLite
  * built thread-safe, as distributions build it; libpq; libdbi). The
  * exceptions: pm_db_interrupt() may be called from any thread or a signal
- * handler while another thread uses db; and the libdbi driver (mysql:,
- * mariadb:, dbi:) points the process's stdout and stderr at /dev/null while
- * any thread is inside a libdbi call, to silence it, so meanwhile every
- * thread's output to stdout and stderr is lost (they are put back when the
- * last such call ends). Opening and adopting consult the driver registry
- * under its lock (sys/driver.h). */
+ * handler while another thread uses db; and the libdbi driver's dbi:sqlite3
+ * and dbi:pgsql connections, whose libdbi drivers print on their own, point
+ * the process's stdout and stderr at /dev/null while any thread is inside
+ * one of their libdbi calls, so meanwhile every thread's output to stdout
+ * and stderr is lost (mysql: and mariadb: connections leave them alone).
+ * Opening and adopting consult the driver registry under its lock
+ * (sys/driver.h). */
 #ifndef POBLYSH_DB_H
 #define POBLYSH_DB_H
 
