@@ -509,7 +509,56 @@ static void test_fleet_cli__down_reverts_and_needs_yes_outside_local(void **stat
     assert_int_equal(history_count(f, 1), MIGRATIONS - 2);
 }
 
+static void test_fleet_cli__verify_and_attention(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "verify");
+    write_file(f, "targets.txt", tenant_lines(f, 1, 3));
+    assert_exit(FLEET(f, "up", "--targets", "targets.txt"), 0);
+    const run_result *r = FLEET(f, "verify", "--targets", "targets.txt", "--report", "report.json");
+    assert_exit(r, 0);
+    assert_contains(r->out, "Fleet verify: 3 ok, 0 failed");
+    /* SQLite targets share one verification: the others say whose */
+    assert_int_equal(count_occurrences(r->out, ": verified with tenant_"), 2);
+    json_t *doc = load_report(f, "report.json");
+    json_t *verify = json_object_get(report_target(doc, "tenant_2"), "verify");
+    assert_int_equal(json_integer_value(json_object_get(verify, "problems")), 0);
+    json_decref(doc);
+
+    /* A migration edited since it was applied: status needs attention (exit 5). */
+    pm_test_exec(open_db(f, tenant_file(f, 2)),
+                 "UPDATE seaql_migrations SET checksum = 'edited' "
+                 "WHERE version = '20240101000005_create_fleet_t05'");
+    close_db(f);
+    r = FLEET(f, "status", "--targets", "targets.txt", "--report", "report.json");
+    assert_exit(r, 5);
+    assert_contains(r->out, "ok      tenant_2: applied 20, pending 0, needs attention (");
+    assert_contains(line_starting(f, r->out, "20240101000005_create_fleet_t05 "),
+                    "  2/3 applied, 1 modified");
+    doc = load_report(f, "report.json");
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 5);
+    json_t *status = json_object_get(report_target(doc, "tenant_2"), "status");
+    assert_true(json_is_true(json_object_get(status, "attention")));
+    json_decref(doc);
+}
+
 /* ==== Errors and exit codes ==== */
+
+static void test_fleet_cli__report_that_cannot_be_written_fails_the_run(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "report_fails");
+    write_file(f, "targets.txt", tenant_lines(f, 1, 2));
+    const run_result *r =
+        FLEET(f, "up", "--targets", "targets.txt", "--report", "no-such-dir/report.json");
+    assert_exit(r, 1);
+    assert_contains(r->err, "cannot write the report no-such-dir/report.json");
+    assert_contains(r->out, "Fleet up: 2 ok, 0 failed");
+    /* a control database that cannot be opened exits as a single run would */
+    r = FLEET(f, "status", "--targets-query", file_url(f, "no-such-control.db?mode=rw"),
+              "SELECT 1");
+    assert_exit(r, 4);
+}
 
 static void test_fleet_cli__targets_file_error_names_file_and_line(void **state)
 {
@@ -732,6 +781,8 @@ int main(int argc, char **argv)
         TEST(test_fleet_cli__sigint_stops_reports_and_a_rerun_resumes),
         TEST(test_fleet_cli__status_counts_each_migration_over_the_fleet),
         TEST(test_fleet_cli__down_reverts_and_needs_yes_outside_local),
+        TEST(test_fleet_cli__verify_and_attention),
+        TEST(test_fleet_cli__report_that_cannot_be_written_fails_the_run),
         TEST(test_fleet_cli__targets_file_error_names_file_and_line),
         TEST(test_fleet_cli__usage_errors),
         TEST(test_fleet_cli__targets_query_lists_targets_from_a_control_database),
