@@ -599,6 +599,75 @@ static void test_fleet__names_are_made_from_the_url(void **state)
     assert_string_equal(result(f, 6)->origin, "added");
 }
 
+static void test_fleet__targets_file_and_missing_file(void **state)
+{
+    fixture *f = *state;
+    new_fleet(f, NULL);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/targets.txt", f->dir);
+    FILE *out = fopen(path, "w");
+    assert_non_null(out);
+    fprintf(out, "# two\n%s name=one\n", tenant_url(f, 1));
+    fprintf(out, "%s\n", tenant_url(f, 2));
+    fclose(out);
+    pm_test_ok(pm_fleet_add_file(f->fleet, path, &f->err), &f->err);
+    assert_int_equal(pm_fleet_size(f->fleet), 2);
+    char origin[160];
+    snprintf(origin, sizeof(origin), "%s:3", path);
+    assert_string_equal(result(f, 1)->origin, origin);
+    assert_string_equal(result(f, 1)->name, "tenant_2");
+    snprintf(path, sizeof(path), "%s/none.txt", f->dir);
+    assert_int_equal(pm_fleet_add_file(f->fleet, path, &f->err), PM_ENOTFOUND);
+    assert_non_null(strstr(f->err.message, "none.txt"));
+    assert_int_equal(pm_fleet_size(f->fleet), 2);
+}
+
+static void test_fleet__targets_query_on_a_control_database(void **state)
+{
+    fixture *f = *state;
+    char control[128];
+    snprintf(control, sizeof(control), "sqlite:%s/control.db", f->dir);
+    pm_db *db = pm_test_open(control);
+    pm_test_exec(db, "CREATE TABLE tenants (id INTEGER, url TEXT, name TEXT, active INTEGER)");
+    for (size_t i = 1; i <= 3; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "INSERT INTO tenants VALUES (%zu, '%s', %s, %d)", i,
+                 tenant_url(f, i), i == 2 ? "'second'" : "NULL", i != 3);
+        pm_test_exec(db, sql);
+    }
+    pm_test_exec(db, "INSERT INTO tenants VALUES (4, NULL, 'broken', 0)");
+    pm_db_close(db);
+    new_fleet(f, NULL);
+    pm_test_ok(pm_fleet_add_query(f->fleet, control,
+                                  "SELECT url, name FROM tenants WHERE active = 1 ORDER BY id",
+                                  &f->err),
+               &f->err);
+    assert_int_equal(pm_fleet_size(f->fleet), 2);
+    assert_string_equal(result(f, 0)->name, "tenant_1");
+    assert_string_equal(result(f, 0)->origin, "query row 1");
+    assert_string_equal(result(f, 1)->name, "second");
+    /* a row without a URL: nothing of the query is added */
+    assert_int_equal(pm_fleet_add_query(f->fleet, control,
+                                        "SELECT url, name FROM tenants ORDER BY id DESC", &f->err),
+                     PM_EINVAL);
+    if (!strstr(f->err.message, "query row 1: the first column (the URL) is"))
+        fail_msg("unexpected: %s", f->err.message);
+    assert_int_equal(pm_fleet_size(f->fleet), 2);
+    /* a row repeating a target names both */
+    assert_int_equal(pm_fleet_add_query(f->fleet, control,
+                                        "SELECT url FROM tenants WHERE id = 3 UNION ALL "
+                                        "SELECT url FROM tenants WHERE id = 1",
+                                        &f->err),
+                     PM_EINVAL);
+    assert_non_null(strstr(f->err.message, "query row 2: "));
+    assert_non_null(strstr(f->err.message, "(also at query row 1)"));
+    assert_int_equal(pm_fleet_size(f->fleet), 2);
+    assert_int_equal(
+        pm_fleet_add_query(f->fleet, control, "SELECT url FROM tenants WHERE 0", &f->err),
+        PM_EINVAL);
+    pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err), &f->err);
+}
+
 /* ==== Schemas, secrets ==== */
 
 static void test_fleet__schema_on_sqlite_fails_that_target(void **state)
@@ -701,6 +770,8 @@ int main(int argc, char **argv)
         TEST(test_fleet__targets_text_errors_name_origin_and_line),
         TEST(test_fleet__duplicates_are_refused_naming_both_lines),
         TEST(test_fleet__names_are_made_from_the_url),
+        TEST(test_fleet__targets_file_and_missing_file),
+        TEST(test_fleet__targets_query_on_a_control_database),
         TEST(test_fleet__schema_on_sqlite_fails_that_target),
         TEST(test_fleet__a_password_never_shows),
         TEST(test_fleet__options_are_checked),
