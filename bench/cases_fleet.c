@@ -43,6 +43,40 @@ static cpu_times read_cpu(void)
     return t;
 }
 
+/* The PostgreSQL server's CPU time so far, in ms: the postmaster's own and
+ * its reaped children's (every backend of a closed connection), from
+ * /proc/<postmaster>/stat; the postmaster's pid is the first line of
+ * <data dir>/postmaster.pid, beside the socket directory scripts/
+ * with-postgres.sh made. -1 when it cannot be read. */
+static double server_cpu_ms(const bench_env *env)
+{
+    if (!env->pg_socket_dir)
+        return -1;
+    char *pidfile = bench_format("%s/data/postmaster.pid", env->pg_socket_dir);
+    FILE *f = fopen(pidfile, "r");
+    free(pidfile);
+    long pid = 0;
+    if (!f || fscanf(f, "%ld", &pid) != 1)
+        pid = 0;
+    if (f)
+        fclose(f);
+    char *statfile = bench_format("/proc/%ld/stat", pid);
+    f = pid > 0 ? fopen(statfile, "r") : NULL;
+    free(statfile);
+    char line[1024];
+    bool read = f && fgets(line, sizeof(line), f);
+    if (f)
+        fclose(f);
+    char *after_name = read ? strrchr(line, ')') : NULL;
+    unsigned long long t[4];
+    /* after "pid (comm)": state, 10 numbers, then utime stime cutime cstime */
+    if (!after_name ||
+        sscanf(after_name + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu",
+               &t[0], &t[1], &t[2], &t[3]) != 4)
+        return -1;
+    return (double)(t[0] + t[1] + t[2] + t[3]) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* ==== One fleet ==== */
 
 typedef struct fleet_bench {
@@ -58,6 +92,7 @@ typedef struct fleet_side {
     fleet_bench *bench;
     int jobs;
     double *busy, *iowait; /* fractions of all CPUs, one per run */
+    double *server_ms;     /* PostgreSQL's CPU during each run, or -1 */
     int nruns;
 } fleet_side;
 
@@ -193,9 +228,12 @@ static int run(void *ctx, bench_sample *out)
     const char *argv[] = {s->bench->program, PM_BENCH_FLEET_SOURCE, s->bench->targets_file, jobs,
                           NULL};
     bench_cmd cmd = {argv, NULL, NULL};
+    double server_before = s->bench->postgres ? server_cpu_ms(s->bench->env) : -1;
     cpu_times before = read_cpu();
     int rc = bench_spawn(s->bench->env, &cmd, out);
     cpu_times after = read_cpu();
+    double server_after = server_before >= 0 ? server_cpu_ms(s->bench->env) : -1;
+    s->server_ms[s->nruns] = server_after >= 0 ? server_after - server_before : -1;
     double total = after.total - before.total;
     s->busy[s->nruns] = total > 0 ? (after.busy - before.busy) / total : 0;
     s->iowait[s->nruns] = total > 0 ? (after.iowait - before.iowait) / total : 0;
@@ -217,12 +255,16 @@ static double median_of(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* What held the speed-up back, judged from the machine during -j 8. */
-static const char *limit_text(double busy, double iowait)
+/* What held the speed-up back, judged from -j 8's runs: own is the share of
+ * the machine's CPUs the fleet (and its server) used, busy the share used by
+ * every process, iowait the share spent waiting on the disk. */
+static const char *limit_text(double own, double busy, double iowait)
 {
+    if (own >= 0.70)
+        return "CPU: the fleet's own work (with its server's) kept the CPUs busy";
     if (busy >= 0.85)
-        return "CPU: every CPU of the machine was busy (the fleet, the server and other "
-               "processes together)";
+        return "CPU: the CPUs were busy, much of the time with other processes of this shared "
+               "machine";
     if (iowait >= 0.20)
         return "I/O: the CPUs waited on the disk (fsync of each migration's commit)";
     return "neither CPU nor I/O wait saturated: per-migration latency (round trips, commits) "
@@ -249,7 +291,20 @@ static void report(const char *label, fleet_side *j1, fleet_side *j8, const benc
                       bench_ms_text(cpu, sizeof(cpu), s8->median_cpu_ms),
                       bench_ms_text(wall, sizeof(wall), s8->median_ms),
                       bench_kib_text(peak, sizeof(peak), s8->peak_kib));
-    bench_report_note("limit: %s", limit_text(busy8, io8));
+    double own_ms = s8->median_cpu_ms;
+    if (j8->server_ms[0] >= 0) {
+        double server1 = median_of(j1->server_ms, j1->nruns);
+        double server8 = median_of(j8->server_ms, j8->nruns);
+        char c1[32], c8[32];
+        bench_report_note("server CPU (postmaster and its backends): -j 1 %s, -j 8 %s per run",
+                          bench_ms_text(c1, sizeof(c1), server1),
+                          bench_ms_text(c8, sizeof(c8), server8));
+        own_ms += server8;
+    }
+    double own = own_ms / ((double)cpus * s8->median_ms);
+    bench_report_note("fleet%s CPU at -j 8: %.0f%% of the machine's %ld CPUs",
+                      j8->server_ms[0] >= 0 ? " and server" : "", own * 100, cpus);
+    bench_report_note("limit: %s", limit_text(own, busy8, io8));
 
     char what[128], t8[32], t1[64], ratio[32];
     snprintf(what, sizeof(what), "fleet of %d %s, 20 migrations each, -j 8 vs -j 1", FLEET_TARGETS,
@@ -272,11 +327,12 @@ static int compare(const bench_env *env, bool postgres)
                       env->runs);
     fleet_bench b;
     int rc = fleet_bench_init(&b, env, postgres);
-    double *samples = calloc(4 * (size_t)env->runs, sizeof(*samples));
+    size_t runs = (size_t)env->runs;
+    double *samples = calloc(6 * runs, sizeof(*samples));
     if (!samples)
         rc = -1;
-    fleet_side j1 = {&b, 1, samples, samples + env->runs, 0};
-    fleet_side j8 = {&b, FLEET_JOBS, samples + 2 * env->runs, samples + 3 * env->runs, 0};
+    fleet_side j1 = {&b, 1, samples, samples + runs, samples + 2 * runs, 0};
+    fleet_side j8 = {&b, FLEET_JOBS, samples + 3 * runs, samples + 4 * runs, samples + 5 * runs, 0};
     bench_side one = {"-j 1", prepare, run, &j1};
     bench_side eight = {"-j 8", prepare, run, &j8};
     bench_stats s1, s8;
