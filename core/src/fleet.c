@@ -524,8 +524,11 @@ static void finish_target(fleet_run *run, pm__fleet_target *t)
         run->failed++;
     emit(run, PM_FLEET_TARGET_FINISHED, &t->result, NULL);
     bool keep_going = (run->fleet->opts.flags & PM_FLEET_KEEP_GOING) != 0;
-    if (outcome == PM_FLEET_FAILED && (t->result.canary || !keep_going))
-        stop_scheduling(run, &t->result);
+    bool failed = outcome == PM_FLEET_FAILED;
+    /* a canary that did not succeed (even interrupted) stops the run, or
+     * the others would wait for it for ever */
+    if (outcome != PM_FLEET_OK && (t->result.canary || (failed && !keep_going)))
+        stop_scheduling(run, failed ? &t->result : NULL);
     if (outcome == PM_FLEET_OK && t->result.canary && ++run->canaries_ok == run->canary_end &&
         !run->stopping) {
         run->canaries_passed = true;

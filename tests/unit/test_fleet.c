@@ -269,6 +269,39 @@ static void test_fleet__verify_once_for_every_sqlite_target(void **state)
     }
 }
 
+/* A down() that leaves its table behind: verify counts it as a problem. */
+static int down_forgets(pm_schema *s, const void *data)
+{
+    (void)s, (void)data;
+    return 0;
+}
+
+static const pm_migration kept = PM_TEST_MIGRATION("m2024_01_01_000001_kept", "t_kept");
+static const pm_migration forgetful = {"m2024_01_02_000001_forgetful",
+                                       pm_test_up_create,
+                                       down_forgets,
+                                       PM_MIGRATION_DEFAULT,
+                                       NULL,
+                                       "t_forgetful"};
+
+static void test_fleet__verify_problems_fail_every_target_of_the_server(void **state)
+{
+    fixture *f = *state;
+    static const pm_migration *const set[] = {&kept, &forgetful};
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.flags = PM_FLEET_KEEP_GOING;
+    pm_test_ok(pm_fleet_new(&f->fleet, set, 2, &opts, &f->err), &f->err);
+    add_tenants(f, 3);
+    assert_int_equal(pm_fleet_run(f->fleet, PM_FLEET_VERIFY, &f->err), PM_EMIGRATION);
+    for (size_t i = 0; i < 3; i++) {
+        const pm_fleet_result *r = result(f, i);
+        assert_int_equal(r->outcome, PM_FLEET_FAILED);
+        /* its down() left the table, then its second up() failed on it */
+        assert_int_equal(r->problems, 2);
+        assert_non_null(strstr(r->error->message, "2 migrations failed verification"));
+    }
+}
+
 /* ==== Stopping ==== */
 
 static void test_fleet__a_broken_target_stops_scheduling(void **state)
@@ -756,6 +789,7 @@ int main(int argc, char **argv)
         TEST(test_fleet__status_reports_each_target),
         TEST(test_fleet__down_reverts_count_on_each_target),
         TEST(test_fleet__verify_once_for_every_sqlite_target),
+        TEST(test_fleet__verify_problems_fail_every_target_of_the_server),
         TEST(test_fleet__a_broken_target_stops_scheduling),
         TEST(test_fleet__keep_going_migrates_every_other_target),
         TEST(test_fleet__a_failed_canary_starts_nothing_else),
