@@ -32,8 +32,9 @@ list(REMOVE_DUPLICATES pm_lib_deps)
 
 # The same dependencies as plain library names, for the installed static
 # library's users and poblysh.pc's Libs.private: libcrypto, inih (the
-# configuration file), jansson (the command line) and each driver's PM_PC_LIBS.
-string(REGEX MATCHALL "-l[^ ]+" pm_static_flags "-lcrypto -linih -ljansson ${PM_DRIVERS_PC_LIBS}")
+# configuration file), jansson (the command line), pthread (a fleet's workers)
+# and each driver's PM_PC_LIBS.
+string(REGEX MATCHALL "-l[^ ]+" pm_static_flags "-lcrypto -linih -ljansson -lpthread ${PM_DRIVERS_PC_LIBS}")
 set(PM_STATIC_LIBS "")
 foreach(flag IN LISTS pm_static_flags)
   string(SUBSTRING "${flag}" 2 -1 name)

@@ -7,7 +7,7 @@
 #   - examples/service builds with find_package(poblysh) and with plain make
 #     + pkg-config, migrates a SQLite file and a PostgreSQL database, and its
 #     status lists exactly its own two migrations;
-#   - every C example of README.md and docs/testing.md that is a whole file
+#   - every C example of README.md, docs/testing.md and docs/fleet.md that is a whole file
 #     (starts with #include) compiles, links and runs against the prefix.
 # Run by scripts/test.sh under scripts/with-postgres.sh, which provides
 # POBLYSH_TEST_PG_URL and POBLYSH_TEST_PG_BIN.
@@ -57,7 +57,7 @@ version=$(pkg-config --modversion poblysh) || die "pkg-config does not find pobl
 # ---- what the prefix holds --------------------------------------------------
 for f in bin/poblysh lib/libpoblysh.a "lib/libpoblysh.so.$version" lib/libpoblysh.so \
   libexec/poblysh/pm_checksums libexec/poblysh/pm_embed_sql include/poblysh/poblysh.h \
-  include/poblysh/cli.h include/poblysh/migrations.h include/poblysh/version.h \
+  include/poblysh/cli.h include/poblysh/fleet.h include/poblysh/migrations.h include/poblysh/version.h \
   lib/pkgconfig/poblysh.pc lib/cmake/poblysh/poblyshConfig.cmake \
   lib/cmake/poblysh/poblyshMigrations.cmake lib/cmake/poblysh/pm_registry.c; do
   [ -e "$prefix/$f" ] || fail "the prefix lacks $f"
@@ -275,7 +275,7 @@ cc -std=c11 -Wall -Wextra -Werror $cflags -DPM_REGISTRY_FILE="\"$registry\"" \
 
 examples=0
 mkdir -p "$work/doc"
-for doc in README.md docs/testing.md; do
+for doc in README.md docs/testing.md docs/fleet.md; do
   awk -v dir="$work/doc" -v name="$(basename "$doc" .md)" '
     /^```c$/ { inside = 1; n++; file = sprintf("%s/%s-%d.c", dir, name, n); first = 1; next }
     /^```/ && inside { inside = 0; close(file); next }
@@ -317,7 +317,7 @@ for file in "$work"/doc/*.c; do
     fail "the C example $name exits non-zero:"$'\n'"$(cat "$work/run.log")"
   fi
 done
-[ "$examples" -ge 5 ] || fail "found only $examples whole C examples in README.md and docs/testing.md"
+[ "$examples" -ge 5 ] || fail "found only $examples whole C examples in README.md, docs/testing.md and docs/fleet.md"
 
 if [ "$failures" -ne 0 ]; then
   echo "test-installed.sh: $failures check(s) failed" >&2
