@@ -418,7 +418,7 @@ int pm__db_restore_session(pm_db *db, pm_error *err)
 
 /* ==== A schema chosen by name ==== */
 
-static int note_found(void *ctx, size_t n, const char *const *values)
+int pm__note_found(void *ctx, size_t n, const char *const *values)
 {
     (void)n;
     (void)values;
@@ -426,8 +426,7 @@ static int note_found(void *ctx, size_t n, const char *const *values)
     return 0;
 }
 
-/* fmt with its one "%s" replaced by schema quoted as an identifier, run. */
-static int run_with_ident(pm_db *db, const char *fmt, const char *schema, pm_error *err)
+int pm__db_exec_ident(pm_db *db, const char *fmt, const char *schema, pm_error *err)
 {
     pm_buf quoted = PM_BUF_INIT;
     pm__render_ident(&quoted, pm__db_dialect(db), schema);
@@ -455,7 +454,7 @@ int pm_db_use_schema(pm_db *db, const char *schema, pm_error *err)
     }
     bool found = false;
     const char *params[] = {schema};
-    int rc = pm__db_query(db, exists, params, 1, note_found, &found, err);
+    int rc = pm__db_query(db, exists, params, 1, pm__note_found, &found, err);
     if (rc == 0 && !found) {
         pm_buf quoted = PM_BUF_INIT;
         pm__render_ident(&quoted, pm__db_dialect(db), schema);
@@ -468,7 +467,7 @@ int pm_db_use_schema(pm_db *db, const char *schema, pm_error *err)
     if (rc == 0 && !copy)
         rc = pm_error_set(err, PM_ENOMEM, "out of memory");
     if (rc == 0)
-        rc = run_with_ident(db, use, schema, err);
+        rc = pm__db_exec_ident(db, use, schema, err);
     if (rc < 0) {
         free(copy);
         return rc;
@@ -492,7 +491,7 @@ static int use_schema_in_transaction(pm_db *db, pm_error *err)
 {
     const char *local =
         db->schema ? PM__BACKEND_HAS(pm__db_backend(db), 6, schema_use_local) : NULL;
-    return local ? run_with_ident(db, local, db->schema, err) : 0;
+    return local ? pm__db_exec_ident(db, local, db->schema, err) : 0;
 }
 
 /* Runs fmt with its one %d replaced by ms. */
@@ -913,7 +912,7 @@ int pm__db_has_table(pm_db *db, const char *table, bool *out, pm_error *err)
     *out = false;
     if (sql) {
         const char *params[] = {db->schema, table};
-        return pm__db_query(db, sql, params, 2, note_found, out, err);
+        return pm__db_query(db, sql, params, 2, pm__note_found, out, err);
     }
     return scrub(db, db->driver->has_table(db->conn, table, out, err), err);
 }
@@ -924,7 +923,7 @@ int pm__db_has_column(pm_db *db, const char *table, const char *column, bool *ou
     *out = false;
     if (sql) {
         const char *params[] = {db->schema, table, column};
-        return pm__db_query(db, sql, params, 3, note_found, out, err);
+        return pm__db_query(db, sql, params, 3, pm__note_found, out, err);
     }
     return scrub(db, db->driver->has_column(db->conn, table, column, out, err), err);
 }

@@ -113,6 +113,12 @@ int pm__url_backend(const char *url, pm_url **parsed, const pm_driver **driver,
                     const pm_backend **backend, pm_error *err);
 
 int pm__db_exec(pm_db *db, const char *sql, pm_error *err);
+/* fmt with its one "%s" replaced by ident quoted as an identifier in db's
+ * dialect, run. */
+int pm__db_exec_ident(pm_db *db, const char *fmt, const char *ident, pm_error *err);
+/* A pm__db_query() row callback setting the bool ctx points at: a row was
+ * found. */
+int pm__note_found(void *ctx, size_t n, const char *const *values);
 int pm__db_query(pm_db *db, const char *sql, const char *const *params, size_t nparams,
                  pm_row_fn row, void *ctx, pm_error *err);
 int pm__db_begin(pm_db *db, pm_error *err);
