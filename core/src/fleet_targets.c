@@ -3,6 +3,7 @@
  * from the rows of a query on a control database; and the names made for
  * those given none. Lists are added whole or not at all. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +19,9 @@ static void target_free(pm__fleet_target *t)
         return;
     free(t->url);
     free(t->redacted);
-    free(t->given);
-    free(t->made);
-    free(t->fallback);
+    free(t->name_given);
+    free(t->name_from_url);
+    free(t->name_if_clash);
     free(t->schema);
     free(t->origin);
     pm_error_clear(&t->error);
@@ -33,13 +34,20 @@ size_t pm__fleet_mark(const pm_fleet *fleet)
     return fleet->ntargets;
 }
 
-static void settle_names(pm_fleet *fleet);
+static void rebuild_index(pm_fleet *fleet, size_t want);
 
 void pm__fleet_rollback(pm_fleet *fleet, size_t mark)
 {
     while (fleet->ntargets > mark)
         target_free(fleet->targets[--fleet->ntargets]);
-    settle_names(fleet);
+    fleet->names_settled = false;
+    if (mark == 0) {
+        free(fleet->twins.slots);
+        free(fleet->given_names.slots);
+        fleet->twins = fleet->given_names = (pm__fleet_index){NULL, 0};
+    } else {
+        rebuild_index(fleet, fleet->twins.cap);
+    }
 }
 
 /* The last part of a path, without its extension ("tenant_3" of
@@ -85,54 +93,155 @@ static char *made_name(const char *url, const char *schema, const char *redacted
     return name;
 }
 
-/* Whether another target than self goes by name (given or made). */
-static bool name_clashes(const pm_fleet *fleet, const pm__fleet_target *self, const char *name)
+/* ==== Names and duplicates: sorted once, hashed as added ==== */
+
+/* The name a target claims: the one given, else the one made. */
+static const char *claimed_name(const pm__fleet_target *t)
 {
-    for (size_t i = 0; i < fleet->ntargets; i++) {
-        const pm__fleet_target *o = fleet->targets[i];
-        if (o != self && strcmp(o->given ? o->given : o->made, name) == 0)
-            return true;
-    }
-    return false;
+    return t->name_given ? t->name_given : t->name_from_url;
 }
 
-/* Gives every target its name: the given one, else the made one, else
- * (made names that collide with another target's) the redacted URL. */
-static void settle_names(pm_fleet *fleet)
+static int compare_claimed(const void *a, const void *b)
 {
-    for (size_t i = 0; i < fleet->ntargets; i++) {
-        pm__fleet_target *t = fleet->targets[i];
-        if (t->given) {
-            t->result.name = t->given;
-        } else if (t->fallback && name_clashes(fleet, t, t->made)) {
-            t->result.name = t->fallback;
-        } else {
-            t->result.name = t->made;
+    const pm__fleet_target *const *x = a, *const *y = b;
+    return strcmp(claimed_name(*x), claimed_name(*y));
+}
+
+/* Gives every target its name: the given one, else the one made from its
+ * URL, else (a made name another target claims too) the redacted URL. One
+ * sort, so O(n log n) however the targets were added. */
+void pm__fleet_settle_names(pm_fleet *fleet)
+{
+    if (fleet->names_settled)
+        return;
+    size_t n = fleet->ntargets;
+    pm__fleet_target **sorted = malloc((n ? n : 1) * sizeof(*sorted));
+    if (!sorted) { /* out of memory: every target named, clashes or not */
+        for (size_t i = 0; i < n; i++)
+            fleet->targets[i]->result.name = claimed_name(fleet->targets[i]);
+        return;
+    }
+    memcpy(sorted, fleet->targets, n * sizeof(*sorted));
+    qsort(sorted, n, sizeof(*sorted), compare_claimed);
+    for (size_t i = 0; i < n;) {
+        size_t end = i + 1;
+        while (end < n && strcmp(claimed_name(sorted[i]), claimed_name(sorted[end])) == 0)
+            end++;
+        for (size_t j = i; j < end; j++) {
+            pm__fleet_target *t = sorted[j];
+            t->result.name = t->name_given || end - i == 1 ? claimed_name(t) : t->name_if_clash;
         }
+        i = end;
+    }
+    free(sorted);
+    fleet->names_settled = true;
+}
+
+/* FNV-1a over a string and its terminating NUL, continuing from h. */
+static uint64_t hash_text(uint64_t h, const char *s)
+{
+    do {
+        h = (h ^ (unsigned char)*s) * 1099511628211u;
+    } while (*s++);
+    return h;
+}
+
+#define HASH_SEED 14695981039346656037u
+
+static uint64_t twin_hash(const char *redacted, const char *schema)
+{
+    return hash_text(hash_text(HASH_SEED, redacted), schema ? schema : "");
+}
+
+static bool same_text(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+/* The slots of index to probe for h, in order: returns the first one
+ * holding a target for which matches() is true, or the empty one. */
+static size_t *probe(const pm_fleet *fleet, const pm__fleet_index *index, uint64_t h,
+                     bool (*matches)(const pm__fleet_target *, const void *), const void *key)
+{
+    size_t mask = index->cap - 1;
+    for (size_t at = (size_t)h & mask;; at = (at + 1) & mask) {
+        size_t *slot = &index->slots[at];
+        if (*slot == 0 || matches(fleet->targets[*slot - 1], key))
+            return slot;
     }
 }
 
-/* The target listed with the same redacted URL and schema, or the same
- * given name, or NULL. */
+typedef struct twin_key {
+    const char *redacted, *schema;
+} twin_key;
+
+static bool is_twin(const pm__fleet_target *t, const void *key)
+{
+    const twin_key *k = key;
+    return same_text(t->schema, k->schema) && strcmp(t->redacted, k->redacted) == 0;
+}
+
+static bool has_given(const pm__fleet_target *t, const void *key)
+{
+    return t->name_given && strcmp(t->name_given, key) == 0;
+}
+
+/* Records target i in the indexes (they have room). */
+static void index_target(pm_fleet *fleet, size_t i)
+{
+    const pm__fleet_target *t = fleet->targets[i];
+    twin_key k = {t->redacted, t->schema};
+    *probe(fleet, &fleet->twins, twin_hash(t->redacted, t->schema), is_twin, &k) = i + 1;
+    if (t->name_given)
+        *probe(fleet, &fleet->given_names, hash_text(HASH_SEED, t->name_given), has_given,
+               t->name_given) = i + 1;
+}
+
+/* Makes the indexes anew with want slots each (a power of two, at least
+ * twice the targets); on failure leaves them empty (cap 0). */
+static void rebuild_index(pm_fleet *fleet, size_t want)
+{
+    free(fleet->twins.slots);
+    free(fleet->given_names.slots);
+    fleet->twins = fleet->given_names = (pm__fleet_index){NULL, 0};
+    if (want == 0)
+        return;
+    size_t *a = calloc(want, sizeof(*a)), *b = calloc(want, sizeof(*b));
+    if (!a || !b) {
+        free(a);
+        free(b);
+        return;
+    }
+    fleet->twins = (pm__fleet_index){a, want};
+    fleet->given_names = (pm__fleet_index){b, want};
+    for (size_t i = 0; i < fleet->ntargets; i++)
+        index_target(fleet, i);
+}
+
+/* Room in the indexes for one more target. */
+static int reserve_index(pm_fleet *fleet)
+{
+    if ((fleet->ntargets + 1) * 2 <= fleet->twins.cap)
+        return 0;
+    size_t want = fleet->twins.cap ? fleet->twins.cap * 2 : 64;
+    rebuild_index(fleet, want);
+    return fleet->twins.cap ? 0 : PM_ENOMEM;
+}
+
+/* The target listed with the same redacted URL and schema, or NULL. */
 static const pm__fleet_target *find_twin(const pm_fleet *fleet, const char *redacted,
                                          const char *schema)
 {
-    for (size_t i = 0; i < fleet->ntargets; i++) {
-        const pm__fleet_target *o = fleet->targets[i];
-        bool same_schema =
-            (!o->schema && !schema) || (o->schema && schema && strcmp(o->schema, schema) == 0);
-        if (same_schema && strcmp(o->redacted, redacted) == 0)
-            return o;
-    }
-    return NULL;
+    twin_key k = {redacted, schema};
+    size_t at = *probe(fleet, &fleet->twins, twin_hash(redacted, schema), is_twin, &k);
+    return at ? fleet->targets[at - 1] : NULL;
 }
 
+/* The target given name, or NULL. */
 static const pm__fleet_target *find_given(const pm_fleet *fleet, const char *name)
 {
-    for (size_t i = 0; i < fleet->ntargets; i++)
-        if (fleet->targets[i]->given && strcmp(fleet->targets[i]->given, name) == 0)
-            return fleet->targets[i];
-    return NULL;
+    size_t at = *probe(fleet, &fleet->given_names, hash_text(HASH_SEED, name), has_given, name);
+    return at ? fleet->targets[at - 1] : NULL;
 }
 
 /* Refuses a target already listed, or a name already given. */
@@ -142,10 +251,10 @@ static int check_unique(const pm_fleet *fleet, const pm__fleet_target *t, pm_err
     if (twin)
         return pm_error_set(err, PM_EINVAL, "%s%s%s is listed twice (also at %s)", t->redacted,
                             t->schema ? " schema=" : "", t->schema ? t->schema : "", twin->origin);
-    const pm__fleet_target *named = t->given ? find_given(fleet, t->given) : NULL;
+    const pm__fleet_target *named = t->name_given ? find_given(fleet, t->name_given) : NULL;
     if (named)
-        return pm_error_set(err, PM_EINVAL, "name \"%s\" is taken twice (also at %s)", t->given,
-                            named->origin);
+        return pm_error_set(err, PM_EINVAL, "name \"%s\" is taken twice (also at %s)",
+                            t->name_given, named->origin);
     return 0;
 }
 
@@ -168,14 +277,14 @@ static bool fill_target(pm__fleet_target *t, const char *url, const char *name, 
 {
     t->url = pm__strdup(url);
     t->redacted = pm_url_redact(url);
-    t->given = pm__strdup(name);
+    t->name_given = pm__strdup(name);
     t->schema = pm__strdup(schema);
     t->origin = pm__strdup(origin);
-    if (!t->url || !t->redacted || (name && !t->given) || (schema && !t->schema) || !t->origin)
+    if (!t->url || !t->redacted || (name && !t->name_given) || (schema && !t->schema) || !t->origin)
         return false;
-    t->made = name ? pm__strdup("") : made_name(url, schema, t->redacted);
-    t->fallback = schema ? pm__format("%s#%s", t->redacted, schema) : pm__strdup(t->redacted);
-    return t->made && t->fallback;
+    t->name_from_url = name ? pm__strdup("") : made_name(url, schema, t->redacted);
+    t->name_if_clash = schema ? pm__format("%s#%s", t->redacted, schema) : pm__strdup(t->redacted);
+    return t->name_from_url && t->name_if_clash;
 }
 
 /* A URL pm_db_open() would take up to connecting: parsed, its scheme known. */
@@ -207,7 +316,8 @@ int pm__fleet_add(pm_fleet *fleet, const char *url, const char *name, const char
     if (rc < 0)
         return rc;
     pm__fleet_target *t = calloc(1, sizeof(*t));
-    if (!t || grow(fleet) < 0 || !fill_target(t, url, name, schema, origin)) {
+    if (!t || grow(fleet) < 0 || reserve_index(fleet) < 0 ||
+        !fill_target(t, url, name, schema, origin)) {
         target_free(t);
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     }
@@ -222,7 +332,8 @@ int pm__fleet_add(pm_fleet *fleet, const char *url, const char *name, const char
     t->result.origin = t->origin;
     t->result.outcome = PM_FLEET_WAITING;
     fleet->targets[fleet->ntargets++] = t;
-    settle_names(fleet);
+    index_target(fleet, fleet->ntargets - 1);
+    fleet->names_settled = false;
     return 0;
 }
 
@@ -278,38 +389,44 @@ static bool is_conninfo(const char *text)
     return !colon || colon > eq;
 }
 
-/* Whether a field's key looks like it carries a secret, not to be echoed. */
-static bool secret_key(const char *field, size_t keylen)
+/* Whether key (keylen bytes) is a plain identifier short enough to be a
+ * field's name rather than a piece of something else. */
+static bool plain_key(const char *key, size_t keylen)
 {
-    static const char *const words[] = {"pass", "secret", "token", "key", "pwd"};
-    for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
-        size_t w = strlen(words[i]);
-        for (size_t j = 0; j + w <= keylen; j++)
-            if (strncasecmp(field + j, words[i], w) == 0)
-                return true;
-    }
+    if (keylen == 0 || keylen > 20)
+        return false;
+    for (size_t i = 0; i < keylen; i++)
+        if (!((key[i] >= 'a' && key[i] <= 'z') || key[i] == '_'))
+            return false;
+    return true;
+}
+
+/* Whether a field after the URL holds an '@': the rest of a URL whose
+ * password has a blank, so no field of the line may be echoed. */
+static bool url_split_by_blank(const line_fields *f)
+{
+    for (size_t i = 1; i < f->n; i++)
+        if (strchr(f->field[i], '@'))
+            return true;
     return false;
 }
 
-/* An error naming a field that is neither name= nor schema=, without
- * echoing what may be a secret. */
-static int bad_field(const char *where, const char *field, pm_error *err)
+/* An error naming field i, which is neither name= nor schema=, by its
+ * position; never its text (it may be a piece of a password that has a
+ * blank), only its key when that is a plain identifier and no field looks
+ * like the rest of a URL. */
+static int bad_field(const char *where, const line_fields *f, size_t i, pm_error *err)
 {
+    const char *field = f->field[i];
     const char *eq = strchr(field, '=');
-    if (!eq) {
-        char *shown = pm_url_redact(field);
-        int rc = pm_error_set(err, PM_EINVAL,
-                              "%s: unexpected \"%s\" after the URL (fields are name=NAME and "
-                              "schema=SCHEMA)",
-                              where, shown ? shown : "?");
-        free(shown);
-        return rc;
-    }
-    size_t keylen = (size_t)(eq - field);
-    if (secret_key(field, keylen))
-        return pm_error_set(err, PM_EINVAL, "%s: unknown field \"%.*s=...\"", where, (int)keylen,
-                            field);
-    return pm_error_set(err, PM_EINVAL, "%s: unknown field \"%s\"", where, field);
+    size_t keylen = eq ? (size_t)(eq - field) : 0;
+    bool show_key = eq && plain_key(field, keylen) && !url_split_by_blank(f);
+    return pm_error_set(err, PM_EINVAL,
+                        "%s: field %zu%s%.*s%s is unknown: a line is URL [name=NAME] "
+                        "[schema=SCHEMA]; a URL with blanks in its password must "
+                        "percent-encode them (%%20)",
+                        where, i + 1, show_key ? " (\"" : "", show_key ? (int)keylen : 0,
+                        show_key ? field : "", show_key ? "=...\")" : "");
 }
 
 /* Reads name= and schema= fields. */
@@ -323,7 +440,7 @@ static int read_fields(const line_fields *f, const char *where, const char **nam
                             : strncmp(field, "schema=", 7) == 0 ? schema
                                                                 : NULL;
         if (!slot)
-            return bad_field(where, field, err);
+            return bad_field(where, f, i, err);
         const char *value = strchr(field, '=') + 1;
         if (*slot)
             return pm_error_set(err, PM_EINVAL, "%s: %.*s= given twice", where,
@@ -486,7 +603,7 @@ int pm_fleet_add_query(pm_fleet *fleet, const char *url, const char *sql, pm_err
     pm_db_options opts = fleet->db;
     opts.version = PM_DB_OPTIONS_VERSION;
     opts.flags |= PM_DB_OPEN_EXISTING;
-    opts.interrupt = &fleet->interrupted;
+    opts.interrupt = &fleet->interrupt_flag;
     pm_db *db = NULL;
     int rc = pm_db_open(&db, url, &opts, err);
     if (rc < 0)

@@ -145,6 +145,27 @@ static bool file_exists(const char *path)
     return stat(path, &st) == 0;
 }
 
+/* The size of tenant i's file, -1 when there is none. */
+static long long tenant_file_size(const fixture *f, size_t i)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tenant_%zu.db", f->dir, i);
+    struct stat st;
+    return stat(path, &st) == 0 ? (long long)st.st_size : -1;
+}
+
+/* Makes tenants 1..n empty files (empty SQLite databases). */
+static void make_empty_tenants(const fixture *f, size_t n)
+{
+    for (size_t i = 1; i <= n; i++) {
+        char path[128];
+        snprintf(path, sizeof(path), "%s/tenant_%zu.db", f->dir, i);
+        FILE *file = fopen(path, "w");
+        assert_non_null(file);
+        fclose(file);
+    }
+}
+
 static const pm_fleet_result *result(const fixture *f, size_t i)
 {
     const pm_fleet_result *r = pm_fleet_result_at(f->fleet, i);
@@ -256,6 +277,7 @@ static void test_fleet__verify_once_for_every_sqlite_target(void **state)
     opts.jobs = 3;
     new_fleet(f, &opts);
     add_tenants(f, 5);
+    make_empty_tenants(f, 5);
     pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_VERIFY, &f->err), &f->err);
     const char *by = result(f, 0)->verified_by;
     assert_non_null(by);
@@ -263,10 +285,37 @@ static void test_fleet__verify_once_for_every_sqlite_target(void **state)
         assert_int_equal(result(f, i)->outcome, PM_FLEET_OK);
         assert_int_equal(result(f, i)->problems, 0);
         assert_string_equal(result(f, i)->verified_by, by);
-        char path[128]; /* the targets' own files are never touched */
-        snprintf(path, sizeof(path), "%s/tenant_%zu.db", f->dir, i + 1);
-        assert_false(file_exists(path));
+        /* the targets' own files are opened, never written */
+        assert_int_equal(tenant_file_size(f, i + 1), 0);
     }
+}
+
+/* Every target is opened: a missing SQLite file fails its own verify
+ * (PM_ECONNECT), though another target verifies the server. */
+static void test_fleet__verify_fails_a_target_that_does_not_exist(void **state)
+{
+    fixture *f = *state;
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.jobs = 2;
+    opts.flags = PM_FLEET_KEEP_GOING;
+    new_fleet(f, &opts);
+    add_tenants(f, 4);
+    make_empty_tenants(f, 4);
+    char path[128];
+    snprintf(path, sizeof(path), "%s/tenant_3.db", f->dir);
+    assert_int_equal(unlink(path), 0);
+    assert_int_equal(pm_fleet_run(f->fleet, PM_FLEET_VERIFY, &f->err), PM_ECONNECT);
+    for (size_t i = 0; i < 4; i++) {
+        const pm_fleet_result *r = result(f, i);
+        if (i == 2) {
+            assert_int_equal(r->outcome, PM_FLEET_FAILED);
+            assert_int_equal(r->error->code, PM_ECONNECT);
+            assert_non_null(strstr(r->error->message, "tenant_3.db"));
+        } else {
+            assert_int_equal(r->outcome, PM_FLEET_OK);
+        }
+    }
+    assert_false(file_exists(path)); /* and it is not made by the check */
 }
 
 /* A down() that leaves its table behind: verify counts it as a problem. */
@@ -292,6 +341,7 @@ static void test_fleet__verify_problems_fail_every_target_of_the_server(void **s
     opts.flags = PM_FLEET_KEEP_GOING;
     pm_test_ok(pm_fleet_new(&f->fleet, set, 2, &opts, &f->err), &f->err);
     add_tenants(f, 3);
+    make_empty_tenants(f, 3);
     assert_int_equal(pm_fleet_run(f->fleet, PM_FLEET_VERIFY, &f->err), PM_EMIGRATION);
     for (size_t i = 0; i < 3; i++) {
         const pm_fleet_result *r = result(f, i);
@@ -447,6 +497,65 @@ static void test_fleet__interrupt_then_resume_completes(void **state)
     }
 }
 
+/* A target up to date is only read: up never takes its migration lock, so
+ * a write transaction held on it meanwhile does not make it wait or fail,
+ * and no migration event comes. */
+static void test_fleet__an_up_to_date_target_is_only_read(void **state)
+{
+    fixture *f = *state;
+    new_fleet(f, NULL);
+    add_tenants(f, 3);
+    pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err), &f->err);
+    pm_fleet_free(f->fleet);
+    f->fleet = NULL;
+
+    pm_db *holder = pm_test_open(tenant_url(f, 2));
+    pm_test_exec(holder, "BEGIN IMMEDIATE");
+    seen s = {0};
+    pm_engine_options engine = PM_ENGINE_OPTIONS_INIT;
+    engine.lock_timeout_seconds = 1;
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.engine = &engine;
+    opts.progress = on_progress;
+    opts.progress_ctx = &s;
+    new_fleet(f, &opts);
+    add_tenants(f, 3);
+    int rc = pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err);
+    pm_test_exec(holder, "ROLLBACK");
+    pm_db_close(holder);
+    pm_test_ok(rc, &f->err);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(result(f, i)->outcome, PM_FLEET_OK);
+        assert_int_equal(result(f, i)->applied, 0);
+        assert_int_equal(result(f, i)->pending, 0);
+    }
+    assert_int_equal(s.migrations, 0);
+    assert_int_equal(s.finished, 3);
+}
+
+/* A target with a failed migration is not up to date (nothing is pending,
+ * yet not every migration is APPLIED): up still runs on it and refuses as
+ * a single run does. */
+static void test_fleet__a_modified_migration_still_goes_through_up(void **state)
+{
+    fixture *f = *state;
+    new_fleet(f, NULL);
+    add_tenants(f, 2);
+    pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err), &f->err);
+    pm_fleet_free(f->fleet);
+    f->fleet = NULL;
+    pm_db *db = pm_test_open(tenant_url(f, 2));
+    pm_test_exec(db, "UPDATE seaql_migrations SET state = 'failed' WHERE version = "
+                     "(SELECT MAX(version) FROM seaql_migrations)");
+    pm_db_close(db);
+    new_fleet(f, NULL);
+    add_tenants(f, 2);
+    int rc = pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err);
+    assert_true(rc < 0);
+    assert_int_equal(result(f, 0)->outcome, PM_FLEET_OK);
+    assert_int_equal(result(f, 1)->outcome, PM_FLEET_FAILED);
+}
+
 static void test_fleet__interrupted_before_the_run_starts_nothing(void **state)
 {
     fixture *f = *state;
@@ -571,12 +680,13 @@ static void test_fleet__targets_text_errors_name_origin_and_line(void **state)
     fixture *f = *state;
     new_fleet(f, NULL);
     expect_refused(f, "sqlite:/a.db\nsqlite:/b.db scheme=x\n",
-                   "t.txt:2: unknown field \"scheme=x\"");
-    expect_refused(f, "sqlite:/a.db password=s3cret\n", "t.txt:1: unknown field \"password=...\"");
+                   "t.txt:2: field 2 (\"scheme=...\") is unknown: a line is URL [name=NAME] "
+                   "[schema=SCHEMA]");
+    expect_refused(f, "sqlite:/a.db password=s3cret\n",
+                   "t.txt:1: field 2 (\"password=...\") is unknown");
     expect_refused(f, "sqlite:/a.db name=\n", "t.txt:1: name= has no value");
     expect_refused(f, "sqlite:/a.db name=x name=y\n", "t.txt:1: name= given twice");
-    expect_refused(f, "sqlite:/a.db postgres://u:s3cret@h/db\n",
-                   "t.txt:1: unexpected \"postgres://u:");
+    expect_refused(f, "sqlite:/a.db postgres://u:s3cret@h/db\n", "t.txt:1: field 2 is unknown");
     expect_refused(f, "sqlite:/a.db\n\nnosuchscheme://x/y\n",
                    "t.txt:3: no driver for URL scheme \"nosuchscheme:\"");
     expect_refused(f, "# nothing\n\n   \n", "t.txt lists no targets");
@@ -584,6 +694,65 @@ static void test_fleet__targets_text_errors_name_origin_and_line(void **state)
     expect_refused(f, "host=db1 dbname=app password=s3cret\n",
                    "t.txt:1: a key=value connection string is not a target");
     assert_int_equal(pm_fleet_size(f->fleet), 0);
+}
+
+/* A password with a blank splits its URL in two fields: no piece of it is
+ * ever echoed, whether the piece looks like key=value or not. */
+static void test_fleet__a_password_with_a_blank_is_never_echoed(void **state)
+{
+    fixture *f = *state;
+    new_fleet(f, NULL);
+    static const char *const lines[] = {
+        "postgres://app:abc def=ghi@db/x\n",
+        "postgres://app:abc defghi@db/x\n",
+        "postgres://app:abc@db/x def=ghi@x\n",
+    };
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        pm_error_clear(&f->err);
+        assert_true(pm_fleet_add_text(f->fleet, lines[i], strlen(lines[i]), "t.txt", &f->err) < 0);
+        assert_non_null(strstr(f->err.message, "t.txt:1: field 2"));
+        assert_non_null(strstr(f->err.message, "%20"));
+        assert_null(strstr(f->err.message, "def"));
+        assert_null(strstr(f->err.message, "ghi"));
+        assert_null(strstr(f->err.message, "abc"));
+    }
+    assert_int_equal(pm_fleet_size(f->fleet), 0);
+}
+
+/* 10,000 targets: names are settled once (one sort), duplicates found by
+ * hashing, so this ends well inside the test's timeout; names are right. */
+static void test_fleet__ten_thousand_targets_are_named(void **state)
+{
+    fixture *f = *state;
+    new_fleet(f, NULL);
+    enum { N = 10000 };
+    for (size_t i = 0; i < N; i++) {
+        char url[128];
+        /* tenants 0..N-2 by file; the last two share the stem "clash" */
+        if (i < N - 2)
+            snprintf(url, sizeof(url), "sqlite:%s/t_%zu.db", f->dir, i);
+        else
+            snprintf(url, sizeof(url), "sqlite:%s/d%zu/clash.db", f->dir, i);
+        pm_test_ok(pm_fleet_add(f->fleet, url, i == 5 ? "five" : NULL, NULL, &f->err), &f->err);
+    }
+    assert_int_equal(pm_fleet_size(f->fleet), N);
+    assert_string_equal(result(f, 0)->name, "t_0");
+    assert_string_equal(result(f, 5)->name, "five");
+    assert_string_equal(result(f, 9997)->name, "t_9997");
+    char want[160];
+    snprintf(want, sizeof(want), "sqlite:%s/d%d/clash.db", f->dir, N - 1);
+    assert_string_equal(result(f, N - 1)->name, want);
+    /* a duplicate of the first and of a given name are still refused */
+    char url[128];
+    snprintf(url, sizeof(url), "sqlite:%s/t_0.db", f->dir);
+    assert_int_equal(pm_fleet_add(f->fleet, url, NULL, NULL, &f->err), PM_EINVAL);
+    assert_non_null(strstr(f->err.message, "is listed twice (also at added)"));
+    assert_int_equal(pm_fleet_add(f->fleet, "sqlite:/elsewhere.db", "five", NULL, &f->err),
+                     PM_EINVAL);
+    /* a name made from the URL that equals a given one falls back too */
+    pm_test_ok(pm_fleet_add(f->fleet, "sqlite:/srv/five.db", NULL, NULL, &f->err), &f->err);
+    assert_string_equal(result(f, N)->name, "sqlite:/srv/five.db");
+    assert_string_equal(result(f, 5)->name, "five");
 }
 
 static void test_fleet__duplicates_are_refused_naming_both_lines(void **state)
@@ -789,12 +958,15 @@ int main(int argc, char **argv)
         TEST(test_fleet__status_reports_each_target),
         TEST(test_fleet__down_reverts_count_on_each_target),
         TEST(test_fleet__verify_once_for_every_sqlite_target),
+        TEST(test_fleet__verify_fails_a_target_that_does_not_exist),
         TEST(test_fleet__verify_problems_fail_every_target_of_the_server),
         TEST(test_fleet__a_broken_target_stops_scheduling),
         TEST(test_fleet__keep_going_migrates_every_other_target),
         TEST(test_fleet__a_failed_canary_starts_nothing_else),
         TEST(test_fleet__canaries_first_then_the_rest),
         TEST(test_fleet__interrupt_then_resume_completes),
+        TEST(test_fleet__an_up_to_date_target_is_only_read),
+        TEST(test_fleet__a_modified_migration_still_goes_through_up),
         TEST(test_fleet__interrupted_before_the_run_starts_nothing),
         TEST(test_fleet__two_fleets_at_once_apply_each_migration_once),
 #ifdef PM_TEST_WITH_DBI
@@ -802,6 +974,8 @@ int main(int argc, char **argv)
 #endif
         TEST(test_fleet__targets_text_comments_fields_and_crlf),
         TEST(test_fleet__targets_text_errors_name_origin_and_line),
+        TEST(test_fleet__a_password_with_a_blank_is_never_echoed),
+        TEST(test_fleet__ten_thousand_targets_are_named),
         TEST(test_fleet__duplicates_are_refused_naming_both_lines),
         TEST(test_fleet__names_are_made_from_the_url),
         TEST(test_fleet__targets_file_and_missing_file),

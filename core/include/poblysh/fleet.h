@@ -13,8 +13,12 @@
  * Threads: pm_fleet_run() runs the targets on worker threads of its own and
  * returns when all have ended. The progress callback is called from those
  * threads and from the calling one, one call at a time (the fleet
- * serialises them): it needs no lock of its own but must not call back into
- * the fleet, except pm_fleet_interrupt(). */
+ * serialises them under a lock of its own, never the one its workers
+ * schedule under, so a callback slow to write its output delays other
+ * callbacks but never an interrupt): it needs no lock of its own but must
+ * not call back into the fleet, except pm_fleet_interrupt(). Workers start
+ * with every signal blocked, so SIGINT and SIGTERM reach the caller's
+ * threads, whose handler may call pm_fleet_interrupt(). */
 #ifndef POBLYSH_FLEET_H
 #define POBLYSH_FLEET_H
 
@@ -35,13 +39,16 @@ typedef struct pm_fleet pm_fleet;
 
 /* What pm_fleet_run() does on each target. */
 typedef enum pm_fleet_action {
-    PM_FLEET_UP,     /* pm_engine_up(), at most options.count migrations (0, PM_ALL: all) */
+    /* pm_engine_up(), at most options.count migrations (0, PM_ALL: all);
+     * a target whose every migration is APPLIED is only read (no lock) */
+    PM_FLEET_UP,
     PM_FLEET_DOWN,   /* pm_engine_down() of options.count migrations (0 means 1) */
     PM_FLEET_STATUS, /* pm_engine_status(); the result holds the target's status */
     /* pm_engine_verify() in a scratch database of the target's server (an
      * in-memory SQLite database for SQLite targets); the target's own
-     * database is never touched. Targets on one server are verified once:
-     * the others share that result. */
+     * database is only opened (PM_DB_OPEN_EXISTING: a missing one fails
+     * that target, PM_ECONNECT) and never written. Targets on one server
+     * are verified once: the others share that result. */
     PM_FLEET_VERIFY
 } pm_fleet_action;
 
@@ -62,7 +69,12 @@ typedef enum pm_fleet_outcome {
 const char *pm_fleet_outcome_name(pm_fleet_outcome outcome);
 
 /* One target and what happened to it. Owned by the fleet; valid until
- * pm_fleet_free(). Read it from the progress callback, or after the run. */
+ * pm_fleet_free(). Read it after the run, or from the progress callback:
+ * the event's own result, and the result of any target whose
+ * PM_FLEET_TARGET_FINISHED event the callback has already received (a
+ * target's outcome, counts, times, error and status are published
+ * together, before that event, and never change after). Another running
+ * target's fields may be changing: do not read them from the callback. */
 typedef struct pm_fleet_result {
     size_t index;       /* from 0, in the order the targets were added */
     const char *name;   /* as given, else made from the URL (see pm_fleet_add()) */
@@ -134,7 +146,11 @@ typedef struct pm_fleet_options {
     /* For opening every target (its interrupt flag is ignored: see
      * pm_fleet_interrupt()); NULL: the defaults. A target that names a
      * SQLite file that does not exist is refused (PM_ECONNECT) except by
-     * PM_FLEET_UP, which creates it as a single `up` does. */
+     * PM_FLEET_UP, which creates it as a single `up` does; PM_FLEET_VERIFY
+     * opens every target once so (its verification itself runs once per
+     * server). Its waiting callback (wait_seconds > 0) is called like the
+     * progress callback: one call at a time, under the same lock, with
+     * why prefixed by the target's name ("tenant_7: connection refused"). */
     const pm_db_options *db;
     pm_fleet_progress_fn progress; /* may be NULL */
     void *progress_ctx;
