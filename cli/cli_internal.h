@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "poblysh/config.h"
@@ -222,6 +223,11 @@ int pm__cli_finish_stdout(int code);
  * meanwhile, for pm__cli_finish_stdout() to name. */
 void pm__cli_note_stdout(FILE *out, int saved_errno);
 
+/* A JSON string of s (jansson's json_t) with every byte that is not valid
+ * UTF-8 replaced by U+FFFD (a Latin-1 name, a latin1 server message), since
+ * jansson refuses such text; JSON null for NULL; NULL when out of memory. */
+struct json_t *pm__cli_json_text(const char *s);
+
 /* ==== Settings (cmd_config.c) ==== */
 
 /* Reads the profile's settings (pm_config_load_with(): --config, --profile,
@@ -278,5 +284,7 @@ void pm__cli_progress_begin(int mode);
 void pm__cli_progress_event(const pm_event *ev, void (*other)(const pm_event *));
 /* Takes the bar off the screen, if it is there, before the summary. */
 void pm__cli_progress_end(void);
+/* Milliseconds of the monotonic clock. */
+int64_t pm__cli_now_ms(void);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cli_internal.h"
@@ -27,13 +26,6 @@ typedef struct fleet_view {
     size_t live_len; /* characters of the summary line on the screen; 0: none */
     bool quiet;      /* -q: failures and the final summary line only */
 } fleet_view;
-
-static int64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static pm_fleet_action action_of(const char *command)
 {
@@ -73,8 +65,24 @@ static void error_line(const pm_error *e, char *buf, size_t size)
         snprintf(buf, size, "%.*s", len, msg);
 }
 
-/* "applied 20", "up to date", "reverted 1", "applied 18, pending 2",
- * "verified", "2 failed verification", "verified with tenant_1". */
+/* verify: "verified", "verified with tenant_1", "2 failed verification",
+ * "2 failed verification (on tenant_1)"; a FAILED target's problems are
+ * counted too (the fleet fails a target whose server had any). */
+static void verify_text(const pm_fleet_result *r, char *buf, size_t size)
+{
+    bool other = r->verified_by && strcmp(r->verified_by, r->name) != 0;
+    if (r->problems && other)
+        snprintf(buf, size, "%zu failed verification (on %s)", r->problems, r->verified_by);
+    else if (r->problems)
+        snprintf(buf, size, "%zu failed verification", r->problems);
+    else if (other)
+        snprintf(buf, size, "verified with %s", r->verified_by);
+    else
+        snprintf(buf, size, "verified");
+}
+
+/* "applied 20", "up to date", "reverted 1", "applied 18, pending 2", or
+ * verify's text. */
 static void ok_text(const fleet_view *v, const pm_fleet_result *r, char *buf, size_t size)
 {
     switch (v->action) {
@@ -89,15 +97,18 @@ static void ok_text(const fleet_view *v, const pm_fleet_result *r, char *buf, si
         snprintf(buf, size, "applied %zu, pending %zu%s", r->applied, r->pending,
                  r->status && needs_attention(r->status) ? ", needs attention" : "");
         break;
-    case PM_FLEET_VERIFY:
-        if (r->problems)
-            snprintf(buf, size, "%zu failed verification", r->problems);
-        else if (r->verified_by && strcmp(r->verified_by, r->name) != 0)
-            snprintf(buf, size, "verified with %s", r->verified_by);
-        else
-            snprintf(buf, size, "verified");
-        break;
+    case PM_FLEET_VERIFY: verify_text(r, buf, size); break;
     }
+}
+
+/* What the line and the table say about a target that did not end ok: its
+ * error's first line, or verify's count of migrations that failed it. */
+static void failure_text(const fleet_view *v, const pm_fleet_result *r, char *buf, size_t size)
+{
+    if (v->action == PM_FLEET_VERIFY && r->problems && r->outcome == PM_FLEET_FAILED)
+        verify_text(r, buf, size);
+    else
+        error_line(r->error, buf, size);
 }
 
 /* The exit code one target stands for: 0 when it needs nothing. */
@@ -113,8 +124,6 @@ static int target_exit_code(const fleet_view *v, const pm_fleet_result *r)
         (needs_attention(r->status) ||
          ((v->opts->given & OPT_EXIT_CODE) && !up_to_date(r->status))))
         return PM_EXIT_ATTENTION;
-    if (v->action == PM_FLEET_VERIFY && r->problems)
-        return PM_EXIT_FAILURE;
     return PM_EXIT_OK;
 }
 
@@ -153,7 +162,7 @@ static void print_finished(fleet_view *v, const pm_fleet_result *r)
     if (ok)
         ok_text(v, r, text, sizeof(text));
     else
-        error_line(r->error, text, sizeof(text));
+        failure_text(v, r, text, sizeof(text));
     const char *word = ok ? "ok" : r->outcome == PM_FLEET_INTERRUPTED ? "INTERRUPTED" : "FAILED";
     printf("[%zu/%zu] %-7s %s: %s", v->ended, v->total, word, r->name, text);
     if (ok)
@@ -267,10 +276,12 @@ static void print_migration_lines(const pm_fleet *fleet, const pm_migration *con
                unread == 1 ? "" : "s");
 }
 
-/* The APPLIED column: "-" when the target never started. */
-static void applied_cell(const pm_fleet_result *r, char *buf, size_t size)
+/* The APPLIED column: "-" when the target never started, and for verify
+ * (which applies nothing to the target: it works on a scratch database). */
+static void applied_cell(const fleet_view *v, const pm_fleet_result *r, char *buf, size_t size)
 {
-    if (r->outcome == PM_FLEET_NOT_STARTED || r->outcome == PM_FLEET_WAITING)
+    if (v->action == PM_FLEET_VERIFY || r->outcome == PM_FLEET_NOT_STARTED ||
+        r->outcome == PM_FLEET_WAITING)
         snprintf(buf, size, "-");
     else
         snprintf(buf, size, "%zu", r->applied);
@@ -298,10 +309,10 @@ static void print_table(const fleet_view *v, const pm_fleet *fleet)
     for (size_t i = 0; i < pm_fleet_size(fleet); i++) {
         const pm_fleet_result *r = pm_fleet_result_at(fleet, i);
         char count[32], when[32], error[1024] = "";
-        applied_cell(r, count, sizeof(count));
+        applied_cell(v, r, count, sizeof(count));
         time_cell(r, when, sizeof(when));
         if (r->error)
-            error_line(r->error, error, sizeof(error));
+            failure_text(v, r, error, sizeof(error));
         char row[2048];
         snprintf(row, sizeof(row), "%-*s  %-11s  %-8s  %-8s  %s", width, r->name,
                  pm_fleet_outcome_name(r->outcome), count, when, error);
@@ -351,11 +362,6 @@ static int fleet_exit_code(const fleet_view *v, const pm_fleet *fleet, int rc, c
 
 /* ==== The report ==== */
 
-static json_t *nullable_string(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 /* "ok", "failed", "interrupted", "not_started" */
 static const char *result_word(pm_fleet_outcome outcome)
 {
@@ -368,33 +374,39 @@ static json_t *error_json(const pm_fleet_result *r)
     if (!e)
         return json_null();
     int code = r->outcome == PM_FLEET_INTERRUPTED ? PM_EXIT_INTERRUPTED : pm__cli_exit_code(e);
-    return json_pack("{s:s, s:o, s:i, s:o}", "message",
-                     e->message ? e->message : pm_strerror(e->code), "migration",
-                     nullable_string(e->migration), "exit_code", code, "db_code",
-                     nullable_string(e->db_code));
+    return json_pack("{s:o, s:o, s:i, s:o}", "message",
+                     pm__cli_json_text(e->message ? e->message : pm_strerror(e->code)), "migration",
+                     pm__cli_json_text(e->migration), "exit_code", code, "db_code",
+                     pm__cli_json_text(e->db_code));
 }
 
 static json_t *target_json(const fleet_view *v, const pm_fleet_result *r)
 {
-    json_t *t = json_pack("{s:s, s:o, s:o, s:o, s:b, s:s, s:I, s:I, s:I, s:o}", "name", r->name,
-                          "url", nullable_string(r->url), "schema", nullable_string(r->schema),
-                          "origin", nullable_string(r->origin), "canary", r->canary, "result",
-                          result_word(r->outcome), "applied", (json_int_t)r->applied, "pending",
-                          (json_int_t)r->pending, "elapsed_ms", (json_int_t)r->elapsed_ms, "error",
-                          error_json(r));
-    if (t && v->action == PM_FLEET_STATUS)
+    json_t *t = json_pack("{s:o, s:o, s:o, s:o, s:b, s:s, s:I, s:I, s:I, s:o}", "name",
+                          pm__cli_json_text(r->name), "url", pm__cli_json_text(r->url), "schema",
+                          pm__cli_json_text(r->schema), "origin", pm__cli_json_text(r->origin),
+                          "canary", r->canary, "result", result_word(r->outcome), "applied",
+                          (json_int_t)r->applied, "pending", (json_int_t)r->pending, "elapsed_ms",
+                          (json_int_t)r->elapsed_ms, "error", error_json(r));
+    if (t && v->action == PM_FLEET_STATUS &&
         json_object_set_new(
             t, "status",
             r->status ? json_pack("{s:I, s:I, s:b}", "applied", (json_int_t)r->applied, "pending",
                                   (json_int_t)r->pending, "attention", needs_attention(r->status))
-                      : json_null());
-    if (t && v->action == PM_FLEET_VERIFY)
+                      : json_null()) != 0)
+        goto fail;
+    /* every target verify started has its count, FAILED ones too */
+    if (t && v->action == PM_FLEET_VERIFY &&
         json_object_set_new(t, "verify",
-                            r->outcome == PM_FLEET_OK
+                            r->verified_by
                                 ? json_pack("{s:I, s:o}", "problems", (json_int_t)r->problems,
-                                            "verified_by", nullable_string(r->verified_by))
-                                : json_null());
+                                            "verified_by", pm__cli_json_text(r->verified_by))
+                                : json_null()) != 0)
+        goto fail;
     return t;
+fail:
+    json_decref(t);
+    return NULL;
 }
 
 static json_t *migrations_json(const pm_fleet *fleet, const pm_migration *const *set, size_t count)
@@ -402,22 +414,49 @@ static json_t *migrations_json(const pm_fleet *fleet, const pm_migration *const 
     json_t *list = json_array();
     for (size_t i = 0; list && i < count; i++) {
         migration_tally t = tally_migration(fleet, set[i]->name);
-        json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:I}", "name", set[i]->name,
-                                              "applied", (json_int_t)t.applied, "pending",
-                                              (json_int_t)t.pending, "failed", (json_int_t)t.failed,
-                                              "modified", (json_int_t)t.modified));
+        json_t *m = json_pack("{s:o, s:I, s:I, s:I, s:I}", "name", pm__cli_json_text(set[i]->name),
+                              "applied", (json_int_t)t.applied, "pending", (json_int_t)t.pending,
+                              "failed", (json_int_t)t.failed, "modified", (json_int_t)t.modified);
+        if (!m || json_array_append_new(list, m) != 0) {
+            json_decref(list);
+            return NULL;
+        }
     }
     return list;
 }
 
-/* The whole report as text (malloc'd), or NULL. */
+/* Every target's object, in the order given; NULL when one cannot be made,
+ * so no target goes missing from a report without the run failing. */
+static json_t *targets_json(const fleet_view *v, const pm_fleet *fleet)
+{
+    json_t *targets = json_array();
+    for (size_t i = 0; targets && i < pm_fleet_size(fleet); i++) {
+        json_t *t = target_json(v, pm_fleet_result_at(fleet, i));
+        if (!t || json_array_append_new(targets, t) != 0) {
+            json_decref(targets);
+            return NULL;
+        }
+    }
+    return targets;
+}
+
+/* The top-level "error" of a fleet whose targets could not be read. */
+static json_t *list_error_json(const pm_error *e, int code)
+{
+    return json_pack("{s:o, s:i, s:o}", "message",
+                     pm__cli_json_text(e->message ? e->message : pm_strerror(e->code)), "exit_code",
+                     code, "db_code", pm__cli_json_text(e->db_code));
+}
+
+/* The whole report as text (malloc'd), or NULL. list_error: why the targets
+ * could not be read (then the fleet is empty), or NULL. */
 static char *report_text(const fleet_view *v, const pm_fleet *fleet, int64_t elapsed_ms, int code,
-                         const pm_migration *const *set, size_t count)
+                         const pm_migration *const *set, size_t count, const pm_error *list_error)
 {
     fleet_summary s = summarise(fleet);
-    json_t *targets = json_array();
-    for (size_t i = 0; targets && i < pm_fleet_size(fleet); i++)
-        json_array_append_new(targets, target_json(v, pm_fleet_result_at(fleet, i)));
+    json_t *targets = targets_json(v, fleet);
+    if (!targets)
+        return NULL;
     const cli_options *o = v->opts;
     json_t *doc = json_pack(
         "{s:s, s:i, s:i, s:b, s:I, s:i, s:{s:I, s:I, s:I, s:I, s:I}, s:o}", "command", v->command,
@@ -426,8 +465,12 @@ static char *report_text(const fleet_view *v, const pm_fleet *fleet, int64_t ela
         "exit_code", code, "summary", "total", (json_int_t)pm_fleet_size(fleet), "ok",
         (json_int_t)s.ok, "failed", (json_int_t)s.failed, "interrupted", (json_int_t)s.interrupted,
         "not_started", (json_int_t)s.not_started, "targets", targets);
-    if (doc && v->action == PM_FLEET_STATUS)
-        json_object_set_new(doc, "migrations", migrations_json(fleet, set, count));
+    if (doc && v->action == PM_FLEET_STATUS &&
+        json_object_set_new(doc, "migrations", migrations_json(fleet, set, count)) != 0)
+        json_decref(doc), doc = NULL;
+    if (doc && list_error &&
+        json_object_set_new(doc, "error", list_error_json(list_error, code)) != 0)
+        json_decref(doc), doc = NULL;
     char *text = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
     json_decref(doc);
     if (!text)
@@ -442,21 +485,28 @@ static char *report_text(const fleet_view *v, const pm_fleet *fleet, int64_t ela
     return line;
 }
 
-/* --report FILE: written whole or not at all, also after a failure or an
- * interrupt. Returns code, or 1 in place of 0 when it could not be written. */
+/* --report FILE: written whole or not at all, also after a failure, an
+ * interrupt or targets that could not be read (list_error). Returns code, or
+ * 1 in place of 0 when it could not be made or written. */
 static int write_report(const fleet_view *v, const pm_fleet *fleet, int64_t elapsed_ms, int code,
-                        const pm_migration *const *set, size_t count)
+                        const pm_migration *const *set, size_t count, const pm_error *list_error)
 {
     if (!v->opts->report)
         return code;
-    char *text = report_text(v, fleet, elapsed_ms, code, set, count);
-    int rc = text ? pm__cli_replace_file(v->opts->report, text) : (errno = ENOMEM, -1);
+    char *text = report_text(v, fleet, elapsed_ms, code, set, count, list_error);
+    int rc = text ? pm__cli_replace_file(v->opts->report, text) : -1;
+    int saved = errno;
     free(text);
     if (rc == 0)
         return code;
     fflush(stdout);
-    fprintf(stderr, "poblysh: error: cannot write the report %s: %s\n", v->opts->report,
-            strerror(errno));
+    if (text)
+        fprintf(stderr, "poblysh: error: cannot write the report %s: %s\n", v->opts->report,
+                strerror(saved));
+    else
+        fprintf(stderr,
+                "poblysh: error: could not write the report %s: its JSON could not be made\n",
+                v->opts->report);
     return code == PM_EXIT_OK ? PM_EXIT_FAILURE : code;
 }
 
@@ -464,19 +514,24 @@ static int write_report(const fleet_view *v, const pm_fleet *fleet, int64_t elap
 
 /* The targets of --targets or --targets-query. A bad targets file is a
  * usage error (exit 2, naming FILE:LINE); a control database that cannot be
- * read exits as a single run would. */
-static int add_targets(pm_fleet *fleet, const cli_options *opts)
+ * read exits as a single run would; a signal meanwhile (stdin being read, a
+ * control database being retried) exits 130. With --report, a report with no
+ * targets and the error is written all the same. */
+static int add_targets(const fleet_view *v, pm_fleet *fleet, const cli_options *opts)
 {
     pm_error err = PM_ERROR_INIT;
+    int64_t started = pm__cli_now_ms();
     int rc = opts->targets ? pm_fleet_add_file(fleet, opts->targets, &err)
                            : pm_fleet_add_query(fleet, opts->targets_query_url,
                                                 opts->targets_query_sql, &err);
-    int code = PM_EXIT_OK;
-    if (rc < 0) {
-        code = pm__cli_report_error(&err, NULL);
-        if (opts->targets || rc == PM_EINVAL)
-            code = PM_EXIT_USAGE;
-    }
+    if (rc == 0)
+        return PM_EXIT_OK;
+    int code = pm__cli_report_error(&err, NULL);
+    if (pm__cli_signalled() || rc == PM_EINTERRUPTED)
+        code = PM_EXIT_INTERRUPTED;
+    else if (opts->targets || rc == PM_EINVAL)
+        code = PM_EXIT_USAGE;
+    code = write_report(v, fleet, pm__cli_now_ms() - started, code, NULL, 0, &err);
     pm_error_clear(&err);
     return code;
 }
@@ -507,7 +562,7 @@ static void print_start(const fleet_view *v, const pm_fleet *fleet)
     fflush(stdout);
 }
 
-/* Runs the fleet with Ctrl-C watched, then prints and reports; returns the
+/* Runs the fleet (Ctrl-C is watched by the caller), then prints and reports; returns the
  * exit code. */
 static int run_fleet(fleet_view *v, pm_fleet *fleet, const pm_migration *const *set, size_t count)
 {
@@ -515,11 +570,9 @@ static int run_fleet(fleet_view *v, pm_fleet *fleet, const pm_migration *const *
     if (!v->quiet)
         print_start(v, fleet);
     pm_error err = PM_ERROR_INIT;
-    int64_t started = now_ms();
-    pm__cli_watch_fleet(fleet);
+    int64_t started = pm__cli_now_ms();
     int rc = pm_fleet_run(fleet, v->action, &err);
-    pm__cli_watch_fleet(NULL);
-    int64_t elapsed = now_ms() - started;
+    int64_t elapsed = pm__cli_now_ms() - started;
     clear_live(v);
     if (!v->quiet && v->action == PM_FLEET_STATUS)
         print_migration_lines(fleet, set, count);
@@ -538,7 +591,7 @@ static int run_fleet(fleet_view *v, pm_fleet *fleet, const pm_migration *const *
         fprintf(stderr, "poblysh: error: %s\n", line);
     }
     pm_error_clear(&err);
-    return write_report(v, fleet, elapsed, code, set, count);
+    return write_report(v, fleet, elapsed, code, set, count, NULL);
 }
 
 int pm__cli_fleet(const cli_command *command, const cli_options *opts)
@@ -570,9 +623,13 @@ int pm__cli_fleet(const cli_command *command, const cli_options *opts)
     fopts.progress_ctx = &v;
     if (rc == 0)
         rc = pm_fleet_new(&fleet, set, count, &fopts, &err);
-    int code = rc < 0 ? pm__cli_report_error(&err, NULL) : add_targets(fleet, opts);
+    /* Ctrl-C is watched from here: reading stdin or retrying a control
+     * database (--wait) stops too. */
+    pm__cli_watch_fleet(fleet);
+    int code = rc < 0 ? pm__cli_report_error(&err, NULL) : add_targets(&v, fleet, opts);
     if (code == PM_EXIT_OK)
         code = run_fleet(&v, fleet, set, count);
+    pm__cli_watch_fleet(NULL);
     pm_fleet_free(fleet);
     pm_source_free(source);
     pm_error_clear(&err);

@@ -112,36 +112,41 @@ static void print_text(const pm_status *st)
 
 /* ==== JSON ==== */
 
-static json_t *nullable_string(const char *s)
-{
-    return s ? json_string(s) : json_null();
-}
-
 static json_t *entry_json(const pm_status_entry *e)
 {
     bool recorded = e->state != PM_STATE_PENDING && e->state != PM_STATE_OUT_OF_ORDER;
     char when[32];
     format_time(e->applied_at, "%Y-%m-%dT%H:%M:%SZ", when, sizeof(when));
     return json_pack(
-        "{s:s, s:s, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o}", "name", e->name, "state",
-        pm_state_name(e->state), "applied_at", recorded ? json_string(when) : json_null(),
+        "{s:o, s:s, s:o, s:o, s:{s:o, s:o}, s:o, s:o, s:o}", "name", pm__cli_json_text(e->name),
+        "state", pm_state_name(e->state), "applied_at", recorded ? json_string(when) : json_null(),
         "applied_at_unix", recorded ? json_integer(e->applied_at) : json_null(), "checksum",
-        "stored", nullable_string(e->checksum), "expected", nullable_string(e->expected),
+        "stored", pm__cli_json_text(e->checksum), "expected", pm__cli_json_text(e->expected),
         "execution_ms", e->execution_ms >= 0 ? json_integer(e->execution_ms) : json_null(), "error",
-        nullable_string(e->error), "statement", nullable_string(e->statement));
+        pm__cli_json_text(e->error), "statement", pm__cli_json_text(e->statement));
 }
 
 static int print_json(const cli_session *s, const pm_status *st)
 {
     json_t *migrations = json_array(), *summary = json_object();
-    for (size_t i = 0; i < pm_status_count(st); i++)
-        json_array_append_new(migrations, entry_json(pm_status_entry_at(st, i)));
+    for (size_t i = 0; migrations && i < pm_status_count(st); i++) {
+        json_t *entry = entry_json(pm_status_entry_at(st, i));
+        if (!entry || json_array_append_new(migrations, entry) != 0) { /* none left out */
+            json_decref(migrations);
+            migrations = NULL;
+        }
+    }
+    if (!migrations) {
+        json_decref(summary);
+        return -1;
+    }
     for (size_t i = 0; i < PM_ARRAY_LEN(all_states); i++)
         json_object_set_new(summary, pm_state_name(all_states[i]),
                             json_integer((json_int_t)pm_status_count_state(st, all_states[i])));
-    json_t *doc = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o}", "database", pm_db_url(s->db),
-                            "driver", pm_db_driver_name(s->db), "profile", s->profile, "up_to_date",
-                            up_to_date(st), "summary", summary, "migrations", migrations);
+    json_t *doc =
+        json_pack("{s:o, s:s, s:o, s:b, s:o, s:o}", "database", pm__cli_json_text(pm_db_url(s->db)),
+                  "driver", pm_db_driver_name(s->db), "profile", pm__cli_json_text(s->profile),
+                  "up_to_date", up_to_date(st), "summary", summary, "migrations", migrations);
     int rc = doc ? json_dumpf(doc, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : -1;
     json_decref(doc);
     if (rc == 0)

@@ -1,9 +1,11 @@
 /* output.c: writing the CLI's results where a failure cannot go unnoticed:
  * a file replaced whole (a temporary file in its folder, then rename(), so a
  * full disk never leaves a truncated or empty file behind), and a last check
- * of stdout, so output cut short by a full disk or a closed pipe exits 1. */
+ * of stdout, so output cut short by a full disk or a closed pipe exits 1;
+ * and text made valid UTF-8 before it goes into JSON. */
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -162,4 +164,52 @@ int pm__cli_finish_stdout(int code)
     else
         fprintf(stderr, "poblysh: error: cannot write standard output: some of it was lost\n");
     return code == PM_EXIT_OK ? PM_EXIT_FAILURE : code;
+}
+
+/* ==== JSON text ==== */
+
+/* The length of the valid UTF-8 sequence at s (1 to 4), or 0 when the bytes
+ * there are not one (a stray continuation byte, a truncated, overlong or
+ * surrogate sequence, or beyond U+10FFFF). */
+static size_t utf8_sequence(const unsigned char *s)
+{
+    if (s[0] < 0x80)
+        return 1;
+    size_t len = s[0] >= 0xC2 && s[0] <= 0xDF   ? 2
+                 : s[0] >= 0xE0 && s[0] <= 0xEF ? 3
+                 : s[0] >= 0xF0 && s[0] <= 0xF4 ? 4
+                                                : 0;
+    for (size_t i = 1; i < len; i++)
+        if ((s[i] & 0xC0) != 0x80)
+            return 0;
+    if ((s[0] == 0xE0 && s[1] < 0xA0) || (s[0] == 0xED && s[1] > 0x9F) ||
+        (s[0] == 0xF0 && s[1] < 0x90) || (s[0] == 0xF4 && s[1] > 0x8F))
+        return 0;
+    return len;
+}
+
+json_t *pm__cli_json_text(const char *s)
+{
+    if (!s)
+        return json_null();
+    size_t n = strlen(s);
+    char *text = malloc(n * 3 + 1); /* each bad byte may become U+FFFD's 3 bytes */
+    if (!text)
+        return NULL;
+    size_t out = 0;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        size_t len = utf8_sequence(p);
+        if (len) {
+            memcpy(text + out, p, len);
+            out += len;
+            p += len;
+        } else {
+            memcpy(text + out, "\xEF\xBF\xBD", 3);
+            out += 3;
+            p++;
+        }
+    }
+    json_t *j = json_stringn(text, out);
+    free(text);
+    return j;
 }

@@ -37,7 +37,7 @@ typedef struct cli_progress {
 
 static cli_progress progress;
 
-static int64_t now_ms(void)
+int64_t pm__cli_now_ms(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -151,7 +151,7 @@ static void on_start(const pm_event *ev)
     progress.migration = ev->migration;
     if (progress.mode == CLI_PROGRESS_NONE)
         return;
-    int64_t now = now_ms();
+    int64_t now = pm__cli_now_ms();
     if (!progress.started_ms)
         progress.started_ms = now;
     bool bar_time = now - progress.started_ms >= progress.bar_after_ms;

@@ -38,6 +38,16 @@ static void write_file(fixture *f, const char *file, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
+/* Writes text to path (absolute: a folder of migrations beside the tests'). */
+static void write_text(const char *path, const char *text)
+{
+    FILE *fp = fopen(path, "w");
+    if (!fp)
+        fail_msg("cannot create %s: %s", path, strerror(errno));
+    fputs(text, fp);
+    assert_int_equal(fclose(fp), 0);
+}
+
 static char *read_file(fixture *f, const char *file)
 {
     FILE *fp = fopen(path_in_dir(f, file), "r");
@@ -116,6 +126,21 @@ static size_t count_rows(const char *text, const char *prefix, const char *word)
         p += len + (p[len] == '\n');
     }
     return n;
+}
+
+/* The words of a table row, split at blanks: word n (0 is the target). */
+static char *row_word(fixture *f, const char *row, int n)
+{
+    const char *p = row;
+    for (int i = 0;; i++) {
+        p += strspn(p, " ");
+        size_t len = strcspn(p, " ");
+        if (!len)
+            fail_msg("no word %d in \"%s\"", n, row);
+        if (i == n)
+            return fmt(f, "%.*s", (int)len, p);
+        p += len;
+    }
 }
 
 /* ==== Running a fleet ==== */
@@ -520,6 +545,7 @@ static void test_fleet_cli__verify_and_attention(void **state)
     assert_contains(r->out, "Fleet verify: 3 ok, 0 failed");
     /* SQLite targets share one verification: the others say whose */
     assert_int_equal(count_occurrences(r->out, ": verified with tenant_"), 2);
+    assert_string_equal(row_word(f, line_starting(f, r->out, "tenant_2 "), 2), "-");
     json_t *doc = load_report(f, "report.json");
     json_t *verify = json_object_get(report_target(doc, "tenant_2"), "verify");
     assert_int_equal(json_integer_value(json_object_get(verify, "problems")), 0);
@@ -569,7 +595,7 @@ static void test_fleet_cli__targets_file_error_names_file_and_line(void **state)
     const run_result *r = FLEET(f, "up", "--targets", "targets.txt");
     assert_exit(r, 2);
     assert_contains(r->err, "targets.txt:3");
-    assert_contains(r->err, "colour=blue");
+    assert_contains(r->err, "colour=");
     assert_false(file_exists(f, "a.db"));
     r = FLEET(f, "up", "--targets", "no-such-file.txt");
     assert_exit(r, 2);
@@ -675,17 +701,239 @@ static void test_fleet_cli__password_never_printed_and_connect_failures_exit_4(v
     assert_lacks(r->err, PASSWORD);
 }
 
-static void test_fleet_cli__mixed_failures_exit_1(void **state)
+/* Two targets whose up is refused because the history needs attention
+ * (exit 5): a migration edited since it was applied. */
+static void modify_tenant(fixture *f, int tenant)
+{
+    pm_test_exec(open_db(f, tenant_file(f, tenant)),
+                 "UPDATE seaql_migrations SET checksum = 'edited' "
+                 "WHERE version = '20240101000005_create_fleet_t05'");
+    close_db(f);
+}
+
+static void test_fleet_cli__one_shared_code_is_the_exit_code_else_1(void **state)
 {
     fixture *f = *state;
-    fresh_dir(f, "mixed");
-    write_file(f, "targets.txt",
-               fmt(f, "%s%s", unreachable_line(f, "pg_a"), tenant_lines(f, 1, 2)));
-    break_tenant(f, 2);
-    const run_result *r = FLEET(f, "up", "--targets", "targets.txt", "--keep-going");
-    assert_exit(r, 1); /* a connection failure (4) and a migration failure (1) */
-    assert_contains(r->out, "Fleet up: 1 ok, 2 failed");
+    fresh_dir(f, "shared_code");
+    write_file(f, "two.txt", tenant_lines(f, 1, 2));
+    assert_exit(FLEET(f, "up", "--targets", "two.txt"), 0);
+    modify_tenant(f, 1);
+    modify_tenant(f, 2);
+    /* both refused for attention: the fleet exits 5, as one such up would */
+    const run_result *r = FLEET(f, "up", "--targets", "two.txt", "--keep-going");
+    assert_exit(r, 5);
+    assert_contains(r->out, "Fleet up: 0 ok, 2 failed");
+
+    /* attention (5) on one target, no connection (4) on another: 1 */
+    write_file(f, "mixed.txt", fmt(f, "%s%s", unreachable_line(f, "pg_a"), tenant_lines(f, 1, 1)));
+    r = FLEET(f, "up", "--targets", "mixed.txt", "--keep-going", "--report", "report.json");
+    assert_exit(r, 1);
+    assert_contains(r->out, "Fleet up: 0 ok, 2 failed");
+    json_t *doc = load_report(f, "report.json");
+    json_t *error = json_object_get(report_target(doc, "pg_a"), "error");
+    assert_int_equal(json_integer_value(json_object_get(error, "exit_code")), 4);
+    error = json_object_get(report_target(doc, "tenant_1"), "error");
+    assert_int_equal(json_integer_value(json_object_get(error, "exit_code")), 5);
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 1);
+    json_decref(doc);
     assert_lacks(r->out, PASSWORD);
+    assert_lacks(r->err, PASSWORD);
+}
+
+/* A name holding a Latin-1 byte (0xE9, not UTF-8): every target is still
+ * in the report, the byte replaced by U+FFFD. */
+static void test_fleet_cli__a_name_that_is_not_utf8_keeps_its_target_in_the_report(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "latin1");
+    write_file(f, "targets.txt",
+               fmt(f, "%s name=caf\xe9_1\n%s name=tenant_2\n%s name=tenant_3\n",
+                   file_url(f, tenant_file(f, 1)), file_url(f, tenant_file(f, 2)),
+                   file_url(f, tenant_file(f, 3))));
+    const run_result *r = FLEET(f, "up", "--targets", "targets.txt", "--report", "report.json");
+    assert_exit(r, 0);
+    assert_contains(r->out, "ok      caf\xe9_1: applied 20 (");
+    json_t *doc = load_report(f, "report.json");
+    json_t *targets = json_object_get(doc, "targets");
+    assert_int_equal(json_array_size(targets), 3);
+    assert_string_equal(string_at(json_array_get(targets, 0), "name"), "caf\xef\xbf\xbd_1");
+    assert_string_equal(string_at(json_array_get(targets, 2), "name"), "tenant_3");
+    assert_int_equal(summary_of(doc, "ok"), 3);
+    json_decref(doc);
+}
+
+/* A folder of two SQLite migrations (dbmate layout) whose second down()
+ * leaves its table behind: verify finds it. Under the work dir. */
+static char *unrestoring_folder(fixture *f)
+{
+    char *dir = fmt(f, "%s/fleet-unrestoring-migrations", work_root);
+    nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    if (mkdir(dir, 0755) != 0)
+        fail_msg("cannot create %s: %s", dir, strerror(errno));
+    write_text(fmt(f, "%s/20240101000001_create_a.sql", dir),
+               "-- migrate:up\nCREATE TABLE a (id INTEGER);\n-- migrate:down\nDROP TABLE a;\n");
+    write_text(fmt(f, "%s/20240101000002_create_b.sql", dir),
+               "-- migrate:up\nCREATE TABLE b (id INTEGER);\n-- migrate:down\nSELECT 1;\n");
+    return dir;
+}
+
+static void test_fleet_cli__verify_failures_count_on_every_target(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "verify_fails");
+    char *folder = unrestoring_folder(f);
+    write_file(f, "targets.txt", tenant_lines(f, 1, 2));
+    assert_exit(
+        run_cli(f, LOCAL, ARGS("--source", folder, "migrate", "up", "--targets", "targets.txt")),
+        0);
+    const run_result *r = run_cli(f, LOCAL,
+                                  ARGS("--source", folder, "migrate", "verify", "--targets",
+                                       "targets.txt", "--report", "report.json"));
+    assert_exit(r, 1);
+    /* one verification for both: one says so, the other names whose it
+     * was (its line and its row) */
+    assert_int_equal(count_occurrences(r->out, " failed verification"), 4);
+    assert_int_equal(count_occurrences(r->out, " failed verification (on tenant_"), 2);
+    assert_int_equal(count_occurrences(r->out, "FAILED  tenant_"), 2);
+    assert_contains(r->out, "Fleet verify: 0 ok, 2 failed");
+    char *row = line_starting(f, r->out, "tenant_1 ");
+    assert_string_equal(row_word(f, row, 1), "failed");
+    assert_string_equal(row_word(f, row, 2), "-"); /* APPLIED: verify applies nothing */
+    json_t *doc = load_report(f, "report.json");
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), 1);
+    for (int i = 1; i <= 2; i++) {
+        json_t *t = report_target(doc, fmt(f, "tenant_%d", i));
+        assert_string_equal(string_at(t, "result"), "failed");
+        json_t *verify = json_object_get(t, "verify");
+        json_int_t problems = json_integer_value(json_object_get(verify, "problems"));
+        assert_true(problems >= 1);
+        assert_contains(
+            r->out, fmt(f, "FAILED  tenant_%d: %lld failed verification", i, (long long)problems));
+        assert_contains(row_word(f, line_starting(f, r->out, fmt(f, "tenant_%d ", i)), 5),
+                        fmt(f, "%lld", (long long)problems)); /* ERROR (after TIME, 2 words) */
+        assert_contains(string_at(verify, "verified_by"), "tenant_");
+    }
+    json_decref(doc);
+    nftw(folder, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ==== Reports when the targets cannot be read ==== */
+
+static void assert_list_error_report(fixture *f, const char *file, int code, const char *message)
+{
+    json_t *doc = load_report(f, file);
+    assert_int_equal(json_integer_value(json_object_get(doc, "exit_code")), code);
+    assert_true(json_is_array(json_object_get(doc, "targets")));
+    assert_int_equal(json_array_size(json_object_get(doc, "targets")), 0);
+    assert_int_equal(summary_of(doc, "total"), 0);
+    json_t *error = json_object_get(doc, "error");
+    assert_contains(string_at(error, "message"), message);
+    assert_int_equal(json_integer_value(json_object_get(error, "exit_code")), code);
+    json_decref(doc);
+}
+
+static void test_fleet_cli__targets_that_cannot_be_read_still_make_a_report(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "list_error_report");
+    write_file(f, "targets.txt", fmt(f, "%s colour=blue\n", file_url(f, "a.db")));
+    const run_result *r = FLEET(f, "up", "--targets", "targets.txt", "--report", "bad.json");
+    assert_exit(r, 2);
+    assert_list_error_report(f, "bad.json", 2, "targets.txt:1");
+
+    r = FLEET(f, "status", "--targets-query", file_url(f, "no-such-control.db?mode=rw"), "SELECT 1",
+              "--report", "query.json");
+    assert_exit(r, 4);
+    assert_list_error_report(f, "query.json", 4, "");
+    assert_false(file_exists(f, "a.db"));
+}
+
+/* ==== Ctrl-C while the targets are read ==== */
+
+/* Whether the child catches SIGINT yet (/proc/PID/status's SigCgt). */
+static bool has_sigint_handler(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+    FILE *fp = fopen(path, "r");
+    char line[256];
+    bool caught = false;
+    while (fp && fgets(line, sizeof(line), fp))
+        if (strncmp(line, "SigCgt:", 7) == 0)
+            caught = (strtoull(line + 7, NULL, 16) & (1ULL << (SIGINT - 1))) != 0;
+    if (fp)
+        fclose(fp);
+    return caught;
+}
+
+/* Whether the child is inside read() on its stdin (/proc/PID/syscall:
+ * syscall 0 with fd 0, on x86-64). */
+static bool reading_stdin(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/%d/syscall", (int)pid);
+    FILE *fp = fopen(path, "r");
+    char line[256] = "";
+    if (fp) {
+        if (!fgets(line, sizeof(line), fp))
+            line[0] = '\0';
+        fclose(fp);
+    }
+    return strncmp(line, "0 0x0 ", 6) == 0;
+}
+
+static void test_fleet_cli__sigint_while_stdin_is_read_exits_130(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "sigint_stdin");
+    int pipe_fds[2], saved = dup(STDIN_FILENO);
+    assert_true(saved >= 0 && pipe(pipe_fds) == 0);
+    assert_true(fcntl(pipe_fds[1], F_SETFD, FD_CLOEXEC) == 0); /* the child cannot end it */
+    assert_true(dup2(pipe_fds[0], STDIN_FILENO) >= 0); /* the child's stdin: a pipe left open */
+    child c = spawn_cli(
+        f, LOCAL,
+        ARGS("--source", fleet_dir, "migrate", "up", "--targets", "-", "--report", "report.json"));
+    assert_true(dup2(saved, STDIN_FILENO) >= 0);
+    close(saved);
+    close(pipe_fds[0]);
+    for (int i = 0; i < 6000 && !(has_sigint_handler(c.pid) && reading_stdin(c.pid)); i++)
+        usleep(10000);
+    if (!reading_stdin(c.pid))
+        fail_msg("poblysh never read its stdin");
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    const run_result *r = collect(f, c);
+    close(pipe_fds[1]);
+    assert_exit(r, 130);
+    assert_list_error_report(f, "report.json", 130, "");
+}
+
+/* A control database that is down, retried with --wait: Ctrl-C stops the
+ * retrying at once (without it the run would go on for 600 s). */
+static void test_fleet_cli__sigint_while_a_control_database_is_retried_exits_130(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "sigint_query");
+    child c =
+        spawn_cli(f, LOCAL,
+                  ARGS("--source", fleet_dir, "--wait", "600", "migrate", "up", "--targets-query",
+                       "postgres://fleet:" PASSWORD "@127.0.0.1:1/control?connect_timeout=5",
+                       "SELECT url FROM tenants"));
+    size_t cap = 1 << 16, len = 0;
+    char *err = keep(f, calloc(1, cap + 1));
+    while (!strstr(err, "waiting for the database (attempt 1")) {
+        struct pollfd p = {c.err_fd, POLLIN, 0};
+        if (poll(&p, 1, 60000) <= 0)
+            fail_msg("no retry within 60 s; stderr so far:\n%s", err);
+        ssize_t n = read(c.err_fd, err + len, cap - len);
+        if (n <= 0)
+            fail_msg("stderr ended before a retry:\n%s", err);
+        len += (size_t)n;
+        err[len] = '\0';
+    }
+    assert_int_equal(kill(c.pid, SIGINT), 0);
+    const run_result *r = collect(f, c);
+    assert_exit(r, 130);
+    assert_lacks(err, PASSWORD);
     assert_lacks(r->err, PASSWORD);
 }
 
@@ -787,7 +1035,12 @@ int main(int argc, char **argv)
         TEST(test_fleet_cli__usage_errors),
         TEST(test_fleet_cli__targets_query_lists_targets_from_a_control_database),
         TEST(test_fleet_cli__password_never_printed_and_connect_failures_exit_4),
-        TEST(test_fleet_cli__mixed_failures_exit_1),
+        TEST(test_fleet_cli__one_shared_code_is_the_exit_code_else_1),
+        TEST(test_fleet_cli__a_name_that_is_not_utf8_keeps_its_target_in_the_report),
+        TEST(test_fleet_cli__verify_failures_count_on_every_target),
+        TEST(test_fleet_cli__targets_that_cannot_be_read_still_make_a_report),
+        TEST(test_fleet_cli__sigint_while_stdin_is_read_exits_130),
+        TEST(test_fleet_cli__sigint_while_a_control_database_is_retried_exits_130),
         TEST(test_fleet_cli__terminal_redraws_a_live_summary_line),
     };
     int failed = cmocka_run_group_tests(tests, NULL, NULL);
