@@ -23,6 +23,13 @@ _poblysh()
     elif [[ $prev == = && $COMP_CWORD -ge 2 ]]; then
         opt=${COMP_WORDS[COMP_CWORD - 2]}
     fi
+    # --targets-query takes two values, a URL and then the SQL: the SQL is a
+    # value too (--targets-query URL <SQL>, or --targets-query=URL <SQL>).
+    if [[ ${COMP_WORDS[COMP_CWORD - 2]} == --targets-query && $prev != = && $cur != = ]] ||
+        [[ $COMP_CWORD -ge 3 && ${COMP_WORDS[COMP_CWORD - 3]} == --targets-query &&
+            ${COMP_WORDS[COMP_CWORD - 2]} == = ]]; then
+        return 0
+    fi
     case $opt in
     --source | --dir | -d)
         compopt -o filenames 2>/dev/null || true
@@ -74,6 +81,8 @@ _poblysh()
                 else
                     ((i++))
                 fi
+                # --targets-query's second value: the SQL.
+                [[ $word == --targets-query ]] && ((i++))
             fi
             continue
             ;;

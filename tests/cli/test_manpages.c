@@ -838,6 +838,14 @@ static void test_completions__bash_completes_commands_options_and_paths(void **s
                     &sqldir, "generate --dir s<TAB>");
     assert_same_set(f, bash_complete(f, ARGS("poblysh", "migrate", "schema", "--output", "a")),
                     &afile, "schema --output a<TAB>");
+    /* --targets-query URL SQL: the SQL is a value, never a command */
+    assert_same_set(f, bash_complete(f, ARGS("poblysh", "--targets-query", "u", "")), &none,
+                    "--targets-query URL <TAB>");
+    assert_same_set(f, bash_complete(f, ARGS("poblysh", "--targets-query", "=", "u", "")), &none,
+                    "--targets-query=URL <TAB>");
+    assert_same_set(f,
+                    bash_complete(f, ARGS("poblysh", "--targets-query", "u", "q", "migrate", "")),
+                    &h->commands, "--targets-query URL SQL migrate <TAB>");
 }
 
 /* ==== Main ==== */
