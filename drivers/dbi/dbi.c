@@ -150,11 +150,58 @@ static void quiet_end(bool needed)
 }
 
 /* libdbi keeps each instance's connections in a list that dbi_conn_new_r()
- * and dbi_conn_close() change without a lock, and the MySQL client library
- * initialises itself on the first connect without one: those calls take
- * this lock, so connections may be opened and closed from several threads
- * at once. Statements on different connections need none. */
+ * and dbi_conn_close() change without a lock: those calls take this lock,
+ * so connections may be opened and closed from several threads at once.
+ * A client library may set itself up on its first connect without a lock
+ * (the MySQL client's mysql_library_init()): each libdbi driver's connects
+ * also run under it until one has succeeded, then in parallel
+ * (drivers_connected says which got there). Statements on different
+ * connections need no lock. */
 static pthread_mutex_t instance_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define MAX_DRIVERS_SEEN 16
+
+static struct {
+    char name[32];
+} drivers_connected[MAX_DRIVERS_SEEN];
+static size_t nconnected;
+
+/* Whether a connection through driver_name has succeeded already; the
+ * caller holds instance_lock. */
+static bool has_connected(const char *driver_name)
+{
+    for (size_t i = 0; i < nconnected; i++)
+        if (strcmp(drivers_connected[i].name, driver_name) == 0)
+            return true;
+    return false;
+}
+
+/* Notes that a connection through driver_name succeeded; the caller holds
+ * instance_lock. A driver not noted (the table full, a long name) keeps
+ * connecting under the lock, which is only slower. */
+static void note_connected(const char *driver_name)
+{
+    if (has_connected(driver_name) || nconnected == MAX_DRIVERS_SEEN ||
+        strlen(driver_name) >= sizeof(drivers_connected[0].name))
+        return;
+    strcpy(drivers_connected[nconnected++].name, driver_name);
+}
+
+/* dbi_conn_connect(), under instance_lock only while driver_name has never
+ * connected. */
+static int connect_once(dbi_conn conn, const char *driver_name)
+{
+    pthread_mutex_lock(&instance_lock);
+    if (has_connected(driver_name)) {
+        pthread_mutex_unlock(&instance_lock);
+        return dbi_conn_connect(conn);
+    }
+    int connected_rc = dbi_conn_connect(conn);
+    if (connected_rc >= 0)
+        note_connected(driver_name);
+    pthread_mutex_unlock(&instance_lock);
+    return connected_rc;
+}
 
 /* ==== Errors ==== */
 
@@ -512,9 +559,7 @@ static int connect_with_wait(dbi_pm_conn *c, const char *driver_name,
     clock_gettime(CLOCK_MONOTONIC, &start);
     for (int attempt = 1;; attempt++) {
         quiet_begin(c->quiet);
-        pthread_mutex_lock(&instance_lock);
-        int connected = dbi_conn_connect(c->conn);
-        pthread_mutex_unlock(&instance_lock);
+        int connected = connect_once(c->conn, driver_name);
         quiet_end(c->quiet);
         if (connected >= 0)
             return 0;
