@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "testutil.h"
@@ -631,6 +632,55 @@ static void test_fleet__libdbi_targets_run_in_parallel(void **state)
     assert_int_equal(fstat(STDOUT_FILENO, &after), 0);
     assert_true(before.st_dev == after.st_dev && before.st_ino == after.st_ino);
 }
+
+/* What the waiting callback saw: every why starts with a target's name,
+ * and no two calls overlap. */
+typedef struct waits {
+    size_t calls, unnamed, overlapping;
+    int inside;
+} waits;
+
+static void on_waiting(void *ctx, int attempt, double elapsed, int wait_seconds, const char *why)
+{
+    (void)attempt, (void)elapsed, (void)wait_seconds;
+    waits *w = ctx;
+    if (__atomic_fetch_add(&w->inside, 1, __ATOMIC_SEQ_CST) != 0)
+        w->overlapping++;
+    w->calls++;
+    if (!why || (strncmp(why, "left: ", 6) != 0 && strncmp(why, "right: ", 7) != 0))
+        w->unnamed++;
+    /* long enough for another worker's call to overlap, were it not serialised */
+    struct timespec pause = {0, 20000000L};
+    nanosleep(&pause, NULL);
+    __atomic_fetch_sub(&w->inside, 1, __ATOMIC_SEQ_CST);
+}
+
+/* The caller's waiting callback (--wait) is called one at a time, its why
+ * prefixed by the target's name: two dbi:sqlite3 targets in a folder that
+ * does not exist fail to connect and are retried for a second. */
+static void test_fleet__waiting_is_serialised_and_named(void **state)
+{
+    fixture *f = *state;
+    waits w = {0};
+    pm_db_options db = PM_DB_OPTIONS_INIT;
+    db.wait_seconds = 1;
+    db.waiting = on_waiting;
+    db.waiting_ctx = &w;
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.jobs = 2;
+    opts.flags = PM_FLEET_KEEP_GOING;
+    opts.db = &db;
+    new_fleet(f, &opts);
+    char url[160];
+    snprintf(url, sizeof(url), "dbi:sqlite3://%s/no/such/folder/l.db", f->dir);
+    pm_test_ok(pm_fleet_add(f->fleet, url, "left", NULL, &f->err), &f->err);
+    snprintf(url, sizeof(url), "dbi:sqlite3://%s/no/such/folder/r.db", f->dir);
+    pm_test_ok(pm_fleet_add(f->fleet, url, "right", NULL, &f->err), &f->err);
+    assert_int_equal(pm_fleet_run(f->fleet, PM_FLEET_STATUS, &f->err), PM_ECONNECT);
+    assert_true(w.calls >= 2);
+    assert_int_equal(w.unnamed, 0);
+    assert_int_equal(w.overlapping, 0);
+}
 #endif
 
 /* ==== Targets lists ==== */
@@ -971,6 +1021,7 @@ int main(int argc, char **argv)
         TEST(test_fleet__two_fleets_at_once_apply_each_migration_once),
 #ifdef PM_TEST_WITH_DBI
         TEST(test_fleet__libdbi_targets_run_in_parallel),
+        TEST(test_fleet__waiting_is_serialised_and_named),
 #endif
         TEST(test_fleet__targets_text_comments_fields_and_crlf),
         TEST(test_fleet__targets_text_errors_name_origin_and_line),
