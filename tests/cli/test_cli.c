@@ -28,29 +28,6 @@ static void write_file(fixture *f, const char *file, const char *text)
     assert_int_equal(fclose(fp), 0);
 }
 
-static size_t count_occurrences(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* The line of text that starts with prefix, without its newline; fails the
- * test when there is none. */
-static char *line_starting(fixture *f, const char *text, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, "\n");
-        if (len >= n && strncmp(p, prefix, n) == 0)
-            return fmt(f, "%.*s", (int)len, p);
-        p += len + (p[len] == '\n');
-    }
-    fail_msg("no line starts with \"%s\" in:\n---\n%s---", prefix, text);
-    return NULL;
-}
-
 static void format_utc(time_t t, char *buf, size_t size)
 {
     struct tm tm;

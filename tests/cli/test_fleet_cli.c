@@ -12,7 +12,6 @@
 #include <ftw.h>
 #include <jansson.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,29 +86,6 @@ static void break_tenant(fixture *f, int tenant)
 {
     pm_test_exec(open_db(f, tenant_file(f, tenant)), "CREATE TABLE fleet_t03 (id INTEGER)");
     close_db(f);
-}
-
-static size_t count_occurrences(const char *text, const char *needle)
-{
-    size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
-}
-
-/* The line of text that starts with prefix, without its newline; fails the
- * test when there is none. */
-static char *line_starting(fixture *f, const char *text, const char *prefix)
-{
-    size_t n = strlen(prefix);
-    for (const char *p = text; *p;) {
-        size_t len = strcspn(p, "\n");
-        if (len >= n && strncmp(p, prefix, n) == 0)
-            return fmt(f, "%.*s", (int)len, p);
-        p += len + (p[len] == '\n');
-    }
-    fail_msg("no line starts with \"%s\" in:\n---\n%s---", prefix, text);
-    return NULL;
 }
 
 /* Lines of text that start with prefix and hold word as a column (between
@@ -939,47 +915,6 @@ static void test_fleet_cli__sigint_while_a_control_database_is_retried_exits_130
 
 /* ==== On a terminal ==== */
 
-/* Runs `poblysh args...` with stdout and stderr on a new pseudo-terminal in
- * the test's directory; returns all it wrote and stores the exit code. */
-static char *run_on_pty(fixture *f, const char *const *args, int *status)
-{
-    size_t nargs = 0;
-    while (args[nargs])
-        nargs++;
-    char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
-    argv[0] = "poblysh";
-    for (size_t i = 0; i < nargs; i++)
-        argv[i + 1] = (char *)args[i];
-    char *env[] = {"PATH=/usr/bin:/bin", "TERM=xterm", "POBLYSH_PROFILE=local", NULL};
-    int master = -1;
-    pid_t pid = forkpty(&master, NULL, NULL, NULL);
-    if (pid < 0)
-        fail_msg("forkpty: %s", strerror(errno));
-    if (pid == 0) {
-        if (chdir(f->dir) != 0)
-            _exit(126);
-        execve(cli_path, argv, env);
-        _exit(127);
-    }
-    size_t cap = 1 << 20, len = 0;
-    char *out = keep(f, calloc(1, cap + 1));
-    for (;;) {
-        ssize_t n = read(master, out + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) /* EIO once the child has closed its side */
-            break;
-        len += (size_t)n;
-        if (len == cap)
-            break;
-    }
-    close(master);
-    int ws = 0;
-    waitpid(pid, &ws, 0);
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    return out;
-}
-
 static void test_fleet_cli__terminal_redraws_a_live_summary_line(void **state)
 {
     fixture *f = *state;
@@ -987,7 +922,8 @@ static void test_fleet_cli__terminal_redraws_a_live_summary_line(void **state)
     write_file(f, "targets.txt", tenant_lines(f, 1, 6));
     int status = -1;
     char *out = run_on_pty(
-        f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", "targets.txt", "-j", "2"),
+        f, pty_env(f, "xterm", NULL),
+        ARGS("--source", fleet_dir, "migrate", "up", "--targets", "targets.txt", "-j", "2"),
         &status);
     if (status != 0)
         fail_msg("exit %d:\n%s", status, out);
@@ -996,7 +932,7 @@ static void test_fleet_cli__terminal_redraws_a_live_summary_line(void **state)
     assert_contains(out, " waiting");
     assert_contains(out, "Fleet up: 6 ok, 0 failed");
 
-    out = run_on_pty(f,
+    out = run_on_pty(f, pty_env(f, "xterm", NULL),
                      ARGS("--source", fleet_dir, "--progress", "plain", "migrate", "up",
                           "--targets", "targets.txt"),
                      &status);

@@ -7,7 +7,6 @@
 #define _DEFAULT_SOURCE
 #include <errno.h>
 #include <ftw.h>
-#include <pty.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,65 +73,6 @@ static void remove_subdir(fixture *f, const char *name)
 }
 
 /* ==== A pseudo-terminal ==== */
-
-/* Runs `poblysh args...` with its stdout and stderr on a new
- * pseudo-terminal, in the test's directory, with env; returns all it wrote
- * (owned by the fixture) and stores the exit code. */
-static char *run_on_pty(fixture *f, char *const *env, const char *const *args, int *status)
-{
-    size_t nargs = 0;
-    while (args[nargs])
-        nargs++;
-    char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
-    argv[0] = "poblysh";
-    for (size_t i = 0; i < nargs; i++)
-        argv[i + 1] = (char *)args[i];
-    int master = -1;
-    pid_t pid = forkpty(&master, NULL, NULL, NULL);
-    if (pid < 0)
-        fail_msg("forkpty: %s", strerror(errno));
-    if (pid == 0) {
-        if (chdir(f->dir) != 0)
-            _exit(126);
-        execve(cli_path, argv, env);
-        _exit(127);
-    }
-    size_t cap = 1 << 20, len = 0;
-    char *out = keep(f, calloc(1, cap + 1));
-    for (;;) {
-        ssize_t n = read(master, out + len, cap - len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) /* EIO once the child has closed its side */
-            break;
-        len += (size_t)n;
-        if (len == cap)
-            break;
-    }
-    close(master);
-    int ws = 0;
-    waitpid(pid, &ws, 0);
-    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
-    return out;
-}
-
-/* The environment of a terminal run: TERM and one more setting. */
-static char **pty_env(fixture *f, const char *term, const char *extra)
-{
-    char **env = keep(f, calloc(8, sizeof(*env)));
-    size_t n = 0;
-    env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    env[n++] = "POBLYSH_PROFILE=local";
-    if (term)
-        env[n++] = fmt(f, "TERM=%s", term);
-    if (extra)
-        env[n++] = (char *)extra;
-    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-    for (size_t i = 0; i < 3; i++)
-        if (getenv(passed[i]))
-            env[n++] = fmt(f, "%s=%s", passed[i], getenv(passed[i]));
-    return env;
-}
 
 /* ==== Lines when piped ==== */
 

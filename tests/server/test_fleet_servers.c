@@ -155,12 +155,7 @@ static void break_target(const char *url, int n)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    pm_error err = PM_ERROR_INIT;
-    if (pm_db_open(&f->admin, admin_url, NULL, &err) < 0) {
-        print_error("cannot connect to the test server: %s\n", err.message ? err.message : "?");
-        pm_error_clear(&err);
+    if (!f || !(f->admin = srv_open_admin(admin_url))) {
         free(f);
         return -1;
     }
@@ -232,28 +227,8 @@ static const char *write_targets(fixture *f, const char *file, char **urls, size
 
 static child *spawn_cli(fixture *f, const char *const *args)
 {
-    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-    size_t nargs = 0;
-    while (args[nargs])
-        nargs++;
-    char **argv = srv_keep(&f->kept, &f->nkept, calloc(nargs + 2, sizeof(*argv)));
-    char **envp = srv_keep(&f->kept, &f->nkept, calloc(8, sizeof(*envp)));
-    assert_true(argv && envp);
-    argv[0] = (char *)cli_path;
-    for (size_t i = 0; i < nargs; i++)
-        argv[i + 1] = (char *)args[i];
-    size_t n = 0;
-    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    envp[n++] = "POBLYSH_PROFILE=local";
-    for (size_t i = 0; i < PM_ARRAY_LEN(passed); i++)
-        if (getenv(passed[i]))
-            envp[n++] = fmt(f, "%s=%s", passed[i], getenv(passed[i]));
-    child *c = srv_keep(&f->kept, &f->nkept, calloc(1, sizeof(*c)));
-    assert_non_null(c);
-    clock_gettime(CLOCK_MONOTONIC, &c->started);
-    pm_test_spawn_opts opts = {.dir = f->dir, .stdin_null = true};
-    c->pid = pm_test_spawn(cli_path, argv, envp, &opts, &c->out_fd, &c->err_fd);
-    return c;
+    srv_spawn how = {.cli_path = cli_path, .dir = f->dir, .profile = "local", .stdin_null = true};
+    return srv_spawn_cli(&f->kept, &f->nkept, &how, args);
 }
 
 /* Reads the child's output to its end and waits for it. */
@@ -263,37 +238,7 @@ static const run_result *collect(fixture *f, child *c)
     run_result *r = calloc(1, sizeof(*r));
     assert_non_null(r);
     f->runs[f->nruns++] = r;
-    buffer out = {NULL, 0, 0}, err = {NULL, 0, 0};
-    struct pollfd fds[2] = {{c->out_fd, POLLIN, 0}, {c->err_fd, POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        int left = RUN_TIMEOUT_MS - (int)(seconds_since(&c->started) * 1000);
-        int n = left > 0 ? poll(fds, 2, left) : 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            kill(c->pid, SIGKILL);
-            fail_msg("poblysh did not finish within %d ms", RUN_TIMEOUT_MS);
-        }
-        for (int i = 0; i < 2; i++)
-            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                !read_some(fds[i].fd, i == 0 ? &out : &err)) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-    }
-    r->out = take_buffer(&out);
-    r->err = take_buffer(&err);
-    while (waitpid(c->pid, &c->wait_status, 0) < 0)
-        assert_int_equal(errno, EINTR);
-    c->exited = true;
-    r->status =
-        WIFEXITED(c->wait_status) ? WEXITSTATUS(c->wait_status) : 128 + WTERMSIG(c->wait_status);
-    r->seconds = seconds_since(&c->started);
-    /* Nothing it printed may hold the password. */
-    if (strstr(r->out, raw_secret) || strstr(r->err, raw_secret))
-        fail_msg("poblysh printed the password:\n%s%s", r->out, r->err);
+    srv_collect(c, r, RUN_TIMEOUT_MS, raw_secret);
     return r;
 }
 
@@ -597,6 +542,25 @@ static void test_up__an_interrupted_run_resumes(void **state)
 
 /* ==== Two fleets at once ==== */
 
+/* Two reports of fleets over the same n targets: each target ok in both,
+ * and what they applied to it adds up to the whole fixture (each migration
+ * once, by one fleet or the other). */
+static void assert_applied_once_between(fixture *f, const json_t *a, const json_t *b, size_t n)
+{
+    long long total = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(target_result(a, i), "ok");
+        assert_string_equal(target_result(b, i), "ok");
+        long long applied = json_integer_value(json_object_get(report_target(a, i), "applied")) +
+                            json_integer_value(json_object_get(report_target(b, i), "applied"));
+        if (applied != FLEET_SIZE)
+            fail_msg("%s: the two fleets applied %lld migrations, not %d",
+                     fmt(f, "tenant_%zu", i + 1), applied, FLEET_SIZE);
+        total += applied;
+    }
+    assert_int_equal(total, (long long)FLEET_SIZE * (long long)n);
+}
+
 static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
 {
     fixture *f = *state;
@@ -604,10 +568,11 @@ static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
     const size_t n = 30;
     char **urls = create_databases(f, "race", n);
     const char *targets = write_targets(f, "targets.txt", urls, n);
-    child *a =
-        spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", targets, "-j", "4"));
-    child *b =
-        spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", targets, "-j", "8"));
+    const char *report_a = path_in_dir(f, "a.json"), *report_b = path_in_dir(f, "b.json");
+    child *a = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", targets, "-j",
+                                 "4", "--report", report_a));
+    child *b = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", targets, "-j",
+                                 "8", "--report", report_b));
     const run_result *ra = collect(f, a);
     const run_result *rb = collect(f, b);
     assert_exit(ra, 0);
@@ -616,6 +581,8 @@ static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
         fmt(f, "Fleet up: %zu ok, 0 failed, 0 interrupted, 0 not started (of %zu targets)", n, n);
     assert_contains(ra->out, summary);
     assert_contains(rb->out, summary);
+    /* between them the two fleets applied each migration of each target once */
+    assert_applied_once_between(f, read_report(f, report_a), read_report(f, report_b), n);
     for (size_t i = 0; i < n; i++)
         assert_migrated(f, urls[i]);
 }
@@ -671,6 +638,76 @@ static void test_up__schema_per_tenant_in_one_database(void **state)
     assert_int_equal(pm_test_int(db, "SELECT count(*) FROM information_schema.tables WHERE "
                                      "table_schema = 'public'"),
                      0);
+    pm_db_close(db);
+}
+
+/* The targets file of n schemas of db_url that do not exist yet: s<i>,
+ * and "Tenant-9" (a name that needs quoting); its path. */
+static const char *missing_schema_targets(fixture *f, const char *file, const char *db_url,
+                                          size_t n)
+{
+    char *text = fmt(f, "%s", "");
+    for (size_t i = 1; i <= n; i++)
+        text = fmt(f, "%s%s name=tenant_%zu schema=%s\n", text, db_url, i,
+                   i == 9 ? "Tenant-9" : fmt(f, "s%zu", i));
+    const char *path = path_in_dir(f, file);
+    write_file(path, text);
+    return path;
+}
+
+/* Every schema of missing_schema_targets() made, with the whole fixture in
+ * it once. */
+static void assert_schemas_migrated(fixture *f, pm_db *db, size_t n)
+{
+    for (size_t i = 1; i <= n; i++) {
+        const char *schema = i == 9 ? "Tenant-9" : fmt(f, "s%zu", i);
+        assert_int_equal(pm_test_int(db, fmt(f,
+                                             "SELECT count(*) FROM information_schema.schemata "
+                                             "WHERE schema_name = '%s'",
+                                             schema)),
+                         1);
+        assert_int_equal(pm_test_int(db, fleet_tables_sql(f, schema)), FLEET_SIZE);
+        assert_int_equal(
+            pm_test_int(db, fmt(f, "SELECT count(*) FROM \"%s\".seaql_migrations", schema)),
+            FLEET_SIZE);
+        for (int t = 1; t <= FLEET_SIZE; t++)
+            assert_int_equal(
+                pm_test_int(db, fmt(f, "SELECT count(*) FROM \"%s\".fleet_t%02d", schema, t)), 1);
+    }
+}
+
+static void test_up__makes_missing_schemas_even_with_two_fleets_racing(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "missing_schemas");
+    const size_t n = 12;
+    char **urls = create_databases(f, "mks", 2);
+
+    /* one fleet: up makes each schema, "Tenant-9" quoted */
+    const char *alone = missing_schema_targets(f, "alone.txt", urls[0], n);
+    const run_result *r =
+        run_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", alone, "-j", "4"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "ok      tenant_9: applied 20 (");
+    pm_db *db = pm_test_open(urls[0]);
+    assert_schemas_migrated(f, db, n);
+    pm_db_close(db);
+
+    /* two fleets at once over schemas neither finds: both make them (or
+     * find the other's), and each migration is applied once */
+    const char *raced = missing_schema_targets(f, "raced.txt", urls[1], n);
+    const char *report_a = path_in_dir(f, "a.json"), *report_b = path_in_dir(f, "b.json");
+    child *a = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", raced, "-j",
+                                 "6", "--report", report_a));
+    child *b = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", raced, "-j",
+                                 "6", "--report", report_b));
+    const run_result *ra = collect(f, a);
+    const run_result *rb = collect(f, b);
+    assert_exit(ra, 0);
+    assert_exit(rb, 0);
+    assert_applied_once_between(f, read_report(f, report_a), read_report(f, report_b), n);
+    db = pm_test_open(urls[1]);
+    assert_schemas_migrated(f, db, n);
     pm_db_close(db);
 }
 
@@ -850,6 +887,7 @@ int main(int argc, char **argv)
         T(test_up__an_interrupted_run_resumes),
         T(test_up__two_fleets_at_once_apply_each_migration_once),
         T(test_up__schema_per_tenant_in_one_database),
+        T(test_up__makes_missing_schemas_even_with_two_fleets_racing),
         T(test_up__targets_query_reads_a_control_table),
         T(test_library__results_and_progress_then_up_to_date),
         T(test_library__interrupted_before_the_run_starts_nothing),

@@ -93,12 +93,7 @@ static bool database_exists(fixture *f, const char *name)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof(*f));
-    if (!f)
-        return -1;
-    pm_error err = PM_ERROR_INIT;
-    if (pm_db_open(&f->admin, admin_url, NULL, &err) < 0) {
-        print_error("cannot connect to the test server: %s\n", err.message ? err.message : "?");
-        pm_error_clear(&err);
+    if (!f || !(f->admin = srv_open_admin(admin_url))) {
         free(f);
         return -1;
     }
@@ -134,27 +129,8 @@ static void name_database(fixture *f, const char *name)
 /* Starts poblysh args... with profile (NULL: local) as POBLYSH_PROFILE. */
 static child *spawn_cli(fixture *f, const char *profile, const char *const *args)
 {
-    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
-    size_t nargs = 0;
-    while (args[nargs])
-        nargs++;
-    char **argv = srv_keep(&f->kept, &f->nkept, calloc(nargs + 2, sizeof(*argv)));
-    char **envp = srv_keep(&f->kept, &f->nkept, calloc(8, sizeof(*envp)));
-    assert_true(argv && envp);
-    argv[0] = (char *)cli_path;
-    for (size_t i = 0; i < nargs; i++)
-        argv[i + 1] = (char *)args[i];
-    size_t n = 0;
-    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
-    envp[n++] = fmt(f, "POBLYSH_PROFILE=%s", profile ? profile : "local");
-    for (size_t i = 0; i < PM_ARRAY_LEN(passed); i++)
-        if (getenv(passed[i]))
-            envp[n++] = fmt(f, "%s=%s", passed[i], getenv(passed[i]));
-    child *c = srv_keep(&f->kept, &f->nkept, calloc(1, sizeof(*c)));
-    assert_non_null(c);
-    clock_gettime(CLOCK_MONOTONIC, &c->started);
-    c->pid = pm_test_spawn(cli_path, argv, envp, NULL, &c->out_fd, &c->err_fd);
-    return c;
+    srv_spawn how = {.cli_path = cli_path, .profile = profile ? profile : "local"};
+    return srv_spawn_cli(&f->kept, &f->nkept, &how, args);
 }
 
 /* Reads the child's output to its end and waits for it. */
@@ -164,36 +140,7 @@ static const run_result *collect(fixture *f, child *c)
     run_result *r = calloc(1, sizeof(*r));
     assert_non_null(r);
     f->runs[f->nruns++] = r;
-    buffer out = {NULL, 0, 0}, err = {NULL, 0, 0};
-    struct pollfd fds[2] = {{c->out_fd, POLLIN, 0}, {c->err_fd, POLLIN, 0}};
-    int open_fds = 2;
-    while (open_fds > 0) {
-        int left = RUN_TIMEOUT_MS - (int)(seconds_since(&c->started) * 1000);
-        int n = left > 0 ? poll(fds, 2, left) : 0;
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0) {
-            kill(c->pid, SIGKILL);
-            fail_msg("poblysh did not finish within %d ms", RUN_TIMEOUT_MS);
-        }
-        for (int i = 0; i < 2; i++)
-            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
-                !read_some(fds[i].fd, i == 0 ? &out : &err)) {
-                close(fds[i].fd);
-                fds[i].fd = -1;
-                open_fds--;
-            }
-    }
-    r->out = take_buffer(&out);
-    r->err = take_buffer(&err);
-    while (waitpid(c->pid, &c->wait_status, 0) < 0)
-        assert_int_equal(errno, EINTR);
-    r->status =
-        WIFEXITED(c->wait_status) ? WEXITSTATUS(c->wait_status) : 128 + WTERMSIG(c->wait_status);
-    r->seconds = seconds_since(&c->started);
-    /* Nothing it printed may hold the password. */
-    if (strstr(r->out, raw_secret) || strstr(r->err, raw_secret))
-        fail_msg("poblysh printed the password:\n%s%s", r->out, r->err);
+    srv_collect(c, r, RUN_TIMEOUT_MS, raw_secret);
     return r;
 }
 

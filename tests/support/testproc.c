@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -364,4 +365,82 @@ char *absolute_path(const char *path)
     if (out)
         snprintf(out, n, "%s/%s", cwd, path);
     return out;
+}
+
+/* ==== Output ==== */
+
+/* The line of text that starts with prefix, without its newline; fails the
+ * test when there is none. */
+char *line_starting(fixture *f, const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *p = text; *p;) {
+        size_t len = strcspn(p, "\n");
+        if (len >= n && strncmp(p, prefix, n) == 0)
+            return fmt(f, "%.*s", (int)len, p);
+        p += len + (p[len] == '\n');
+    }
+    fail_msg("no line starts with \"%s\" in:\n---\n%s---", prefix, text);
+    return NULL;
+}
+
+/* ==== On a terminal ==== */
+
+/* Runs `poblysh args...` with its stdout and stderr on a new
+ * pseudo-terminal, in the test's directory, with env; returns all it wrote
+ * (owned by the fixture) and stores the exit code. */
+char *run_on_pty(fixture *f, char *const *env, const char *const *args, int *status)
+{
+    size_t nargs = 0;
+    while (args[nargs])
+        nargs++;
+    char **argv = keep(f, calloc(nargs + 2, sizeof(*argv)));
+    argv[0] = "poblysh";
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 1] = (char *)args[i];
+    int master = -1;
+    pid_t pid = forkpty(&master, NULL, NULL, NULL);
+    if (pid < 0)
+        fail_msg("forkpty: %s", strerror(errno));
+    if (pid == 0) {
+        if (chdir(f->dir) != 0)
+            _exit(126);
+        execve(cli_path, argv, env);
+        _exit(127);
+    }
+    size_t cap = 1 << 20, len = 0;
+    char *out = keep(f, calloc(1, cap + 1));
+    for (;;) {
+        ssize_t n = read(master, out + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) /* EIO once the child has closed its side */
+            break;
+        len += (size_t)n;
+        if (len == cap)
+            break;
+    }
+    close(master);
+    int ws = 0;
+    waitpid(pid, &ws, 0);
+    *status = WIFEXITED(ws) ? WEXITSTATUS(ws) : 128 + WTERMSIG(ws);
+    return out;
+}
+
+/* The environment of a terminal run: TERM and one more setting. */
+char **pty_env(fixture *f, const char *term, const char *extra)
+{
+    char **env = keep(f, calloc(8, sizeof(*env)));
+    size_t n = 0;
+    env[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    env[n++] = "POBLYSH_PROFILE=local";
+    if (term)
+        env[n++] = fmt(f, "TERM=%s", term);
+    if (extra)
+        env[n++] = (char *)extra;
+    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    for (size_t i = 0; i < 3; i++)
+        if (getenv(passed[i]))
+            env[n++] = fmt(f, "%s=%s", passed[i], getenv(passed[i]));
+    return env;
 }

@@ -108,6 +108,22 @@ void assert_lacks_(const char *text, const char *needle, const char *what, const
                    int line);
 void assert_empty_(const char *text, const char *what, const char *file, int line);
 
+/* ==== Output ==== */
+
+/* The line of text that starts with prefix, without its newline (owned by
+ * the fixture); fails the test when there is none. */
+char *line_starting(fixture *f, const char *text, const char *prefix);
+
+/* ==== On a terminal (forkpty: link with -lutil) ==== */
+
+/* Runs `poblysh args...` with its stdout and stderr on a new
+ * pseudo-terminal, in the test's directory, with env; returns all it wrote
+ * (owned by the fixture) and stores the exit code. */
+char *run_on_pty(fixture *f, char *const *env, const char *const *args, int *status);
+/* The environment of a terminal run: PATH, the local profile, TERM=term
+ * (NULL: unset), extra (NAME=value, or NULL) and the sanitizer settings. */
+char **pty_env(fixture *f, const char *term, const char *extra);
+
 /* ==== Main ==== */
 
 /* 0 when path is, or now is, a directory; -1 otherwise. */

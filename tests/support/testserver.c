@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,10 +123,88 @@ void srv_assert_exit_(const run_result *r, int code, const char *file, int line)
     _fail(file, line);
 }
 
-size_t count_occurrences(const char *text, const char *needle)
+/* ==== Running poblysh ==== */
+
+pm_db *srv_open_admin(const char *url)
 {
+    pm_db *db = NULL;
+    pm_error err = PM_ERROR_INIT;
+    if (pm_db_open(&db, url, NULL, &err) < 0) {
+        print_error("cannot connect to the test server: %s\n", err.message ? err.message : "?");
+        pm_error_clear(&err);
+        return NULL;
+    }
+    return db;
+}
+
+child *srv_spawn_cli(void ***kept, size_t *nkept, const srv_spawn *how, const char *const *args)
+{
+    static const char *const passed[] = {"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"};
+    size_t nargs = 0;
+    while (args[nargs])
+        nargs++;
+    char **argv = srv_keep(kept, nkept, calloc(nargs + 2, sizeof(*argv)));
+    char **envp = srv_keep(kept, nkept, calloc(8, sizeof(*envp)));
+    child *c = srv_keep(kept, nkept, calloc(1, sizeof(*c)));
+    assert_true(argv && envp && c);
+    argv[0] = (char *)how->cli_path;
+    for (size_t i = 0; i < nargs; i++)
+        argv[i + 1] = (char *)args[i];
     size_t n = 0;
-    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
-        n++;
-    return n;
+    envp[n++] = "PATH=/usr/local/bin:/usr/bin:/bin";
+    if (how->profile) {
+        char *profile = srv_keep(kept, nkept, malloc(strlen(how->profile) + 32));
+        assert_non_null(profile);
+        sprintf(profile, "POBLYSH_PROFILE=%s", how->profile);
+        envp[n++] = profile;
+    }
+    for (size_t i = 0; i < sizeof(passed) / sizeof(passed[0]); i++) {
+        const char *value = getenv(passed[i]);
+        if (!value)
+            continue;
+        char *var = srv_keep(kept, nkept, malloc(strlen(passed[i]) + strlen(value) + 2));
+        assert_non_null(var);
+        sprintf(var, "%s=%s", passed[i], value);
+        envp[n++] = var;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &c->started);
+    pm_test_spawn_opts opts = {.dir = how->dir, .stdin_null = how->stdin_null};
+    c->pid = pm_test_spawn(how->cli_path, argv, envp, &opts, &c->out_fd, &c->err_fd);
+    return c;
+}
+
+void srv_collect(child *c, run_result *r, int timeout_ms, const char *secret)
+{
+    buffer out = {NULL, 0, 0}, err = {NULL, 0, 0};
+    struct pollfd fds[2] = {{c->out_fd, POLLIN, 0}, {c->err_fd, POLLIN, 0}};
+    int open_fds = 2;
+    while (open_fds > 0) {
+        int left = timeout_ms - (int)(seconds_since(&c->started) * 1000);
+        int n = left > 0 ? poll(fds, 2, left) : 0;
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            kill(c->pid, SIGKILL);
+            fail_msg("poblysh did not finish within %d ms", timeout_ms);
+        }
+        for (int i = 0; i < 2; i++)
+            if (fds[i].fd >= 0 && (fds[i].revents & (POLLIN | POLLHUP | POLLERR)) &&
+                !read_some(fds[i].fd, i == 0 ? &out : &err)) {
+                close(fds[i].fd);
+                fds[i].fd = -1;
+                open_fds--;
+            }
+    }
+    c->out_fd = c->err_fd = -1;
+    r->out = take_buffer(&out);
+    r->err = take_buffer(&err);
+    while (waitpid(c->pid, &c->wait_status, 0) < 0)
+        assert_int_equal(errno, EINTR);
+    c->exited = true;
+    r->status =
+        WIFEXITED(c->wait_status) ? WEXITSTATUS(c->wait_status) : 128 + WTERMSIG(c->wait_status);
+    r->seconds = seconds_since(&c->started);
+    /* Nothing it printed may hold the password. */
+    if (secret && *secret && (strstr(r->out, secret) || strstr(r->err, secret)))
+        fail_msg("poblysh printed the password:\n%s%s", r->out, r->err);
 }

@@ -1,6 +1,7 @@
 /* testserver.h: helpers for the tests that run the poblysh CLI against a real
- * database server (test_postgres, test_mariadb): formatting, timing, child
- * bookkeeping, pipe reading and assertions on a run. Not to be included
+ * database server (test_postgres, test_mariadb, test_server_*,
+ * test_fleet_servers): formatting, timing, starting poblysh and collecting
+ * its run, pipe reading and assertions on a run. Not to be included
  * together with testproc.h, whose run_result and child differ. */
 #ifndef PM_TESTSERVER_H
 #define PM_TESTSERVER_H
@@ -50,8 +51,29 @@ typedef struct buffer {
 int read_some(int fd, buffer *b);
 char *take_buffer(buffer *b);
 
+/* Opens url, the test server's admin account, for a test's setup; NULL
+ * after saying on stderr why it could not (a server test never skips). */
+pm_db *srv_open_admin(const char *url);
+
+/* How srv_spawn_cli() starts poblysh: the binary, the folder it runs in
+ * (NULL: this one), POBLYSH_PROFILE (NULL: unset), stdin from /dev/null. */
+typedef struct srv_spawn {
+    const char *cli_path;
+    const char *dir;
+    const char *profile;
+    bool stdin_null;
+} srv_spawn;
+
+/* Starts `poblysh args...` as how says, with only PATH, the profile and this
+ * process's sanitizer settings in its environment; what it allocates (the
+ * child too) goes to *kept for teardown to free. */
+child *srv_spawn_cli(void ***kept, size_t *nkept, const srv_spawn *how, const char *const *args);
+/* Reads c's stdout and stderr into r to their end, reaps c and fills r's
+ * status and seconds. Fails the test (after killing c) when c runs past
+ * timeout_ms from its start, or when secret (NULL: none) is in its output. */
+void srv_collect(child *c, run_result *r, int timeout_ms, const char *secret);
+
 #define assert_exit(r, code) srv_assert_exit_((r), (code), __FILE__, __LINE__)
 void srv_assert_exit_(const run_result *r, int code, const char *file, int line);
-size_t count_occurrences(const char *text, const char *needle);
 
 #endif

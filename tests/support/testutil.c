@@ -213,3 +213,12 @@ char *pm_test_url_with_database(const char *url, const char *dbname)
         fail_msg("cannot name database %s on the server of the test's URL", dbname);
     return out;
 }
+
+/* How many times needle occurs in text, not overlapping. */
+size_t count_occurrences(const char *text, const char *needle)
+{
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, needle)); p += strlen(needle))
+        n++;
+    return n;
+}

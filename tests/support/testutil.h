@@ -80,6 +80,9 @@ typedef struct pm_test_spawn_opts {
 pid_t pm_test_spawn(const char *path, char *const *argv, char *const *envp,
                     const pm_test_spawn_opts *opts, int *out_fd, int *err_fd);
 
+/* How many times needle occurs in text, not overlapping. */
+size_t count_occurrences(const char *text, const char *needle);
+
 /* Fails the test, printing err, unless rc is 0. */
 #define pm_test_ok(rc, err) pm_test__ok((rc), (err), __FILE__, __LINE__)
 void pm_test__ok(int rc, const pm_error *err, const char *file, int line);
