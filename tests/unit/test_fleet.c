@@ -4,6 +4,7 @@
  * failure or going on, canaries, interrupts and resuming, two fleets at
  * once, status and verify, and no password anywhere. */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -557,6 +558,41 @@ static void test_fleet__a_modified_migration_still_goes_through_up(void **state)
     assert_int_equal(result(f, 1)->outcome, PM_FLEET_FAILED);
 }
 
+/* Which TARGET_STARTED events came from a thread that could take SIGINT
+ * or SIGTERM (they come from the workers). */
+static void on_started_check_mask(const pm_fleet_event *ev, void *ctx)
+{
+    size_t *open_to_signals = ctx;
+    sigset_t mask;
+    if (ev->kind == PM_FLEET_TARGET_STARTED &&
+        (pthread_sigmask(SIG_BLOCK, NULL, &mask) != 0 || !sigismember(&mask, SIGINT) ||
+         !sigismember(&mask, SIGTERM)))
+        (*open_to_signals)++;
+}
+
+/* Workers start with every signal blocked, so a Ctrl-C reaches the
+ * caller's thread (whose handler calls pm_fleet_interrupt()), never a
+ * worker inside a driver call; the caller's own mask is left as it was. */
+static void test_fleet__workers_never_take_signals(void **state)
+{
+    fixture *f = *state;
+    size_t open_to_signals = 0;
+    pm_fleet_options opts = PM_FLEET_OPTIONS_INIT;
+    opts.jobs = 3;
+    opts.count = 1;
+    opts.progress = on_started_check_mask;
+    opts.progress_ctx = &open_to_signals;
+    new_fleet(f, &opts);
+    add_tenants(f, 6);
+    sigset_t before, after;
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &before), 0);
+    assert_false(sigismember(&before, SIGINT));
+    pm_test_ok(pm_fleet_run(f->fleet, PM_FLEET_UP, &f->err), &f->err);
+    assert_int_equal(open_to_signals, 0);
+    assert_int_equal(pthread_sigmask(SIG_BLOCK, NULL, &after), 0);
+    assert_false(sigismember(&after, SIGINT));
+}
+
 static void test_fleet__interrupted_before_the_run_starts_nothing(void **state)
 {
     fixture *f = *state;
@@ -1017,6 +1053,7 @@ int main(int argc, char **argv)
         TEST(test_fleet__interrupt_then_resume_completes),
         TEST(test_fleet__an_up_to_date_target_is_only_read),
         TEST(test_fleet__a_modified_migration_still_goes_through_up),
+        TEST(test_fleet__workers_never_take_signals),
         TEST(test_fleet__interrupted_before_the_run_starts_nothing),
         TEST(test_fleet__two_fleets_at_once_apply_each_migration_once),
 #ifdef PM_TEST_WITH_DBI
