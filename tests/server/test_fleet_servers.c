@@ -561,13 +561,11 @@ static void assert_applied_once_between(fixture *f, const json_t *a, const json_
     assert_int_equal(total, (long long)FLEET_SIZE * (long long)n);
 }
 
-static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
+/* Runs two `up --targets targets` (n targets) at once, -j 4 and -j 8: both
+ * exit 0 with every target ok, and their reports' applied counts add up to
+ * each migration of each target once. */
+static void race_two_fleets(fixture *f, const char *targets, size_t n)
 {
-    fixture *f = *state;
-    fresh_dir(f, "racers");
-    const size_t n = 30;
-    char **urls = create_databases(f, "race", n);
-    const char *targets = write_targets(f, "targets.txt", urls, n);
     const char *report_a = path_in_dir(f, "a.json"), *report_b = path_in_dir(f, "b.json");
     child *a = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", targets, "-j",
                                  "4", "--report", report_a));
@@ -581,8 +579,17 @@ static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
         fmt(f, "Fleet up: %zu ok, 0 failed, 0 interrupted, 0 not started (of %zu targets)", n, n);
     assert_contains(ra->out, summary);
     assert_contains(rb->out, summary);
-    /* between them the two fleets applied each migration of each target once */
     assert_applied_once_between(f, read_report(f, report_a), read_report(f, report_b), n);
+}
+
+static void test_up__two_fleets_at_once_apply_each_migration_once(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "racers");
+    const size_t n = 30;
+    char **urls = create_databases(f, "race", n);
+    const char *targets = write_targets(f, "targets.txt", urls, n);
+    race_two_fleets(f, targets, n);
     for (size_t i = 0; i < n; i++)
         assert_migrated(f, urls[i]);
 }
@@ -696,16 +703,7 @@ static void test_up__makes_missing_schemas_even_with_two_fleets_racing(void **st
     /* two fleets at once over schemas neither finds: both make them (or
      * find the other's), and each migration is applied once */
     const char *raced = missing_schema_targets(f, "raced.txt", urls[1], n);
-    const char *report_a = path_in_dir(f, "a.json"), *report_b = path_in_dir(f, "b.json");
-    child *a = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", raced, "-j",
-                                 "6", "--report", report_a));
-    child *b = spawn_cli(f, ARGS("--source", fleet_dir, "migrate", "up", "--targets", raced, "-j",
-                                 "6", "--report", report_b));
-    const run_result *ra = collect(f, a);
-    const run_result *rb = collect(f, b);
-    assert_exit(ra, 0);
-    assert_exit(rb, 0);
-    assert_applied_once_between(f, read_report(f, report_a), read_report(f, report_b), n);
+    race_two_fleets(f, raced, n);
     db = pm_test_open(urls[1]);
     assert_schemas_migrated(f, db, n);
     pm_db_close(db);
@@ -868,17 +866,8 @@ int main(int argc, char **argv)
     fleet_dir = argv[3];
     work_root = argv[4];
     mkdir(work_root, 0755);
-    const char *url_var = postgres ? "POBLYSH_TEST_PG_URL" : "POBLYSH_TEST_MYSQL_URL";
-    const char *secret_var = postgres ? "POBLYSH_TEST_PG_PASSWORD" : "POBLYSH_TEST_MYSQL_PASSWORD";
-    admin_url = getenv(url_var);
-    raw_secret = getenv(secret_var);
-    if (!admin_url || !*admin_url || !raw_secret || !*raw_secret) {
-        fprintf(stderr,
-                "%s: %s and %s are not set: run it under scripts/with-postgres.sh or "
-                "scripts/with-mariadb.sh (a server test never skips)\n",
-                argv[0], url_var, secret_var);
+    if (srv_server_env(argv[0], postgres, &admin_url, &raw_secret) != 0)
         return 1;
-    }
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest pg_tests[] = {
         T(test_up__migrates_every_target_in_parallel),

@@ -433,17 +433,8 @@ int main(int argc, char **argv)
     postgres = strcmp(argv[1], "postgres") == 0;
     cli_path = argv[2];
     sets_dir = argv[3];
-    const char *url_var = postgres ? "POBLYSH_TEST_PG_URL" : "POBLYSH_TEST_MYSQL_URL";
-    const char *secret_var = postgres ? "POBLYSH_TEST_PG_PASSWORD" : "POBLYSH_TEST_MYSQL_PASSWORD";
-    admin_url = getenv(url_var);
-    raw_secret = getenv(secret_var);
-    if (!admin_url || !*admin_url || !raw_secret || !*raw_secret) {
-        fprintf(stderr,
-                "%s: %s and %s are not set: run it under scripts/with-postgres.sh or "
-                "scripts/with-mariadb.sh (a server test never skips)\n",
-                argv[0], url_var, secret_var);
+    if (srv_server_env(argv[0], postgres, &admin_url, &raw_secret) != 0)
         return 1;
-    }
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
     const struct CMUnitTest pg_tests[] = {
         T(test_verify__leaves_the_target_catalog_identical),

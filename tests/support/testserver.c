@@ -125,6 +125,21 @@ void srv_assert_exit_(const run_result *r, int code, const char *file, int line)
 
 /* ==== Running poblysh ==== */
 
+int srv_server_env(const char *program, bool postgres, const char **url, const char **secret)
+{
+    const char *url_var = postgres ? "POBLYSH_TEST_PG_URL" : "POBLYSH_TEST_MYSQL_URL";
+    const char *secret_var = postgres ? "POBLYSH_TEST_PG_PASSWORD" : "POBLYSH_TEST_MYSQL_PASSWORD";
+    *url = getenv(url_var);
+    *secret = getenv(secret_var);
+    if (*url && **url && *secret && **secret)
+        return 0;
+    fprintf(stderr,
+            "%s: %s and %s are not set: run it under scripts/with-postgres.sh or "
+            "scripts/with-mariadb.sh (a server test never skips)\n",
+            program, url_var, secret_var);
+    return 1;
+}
+
 pm_db *srv_open_admin(const char *url)
 {
     pm_db *db = NULL;

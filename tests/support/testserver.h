@@ -51,6 +51,12 @@ typedef struct buffer {
 int read_some(int fd, buffer *b);
 char *take_buffer(buffer *b);
 
+/* The server a server test runs against, from what scripts/with-postgres.sh
+ * or with-mariadb.sh exports: its admin URL and password. 0, or 1 after
+ * saying on stderr (as program) that they are not set: a server test never
+ * skips. */
+int srv_server_env(const char *program, bool postgres, const char **url, const char **secret);
+
 /* Opens url, the test server's admin account, for a test's setup; NULL
  * after saying on stderr why it could not (a server test never skips). */
 pm_db *srv_open_admin(const char *url);
