@@ -554,8 +554,10 @@ static size_t fleet_count(pm_fleet_action action, const cli_options *opts)
 static void print_start(const fleet_view *v, const pm_fleet *fleet)
 {
     const cli_options *o = v->opts;
-    printf("Fleet: %zu target%s, %u at a time", pm_fleet_size(fleet),
-           pm_fleet_size(fleet) == 1 ? "" : "s", o->jobs ? o->jobs : PM_FLEET_DEFAULT_JOBS);
+    size_t size = pm_fleet_size(fleet);
+    size_t jobs = o->jobs ? o->jobs : PM_FLEET_DEFAULT_JOBS;
+    printf("Fleet: %zu target%s, %zu at a time", size, size == 1 ? "" : "s",
+           jobs < size ? jobs : size); /* no more run at once than there are */
     if (o->canary)
         printf(", canaries first: %u", o->canary);
     putchar('\n');

@@ -231,14 +231,20 @@ static void test_fleet_cli__targets_from_stdin(void **state)
 {
     fixture *f = *state;
     fresh_dir(f, "stdin");
-    write_file(f, "list.txt", tenant_lines(f, 1, 3));
+    write_file(f, "list.txt", tenant_lines(f, 1, 5));
     const run_result *r = run_with_stdin(
         f, "list.txt", ARGS("--source", fleet_dir, "migrate", "up", "--targets", "-"));
     assert_exit(r, 0);
-    assert_contains(r->out, "Fleet: 3 targets, 4 at a time\n"); /* the default -j */
-    assert_contains(r->out, "Fleet up: 3 ok, 0 failed, 0 interrupted, 0 not started (of 3 ");
-    for (int i = 1; i <= 3; i++)
+    assert_contains(r->out, "Fleet: 5 targets, 4 at a time\n"); /* the default -j */
+    assert_contains(r->out, "Fleet up: 5 ok, 0 failed, 0 interrupted, 0 not started (of 5 ");
+    for (int i = 1; i <= 5; i++)
         assert_int_equal(history_count(f, i), MIGRATIONS);
+    /* never more at once than there are targets */
+    write_file(f, "one.txt", tenant_lines(f, 6, 6));
+    r = run_with_stdin(f, "one.txt",
+                       ARGS("--source", fleet_dir, "migrate", "up", "--targets", "-", "-j", "8"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Fleet: 1 target, 1 at a time\n");
 }
 
 static void test_fleet_cli__quiet_keeps_the_summary_line_only(void **state)
