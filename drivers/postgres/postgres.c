@@ -293,13 +293,33 @@ static int run_params(pq_conn *c, const char *sql, const char *const *params, si
                       pm_row_fn row, void *ctx, pm_error *err);
 static int take_text(void *ctx, size_t ncolumns, const char *const *values);
 
+/* Whether the server reported at connect that it is a hot standby or that
+ * sessions are read-only by default: 1 or 0, or -1 when it did not report
+ * both (servers before 14, or a pooler that does not pass them on). These
+ * reports cost no round trip. */
+static int reported_read_only(pq_conn *c)
+{
+    const char *standby = PQparameterStatus(c->pg, "in_hot_standby");
+    const char *read_only = PQparameterStatus(c->pg, "default_transaction_read_only");
+    if (!standby || !read_only)
+        return -1;
+    return strcmp(standby, "on") == 0 || strcmp(read_only, "on") == 0;
+}
+
 /* A standby replaying the primary's log (pg_is_in_recovery()) or a session
  * read-only by default accepts no writes: the connection says so, and the
- * core refuses every writing command before it runs. A server that cannot
- * tell (the query fails) is taken as writable; its writes then fail as they
- * would. */
+ * core refuses every writing command before it runs. The server's own
+ * reports answer when it made both; otherwise a query asks. A server that
+ * cannot tell (the query fails) is taken as writable; its writes then fail
+ * as they would. */
 static void note_read_only(pq_conn *c)
 {
+    int reported = reported_read_only(c);
+    if (reported >= 0) {
+        if (reported)
+            c->base.flags |= PM_CONN_READ_ONLY;
+        return;
+    }
     char *answer = NULL;
     int rc = run_params(c,
                         "SELECT pg_catalog.pg_is_in_recovery() OR "
