@@ -762,6 +762,24 @@ static void test_pg_session__database_read_only_by_default_refuses_up(void **sta
     assert_query(f, "0", NO_TABLE_IN_PUBLIC);
 }
 
+/* ==== The history table's columns, read in one query ==== */
+
+/* The driver learns the history table's columns from one catalog query
+ * whose LEFT JOIN keeps a row for a table without columns: such a table is
+ * there (status does not call the history empty) and is damaged. */
+static void test_pg_session__history_table_without_columns_is_damaged(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "no_columns");
+    write_two_migrations(f);
+    pm_test_exec(f->db, "CREATE TABLE seaql_migrations ()");
+    int status =
+        run_cli(f, ARGS("migrate", "status", "--source", f->dir, "--database-url", f->url));
+    if (status == 0)
+        fail_msg("status read a history table without columns:\n%s", f->out);
+    assert_contains(f->errout, "the table seaql_migrations has no column version");
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -793,6 +811,7 @@ int main(int argc, char **argv)
         TEST(test_pg_session__missing_schema_is_refused_and_nothing_created),
         TEST(test_pg_session__schema_from_the_settings_file_and_the_flag_wins),
         TEST(test_pg_session__database_read_only_by_default_refuses_up),
+        TEST(test_pg_session__history_table_without_columns_is_damaged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
