@@ -197,4 +197,13 @@ const pm_backend pm_backend_mysql = {
     .database_maintenance = "", /* a connection that names no database */
     .database_exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1",
     .schemas_elsewhere = "mysql has no schemas apart from databases: name the database in the URL",
+    /* Column names compare without case in MySQL: lower-cased for the core. */
+    .table_columns = "SELECT LOWER(c.column_name) FROM information_schema.tables t LEFT JOIN "
+                     "information_schema.columns c ON c.table_schema = t.table_schema AND "
+                     "c.table_name = t.table_name WHERE t.table_schema = DATABASE() AND "
+                     "t.table_name = $1 AND t.table_type = 'BASE TABLE'",
+    .table_columns_in = "SELECT LOWER(c.column_name) FROM information_schema.tables t LEFT JOIN "
+                        "information_schema.columns c ON c.table_schema = t.table_schema AND "
+                        "c.table_name = t.table_name WHERE t.table_schema = $1 AND "
+                        "t.table_name = $2 AND t.table_type = 'BASE TABLE'",
 };

@@ -414,17 +414,20 @@ static int run_in_transaction(pm_engine *e, const pm_migration *m, bool applying
     if (rc < 0 || *skipped)
         return rc;
     rc = pm__db_begin(db, err);
+    /* A driver may send begin() with the re-read (PostgreSQL: BEGIN, the
+     * migration lock and the re-read in one round trip), so a failure of
+     * either is the transaction's start failing, not the migration. */
+    if (rc == 0 && !guarded)
+        rc = skip_if_done(e, m, applying, skipped, order, err);
+    if (*skipped) /* rolled back; rc < 0 when the other runner left it unfinished */
+        return rc;
     if (rc < 0) {
+        pm__db_rollback(db, err);
         pm__error_set_migration(err, m->name);
         if (guarded)
             forget_started(e, m);
         return rc;
     }
-    rc = guarded ? 0 : skip_if_done(e, m, applying, skipped, order, err);
-    if (*skipped) /* rolled back; rc < 0 when the other runner left it unfinished */
-        return rc;
-    if (rc < 0)
-        goto fail;
     rc = pm__db_timeouts_begin(db, true, e->ddl_lock_timeout_ms, e->statement_timeout_ms, err);
     if (rc == 0)
         rc = call_migration(e, m, applying, &elapsed, err);

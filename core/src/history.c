@@ -47,6 +47,68 @@ static void render_table(pm_buf *b, pm_db *db)
     pm__render_ident(b, d, PM_HISTORY_TABLE);
 }
 
+/* ==== Which of its columns the table has ==== */
+
+/* The history table as the catalog describes it: whether it exists and
+ * which of SeaORM's and our columns it has. */
+typedef struct shape {
+    bool exists;
+    bool seaorm[PM_ARRAY_LEN(seaorm_columns)];
+    bool own[PM_ARRAY_LEN(own_columns)];
+} shape;
+
+static void mark_column(bool *present, const pm_column *columns, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(columns[i].name, name) == 0)
+            present[i] = true;
+}
+
+static int take_column(void *ctx, size_t ncolumns, const char *const *values)
+{
+    shape *s = ctx;
+    s->exists = true;
+    if (ncolumns && values[0]) {
+        mark_column(s->seaorm, seaorm_columns, PM_ARRAY_LEN(seaorm_columns), values[0]);
+        mark_column(s->own, own_columns, PM_ARRAY_LEN(own_columns), values[0]);
+    }
+    return 0;
+}
+
+/* The backend's one query for a table's columns (its pinned schema's when
+ * there is one), or NULL. */
+static const char *columns_query(pm_db *db, const char **schema)
+{
+    const pm_backend *b = pm__db_backend(db);
+    *schema = pm__db_history_schema(db);
+    return *schema ? PM__BACKEND_HAS(b, 8, table_columns_in) : PM__BACKEND_HAS(b, 8, table_columns);
+}
+
+/* Fills s in one round trip; returns 1 when the backend has no such query
+ * (the caller then asks has_table/has_column one at a time). */
+static int read_shape(pm_db *db, shape *s, pm_error *err)
+{
+    memset(s, 0, sizeof(*s));
+    const char *schema = NULL;
+    const char *sql = columns_query(db, &schema);
+    if (!sql)
+        return 1;
+    const char *params[] = {schema, PM_HISTORY_TABLE};
+    return schema ? pm__db_query(db, sql, params, 2, take_column, s, err)
+                  : pm__db_query(db, sql, params + 1, 1, take_column, s, err);
+}
+
+/* The answers read_shape gave, or the driver's checks when it gave none. */
+static int has_column(pm_db *db, bool known, const pm_column *columns, const bool *present,
+                      size_t i, bool *out, pm_error *err)
+{
+    if (known) {
+        *out = present[i];
+        return 0;
+    }
+    return pm__db_has_column(db, PM_HISTORY_TABLE, columns[i].name, out, err);
+}
+
 /* ==== Creating and upgrading ==== */
 
 static int create_table(pm_db *db, pm_error *err)
@@ -64,11 +126,11 @@ static int create_table(pm_db *db, pm_error *err)
     return rc;
 }
 
-static int add_missing_columns(pm_db *db, pm_error *err)
+static int add_missing_columns(pm_db *db, const shape *s, bool known, pm_error *err)
 {
     for (size_t i = 0; i < PM_ARRAY_LEN(own_columns); i++) {
         bool present = false;
-        int rc = pm__db_has_column(db, PM_HISTORY_TABLE, own_columns[i].name, &present, err);
+        int rc = has_column(db, known, own_columns, s->own, i, &present, err);
         if (rc < 0)
             return rc;
         if (present)
@@ -90,10 +152,13 @@ int pm__history_ensure(pm_db *db, pm_error *err)
     int rc = pm__db_begin(db, err);
     if (rc < 0)
         return rc;
-    bool exists = false;
-    rc = pm__db_has_table(db, PM_HISTORY_TABLE, &exists, err);
+    shape s;
+    rc = read_shape(db, &s, err);
+    bool known = rc == 0;
+    if (rc == 1)
+        rc = pm__db_has_table(db, PM_HISTORY_TABLE, &s.exists, err);
     if (rc == 0)
-        rc = exists ? add_missing_columns(db, err) : create_table(db, err);
+        rc = s.exists ? add_missing_columns(db, &s, known, err) : create_table(db, err);
     if (rc == 0)
         return pm__db_commit(db, err);
     pm__db_rollback(db, err);
@@ -278,11 +343,11 @@ static bool sorted_by_version(const pm_history *h)
 /* SeaORM's two columns are the least a history has: without them a row
  * cannot say what was applied (and SQLite would read a double-quoted
  * missing column as a string). */
-static int check_seaorm_columns(pm_db *db, pm_error *err)
+static int check_seaorm_columns(pm_db *db, const shape *s, bool known, pm_error *err)
 {
     for (size_t i = 0; i < PM_ARRAY_LEN(seaorm_columns); i++) {
         bool present = false;
-        int rc = pm__db_has_column(db, PM_HISTORY_TABLE, seaorm_columns[i].name, &present, err);
+        int rc = has_column(db, known, seaorm_columns, s->seaorm, i, &present, err);
         if (rc < 0)
             return rc;
         if (!present) {
@@ -304,13 +369,18 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
 {
     out->rows = NULL;
     out->count = 0;
-    bool exists = false, upgraded = false;
-    int rc = pm__db_has_table(db, PM_HISTORY_TABLE, &exists, err);
-    if (rc < 0 || !exists)
+    bool upgraded = false;
+    shape s;
+    int rc = read_shape(db, &s, err);
+    bool known = rc == 0;
+    if (rc == 1)
+        rc = pm__db_has_table(db, PM_HISTORY_TABLE, &s.exists, err);
+    if (rc < 0 || !s.exists)
         return rc;
-    /* Our columns are added in order: when the last is there, all are. */
-    rc = check_seaorm_columns(db, err);
-    if (rc == 0)
+    rc = check_seaorm_columns(db, &s, known, err);
+    /* Asked one by one: our columns are added in order, so when the last
+     * is there, all are. */
+    if (rc == 0 && !known)
         rc = pm__db_has_column(db, PM_HISTORY_TABLE, PM_LAST_OWN_COLUMN, &upgraded, err);
     if (rc < 0)
         return rc;
@@ -323,9 +393,9 @@ int pm__history_read(pm_db *db, pm_history *out, pm_error *err)
     /* An older table (read by status, which never upgrades): NULL for each
      * column it lacks, so read_row finds every value in its place. */
     for (size_t i = 0; i < PM_ARRAY_LEN(own_columns); i++) {
-        bool present = upgraded;
-        if (!upgraded && (rc = pm__db_has_column(db, PM_HISTORY_TABLE, own_columns[i].name,
-                                                 &present, err)) < 0) {
+        bool present = known ? s.own[i] : upgraded;
+        if (!known && !upgraded &&
+            (rc = has_column(db, false, own_columns, s.own, i, &present, err)) < 0) {
             pm_buf_free(&sql);
             return rc;
         }

@@ -14,6 +14,7 @@
 #include "pq_lazy.h"
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,6 +40,10 @@ typedef struct pq_conn {
     /* begin() took the migration lock and nothing was written since: the
      * engine's history reads there keep the batch open. */
     bool opening;
+    /* The first lock_pending queued statements are BEGIN and those taking
+     * the migration lock, not sent yet: they go with the next round trip,
+     * and a failure among them is the lock's (begin_locked()). */
+    size_t lock_pending;
     char **queue; /* statements not yet sent; the first is BEGIN */
     size_t nqueue, capqueue;
     char lock_key[64];   /* the advisory lock key as text, "" before lock() */
@@ -293,13 +298,33 @@ static int run_params(pq_conn *c, const char *sql, const char *const *params, si
                       pm_row_fn row, void *ctx, pm_error *err);
 static int take_text(void *ctx, size_t ncolumns, const char *const *values);
 
+/* Whether the server reported at connect that it is a hot standby or that
+ * sessions are read-only by default: 1 or 0, or -1 when it did not report
+ * both (servers before 14, or a pooler that does not pass them on). These
+ * reports cost no round trip. */
+static int reported_read_only(pq_conn *c)
+{
+    const char *standby = PQparameterStatus(c->pg, "in_hot_standby");
+    const char *read_only = PQparameterStatus(c->pg, "default_transaction_read_only");
+    if (!standby || !read_only)
+        return -1;
+    return strcmp(standby, "on") == 0 || strcmp(read_only, "on") == 0;
+}
+
 /* A standby replaying the primary's log (pg_is_in_recovery()) or a session
  * read-only by default accepts no writes: the connection says so, and the
- * core refuses every writing command before it runs. A server that cannot
- * tell (the query fails) is taken as writable; its writes then fail as they
- * would. */
+ * core refuses every writing command before it runs. The server's own
+ * reports answer when it made both; otherwise a query asks. A server that
+ * cannot tell (the query fails) is taken as writable; its writes then fail
+ * as they would. */
 static void note_read_only(pq_conn *c)
 {
+    int reported = reported_read_only(c);
+    if (reported >= 0) {
+        if (reported)
+            c->base.flags |= PM_CONN_READ_ONLY;
+        return;
+    }
     char *answer = NULL;
     int rc = run_params(c,
                         "SELECT pg_catalog.pg_is_in_recovery() OR "
@@ -363,6 +388,24 @@ static int pg_open(pm_conn **out, const pm_url *url, const pm_connect_options *o
 
 /* ==== Sending statements ==== */
 
+/* Hands each row of a successful result to row. */
+static int deliver_rows(const PGresult *res, pm_row_fn row, void *ctx, pm_error *err)
+{
+    int ncols = PQnfields(res), rc = 0;
+    const char *stack_values[16];
+    const char **values = ncols <= 16 ? stack_values : malloc((size_t)ncols * sizeof(*values));
+    if (!values)
+        return oom(err);
+    for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
+        for (int i = 0; i < ncols; i++)
+            values[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
+        rc = row(ctx, (size_t)ncols, values);
+    }
+    if (values != stack_values)
+        free(values);
+    return rc;
+}
+
 /* Runs one statement now and checks its result; rows go to row. */
 static int run_params(pq_conn *c, const char *sql, const char *const *params, size_t nparams,
                       pm_row_fn row, void *ctx, pm_error *err)
@@ -372,22 +415,10 @@ static int run_params(pq_conn *c, const char *sql, const char *const *params, si
         return fail_connection(c, sql, err);
     ExecStatusType status = PQresultStatus(res);
     int rc = 0;
-    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
         rc = fail_result(res, sql, err);
-    } else if (row && status == PGRES_TUPLES_OK) {
-        int ncols = PQnfields(res);
-        const char *stack_values[16];
-        const char **values = ncols <= 16 ? stack_values : malloc((size_t)ncols * sizeof(*values));
-        if (!values)
-            rc = oom(err);
-        for (int r = 0; rc == 0 && r < PQntuples(res); r++) {
-            for (int i = 0; i < ncols; i++)
-                values[i] = PQgetisnull(res, r, i) ? NULL : PQgetvalue(res, r, i);
-            rc = row(ctx, (size_t)ncols, values);
-        }
-        if (values != stack_values)
-            free(values);
-    }
+    else if (row && status == PGRES_TUPLES_OK)
+        rc = deliver_rows(res, row, ctx, err);
     PQclear(res);
     return rc;
 }
@@ -453,9 +484,12 @@ static int fail_in_batch(pq_conn *c, const PGresult *res, size_t index, pm_error
     return fail_result_at(res, index < c->nqueue ? c->queue[index] : NULL, at, err);
 }
 
+static int lock_failed(pq_conn *c, int rc, pm_error *err);
+
 /* Sends the queued statements as one simple-query string. libpq returns one
- * result per statement, so the first failed result names its statement. */
-static int flush(pq_conn *c, pm_error *err)
+ * result per statement, so the first failed result names its statement.
+ * The last statement's rows go to row, when given. */
+static int flush_rows(pq_conn *c, pm_row_fn row, void *ctx, pm_error *err)
 {
     if (c->nqueue == 0)
         return 0;
@@ -474,23 +508,36 @@ static int flush(pq_conn *c, pm_error *err)
     }
     *p = '\0';
     int rc = 0;
+    size_t failed_at = SIZE_MAX; /* the statement that failed, if one did */
     if (!PQsendQuery(c->pg, batch)) {
         rc = fail_connection(c, c->queue[0], err);
+        failed_at = 0;
     } else {
         size_t i = 0;
         PGresult *res;
         while ((res = PQgetResult(c->pg))) {
             ExecStatusType status = PQresultStatus(res);
             if (rc == 0 && status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK &&
-                status != PGRES_EMPTY_QUERY)
+                status != PGRES_EMPTY_QUERY) {
                 rc = fail_in_batch(c, res, i, err);
+                failed_at = i;
+            } else if (rc == 0 && row && status == PGRES_TUPLES_OK && i + 1 == c->nqueue) {
+                rc = deliver_rows(res, row, ctx, err);
+            }
             PQclear(res);
             i++;
         }
     }
     free(batch);
+    bool in_lock = failed_at < c->lock_pending;
+    c->lock_pending = 0;
     clear_queue(c);
-    return rc;
+    return in_lock ? lock_failed(c, rc, err) : rc;
+}
+
+static int flush(pq_conn *c, pm_error *err)
+{
+    return flush_rows(c, NULL, NULL, err);
 }
 
 /* Outside a transaction each statement goes alone: several in one string
@@ -542,6 +589,24 @@ static char *pg_literal(void *ctx, const char *value)
     return copy;
 }
 
+/* The first read of a transaction goes in one round trip with BEGIN and
+ * the statements taking the migration lock (begin_locked()), its
+ * parameters inlined as literals quoted by libpq: behind a pooler the
+ * string is one transaction's, as before. */
+static int query_with_lock(pq_conn *c, const char *sql, const char *const *params, size_t nparams,
+                           pm_row_fn row, void *ctx, pm_error *err)
+{
+    char *inlined = pm_sql_inline_params(sql, params, nparams, pg_literal, c);
+    int rc = inlined ? enqueue_copy(c, inlined, strlen(inlined)) : PM_ENOMEM;
+    free(inlined);
+    if (rc < 0) {
+        clear_queue(c);
+        c->lock_pending = 0;
+        return oom(err);
+    }
+    return flush_rows(c, row, ctx, err);
+}
+
 static int pg_query(pm_conn *conn, const char *sql, const char *const *params, size_t nparams,
                     pm_row_fn row, void *ctx, pm_error *err)
 {
@@ -555,6 +620,8 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
     }
     if (row && !c->opening)
         c->batch_open = false;
+    if (row && c->lock_pending) /* e.g. the history re-read under the lock */
+        return query_with_lock(c, sql, params, nparams, row, ctx, err);
     int rc = flush(c, err);
     return rc < 0 ? rc : run_params(c, sql, params, nparams, row, ctx, err);
 }
@@ -563,9 +630,11 @@ static int pg_query(pm_conn *conn, const char *sql, const char *const *params, s
 
 static int pg_rollback(pm_conn *conn, pm_error *err);
 
-/* Sends BEGIN with the statements that take the migration lock, in one
- * round trip, waiting for the lock; the migration's statements then join
- * the batch as usual. */
+/* Queues BEGIN with the statements that take the migration lock: they go
+ * with the transaction's first read (the engine's history re-read under
+ * the lock, query_with_lock()) or its batch, whichever comes first, so the
+ * lock costs no round trip of its own; the server runs them first and
+ * waits for the lock before anything after them. */
 static int begin_locked(pq_conn *c, pm_error *err)
 {
     char *sql = pm_driver_lock_transaction_sql(&c->base, c->lock_key, c->lock_timeout_ms);
@@ -573,14 +642,21 @@ static int begin_locked(pq_conn *c, pm_error *err)
         return oom(err);
     int rc = pm_sql_split(sql, enqueue_statement, c, err);
     free(sql);
-    if (rc == PM_ENOMEM)
-        rc = oom(err);
-    if (rc == 0)
-        rc = flush(c, err);
-    if (rc == 0) {
-        c->opening = true;
-        return 0;
+    if (rc < 0) {
+        clear_queue(c);
+        c->in_transaction = c->batch_open = false;
+        return rc == PM_ENOMEM ? oom(err) : rc;
     }
+    c->lock_pending = c->nqueue;
+    c->opening = true;
+    return 0;
+}
+
+/* A statement taking the migration lock failed (rc, in err): the
+ * transaction is rolled back and the failure reported as the lock's
+ * (its timeout names the holder, a signal is an interruption). */
+static int lock_failed(pq_conn *c, int rc, pm_error *err)
+{
     pm_error ignored = PM_ERROR_INIT;
     pg_rollback(&c->base, &ignored);
     pm_error_clear(&ignored);
@@ -619,6 +695,7 @@ static int pg_rollback(pm_conn *conn, pm_error *err)
 {
     pq_conn *c = (pq_conn *)conn;
     clear_queue(c); /* never sent: nothing to undo */
+    c->lock_pending = 0;
     c->in_transaction = false;
     c->batch_open = false;
     c->opening = false;

@@ -41,7 +41,8 @@
     X(PQuser)                                                                                      \
     X(PQhost)                                                                                      \
     X(PQport)                                                                                      \
-    X(PQdb)
+    X(PQdb)                                                                                        \
+    X(PQparameterStatus)
 
 typedef struct pm_pq_api {
 #define PM_PQ_MEMBER(name) __typeof__(&name) name;
@@ -86,6 +87,7 @@ int pm_pq_load(pm_error *err);
 #define PQhost pm_pq.PQhost
 #define PQport pm_pq.PQport
 #define PQdb pm_pq.PQdb
+#define PQparameterStatus pm_pq.PQparameterStatus
 #endif
 
 #endif

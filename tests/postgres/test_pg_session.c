@@ -737,6 +737,49 @@ static void test_pg_session__schema_from_the_settings_file_and_the_flag_wins(voi
     assert_query(f, "0", NO_TABLE_IN_PUBLIC);
 }
 
+/* ==== A session read-only by default ==== */
+
+/* PostgreSQL 14 and later report default_transaction_read_only and
+ * in_hot_standby when a session starts, and the driver reads those instead
+ * of asking: a database whose sessions are read-only by default still
+ * refuses up before running anything, and status still reads it. */
+static void test_pg_session__database_read_only_by_default_refuses_up(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "read_only");
+    write_two_migrations(f);
+    char sql[160];
+    snprintf(sql, sizeof(sql), "ALTER DATABASE %s SET default_transaction_read_only = on",
+             f->dbname);
+    pm_test_exec(f->admin, sql);
+    int status = run_cli(f, ARGS("migrate", "up", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 4);
+    assert_contains(f->errout, "read-only");
+    assert_contains(f->errout, "nothing was run");
+    status = run_cli(f, ARGS("migrate", "status", "--source", f->dir, "--database-url", f->url));
+    assert_exit(f, status, 0);
+    assert_contains(f->out, "0 applied, 2 pending.");
+    assert_query(f, "0", NO_TABLE_IN_PUBLIC);
+}
+
+/* ==== The history table's columns, read in one query ==== */
+
+/* The driver learns the history table's columns from one catalog query
+ * whose LEFT JOIN keeps a row for a table without columns: such a table is
+ * there (status does not call the history empty) and is damaged. */
+static void test_pg_session__history_table_without_columns_is_damaged(void **state)
+{
+    fixture *f = *state;
+    fresh_database(f, "no_columns");
+    write_two_migrations(f);
+    pm_test_exec(f->db, "CREATE TABLE seaql_migrations ()");
+    int status =
+        run_cli(f, ARGS("migrate", "status", "--source", f->dir, "--database-url", f->url));
+    if (status == 0)
+        fail_msg("status read a history table without columns:\n%s", f->out);
+    assert_contains(f->errout, "the table seaql_migrations has no column version");
+}
+
 #define TEST(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(int argc, char **argv)
@@ -767,6 +810,8 @@ int main(int argc, char **argv)
         TEST(test_pg_session__schema_with_quote_and_capitals_is_quoted),
         TEST(test_pg_session__missing_schema_is_refused_and_nothing_created),
         TEST(test_pg_session__schema_from_the_settings_file_and_the_flag_wins),
+        TEST(test_pg_session__database_read_only_by_default_refuses_up),
+        TEST(test_pg_session__history_table_without_columns_is_damaged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -74,9 +74,10 @@ struct pm_dialect {
  * and dropping the URL's own database (pm_database_create()). 6: schema_exists,
  * schema_use and schema_use_local, the schema chosen with pm_db_use_schema().
  * 7: schema_create, a fleet's schema-per-tenant target made on its first `up`.
+ * 8: table_columns and table_columns_in, a table's columns in one query.
  * The core reads the members of a version only from a backend that says it
  * has them. */
-#define PM_BACKEND_VERSION 7
+#define PM_BACKEND_VERSION 8
 
 struct pm_backend {
     unsigned int version; /* PM_BACKEND_VERSION */
@@ -322,6 +323,21 @@ struct pm_backend {
      * before pm_db_use_schema() on a schema-per-tenant target. NULL when the
      * engine has no schemas apart from its databases. */
     const char *schema_create;
+
+    /* ---- Added in version 8: a table's columns in one query ---- */
+
+    /* Rows describing table $1 of the connection's current schema (a base
+     * table, as has_table finds): one per column, its name (lower-cased
+     * where the engine compares column names without case), or one row
+     * with NULL when the table has no column; no row when there is no
+     * such table. table_columns_in: the same for table $2 of schema $1,
+     * used for the history's pinned schema (session_schema, or the one
+     * chosen with pm_db_use_schema()) when there is one. With them the core
+     * learns whether the history table exists and which of its columns are
+     * there in one round trip instead of one query per column; NULL: the
+     * core asks has_table and has_column one at a time. */
+    const char *table_columns;
+    const char *table_columns_in;
 };
 
 /* The backends poblysh ships (backends/<name>/), for drivers to point their

@@ -168,7 +168,12 @@ struct pm_driver {
      * timeout given to lock()): on a backend with lock_transaction, between
      * lock() and unlock(), it runs pm_driver_lock_transaction_sql() after
      * BEGIN and reports its failure through
-     * pm_driver_lock_transaction_failed(). */
+     * pm_driver_lock_transaction_failed(). A driver that batches may
+     * instead queue BEGIN and those statements and send them with the
+     * transaction's first query() or batch, so that the server takes the
+     * lock before anything else of the transaction runs; their failure is
+     * then reported (the same way) by the call that sent them, and the core
+     * treats a failure of the first query after begin() as begin()'s. */
     int (*begin)(pm_conn *conn, pm_error *err);
     int (*commit)(pm_conn *conn, pm_error *err);
     int (*rollback)(pm_conn *conn, pm_error *err);
