@@ -3,9 +3,30 @@
  * with a leading UTF-8 byte-order mark removed and every CRLF turned into LF,
  * so the same migration hashes alike on every machine and checkout. */
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <string.h>
 
 #include "internal.h"
+
+/* SHA-256 fetched from libcrypto's providers once per process: passing
+ * EVP_sha256() to every EVP_DigestInit_ex() fetched it again at each call
+ * (callgrind, status of a 1,000-file folder: 7.9 M instructions in
+ * EVP_DigestInit_ex before, one fetch of 5.3 M after, most of it OpenSSL
+ * reading its configuration, which the first use pays either way). Kept for
+ * the life of the process; NULL (fetch failed) falls back to EVP_sha256(). */
+static EVP_MD *sha256_md;
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
+static void fetch_sha256(void)
+{
+    sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
+}
+
+static const EVP_MD *sha256(void)
+{
+    pthread_once(&sha256_once, fetch_sha256);
+    return sha256_md ? sha256_md : EVP_sha256();
+}
 
 int pm_checksum(char out[PM_CHECKSUM_SIZE], const void *text, size_t length, pm_error *err)
 {
@@ -13,7 +34,7 @@ int pm_checksum(char out[PM_CHECKSUM_SIZE], const void *text, size_t length, pm_
     if (length >= 3 && p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF)
         p += 3;
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
-    int ok = ctx && EVP_DigestInit_ex(ctx, EVP_sha256(), NULL);
+    int ok = ctx && EVP_DigestInit_ex(ctx, sha256(), NULL);
     /* Feed runs between CRs; a CR followed by LF is dropped. */
     while (ok && p < end) {
         const unsigned char *cr = memchr(p, '\r', (size_t)(end - p));
