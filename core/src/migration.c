@@ -66,20 +66,6 @@ static size_t read_timestamp(const char *s, pm__version *v)
     return date + 7;
 }
 
-/* Appends digit c to a number without leading zeros; false when it grows
- * past 20 digits (goose and sqlx keep versions in 64 bits). */
-static bool push_digit(pm__version *v, char c)
-{
-    size_t n = strlen(v->text);
-    if (n == 1 && v->text[0] == '0')
-        n = 0;
-    if (n >= 20)
-        return false;
-    v->text[n] = c;
-    v->text[n + 1] = '\0';
-    return true;
-}
-
 /* The length of the leading version of a numbered name: its digits, or
  * diesel's digit groups joined by '-' when a '_' or the end follows. */
 static size_t number_length(const char *s)
@@ -93,13 +79,25 @@ static size_t number_length(const char *s)
     return dashed && (s[total] == '_' || s[total] == '\0') ? total : n;
 }
 
+/* The digits of s[0..n) without leading zeros ('-' between diesel's
+ * groups skipped); more than 20 are refused (goose and sqlx keep versions
+ * in 64 bits). */
 static const char *read_number(const char *s, size_t n, pm__version *v)
 {
+    size_t len = 0;
     v->kind = PM__VERSION_NUMBER;
-    v->text[0] = '\0';
-    for (size_t i = 0; i < n; i++)
-        if (is_digit(s[i]) && !push_digit(v, s[i]))
+    for (size_t i = 0; i < n; i++) {
+        if (!is_digit(s[i]))
+            continue;
+        if (len == 1 && v->text[0] == '0')
+            len = 0;
+        if (len >= 20) {
+            v->text[len] = '\0';
             return "its version has more than 20 digits";
+        }
+        v->text[len++] = s[i];
+    }
+    v->text[len] = '\0';
     return NULL;
 }
 
@@ -283,6 +281,22 @@ static bool long_dated(const char *s)
     return true;
 }
 
+/* dbmate's, goose's and golang-migrate's names (digits, then '_' or the
+ * end) whose digit runs have one width, as a folder's names mostly do: their
+ * numbers compare as their text does, so no version is built. False when
+ * the fast path does not apply. */
+static bool same_width_numbers(const char *a, const char *b, int *cmp)
+{
+    if (!is_digit(a[0]) || !is_digit(b[0]))
+        return false;
+    size_t na = strspn(a, "0123456789"), nb = strspn(b, "0123456789");
+    if (na != nb || na > 20 || a[na] == '-' || b[nb] == '-')
+        return false; /* diesel's dashed versions take the long way */
+    int c = memcmp(a, b, na);
+    *cmp = c ? c : strcmp(a, b);
+    return true;
+}
+
 /* Called for every pair the engine merges and sorts (status, up): the
  * common mYYYY_... names go straight to strcmp. Versions first, then the
  * whole names, so the order is total and only equal names compare equal
@@ -292,32 +306,35 @@ int pm_migration_name_cmp(const char *a, const char *b)
 {
     if (long_dated(a) && long_dated(b))
         return strcmp(a, b);
+    int cmp;
+    if (same_width_numbers(a, b, &cmp))
+        return cmp;
     pm__version va, vb;
     bool keyed_a = sort_key(a, &va), keyed_b = sort_key(b, &vb);
     if (keyed_a != keyed_b)
         return keyed_a ? 1 : -1;
-    int cmp = keyed_a ? pm__version_cmp(&va, &vb) : 0;
+    cmp = keyed_a ? pm__version_cmp(&va, &vb) : 0;
     return cmp ? cmp : strcmp(a, b);
 }
 
-static bool same_version(const char *a, const char *b)
-{
-    pm__version va, vb;
-    return !pm__version_parse(a, &va) && !pm__version_parse(b, &vb) && !pm__version_cmp(&va, &vb);
-}
-
-int pm_migration_name_check(const char *name, pm_error *err)
+/* pm_migration_name_check() that also gives the name's version. */
+static int name_version(const char *name, pm__version *v, pm_error *err)
 {
     if (!name || !*name)
         return pm_error_set(err, PM_ESET, "a migration has no name");
-    pm__version v;
-    const char *problem = pm__version_parse(name, &v);
+    const char *problem = pm__version_parse(name, v);
     if (problem) {
         pm_error_set(err, PM_ESET, "migration name \"%s\" is invalid: %s", name, problem);
         pm__error_set_migration(err, name);
         return PM_ESET;
     }
     return 0;
+}
+
+int pm_migration_name_check(const char *name, pm_error *err)
+{
+    pm__version v;
+    return name_version(name, &v, err);
 }
 
 static int fail(pm_error *err, const char *migration, const char *fmt, ...)
@@ -336,11 +353,12 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
 {
     if (count && !set)
         return pm_error_set(err, PM_ESET, "migration set is NULL but its count is %zu", count);
-    for (size_t i = 0; i < count; i++) {
+    pm__version prev = {0}, cur = {0}; /* each name's version is read once */
+    for (size_t i = 0; i < count; i++, prev = cur) {
         const pm_migration *m = set[i];
         if (!m)
             return pm_error_set(err, PM_ESET, "migration set entry %zu is NULL", i);
-        int rc = pm_migration_name_check(m->name, err);
+        int rc = name_version(m->name, &cur, err);
         if (rc < 0)
             return rc;
         if (!m->up)
@@ -352,7 +370,7 @@ int pm_migration_set_check(const pm_migration *const *set, size_t count, pm_erro
             int cmp = pm_migration_name_cmp(set[i - 1]->name, m->name);
             if (cmp == 0)
                 return fail(err, m->name, "migration %s appears twice in the set", m->name);
-            if (same_version(set[i - 1]->name, m->name))
+            if (pm__version_cmp(&prev, &cur) == 0)
                 return fail(err, m->name, "migrations %s and %s have the same version",
                             set[i - 1]->name, m->name);
             if (cmp > 0)

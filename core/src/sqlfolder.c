@@ -11,6 +11,7 @@
  * A layout named by the caller reads the folder by that tool's rules only.
  * Every entry that cannot be read is reported in one error, and nothing is
  * added unless the whole folder is valid. */
+#define _DEFAULT_SOURCE /* d_type and DT_* in <dirent.h> (glibc, musl, the BSDs) */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -82,25 +83,6 @@ static bool ends_with(const char *s, const char *suffix)
 
 /* ==== Reading files ==== */
 
-/* Reads the first limit + 1 bytes of fd into b: one more than allowed is
- * enough to know the file grew past the limit. */
-static int read_bounded(int fd, pm_buf *b, size_t limit)
-{
-    char chunk[8192];
-    while (b->len <= limit) {
-        size_t want = limit + 1 - b->len < sizeof(chunk) ? limit + 1 - b->len : sizeof(chunk);
-        ssize_t n = read(fd, chunk, want);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return (int)n;
-        pm_buf_appendn(b, chunk, (size_t)n);
-        if (b->oom)
-            return 0; /* pm_buf_detach() says so */
-    }
-    return 0;
-}
-
 static char *refuse_file(const struct stat *st, const char *path, pm_error *err)
 {
     if (!S_ISREG(st->st_mode))
@@ -115,9 +97,49 @@ static char *refuse_file(const struct stat *st, const char *path, pm_error *err)
     return NULL;
 }
 
+/* Reads fd to its end into a new string (*out, NUL-terminated), knowing
+ * from fstat() that it holds size bytes: one read() of size + 1 bytes
+ * normally returns all of it, and a read that returned exactly size bytes
+ * ends it, without a second read() to see the end. A file that grows while
+ * it is read is read on, up to one byte past PM_SQL_FILE_MAX (the caller
+ * refuses that). Returns 0, -1 with errno, or PM_ENOMEM. */
+static int read_whole(int fd, size_t size, char **out, size_t *length)
+{
+    size_t cap = size + 1, len = 0;
+    char *text = malloc(cap + 1);
+    for (;;) {
+        if (text && len == cap && cap <= PM_SQL_FILE_MAX) {
+            cap = cap > PM_SQL_FILE_MAX / 2 ? PM_SQL_FILE_MAX + 1 : cap * 2;
+            char *bigger = realloc(text, cap + 1);
+            if (!bigger)
+                free(text);
+            text = bigger;
+        }
+        if (!text)
+            return PM_ENOMEM;
+        if (len == cap)
+            break; /* past the limit */
+        ssize_t n = read(fd, text + len, cap - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            free(text);
+            return -1;
+        }
+        len += (size_t)n;
+        if (n == 0 || (size > 0 && len == size))
+            break; /* size 0 may be a file that does not know its size: read to the end */
+    }
+    text[len] = '\0';
+    *out = text;
+    *length = len;
+    return 0;
+}
+
 /* A migration file's text. Opening never blocks (O_NONBLOCK: a FIFO would
  * wait for a writer) and only a regular file of at most PM_SQL_FILE_MAX bytes
- * is read (a link to /dev/zero would never end). */
+ * is read (a link to /dev/zero would never end). Four system calls: open,
+ * fstat, read, close. */
 static char *read_file(const char *path, size_t *length, pm_error *err)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -132,25 +154,22 @@ static char *read_file(const char *path, size_t *length, pm_error *err)
         close(fd);
         return refuse_file(&st, path, err);
     }
-    pm_buf b = PM_BUF_INIT;
-    int rc = read_bounded(fd, &b, PM_SQL_FILE_MAX);
+    char *text = NULL;
+    int rc = read_whole(fd, (size_t)st.st_size, &text, length);
     int saved = errno;
     close(fd);
-    *length = b.len;
-    char *text = pm_buf_detach(&b);
-    if (rc < 0 || !text || *length > PM_SQL_FILE_MAX) {
-        free(text);
-        if (rc < 0)
-            pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(saved));
-        else if (!text)
-            pm_error_set(err, PM_ENOMEM, "out of memory");
-        else
-            pm_error_set(err, PM_ESET,
-                         "%s: grew past the %u MiB a migration file may have while being read",
-                         path, PM_SQL_FILE_MAX >> 20);
-        return NULL;
-    }
-    return text;
+    if (rc == PM_ENOMEM)
+        pm_error_set(err, PM_ENOMEM, "out of memory");
+    else if (rc < 0)
+        pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(saved));
+    else if (*length > PM_SQL_FILE_MAX)
+        pm_error_set(err, PM_ESET,
+                     "%s: grew past the %u MiB a migration file may have while being read", path,
+                     PM_SQL_FILE_MAX >> 20);
+    if (rc == 0 && *length <= PM_SQL_FILE_MAX)
+        return text;
+    free(text);
+    return NULL;
 }
 
 /* Whether there is a directory entry at path (a dangling link counts, and
@@ -159,12 +178,6 @@ static bool entry_exists(const char *path)
 {
     struct stat st;
     return lstat(path, &st) == 0;
-}
-
-static bool is_directory(const char *path)
-{
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
 /* ==== Adding migrations ==== */
@@ -191,10 +204,24 @@ static void add_files(reader *r, const char *name, const char *up_path, const ch
     free(down_text);
 }
 
+/* dir/entry[/child], joined by hand: one per file, so no printf. */
 static char *path_of(const reader *r, const char *entry, const char *child)
 {
-    return child ? pm__format("%s/%s/%s", r->dir, entry, child)
-                 : pm__format("%s/%s", r->dir, entry);
+    size_t nd = strlen(r->dir), ne = strlen(entry), nc = child ? strlen(child) + 1 : 0;
+    char *path = malloc(nd + 1 + ne + nc + 1), *p = path;
+    if (!path)
+        return NULL;
+    memcpy(p, r->dir, nd);
+    p[nd] = '/';
+    memcpy(p += nd + 1, entry, ne);
+    p += ne;
+    if (child) {
+        *p++ = '/';
+        memcpy(p, child, nc - 1);
+        p += nc - 1;
+    }
+    *p = '\0';
+    return path;
 }
 
 /* Whether name is a migration name; if not, the entry is reported. */
@@ -218,8 +245,11 @@ static void read_numbered(reader *r, const char *entry)
     size_t cut = up ? 7 : down ? 9 : 4;
     char *name = pm__strndup(entry, strlen(entry) - cut);
     char *path = path_of(r, entry, NULL);
-    char *other = name ? pm__format("%s/%s.%s.sql", r->dir, name, down ? "up" : "down") : NULL;
-    if (!name || !path || !other)
+    /* a pair's other file; a plain NAME.sql has none */
+    char *other = name && (up || down)
+                      ? pm__format("%s/%s.%s.sql", r->dir, name, down ? "up" : "down")
+                      : NULL;
+    if (!name || !path || ((up || down) && !other))
         r->problems.oom = 1;
     else if (r->format && (up || down) && !r->format->pairs)
         problem(r, entry, "an .up.sql/.down.sql pair, which this format does not have");
@@ -319,24 +349,48 @@ static bool flyway_name(const char *e)
                                     (e[0] == 'R' && e[1] == '_' && e[2] == '_'));
 }
 
-/* The family of entry, or -1 for an entry that is not a migration. */
-static int family_of(reader *r, const char *entry)
+/* Whether the entry is a folder (a link to one counts): the type that
+ * readdir() gave saves a stat() for each file, except on file systems that
+ * do not give one (DT_UNKNOWN) and for links. */
+static bool is_directory(reader *r, const struct dirent *de)
 {
-    char *path = path_of(r, entry, NULL), *up = path_of(r, entry, "up.sql");
-    int f = -1;
-    if (!path || !up)
+    if (de->d_type == DT_REG)
+        return false;
+    if (de->d_type == DT_DIR)
+        return true;
+    char *path = path_of(r, de->d_name, NULL);
+    struct stat st;
+    bool dir = path && stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+    if (!path)
         r->problems.oom = 1;
-    else if (is_directory(path) && !ends_with(entry, ".sql"))
-        f = entry_exists(up) ? FAMILY_DIESEL : -1;
-    else if (ends_with(entry, ".up.sql") || ends_with(entry, ".down.sql"))
-        f = FAMILY_NUMBERED; /* golang-migrate's and sqlx's pairs, whatever the name */
-    else if (flyway_name(entry))
-        f = FAMILY_FLYWAY;
-    else if (ends_with(entry, ".sql"))
-        f = FAMILY_NUMBERED;
     free(path);
+    return dir;
+}
+
+/* Whether the folder entry holds an up.sql: a diesel migration. */
+static bool diesel_folder(reader *r, const char *entry)
+{
+    char *up = path_of(r, entry, "up.sql");
+    bool found = up && entry_exists(up);
+    if (!up)
+        r->problems.oom = 1;
     free(up);
-    return f;
+    return found;
+}
+
+/* The family of entry, or -1 for an entry that is not a migration. */
+static int family_of(reader *r, const struct dirent *de)
+{
+    const char *entry = de->d_name;
+    if (!ends_with(entry, ".sql") && is_directory(r, de))
+        return diesel_folder(r, entry) ? FAMILY_DIESEL : -1;
+    if (ends_with(entry, ".up.sql") || ends_with(entry, ".down.sql"))
+        return FAMILY_NUMBERED; /* golang-migrate's and sqlx's pairs, whatever the name */
+    if (flyway_name(entry))
+        return FAMILY_FLYWAY;
+    if (ends_with(entry, ".sql"))
+        return FAMILY_NUMBERED;
+    return -1;
 }
 
 /* Flyway's callbacks (beforeMigrate.sql, afterEachMigrate.sql, ...). */
@@ -406,7 +460,7 @@ static int read_entries(reader *r, pm_error *err)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     for (int i = 0; i < r->nentries; i++) {
         const char *e = r->entries[i]->d_name;
-        fams[i] = e[0] == '.' ? -1 : family_of(r, e);
+        fams[i] = e[0] == '.' ? -1 : family_of(r, r->entries[i]);
         if (fams[i] >= 0 && !r->seen[fams[i]])
             r->seen[fams[i]] = e;
     }

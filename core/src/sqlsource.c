@@ -722,10 +722,25 @@ static int by_name(const void *a, const void *b)
                                  (*(const pm_migration *const *)b)->name);
 }
 
+/* A folder read in name order is mostly in migration order already: one
+ * comparison a migration decides whether sorting is needed. */
+static bool in_order(const pm_migration *const *set, size_t count)
+{
+    for (size_t i = 1; i < count; i++)
+        if (pm_migration_name_cmp(set[i - 1]->name, set[i]->name) > 0)
+            return false;
+    return true;
+}
+
+static void sort_by_name(const pm_migration **set, size_t count)
+{
+    if (!in_order(set, count))
+        qsort(set, count, sizeof(*set), by_name);
+}
+
 const pm_migration *const *pm_source_migrations(pm_source *src, size_t *count)
 {
-    if (src->count > 1)
-        qsort(src->set, src->count, sizeof(*src->set), by_name);
+    sort_by_name(src->set, src->count);
     *count = src->count;
     return src->set;
 }
@@ -737,14 +752,17 @@ int pm__source_check_versions(const pm_source *src, const char *dir, pm_error *e
     if (!sorted)
         return pm_error_set(err, PM_ENOMEM, "out of memory");
     memcpy(sorted, src->set, src->count * sizeof(*sorted));
-    qsort(sorted, src->count, sizeof(*sorted), by_name);
+    sort_by_name(sorted, src->count);
     int rc = 0;
+    pm__version prev = {0}, cur = {0}; /* each name's version is read once */
+    bool prev_ok = src->count && !pm__version_parse(sorted[0]->name, &prev);
     for (size_t i = 1; i < src->count && rc == 0; i++) {
-        pm__version a, b;
-        if (!pm__version_parse(sorted[i - 1]->name, &a) &&
-            !pm__version_parse(sorted[i]->name, &b) && pm__version_cmp(&a, &b) == 0)
+        bool cur_ok = !pm__version_parse(sorted[i]->name, &cur);
+        if (prev_ok && cur_ok && pm__version_cmp(&prev, &cur) == 0)
             rc = pm_error_set(err, PM_ESET, "%s: %s and %s have the same version", dir,
                               sorted[i - 1]->name, sorted[i]->name);
+        prev = cur;
+        prev_ok = cur_ok;
     }
     free(sorted);
     return rc;

@@ -1,5 +1,5 @@
 /* test_sqlite.c: what is particular to the SQLite driver: the URL forms,
- * ?mode=, foreign keys, clear errors for bad files. (Several processes
+ * ?mode= and ?synchronous=, foreign keys, clear errors for bad files. (Several processes
  * migrating one file at once is in the conformance suite, run on a file.) */
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,6 +145,43 @@ static void test_sqlite__bad_url_parameters_are_named(void **state)
     pm_error_clear(&err);
 }
 
+/* The PRAGMA synchronous a connection to url runs with (0-3), or -1. */
+static int synchronous_of(const char *url)
+{
+    pm_db *db = pm_test_open(url);
+    char *value = pm_test_text(db, "PRAGMA synchronous");
+    int level = value ? atoi(value) : -1;
+    free(value);
+    pm_db_close(db);
+    return level;
+}
+
+static void test_sqlite__synchronous_parameter_chooses_commit_durability(void **state)
+{
+    (void)state;
+    char url[200];
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db", dir);
+    assert_int_equal(synchronous_of(url), 2); /* unset: SQLite's default, FULL */
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db?synchronous=normal", dir);
+    assert_int_equal(synchronous_of(url), 1);
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db?mode=rw&synchronous=extra", dir);
+    assert_int_equal(synchronous_of(url), 3);
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db?synchronous=full", dir);
+    assert_int_equal(synchronous_of(url), 2);
+    /* per connection: the next one without the parameter is back to FULL */
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db", dir);
+    assert_int_equal(synchronous_of(url), 2);
+
+    pm_error err = PM_ERROR_INIT;
+    pm_db *db = NULL;
+    snprintf(url, sizeof(url), "sqlite://%s/sync.db?synchronous=off", dir);
+    assert_int_equal(open_url(&db, url, &err), PM_EURL);
+    assert_null(db);
+    assert_non_null(strstr(err.message, "synchronous \"off\""));
+    assert_non_null(strstr(err.message, "full, normal, extra"));
+    pm_error_clear(&err);
+}
+
 static void test_sqlite__a_file_that_is_not_a_database_fails_at_open(void **state)
 {
     (void)state;
@@ -184,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_sqlite__mode_ro_refuses_writes_and_rw_refuses_missing_file),
         cmocka_unit_test(test_sqlite__open_existing_never_creates_a_file),
         cmocka_unit_test(test_sqlite__bad_url_parameters_are_named),
+        cmocka_unit_test(test_sqlite__synchronous_parameter_chooses_commit_durability),
         cmocka_unit_test(test_sqlite__a_file_that_is_not_a_database_fails_at_open),
         cmocka_unit_test(test_sqlite__foreign_keys_are_enforced),
     };

@@ -730,6 +730,37 @@ static void test_sqlsource__file_over_the_size_limit_is_refused(void **state)
     assert_int_equal(count_of(f->src), 1);
 }
 
+/* Files are read with their size known (one read() of it): a file much
+ * larger than one read chunk and an empty one are read whole, byte for byte,
+ * as their checksums show. */
+static void test_sqlsource__large_and_empty_files_are_read_whole(void **state)
+{
+    fixture *f = *state;
+    char path[4200], empty[4200];
+    snprintf(path, sizeof(path), "%s/1_large.sql", make_tmpdir(f));
+    snprintf(empty, sizeof(empty), "%s/2_empty.sql", f->tmpdir);
+    size_t rows = 6000, cap = 64 + rows * 48, len = 0;
+    char *text = malloc(cap);
+    assert_non_null(text);
+    len +=
+        (size_t)snprintf(text + len, cap - len, "-- migrate:up\nCREATE TABLE big (n INTEGER);\n");
+    for (size_t i = 0; i < rows; i++)
+        len += (size_t)snprintf(text + len, cap - len, "INSERT INTO big VALUES (%zu);\n", i);
+    assert_true(len > 150000);
+    write_file(path, text);
+    write_file(empty, "");
+    pm_test_ok(pm_source_add_dir(f->src, f->tmpdir, &f->err), &f->err);
+    size_t count = 0;
+    const pm_migration *const *set = pm_source_migrations(f->src, &count);
+    assert_int_equal(count, 2);
+    char sum[PM_CHECKSUM_SIZE];
+    pm_test_ok(pm_checksum(sum, text, len, &f->err), &f->err);
+    assert_string_equal(set[0]->checksum, sum);
+    pm_test_ok(pm_checksum(sum, "", 0, &f->err), &f->err);
+    assert_string_equal(set[1]->checksum, sum);
+    free(text);
+}
+
 static void test_sqlsource__repeated_section_option_names_file_and_line(void **state)
 {
     fixture *f = *state;
@@ -961,6 +992,7 @@ int main(int argc, char **argv)
         TEST(test_sqlsource__link_to_dev_zero_is_refused_at_once),
         TEST(test_sqlsource__link_to_a_regular_file_is_read),
         TEST(test_sqlsource__file_over_the_size_limit_is_refused),
+        TEST(test_sqlsource__large_and_empty_files_are_read_whole),
         TEST(test_sqlsource__repeated_section_option_names_file_and_line),
         TEST(test_sqlsource__clash_with_the_source_adds_nothing),
         TEST(test_sqlsource__add_sql_errors_name_the_file),
