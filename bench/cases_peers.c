@@ -267,7 +267,6 @@ static int write_inputs(peer_case *pc)
 static void peer_case_init(peer_case *pc, const bench_env *env, int number, const char *what,
                            peer_db db, bool status, size_t count)
 {
-    memset(pc, 0, sizeof(*pc));
     *pc = (peer_case){
         .env = env, .number = number, .what = what, .db = db, .status = status, .count = count};
     char *dir = bench_format("peer_folder_%zu", count),
@@ -390,9 +389,7 @@ static int run_peer_case(peer_case *pc, int runs, const peer_targets *targets)
     double ratios[NTOOLS * NTOOLS];
     bench_report_note("%zu migrations in %s (dbmate format); %d rounds of %zu sides", pc->count,
                       pc->folder, runs, n);
-    int rc = write_inputs(pc);
-    if (rc == 0 && pc->status)
-        rc = apply_histories(pc);
+    int rc = pc->status ? apply_histories(pc) : 0;
     if (rc == 0)
         rc = bench_rounds(sides, n, runs, stats, ratios);
     if (rc == 0)
@@ -406,9 +403,11 @@ static int peer_case_run(const bench_env *env, int number, const char *what, pee
 {
     peer_case pc;
     peer_case_init(&pc, env, number, what, db, status, count);
-    if (before)
+    int rc = write_inputs(&pc);
+    if (rc == 0 && before)
         before(&pc);
-    int rc = run_peer_case(&pc, runs, &targets);
+    if (rc == 0)
+        rc = run_peer_case(&pc, runs, &targets);
     peer_case_free(&pc);
     return rc;
 }
@@ -471,7 +470,7 @@ static void report_durability(peer_case *pc)
 {
     const char *strace = pc->env->strace;
     bench_sample ignored;
-    for (peer_tool t = TOOL_FOLDER; t < NTOOLS; t++)
+    for (peer_tool t = TOOL_FOLDER; !strace && t < NTOOLS; t++)
         if (pc->present[t] && fresh(pc, t) == 0 && run_tool(pc, t, &ignored) == 0)
             bench_report_note("%-8s journal mode %s", tool_labels[t], journal_mode(pc->target[t]));
     bench_report_note("synchronous: poblysh and sqlite3 FULL (SQLite's default; neither sets it); "
@@ -482,8 +481,11 @@ static void report_durability(peer_case *pc)
         return;
     }
     long counts[NTOOLS] = {0};
-    for (peer_tool t = TOOL_FOLDER; t < NTOOLS; t++)
+    for (peer_tool t = TOOL_FOLDER; t < NTOOLS; t++) {
         counts[t] = pc->present[t] ? traced_syncs(pc, t, strace) : -1;
+        if (counts[t] >= 0) /* the traced run's file */
+            bench_report_note("%-8s journal mode %s", tool_labels[t], journal_mode(pc->target[t]));
+    }
     bench_report_note("strace -c -f, fsync + fdatasync of one up: folder %ld, compiled %ld, dbmate "
                       "%ld, sqlite3 %ld",
                       counts[TOOL_FOLDER], counts[TOOL_COMPILED], counts[TOOL_DBMATE],
