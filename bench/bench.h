@@ -21,8 +21,15 @@ typedef struct bench_env {
     const char *work;          /* a scratch directory for databases and scripts */
     const char *pg_socket_dir; /* NULL without a PostgreSQL server */
     const char *pg_port;
-    int runs;      /* runs per side for the slow cases (seconds each) */
-    int fast_runs; /* runs per side for the fast cases (milliseconds each) */
+    const char *poblysh;   /* the poblysh CLI (no compiled-in set): the peer cases' --source */
+    const char *dbmate;    /* dbmate's binary, or NULL: the peer cases without it */
+    const char *mariadb;   /* the mariadb client, or NULL */
+    const char *mysql_url; /* MariaDB (scripts/with-mariadb.sh), or NULL */
+    const char *mysql_port;
+    const char *mysql_password; /* given to the mariadb client as MYSQL_PWD */
+    const char *strace;         /* strace, or NULL: case 9 counts fsync calls with it */
+    int runs;                   /* runs per side for the slow cases (seconds each) */
+    int fast_runs;              /* runs per side for the fast cases (milliseconds each) */
 } bench_env;
 
 typedef int (*bench_case_fn)(const bench_env *env);
@@ -32,6 +39,7 @@ typedef struct bench_case {
     const char *title;
     bench_case_fn run;
     bool needs_postgres; /* skipped, and said so, without a server */
+    bool needs_mariadb;  /* the same for MariaDB (and its client) */
 } bench_case;
 
 /* The path of pm_bench_cli_<count> (malloc'd). */
@@ -114,6 +122,13 @@ typedef struct bench_stats {
  * medians into sa and sb. */
 int bench_alternate(const bench_side *a, const bench_side *b, int runs, bench_stats *sa,
                     bench_stats *sb);
+/* runs rounds of nsides sides, the order rotating each round; stats[i] the
+ * medians of side i; ratios (nsides * nsides, or NULL) ratios[i * nsides + j]
+ * the median over the rounds of side i's time over side j's in the same
+ * round: the median of pair ratios (the two runs of a pair are close in
+ * time, so load that comes and goes falls on both). */
+int bench_rounds(const bench_side *sides, size_t nsides, int runs, bench_stats *stats,
+                 double *ratios);
 /* runs runs of a alone. */
 int bench_repeat(const bench_side *a, int runs, bench_stats *out);
 
@@ -155,5 +170,14 @@ int bench_case_status_cli(const bench_env *env);     /* 5 */
 int bench_case_up_memory(const bench_env *env);      /* 6 */
 int bench_case_up_peak_memory(const bench_env *env); /* 7 */
 int bench_case_fleet(const bench_env *env);          /* 8 (cases_fleet.c) */
+/* cases_peers.c: against dbmate and the shell, from a dbmate-format folder */
+int bench_case_peer_up_sqlite_file(const bench_env *env);     /* 9 */
+int bench_case_peer_status_sqlite_file(const bench_env *env); /* 10 */
+int bench_case_peer_up_memory(const bench_env *env);          /* 11 */
+int bench_case_peer_up_postgres(const bench_env *env);        /* 12 */
+int bench_case_peer_status_postgres(const bench_env *env);    /* 13 */
+int bench_case_peer_up_mariadb(const bench_env *env);         /* 14 */
+int bench_case_peer_status_mariadb(const bench_env *env);     /* 15 */
+int bench_case_startup(const bench_env *env);                 /* 16 */
 
 #endif

@@ -1,11 +1,20 @@
 /* gen_set.c: pm_bench_gen, run at build time. Writes bench_static_set_<N>.c,
  * a compiled-in benchmark set of N migrations as static const data with
  * their checksums computed now, as a project's migrations/ are, so the CLI
- * pays at start-up what a real one pays for N migrations.
+ * pays at start-up what a real one pays for N migrations. With --dbmate it
+ * writes instead the same N migrations as a dbmate-format folder of SQL
+ * files, the input every tool reads in the peer cases (bench/cases_peers.c).
  *
- *   pm_bench_gen OUTPUT.c N */
+ *   pm_bench_gen OUTPUT.c N
+ *   pm_bench_gen --dbmate DIR N */
+#define _DEFAULT_SOURCE /* gmtime_r() */
+#include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "bench_set.h"
 
@@ -58,14 +67,63 @@ static int write_set(FILE *out, size_t count)
     return ferror(out) ? -1 : 0;
 }
 
+/* ==== The dbmate-format folder ==== */
+
+/* Migration i's SQL, portable to SQLite, PostgreSQL and MariaDB (VARCHAR,
+ * not TEXT: MariaDB indexes TEXT only with a prefix length). */
+static const char *const dbmate_template =
+    "-- migrate:up\n"
+    "CREATE TABLE %s (id BIGINT PRIMARY KEY, name VARCHAR(255) NOT NULL,\n"
+    "  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);\n"
+    "CREATE INDEX %s ON %s (name);\n"
+    "\n"
+    "-- migrate:down\n"
+    "DROP TABLE %s;\n";
+
+/* DIR/YYYYMMDDHHMMSS_create_bench_NNNNNN.sql, i seconds after 2024-01-01 UTC
+ * as in the compiled-in set. */
+static int write_dbmate_file(const char *dir, size_t i)
+{
+    char table[BENCH_TABLE_SIZE], index[BENCH_INDEX_SIZE], version[16], path[4096];
+    bench_table_name(table, i);
+    bench_index_name(index, i);
+    time_t t = (time_t)(1704067200L + (long)i);
+    struct tm tm;
+    strftime(version, sizeof(version), "%Y%m%d%H%M%S", gmtime_r(&t, &tm));
+    snprintf(path, sizeof(path), "%s/%s_create_%s.sql", dir, version, table);
+    FILE *out = fopen(path, "w");
+    if (!out) {
+        perror(path);
+        return -1;
+    }
+    fprintf(out, dbmate_template, table, index, table, table);
+    return fclose(out) == 0 ? 0 : -1;
+}
+
+static int write_dbmate_folder(const char *dir, size_t count)
+{
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+        perror(dir);
+        return 1;
+    }
+    for (size_t i = 1; i <= count; i++)
+        if (write_dbmate_file(dir, i) < 0)
+            return 1;
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    bool dbmate = argc == 4 && strcmp(argv[1], "--dbmate") == 0;
     char *end = NULL;
-    unsigned long count = argc == 3 ? strtoul(argv[2], &end, 10) : 0;
-    if (argc != 3 || *end || count < 1 || count > 999999) {
-        fprintf(stderr, "usage: pm_bench_gen OUTPUT.c N (1 to 999999 migrations)\n");
+    unsigned long count = argc == 3 || dbmate ? strtoul(argv[argc - 1], &end, 10) : 0;
+    if ((argc != 3 && !dbmate) || *end || count < 1 || count > 999999) {
+        fprintf(stderr, "usage: pm_bench_gen OUTPUT.c N | pm_bench_gen --dbmate DIR N "
+                        "(1 to 999999 migrations)\n");
         return 2;
     }
+    if (dbmate)
+        return write_dbmate_folder(argv[2], (size_t)count);
     FILE *out = fopen(argv[1], "w");
     if (!out) {
         perror(argv[1]);

@@ -291,24 +291,49 @@ static int run_side(const bench_side *side, bench_sample *out)
     return side->run(side->ctx, out);
 }
 
+/* The side that runs at position pos of round r: the order rotates every
+ * round, so with two sides it is AB, BA, AB... and drift in the machine's
+ * speed falls on every side alike. */
+static size_t side_at(size_t pos, int r, size_t nsides)
+{
+    return (pos + (size_t)r) % nsides;
+}
+
+int bench_rounds(const bench_side *sides, size_t nsides, int runs, bench_stats *stats,
+                 double *ratios)
+{
+    bench_sample *samples = checked(calloc((size_t)runs * nsides, sizeof(*samples)));
+    int rc = 0;
+    for (int r = 0; rc == 0 && r < runs; r++)
+        for (size_t pos = 0; rc == 0 && pos < nsides; pos++) {
+            size_t i = side_at(pos, r, nsides);
+            rc = run_side(&sides[i], &samples[i * (size_t)runs + (size_t)r]);
+        }
+    double *pair = checked(calloc((size_t)runs, sizeof(*pair)));
+    for (size_t i = 0; rc == 0 && i < nsides; i++) {
+        summarise(&samples[i * (size_t)runs], runs, &stats[i]);
+        for (size_t j = 0; ratios && j < nsides; j++) {
+            for (int r = 0; r < runs; r++) /* side i over side j, same round */
+                pair[r] = samples[i * (size_t)runs + (size_t)r].ms /
+                          samples[j * (size_t)runs + (size_t)r].ms;
+            ratios[i * nsides + j] = median(pair, runs);
+        }
+    }
+    free(pair);
+    free(samples);
+    return rc;
+}
+
 int bench_alternate(const bench_side *a, const bench_side *b, int runs, bench_stats *sa,
                     bench_stats *sb)
 {
-    bench_sample *as = checked(calloc((size_t)runs, sizeof(*as)));
-    bench_sample *bs = checked(calloc((size_t)runs, sizeof(*bs)));
-    int rc = 0;
-    for (int r = 0; rc == 0 && r < runs; r++) {
-        bool a_first = r % 2 == 0;
-        rc = run_side(a_first ? a : b, a_first ? &as[r] : &bs[r]);
-        if (rc == 0)
-            rc = run_side(a_first ? b : a, a_first ? &bs[r] : &as[r]);
-    }
+    bench_side sides[2] = {*a, *b};
+    bench_stats stats[2];
+    int rc = bench_rounds(sides, 2, runs, stats, NULL);
     if (rc == 0) {
-        summarise(as, runs, sa);
-        summarise(bs, runs, sb);
+        *sa = stats[0];
+        *sb = stats[1];
     }
-    free(as);
-    free(bs);
     return rc;
 }
 

@@ -2,7 +2,8 @@
 # deps.sh: installs the Debian packages a fresh machine lacks, and nothing
 # else. `deps.sh build` for building the CLI, `deps.sh test` for the tests too,
 # `deps.sh bench` for the benchmark (scripts/bench.sh: the sqlite3 shell and
-# PostgreSQL, whose psql is the baseline), `deps.sh format` for
+# PostgreSQL, whose psql is the baseline; MariaDB's server and client; npm, to
+# install the peer dbmate from the npm registry), `deps.sh format` for
 # scripts/format.sh (clang-format), `deps.sh package` for scripts/package.sh
 # (the build packages plus libdbi, so the .deb always has the libdbi driver;
 # dpkg-dev and file, with which cpack computes the package's Depends; man-db,
@@ -14,7 +15,10 @@ build_pkgs=(cmake gcc make pkg-config libsqlite3-dev libpq-dev libssl-dev libjan
 # pgbouncer: scripts/with-pgbouncer.sh puts it in front of the throwaway PostgreSQL.
 test_pkgs=(libcmocka-dev valgrind clang postgresql libdbi-dev libdbd-mysql libdbd-pgsql libdbd-sqlite3 mariadb-server
            groff-base zsh pgbouncer)
-bench_pkgs=(sqlite3 postgresql)
+bench_pkgs=(sqlite3 postgresql mariadb-server mariadb-client)
+# npm only when there is none: a Node.js that brings its own npm (NodeSource's
+# nodejs) conflicts with Debian's npm package.
+command -v npm >/dev/null || bench_pkgs+=(npm)
 format_pkgs=(clang-format)
 package_pkgs=(libdbi-dev dpkg-dev file man-db)
 
