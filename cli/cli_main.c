@@ -407,30 +407,27 @@ static int check_fleet_options(const cli_options *opts)
                                    option_name(bit));
         return 0;
     }
-    if (opts->database_url)
-        return usage_error("--database-url cannot go with --targets/--targets-query: the "
-                           "targets name every database%s",
-                           "");
-    if (opts->schema)
-        return usage_error("-s/--schema cannot go with --targets/--targets-query: a targets "
-                           "line names its schema (schema=NAME)%s",
-                           "");
-    if (opts->given & OPT_DRY_RUN)
-        return usage_error("--dry-run cannot go with --targets/--targets-query: dry-run one "
-                           "database with --database-url instead%s",
-                           "");
-    if (opts->given & OPT_CREATE_DATABASE)
-        return usage_error("--create-database cannot go with --targets/--targets-query: a fleet "
-                           "migrates databases that exist (SQLite files are created by up)%s",
-                           "");
-    if (opts->given & OPT_FORMAT)
-        return usage_error("--format cannot go with --targets/--targets-query: --report FILE "
-                           "writes the fleet's JSON%s",
-                           "");
-    if (opts->given & OPT_STRICT)
-        return usage_error("--strict cannot go with --targets/--targets-query: verify one "
-                           "database with --strict instead%s",
-                           "");
+    const struct {
+        bool given;
+        const char *option, *why;
+    } refused[] = {
+        {opts->database_url != NULL, "--database-url", "the targets name every database"},
+        {opts->schema != NULL, "-s/--schema", "a targets line names its schema (schema=NAME)"},
+        {(opts->given & OPT_DRY_RUN) != 0, "--dry-run",
+         "dry-run one database with --database-url instead"},
+        {(opts->given & OPT_CREATE_DATABASE) != 0, "--create-database",
+         "a fleet migrates databases that exist (SQLite files are created by up)"},
+        {(opts->given & OPT_FORMAT) != 0, "--format", "--report FILE writes the fleet's JSON"},
+        {(opts->given & OPT_STRICT) != 0, "--strict", "verify one database with --strict instead"},
+    };
+    for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+        if (!refused[i].given)
+            continue;
+        char message[256];
+        snprintf(message, sizeof(message), "%s cannot go with --targets/--targets-query: %s",
+                 refused[i].option, refused[i].why);
+        return usage_error("%s", message);
+    }
     return 0;
 }
 
