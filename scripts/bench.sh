@@ -21,7 +21,7 @@ cmake --build "$build_dir" -j"$(nproc)" --target pm_bench >/dev/null
 # (@dbmate/linux-x64 ...); that binary is run, not the Node.js wrapper in
 # node_modules/.bin, whose start-up would be timed too.
 peers="$build_dir/peers"
-find_dbmate() { ls "$PWD/$peers"/node_modules/@dbmate/*/bin/dbmate 2>/dev/null | head -n 1; }
+find_dbmate() { ls "$PWD/$peers"/node_modules/@dbmate/*/bin/dbmate 2>/dev/null | head -n 1 || true; }
 dbmate=$(find_dbmate)
 if [ -z "$dbmate" ] || [ "$("$dbmate" --version | awk '{print $3}')" != "$dbmate_version" ]; then
   npm install --prefix "$peers" --no-audit --no-fund "dbmate@$dbmate_version" >/dev/null

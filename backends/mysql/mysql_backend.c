@@ -197,13 +197,17 @@ const pm_backend pm_backend_mysql = {
     .database_maintenance = "", /* a connection that names no database */
     .database_exists = "SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = $1",
     .schemas_elsewhere = "mysql has no schemas apart from databases: name the database in the URL",
-    /* Column names compare without case in MySQL: lower-cased for the core. */
-    .table_columns = "SELECT LOWER(c.column_name) FROM information_schema.tables t LEFT JOIN "
-                     "information_schema.columns c ON c.table_schema = t.table_schema AND "
-                     "c.table_name = t.table_name WHERE t.table_schema = DATABASE() AND "
+    /* Column names compare without case in MySQL: lower-cased for the core.
+     * The constants are repeated on both tables: MariaDB then reads only
+     * this table's definition; joined on t's columns instead, it opens every
+     * table of every database (34 ms with 100 tables). A table always has a
+     * column, so an inner join has no row exactly when there is no table. */
+    .table_columns = "SELECT LOWER(c.column_name) FROM information_schema.tables t JOIN "
+                     "information_schema.columns c ON c.table_schema = DATABASE() AND "
+                     "c.table_name = $1 WHERE t.table_schema = DATABASE() AND "
                      "t.table_name = $1 AND t.table_type = 'BASE TABLE'",
-    .table_columns_in = "SELECT LOWER(c.column_name) FROM information_schema.tables t LEFT JOIN "
-                        "information_schema.columns c ON c.table_schema = t.table_schema AND "
-                        "c.table_name = t.table_name WHERE t.table_schema = $1 AND "
+    .table_columns_in = "SELECT LOWER(c.column_name) FROM information_schema.tables t JOIN "
+                        "information_schema.columns c ON c.table_schema = $1 AND "
+                        "c.table_name = $2 WHERE t.table_schema = $1 AND "
                         "t.table_name = $2 AND t.table_type = 'BASE TABLE'",
 };
