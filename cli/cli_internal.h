@@ -149,6 +149,7 @@ typedef struct cli_session {
     pm_engine *engine;
     pm_source *source; /* --source / POBLYSH_MIGRATIONS_DIR, or NULL */
     const char *profile;
+    bool local_default; /* the database is the local profile's ./poblysh.db */
 } cli_session;
 
 /* Runs command with SIGINT and SIGTERM watched throughout (cmd_migrate.c):

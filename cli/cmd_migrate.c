@@ -4,6 +4,7 @@
  * here. */
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -390,21 +391,90 @@ static int schema_refused(int rc, pm_error *err)
     return rc;
 }
 
+/* Reading a folder of SQL files (a few system calls and a hash a file) and
+ * connecting (a server's authentication, SQLite reading its schema) take
+ * milliseconds each and need nothing from each other, so a command that
+ * creates nothing reads the folder on a second thread while it connects.
+ * One that may create the database reads it first: a folder that cannot be
+ * read must not leave a new, empty database behind. */
+typedef struct {
+    const cli_options *opts;
+    pm_source *source;
+    pm_error err;
+    int rc;
+    bool threaded;
+    pthread_t thread;
+} source_load;
+
+static void *load_source(void *arg)
+{
+    source_load *load = arg;
+    load->rc = pm__cli_source_open(&load->source, load->opts, &load->err);
+    return NULL;
+}
+
+static void source_load_start(source_load *load, const cli_options *opts, bool in_background)
+{
+    pm_error init = PM_ERROR_INIT;
+    *load = (source_load){.opts = opts, .err = init};
+    in_background = in_background && pm__cli_source_dir(opts);
+    load->threaded = in_background && pthread_create(&load->thread, NULL, load_source, load) == 0;
+    if (!load->threaded)
+        load_source(load);
+}
+
+/* The source into *out; on failure its error replaces err's, as the folder
+ * was read first when it was not read in the background. */
+static int source_load_finish(source_load *load, pm_source **out, pm_error *err)
+{
+    if (load->threaded)
+        pthread_join(load->thread, NULL);
+    *out = load->source;
+    if (load->rc < 0) {
+        pm_error_clear(err);
+        *err = load->err;
+    }
+    return load->rc;
+}
+
+/* The database the options name, opened; s->profile set. */
+static int open_database(cli_session *s, const cli_options *opts, bool create, pm_error *err);
+/* The rest of a session on the open database: schema, engine, first lines. */
+static int prepare_session(cli_session *s, const cli_options *opts, int quiet, pm_error *err);
+
 int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, bool create,
                          pm_error *err)
 {
     memset(s, 0, sizeof(*s));
-    int src = pm__cli_source_open(&s->source, opts, err);
-    if (src < 0)
-        return src;
+    source_load load;
+    if (!create) {
+        source_load_start(&load, opts, true);
+        int rc = open_database(s, opts, create, err);
+        int src = source_load_finish(&load, &s->source, err);
+        if (src < 0)
+            return src;
+        if (rc < 0)
+            return rc;
+    } else {
+        source_load_start(&load, opts, false);
+        int src = source_load_finish(&load, &s->source, err);
+        int rc = src < 0 ? src : open_database(s, opts, create, err);
+        if (rc < 0)
+            return rc;
+    }
+    return prepare_session(s, opts, quiet, err);
+}
+
+static int open_database(cli_session *s, const cli_options *opts, bool create, pm_error *err)
+{
     s->profile = pm_config_profile(opts->config);
     /* A command may work on a database of its own (verify's scratch one). */
     const char *resolved = pm_config_get(opts->config, "database_url");
     const char *url = opts->database_url ? opts->database_url : resolved;
     bool own = !resolved || strcmp(url, resolved) != 0;
     /* Only the local profile's ./poblysh.db is a default a person may not expect. */
-    bool local_default = !own && pm_config_is_default(opts->config, "database_url") &&
-                         strcmp(s->profile, PM_DEFAULT_PROFILE) == 0;
+    s->local_default = !own && pm_config_is_default(opts->config, "database_url") &&
+                       strcmp(s->profile, PM_DEFAULT_PROFILE) == 0;
     if (!url)
         return pm__cli_no_database(s->profile, err);
     if (opts->verbose)
@@ -413,9 +483,12 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     pm__cli_db_options(&dopts, opts);
     if (!create)
         dopts.flags |= PM_DB_OPEN_EXISTING;
-    int rc = pm_db_open(&s->db, url, &dopts, err);
-    if (rc < 0)
-        return rc;
+    return pm_db_open(&s->db, url, &dopts, err);
+}
+
+static int prepare_session(cli_session *s, const cli_options *opts, int quiet, pm_error *err)
+{
+    int rc;
     pm__cli_watch_db(s->db);
     const char *schema = pm_config_get(opts->config, "schema"); /* -s, else the profile's */
     if (schema && (rc = pm_db_use_schema(s->db, schema, err)) < 0)
@@ -432,7 +505,7 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
     if (!quiet) /* a dry run's output stays runnable SQL */
         printf("%sDatabase: %s (%s, profile %s%s)\n", (opts->given & OPT_DRY_RUN) ? "-- " : "",
                pm_db_url(s->db), pm_db_driver_name(s->db), s->profile,
-               local_default ? ": its default database" : "");
+               s->local_default ? ": its default database" : "");
     size_t count = 0;
     const pm_migration *const *set = NULL;
     if (s->source) {
