@@ -1002,6 +1002,39 @@ static void test_cli__missing_migration_refuses_up_unless_allowed(void **state)
     assert_contains(r->err, "not in this build");
 }
 
+/* status reads the folder while it connects; what it reports stays what a
+ * folder read first would give: the folder's error, whether or not the
+ * database opens, and no database file made. */
+static void test_cli__an_unreadable_folder_is_reported_before_the_database(void **state)
+{
+    fixture *f = *state;
+    fresh_dir(f, "unreadable_folder");
+    const run_result *r =
+        run_cli(f, LOCAL, ARGS("--source", "missing", "--database-url", "sqlite://none.db", "migrate",
+                               "status"));
+    assert_exit(r, 1);
+    assert_contains(r->err, "cannot read the migrations folder missing: No such file or directory");
+    assert_lacks(r->err, "none.db");
+    assert_false(file_exists(f, "none.db"));
+
+    r = run_cli(f, LOCAL, ARGS("--database-url", "sqlite://made.db", "migrate", "status"));
+    assert_true(r->status != 0); /* made.db does not exist: status makes none */
+    assert_false(file_exists(f, "made.db"));
+    write_file(f, "1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate", "up"));
+    assert_exit(r, 0);
+    r = run_cli(f, LOCAL, ARGS("--source", "missing", "--database-url", "sqlite://made.db", "migrate",
+                               "status"));
+    assert_exit(r, 1);
+    assert_contains(r->err, "cannot read the migrations folder missing");
+    assert_lacks(r->out, "Database:");
+    r = run_cli(f, LOCAL, ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate",
+                               "status"));
+    assert_exit(r, 0);
+    assert_contains(r->out, "Database: sqlite://made.db");
+    assert_contains(r->out, "1_a");
+}
+
 /* ==== Another tool's history ==== */
 
 /* A golang-migrate folder of three migrations in the test's directory
@@ -1852,6 +1885,7 @@ int main(int argc, char **argv)
         CLI_TEST(test_cli__down_outside_local_and_test_needs_yes),
         CLI_TEST(test_cli__options_apply_only_to_their_commands),
         CLI_TEST(test_cli__help_documents_integrity_options_and_exit_5),
+        CLI_TEST(test_cli__an_unreadable_folder_is_reported_before_the_database),
         CLI_TEST(test_cli__foreign_history_refuses_up_until_adopted_then_up_runs_only_new),
         CLI_TEST(test_cli__adopt_refuses_dirty_and_unknown_tools_naming_the_program),
     };
