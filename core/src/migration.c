@@ -61,7 +61,12 @@ static size_t read_timestamp(const char *s, pm__version *v)
     if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 ||
         se > 59)
         return 0;
-    snprintf(v->text, sizeof(v->text), "%04d%02d%02d%02d%02d%02d", y, mo, d, h, mi, se);
+    /* every field has exactly its width of digits: the 14 digits in order */
+    memcpy(v->text, s, 4);
+    memcpy(v->text + 4, month, 2);
+    memcpy(v->text + 6, day, 2);
+    memcpy(v->text + 8, t, 6);
+    v->text[14] = '\0';
     v->kind = PM__VERSION_TIMESTAMP;
     return date + 7;
 }
