@@ -50,6 +50,7 @@ static const layout layouts[] = {
 typedef struct reader {
     pm_source *src;
     const char *dir;
+    int dirfd;                      /* dir, open, or -1: files opened by their path */
     const layout *format;           /* NULL: auto */
     const char *seen[FAMILY_COUNT]; /* an entry of each family, for messages */
     int family;                     /* the family the folder is read as */
@@ -136,13 +137,27 @@ static int read_whole(int fd, size_t size, char **out, size_t *length)
     return 0;
 }
 
+/* Every path the reader builds is r->dir, '/', then a name inside it: that
+ * name is opened relative to the folder's descriptor, so the kernel walks
+ * the folder's own path once, not once a file (a tenth of a status's time
+ * reading 1,000 files). */
+static const char *inside(const reader *r, const char *path)
+{
+    return path + strlen(r->dir) + 1;
+}
+
+static int open_at(const reader *r, const char *path, int flags)
+{
+    return r->dirfd >= 0 ? openat(r->dirfd, inside(r, path), flags) : open(path, flags);
+}
+
 /* A migration file's text. Opening never blocks (O_NONBLOCK: a FIFO would
  * wait for a writer) and only a regular file of at most PM_SQL_FILE_MAX bytes
  * is read (a link to /dev/zero would never end). Four system calls: open,
  * fstat, read, close. */
-static char *read_file(const char *path, size_t *length, pm_error *err)
+static char *read_file(const reader *r, const char *path, size_t *length, pm_error *err)
 {
-    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    int fd = open_at(r, path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     struct stat st;
     if (fd < 0 || fstat(fd, &st) != 0) {
         pm_error_set(err, PM_ESET, "%s: cannot read: %s", path, strerror(errno));
@@ -174,10 +189,11 @@ static char *read_file(const char *path, size_t *length, pm_error *err)
 
 /* Whether there is a directory entry at path (a dangling link counts, and
  * fails when read); never opens it, so a FIFO cannot block. */
-static bool entry_exists(const char *path)
+static bool entry_exists(const reader *r, const char *path)
 {
     struct stat st;
-    return lstat(path, &st) == 0;
+    return r->dirfd >= 0 ? fstatat(r->dirfd, inside(r, path), &st, AT_SYMLINK_NOFOLLOW) == 0
+                         : lstat(path, &st) == 0;
 }
 
 /* ==== Adding migrations ==== */
@@ -189,8 +205,8 @@ static void add_files(reader *r, const char *name, const char *up_path, const ch
 {
     pm_error one = PM_ERROR_INIT;
     pm__sql_file up = {up_path, NULL, 0}, down = {down_path, NULL, 0};
-    char *up_text = read_file(up_path, &up.length, &one);
-    char *down_text = up_text && down_path ? read_file(down_path, &down.length, &one) : NULL;
+    char *up_text = read_file(r, up_path, &up.length, &one);
+    char *down_text = up_text && down_path ? read_file(r, down_path, &down.length, &one) : NULL;
     up.text = up_text;
     down.text = down_text;
     int rc = up_text && (down_text || !down_path) ? 0 : PM_ESET;
@@ -257,10 +273,10 @@ static void read_numbered(reader *r, const char *entry)
         problem(r, entry,
                 "golang-migrate's migrations are <version>_<title>.up.sql with an optional "
                 ".down.sql");
-    else if (down && !entry_exists(other))
+    else if (down && !entry_exists(r, other))
         problem(r, entry, "a .down.sql file without its .up.sql");
     else if (!down && name_ok(r, entry, name))
-        add_files(r, name, path, up && entry_exists(other) ? other : NULL, up);
+        add_files(r, name, path, up && entry_exists(r, other) ? other : NULL, up);
     free(name);
     free(path);
     free(other);
@@ -274,12 +290,12 @@ static void read_diesel(reader *r, const char *entry)
     char *meta = path_of(r, entry, "metadata.toml");
     if (!up || !down || !meta)
         r->problems.oom = 1;
-    else if (entry_exists(meta))
+    else if (entry_exists(r, meta))
         problem(r, entry,
                 "metadata.toml is not read: if it sets run_in_transaction = false, make "
                 "\"-- no-transaction\" the first line of up.sql instead, then remove it");
     else if (name_ok(r, entry, entry))
-        add_files(r, entry, up, entry_exists(down) ? down : NULL, true);
+        add_files(r, entry, up, entry_exists(r, down) ? down : NULL, true);
     free(up);
     free(down);
     free(meta);
@@ -371,7 +387,7 @@ static bool is_directory(reader *r, const struct dirent *de)
 static bool diesel_folder(reader *r, const char *entry)
 {
     char *up = path_of(r, entry, "up.sql");
-    bool found = up && entry_exists(up);
+    bool found = up && entry_exists(r, up);
     if (!up)
         r->problems.oom = 1;
     free(up);
@@ -513,7 +529,7 @@ int pm_source_format_check(const char *format, pm_error *err)
 
 int pm_source_add_dir_as(pm_source *src, const char *dir, const char *format_name, pm_error *err)
 {
-    reader r = {.src = src, .dir = dir, .problems = PM_BUF_INIT};
+    reader r = {.src = src, .dir = dir, .dirfd = -1, .problems = PM_BUF_INIT};
     int rc = pm_source_format_check(format_name, err);
     if (rc < 0)
         return rc;
@@ -523,6 +539,7 @@ int pm_source_add_dir_as(pm_source *src, const char *dir, const char *format_nam
     if (r.nentries < 0)
         return pm_error_set(err, PM_ESET, "cannot read the migrations folder %s: %s", dir,
                             strerror(errno));
+    r.dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC); /* -1: by path, as before */
     size_t mark = pm__source_mark(src);
     rc = read_entries(&r, err);
     if (rc == 0)
@@ -533,6 +550,8 @@ int pm_source_add_dir_as(pm_source *src, const char *dir, const char *format_nam
         free(r.entries[i]);
     free(r.entries);
     pm_buf_free(&r.problems);
+    if (r.dirfd >= 0)
+        close(r.dirfd);
     return rc;
 }
 

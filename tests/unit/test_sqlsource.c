@@ -271,6 +271,39 @@ static void test_sqlsource__dbmate_folder_loads_in_numeric_order(void **state)
                          "20240301120000_create_tags");
 }
 
+/* Files are opened relative to the folder's descriptor: a folder named with
+ * a trailing slash, or through "." and "..", and diesel's folders of files,
+ * load the same set, and messages still name files by the path as given. */
+static void test_sqlsource__folder_named_any_way_loads_the_same_files(void **state)
+{
+    fixture *f = *state;
+    char path[4200];
+    snprintf(path, sizeof(path), "%s/dbmate/", fixtures);
+    pm_test_ok(pm_source_add_dir(f->src, path, &f->err), &f->err);
+    assert_names(f->src, "1_create_users,9_create_posts,10_add_posts_title,"
+                         "20240301120000_create_tags");
+    pm_source *again = NULL;
+    pm_test_ok(pm_source_new(&again, &f->err), &f->err);
+    snprintf(path, sizeof(path), "%s/./invalid/../layouts/diesel", fixtures);
+    int rc = pm_source_add_dir_as(again, path, "diesel", &f->err);
+    pm_test_ok(rc, &f->err);
+    size_t count = 0;
+    pm_source_migrations(again, &count);
+    assert_true(count > 0);
+    pm_source_free(again);
+
+    snprintf(path, sizeof(path), "%s/invalid/./no_up/", fixtures);
+    pm_error err = PM_ERROR_INIT;
+    pm_source *bad = NULL;
+    pm_test_ok(pm_source_new(&bad, &err), &err);
+    assert_true(pm_source_add_dir(bad, path, &err) < 0);
+    char want[4300];
+    snprintf(want, sizeof(want), "%s/2_no_up.sql", path);
+    assert_non_null(strstr(err.message, want));
+    pm_error_clear(&err);
+    pm_source_free(bad);
+}
+
 static void test_sqlsource__dbmate_folder_applies_and_reverts(void **state)
 {
     fixture *f = *state;
@@ -968,6 +1001,7 @@ int main(int argc, char **argv)
     embed_tool = argv[2];
     const struct CMUnitTest tests[] = {
         TEST(test_sqlsource__dbmate_folder_loads_in_numeric_order),
+        TEST(test_sqlsource__folder_named_any_way_loads_the_same_files),
         TEST(test_sqlsource__dbmate_folder_applies_and_reverts),
         TEST(test_sqlsource__golang_migrate_folder_pairs_up_and_down),
         TEST(test_sqlsource__golang_up_without_down_cannot_be_reverted),
