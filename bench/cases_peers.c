@@ -580,9 +580,8 @@ static void report_startup(const char *link, const bench_stats *large, const ben
     snprintf(base, sizeof(base), "%s (100 compiled in)",
              bench_ms_text(st, sizeof(st), small->median_ms));
     snprintf(r, sizeof(r), "%.3f", ratio);
-    bench_summary_add(16, what, bench_ms_text(pt, sizeof(pt), large->median_ms), base, r,
-                      "<= 1.50", met ? "yes" : "NO",
-                      bench_kib_text(peak, sizeof(peak), large->peak_kib));
+    bench_summary_add(16, what, bench_ms_text(pt, sizeof(pt), large->median_ms), base, r, "<= 1.50",
+                      met ? "yes" : "NO", bench_kib_text(peak, sizeof(peak), large->peak_kib));
 }
 
 /* The default link (PIE: the loader relocates the compiled-in set's pointers

@@ -1009,9 +1009,9 @@ static void test_cli__an_unreadable_folder_is_reported_before_the_database(void 
 {
     fixture *f = *state;
     fresh_dir(f, "unreadable_folder");
-    const run_result *r =
-        run_cli(f, LOCAL, ARGS("--source", "missing", "--database-url", "sqlite://none.db", "migrate",
-                               "status"));
+    const run_result *r = run_cli(
+        f, LOCAL,
+        ARGS("--source", "missing", "--database-url", "sqlite://none.db", "migrate", "status"));
     assert_exit(r, 1);
     assert_contains(r->err, "cannot read the migrations folder missing: No such file or directory");
     assert_lacks(r->err, "none.db");
@@ -1021,15 +1021,17 @@ static void test_cli__an_unreadable_folder_is_reported_before_the_database(void 
     assert_true(r->status != 0); /* made.db does not exist: status makes none */
     assert_false(file_exists(f, "made.db"));
     write_file(f, "1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
-    r = run_cli(f, LOCAL, ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate", "up"));
+    r = run_cli(f, LOCAL,
+                ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate", "up"));
     assert_exit(r, 0);
-    r = run_cli(f, LOCAL, ARGS("--source", "missing", "--database-url", "sqlite://made.db", "migrate",
-                               "status"));
+    r = run_cli(
+        f, LOCAL,
+        ARGS("--source", "missing", "--database-url", "sqlite://made.db", "migrate", "status"));
     assert_exit(r, 1);
     assert_contains(r->err, "cannot read the migrations folder missing");
     assert_lacks(r->out, "Database:");
-    r = run_cli(f, LOCAL, ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate",
-                               "status"));
+    r = run_cli(f, LOCAL,
+                ARGS("--source", ".", "--database-url", "sqlite://made.db", "migrate", "status"));
     assert_exit(r, 0);
     assert_contains(r->out, "Database: sqlite://made.db");
     assert_contains(r->out, "1_a");
