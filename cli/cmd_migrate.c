@@ -447,21 +447,18 @@ int pm__cli_session_open(cli_session *s, const cli_options *opts, int quiet, boo
 {
     memset(s, 0, sizeof(*s));
     source_load load;
-    if (!create) {
-        source_load_start(&load, opts, true);
-        int rc = open_database(s, opts, create, err);
-        int src = source_load_finish(&load, &s->source, err);
-        if (src < 0)
-            return src;
-        if (rc < 0)
-            return rc;
-    } else {
-        source_load_start(&load, opts, false);
-        int src = source_load_finish(&load, &s->source, err);
-        int rc = src < 0 ? src : open_database(s, opts, create, err);
-        if (rc < 0)
-            return rc;
+    source_load_start(&load, opts, !create);
+    int rc = create ? 0 : open_database(s, opts, false, err);
+    int src = source_load_finish(&load, &s->source, err);
+    if (src < 0) { /* reported as if the folder had been read first */
+        pm_db_close(s->db);
+        s->db = NULL;
+        return src;
     }
+    if (rc == 0 && create)
+        rc = open_database(s, opts, true, err);
+    if (rc < 0)
+        return rc;
     return prepare_session(s, opts, quiet, err);
 }
 
